@@ -1,0 +1,235 @@
+"""Run strategies on NB201: one search, or strategies x seeds side by side, and summarise.
+
+The loop is the whole protocol: ask, evaluate (validation accuracy of one training seed), tell
+(test accuracy withheld), record. Regret is reported on *test* accuracy against the table's best.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from boed_nas.strategy import Strategy
+
+from .nb201 import NB201Benchmark
+
+TRAJECTORY_COLUMNS = [
+    "query", "cell", "arch_index", "val_acc", "test_acc", "failed", "cost", "cumulative_cost",
+    "best_val_so_far", "best_cell", "test_regret", "recommended_cell", "recommended_test_regret",
+    "found_optimum", "ask_seconds",
+]
+
+
+def run_search(
+    strategy: Strategy,
+    bench: NB201Benchmark,
+    budget: int,
+    *,
+    batch_size: int = 1,
+    callback: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Run ``strategy`` on ``bench`` for ``budget`` paid queries; one trajectory row per query.
+
+    ``best_*`` and ``test_regret`` follow the best cell *by observed validation accuracy*;
+    ``recommended_*`` follow the strategy's own ``recommend()`` (the BOED controller recommends
+    by posterior mean).
+    """
+    if budget < 1 or batch_size < 1:
+        raise ValueError(f"budget and batch_size must be positive, got budget={budget}, batch_size={batch_size}")
+    opt_cell, _ = bench.optimum("val_acc")
+    opt_key = opt_cell.canonical().code
+    rows: list[dict[str, Any]] = []
+    best_val, best_cell = -math.inf, None
+    cum_cost, found = 0.0, False
+    while len(rows) < budget:
+        t0 = time.perf_counter()
+        cells = strategy.ask(min(batch_size, budget - len(rows)))
+        ask_seconds = (time.perf_counter() - t0) / len(cells)
+        for cell in cells:
+            out = bench.evaluate(cell)
+            strategy.tell(cell, out)
+            cum_cost += out.cost
+            val = out.metrics.get("val_acc", math.nan)
+            if not out.failed and val > best_val:
+                best_val, best_cell = val, cell
+            found = found or cell.canonical().code == opt_key
+            rec = strategy.recommend()
+            row = {
+                "query": len(rows) + 1,
+                "cell": str(cell),
+                "arch_index": bench.index_of(cell),
+                "val_acc": val,
+                "test_acc": out.info.get("test_acc", math.nan),
+                "failed": out.failed,
+                "cost": out.cost,
+                "cumulative_cost": cum_cost,
+                "best_val_so_far": best_val,
+                "best_cell": str(best_cell),
+                "test_regret": bench.test_regret(best_cell) if best_cell is not None else math.nan,
+                "recommended_cell": str(rec) if rec is not None else "",
+                "recommended_test_regret": bench.test_regret(rec) if rec is not None else math.nan,
+                "found_optimum": found,
+                "ask_seconds": ask_seconds,
+            }
+            rows.append(row)
+            if callback is not None:
+                callback(row)
+    return pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS)
+
+
+def _run_one(args: tuple[str, str, int, int, dict[str, Any]]) -> pd.DataFrame:
+    name, dataset, seed, budget, kwargs = args
+    import torch
+
+    torch.set_num_threads(1)
+    from strategies import make_strategy
+
+    strategy = make_strategy(name, seed=seed, **kwargs.get(name, {}))
+    traj = run_search(strategy, NB201Benchmark(dataset, seed=seed), budget)
+    traj.insert(0, "seed", seed)
+    traj.insert(0, "strategy", name)
+    traj.insert(0, "dataset", dataset)
+    return traj
+
+
+def run_bench(
+    strategies: Sequence[str],
+    dataset: str = "cifar10",
+    seeds: Sequence[int] = range(10),
+    budget: int = 100,
+    *,
+    jobs: int = 1,
+    strategy_kwargs: dict[str, dict[str, Any]] | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Every strategy x seed on one dataset; the concatenated trajectories (with strategy, seed).
+
+    Run ``seed`` uses the same benchmark seed for every strategy, so all strategies see the same
+    training-seed noise for the same cell (common random numbers).
+    """
+    from strategies import strategy_class
+
+    for name in strategies:
+        strategy_class(name)  # unknown names fail before any work
+    NB201Benchmark(dataset)  # so does an unknown dataset
+    tasks = [(s, dataset, int(seed), budget, strategy_kwargs or {}) for s in strategies for seed in seeds]
+    results: list[pd.DataFrame] = []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(tasks), desc=f"bench {dataset}", unit="run", disable=not progress)
+    if jobs <= 1:
+        for t in tasks:
+            bar.set_postfix_str(f"{t[0]} seed {t[2]}")
+            results.append(_run_one(t))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, os.cpu_count() or 1)) as pool:
+            for df in pool.map(_run_one, tasks):
+                results.append(df)
+                bar.update()
+    bar.close()
+    return pd.concat(results, ignore_index=True)
+
+
+def queries_to_optimum(traj: pd.DataFrame) -> float:
+    """First query that evaluated the validation optimum (its isomorphism class); inf if never."""
+    hit = traj.index[traj["found_optimum"].to_numpy()]
+    return float(traj.loc[hit[0], "query"]) if len(hit) else math.inf
+
+
+def _iqr(x: np.ndarray) -> tuple[float, float, float]:
+    q = np.percentile(x, [25, 50, 75], method="lower") if np.isinf(x).any() else np.percentile(x, [25, 50, 75])
+    return float(q[1]), float(q[0]), float(q[2])
+
+
+def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100, 200)) -> pd.DataFrame:
+    """One row per (dataset, strategy): regret and queries-to-optimum statistics over seeds."""
+    rows = []
+    for (dataset, name), g in trajectories.groupby(["dataset", "strategy"], sort=False):
+        runs = [r.sort_values("query") for _, r in g.groupby("seed")]
+        budget = int(min(r["query"].max() for r in runs))
+        final = np.array([r["test_regret"].iloc[budget - 1] for r in runs])
+        rec = np.array([r["recommended_test_regret"].iloc[budget - 1] for r in runs])
+        q = np.array([queries_to_optimum(r) for r in runs])
+        med, lo, hi = _iqr(final)
+        qmed, qlo, qhi = _iqr(q)
+        row = {
+            "dataset": dataset,
+            "strategy": name,
+            "seeds": len(runs),
+            "budget": budget,
+            "final_test_regret_median": med,
+            "final_test_regret_q25": lo,
+            "final_test_regret_q75": hi,
+            "recommended_test_regret_median": float(np.median(rec)),
+            "queries_to_optimum_median": qmed,
+            "queries_to_optimum_q25": qlo,
+            "queries_to_optimum_q75": qhi,
+            "found_optimum": int(np.isfinite(q).sum()),
+            "ask_seconds_median": float(np.median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs]))),
+        }
+        for c in checkpoints:
+            if c <= budget:
+                row[f"test_regret_at_{c}"] = float(np.median([r["test_regret"].iloc[c - 1] for r in runs]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt_q(v: float) -> str:
+    return "not found" if not math.isfinite(v) else f"{v:.0f}"
+
+
+def markdown_table(summary: pd.DataFrame) -> str:
+    """The summary as a markdown table (regret in test-accuracy points)."""
+    checkpoints = [c for c in summary.columns if c.startswith("test_regret_at_")]
+    head = ["dataset", "strategy", "seeds", "budget", "final test regret, median [IQR]",
+            "recommended-cell regret (median)", *[f"regret @{c.rsplit('_', 1)[1]}" for c in checkpoints],
+            "queries to optimum, median [IQR]", "found", "ask s (median)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in summary.iterrows():
+        cells = [
+            r["dataset"], r["strategy"], str(r["seeds"]), str(r["budget"]),
+            f"{r['final_test_regret_median']:.2f} [{r['final_test_regret_q25']:.2f}, {r['final_test_regret_q75']:.2f}]",
+            f"{r['recommended_test_regret_median']:.2f}",
+            *[f"{r[c]:.2f}" if pd.notna(r[c]) else "" for c in checkpoints],
+            f"{_fmt_q(r['queries_to_optimum_median'])} [{_fmt_q(r['queries_to_optimum_q25'])}, "
+            f"{_fmt_q(r['queries_to_optimum_q75'])}]",
+            f"{r['found_optimum']}/{r['seeds']}",
+            f"{r['ask_seconds_median']:.4f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_regret(trajectories: pd.DataFrame, path: str | os.PathLike[str], column: str = "test_regret") -> None:
+    """Median regret per query with an interquartile band, one line per strategy (and dataset panel)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(trajectories["dataset"])) if "dataset" in trajectories else [None]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
+    for ax, ds in zip(axes[0], datasets):
+        sub = trajectories if ds is None else trajectories[trajectories["dataset"] == ds]
+        for name, g in sub.groupby("strategy", sort=False):
+            wide = g.pivot(index="query", columns="seed", values=column)
+            q = wide.quantile([0.25, 0.5, 0.75], axis=1).T
+            ax.plot(q.index, q[0.5], label=f"{name} (n={wide.shape[1]})")
+            ax.fill_between(q.index, q[0.25], q[0.75], alpha=0.2)
+        ax.set_xlabel("queries (trainings)")
+        ax.set_ylabel(f"{column.replace('_', ' ')} (test accuracy points)")
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_title(f"NB201 {ds}" if ds else "NB201")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,273 @@
+"""The NAS-Bench-201 cell space.
+
+A cell is a DAG on 4 nodes (node 0 is the cell input, node 3 its output). Each of the 6 edges
+``j <- i`` (i < j) carries one of 5 operations. This module fixes *the one* op order and edge
+order used everywhere in boed-nas; both agree with NB201's ``op_code`` convention and official
+arch strings.
+
+Official arch string, edges in ``EDGES`` order::
+
+    |op~0|+|op~0|op~1|+|op~0|op~1|op~2|
+     1<-0    2<-0 2<-1    3<-0 3<-1 3<-2
+
+The integer code of a cell is the base-5 number whose digits are its ops in edge order
+(edge 0 most significant), so codes run 0..15624 and ``Cell.from_code(c).code == c``. The code
+is *not* NB201's ``arch_index``; the benchmark maps between them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+"""Operation names; an op id is an index into this tuple (NB201's ``op_code`` order)."""
+
+EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+"""Edges as ``(to_node, from_node)``, in the order of the official arch string."""
+
+N_NODES = 4
+N_EDGES = len(EDGES)
+N_OPS = len(OPS)
+N_CELLS = N_OPS**N_EDGES  # 15,625
+
+PARAMETRIC_OPS: frozenset[int] = frozenset({OPS.index("nor_conv_1x1"), OPS.index("nor_conv_3x3")})
+NONE = OPS.index("none")
+SKIP = OPS.index("skip_connect")
+
+ARCH_STR_FORM = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2| with op in " + ", ".join(OPS)
+_TOKEN = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
+
+
+def op_id(name: str) -> int:
+    """The id of an op name; ValueError naming the valid ops otherwise."""
+    try:
+        return OPS.index(name)
+    except ValueError:
+        raise ValueError(f"unknown op {name!r}; expected one of {list(OPS)}") from None
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Cell:
+    """An NB201 cell: an immutable tuple of 6 op ids in ``EDGES`` order."""
+
+    ops: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        ops = tuple(self.ops)
+        if len(ops) != N_EDGES:
+            raise ValueError(f"a cell has {N_EDGES} edges, got {len(ops)} ops: {ops!r}")
+        for o in ops:
+            if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or not 0 <= o < N_OPS:
+                raise ValueError(f"op id {o!r} in {ops!r} is not an integer in 0..{N_OPS - 1} ({list(OPS)})")
+        object.__setattr__(self, "ops", tuple(int(o) for o in ops))
+
+    # ---- construction ------------------------------------------------------------------------
+    @classmethod
+    def from_str(cls, arch: str) -> Cell:
+        """Parse an official NB201 arch string; ValueError quoting the string on any defect."""
+        if not isinstance(arch, str):
+            raise ValueError(f"an arch string must be a str, got {type(arch).__name__}: {arch!r}")
+        s = arch.strip()
+        if not (s.startswith("|") and s.endswith("|")):
+            raise ValueError(f"malformed arch string {arch!r}: expected {ARCH_STR_FORM}")
+        nodes = s[1:-1].split("|+|")
+        if len(nodes) != N_NODES - 1:
+            raise ValueError(
+                f"arch string {arch!r} has {len(nodes)} node groups, expected {N_NODES - 1}: {ARCH_STR_FORM}"
+            )
+        ops: list[int] = []
+        for j, group in enumerate(nodes, start=1):
+            tokens = group.split("|")
+            if len(tokens) != j:
+                raise ValueError(
+                    f"arch string {arch!r}: node {j} has {len(tokens)} input edges, expected {j} "
+                    f"(wrong edge count); expected {ARCH_STR_FORM}"
+                )
+            for i, tok in enumerate(tokens):
+                m = _TOKEN.match(tok)
+                if m is None:
+                    raise ValueError(f"arch string {arch!r}: malformed edge {tok!r}, expected 'op~{i}'")
+                name, src = m.group(1), int(m.group(2))
+                if src != i:
+                    raise ValueError(f"arch string {arch!r}: edge {tok!r} into node {j} must come from node {i}")
+                ops.append(op_id(name))
+        return cls(tuple(ops))
+
+    @classmethod
+    def from_code(cls, code: int) -> Cell:
+        """The cell with integer code ``code`` (0..15624)."""
+        if isinstance(code, bool) or not isinstance(code, (int, np.integer)) or not 0 <= code < N_CELLS:
+            raise ValueError(f"cell code {code!r} is not an integer in 0..{N_CELLS - 1}")
+        return _cell_of_code(int(code))
+
+    @classmethod
+    def from_names(cls, names: Sequence[str]) -> Cell:
+        """Build from 6 op names in edge order."""
+        names = list(names)
+        if len(names) != N_EDGES:
+            raise ValueError(f"a cell has {N_EDGES} edges, got {len(names)} op names: {names!r}")
+        return cls(tuple(op_id(n) for n in names))
+
+    @classmethod
+    def parse(cls, value: Cell | str | int | Sequence[int]) -> Cell:
+        """Accept a Cell, an arch string, an integer code or a sequence of 6 op ids."""
+        if isinstance(value, Cell):
+            return value
+        if isinstance(value, str):
+            return cls.from_str(value)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return cls.from_code(int(value))
+        if isinstance(value, Sequence) or isinstance(value, np.ndarray):
+            return cls(tuple(value))
+        raise ValueError(f"cannot read a cell from {value!r}; expected an arch string ({ARCH_STR_FORM}), "
+                         f"a code in 0..{N_CELLS - 1} or 6 op ids")
+
+    # ---- views -------------------------------------------------------------------------------
+    @property
+    def code(self) -> int:
+        c = 0
+        for o in self.ops:
+            c = c * N_OPS + o
+        return c
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(OPS[o] for o in self.ops)
+
+    def __str__(self) -> str:
+        groups = []
+        k = 0
+        for j in range(1, N_NODES):
+            groups.append("|".join(f"{OPS[self.ops[k + i]]}~{i}" for i in range(j)))
+            k += j
+        return "|" + "|+|".join(groups) + "|"
+
+    def __repr__(self) -> str:
+        return f"Cell('{self}')"
+
+    # ---- structure ---------------------------------------------------------------------------
+    @property
+    def iso_key(self) -> str:
+        """A string equal for isomorphic cells (NB201's ``get_unique_str`` convention).
+
+        A node is written as the sorted sum of its incoming terms: ``#`` for a zero input (a
+        ``none`` edge or a zero source), the source itself for ``skip_connect``, else
+        ``(source)@op``. Two cells with the same key compute the same function; NB201 has 6,466
+        distinct keys.
+        """
+        return _iso_key(self.ops)
+
+    def canonical(self) -> Cell:
+        """The representative of this cell's isomorphism class (its member with the lowest code)."""
+        return _canonical_table()[0][self.code]
+
+    def is_canonical(self) -> bool:
+        return self.canonical() == self
+
+    def neighbours(self) -> list[Cell]:
+        """All 24 cells that differ from this one in the op on exactly one edge."""
+        out = []
+        for e in range(N_EDGES):
+            for o in range(N_OPS):
+                if o != self.ops[e]:
+                    ops = list(self.ops)
+                    ops[e] = o
+                    out.append(Cell(tuple(ops)))
+        return out
+
+    def mutate(self, rng: np.random.Generator) -> Cell:
+        """One uniformly random neighbour (one edge, a different op)."""
+        e = int(rng.integers(N_EDGES))
+        o = int(rng.integers(N_OPS - 1))
+        o = o if o < self.ops[e] else o + 1
+        ops = list(self.ops)
+        ops[e] = o
+        return Cell(tuple(ops))
+
+    def has_parametric_path(self) -> bool:
+        """True if some input-to-output path passes through a convolution and no ``none`` edge."""
+        return _has_parametric_path(self.ops)
+
+
+@functools.lru_cache(maxsize=None)
+def _cell_of_code(code: int) -> Cell:
+    ops = []
+    for _ in range(N_EDGES):
+        ops.append(code % N_OPS)
+        code //= N_OPS
+    return Cell(tuple(reversed(ops)))
+
+
+def _iso_key(ops: tuple[int, ...]) -> str:
+    nodes = ["0"]
+    for j in range(1, N_NODES):
+        terms = []
+        for (to, src), o in zip(EDGES, ops):
+            if to != j:
+                continue
+            if o == NONE or nodes[src] == "#":
+                terms.append("#")
+            elif o == SKIP:
+                terms.append(nodes[src])
+            else:
+                terms.append(f"({nodes[src]})@{OPS[o]}")
+        nodes.append("+".join(sorted(terms)))
+    return nodes[-1]
+
+
+def _has_parametric_path(ops: tuple[int, ...]) -> bool:
+    # reach[j] = (reachable from input without 'none', reachable with >= 1 conv on the way)
+    reach = {0: (True, False)}
+    for j in range(1, N_NODES):
+        any_path, conv_path = False, False
+        for (to, src), o in zip(EDGES, ops):
+            if to != j or o == NONE:
+                continue
+            r, c = reach[src]
+            any_path |= r
+            conv_path |= r and (c or o in PARAMETRIC_OPS)
+        reach[j] = (any_path, conv_path)
+    return reach[N_NODES - 1][1]
+
+
+@functools.lru_cache(maxsize=1)
+def _canonical_table() -> tuple[tuple[Cell, ...], tuple[Cell, ...]]:
+    """(representative of every code, all representatives in code order); built once, ~50 ms."""
+    rep_of_key: dict[str, Cell] = {}
+    reps = []
+    for code in range(N_CELLS):
+        cell = _cell_of_code(code)
+        key = _iso_key(cell.ops)
+        if key not in rep_of_key:
+            rep_of_key[key] = cell
+        reps.append(rep_of_key[key])
+    return tuple(reps), tuple(sorted(set(reps)))
+
+
+def all_cells() -> Iterator[Cell]:
+    """Every one of the 15,625 cells, in code order."""
+    return (_cell_of_code(c) for c in range(N_CELLS))
+
+
+def canonical_cells() -> tuple[Cell, ...]:
+    """The 6,466 isomorphism-class representatives, in code order."""
+    return _canonical_table()[1]
+
+
+def sample_cell(rng: np.random.Generator) -> Cell:
+    """A cell drawn uniformly from the 15,625 cells."""
+    return _cell_of_code(int(rng.integers(N_CELLS)))
+
+
+def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """The one place a seed becomes a generator (a Generator passes through unchanged)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return np.random.default_rng(seed)

@@ -1,0 +1,280 @@
+"""The one ask/tell interface every search strategy follows.
+
+A strategy proposes cells with ``ask(n)``, learns from ``tell(cell, outcome)``, recommends a cell
+with ``recommend()``, and turns into plain JSON-able data with ``state_dict()``. The base class
+owns what every strategy shares, so each subclass writes only its proposal rule:
+
+- one seeded ``numpy.random.Generator`` (``self.rng``), saved with the state;
+- the history of observations and the set of pending (asked, not yet told) cells;
+- de-duplication by isomorphism class: a strategy never proposes a cell isomorphic to one
+  already evaluated or pending, so a search never pays twice for the same network;
+- checks on told outcomes (finite metrics, no duplicate tell) that raise before anything is
+  recorded;
+- optional checkpointing: with ``state_path`` set, the state is written atomically after every
+  tell, and ``Strategy.load(path)`` resumes the identical trajectory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .outcome import Outcome
+from .space import N_CELLS, Cell, as_rng, canonical_cells
+
+STATE_VERSION = 1
+
+
+class StateError(ValueError):
+    """A saved state that cannot be read or does not fit the strategy."""
+
+
+class DuplicateTellError(ValueError):
+    """A cell (or one isomorphic to it) was told twice."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    cell: Cell
+    outcome: Outcome
+
+    def value(self, metric: str) -> float | None:
+        return None if self.outcome.failed else self.outcome.metrics[metric]
+
+
+_REGISTRY: dict[str, type[Strategy]] = {}
+
+
+class Strategy:
+    """Base class of all strategies. Subclasses implement ``_propose`` (and may override more).
+
+    Parameters
+    ----------
+    seed:
+        The one source of randomness; the same seed gives the same trajectory.
+    metric:
+        The metric to optimise, read from each told outcome (``"val_acc"`` for NB201).
+    maximize:
+        Whether larger values of ``metric`` are better.
+    state_path:
+        If given, the state is saved there (atomically) after every tell.
+    """
+
+    name: ClassVar[str] = "base"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name != "base":
+            _REGISTRY[cls.name] = cls
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        metric: str = "val_acc",
+        maximize: bool = True,
+        state_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.seed = seed
+        self.metric = metric
+        self.maximize = maximize
+        self.state_path = None if state_path is None else Path(state_path)
+        self.rng = as_rng(seed)
+        self.history: list[Observation] = []
+        self.pending: dict[int, Cell] = {}  # class representative code -> asked cell
+        self._seen: dict[int, Cell] = {}  # class representative code -> evaluated cell
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able), used to rebuild the strategy from a saved state."""
+        return {"seed": self.seed, "metric": self.metric, "maximize": self.maximize}
+
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self, n: int = 1) -> list[Cell]:
+        """Propose ``n`` new cells, none isomorphic to an evaluated or pending cell."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"ask(n) needs a positive integer n, got {n!r}")
+        remaining = len(canonical_cells()) - len(self._seen) - len(self.pending)
+        if n > remaining:
+            raise ValueError(f"ask({n}) but only {remaining} unevaluated isomorphism classes remain")
+        out: list[Cell] = []
+        for cell in self._propose(int(n)):
+            key = cell.canonical().code
+            if key in self._seen or key in self.pending:
+                raise RuntimeError(f"{self.name} proposed {cell}, which is already evaluated or pending")
+            self.pending[key] = cell
+            out.append(cell)
+        if len(out) != n:
+            raise RuntimeError(f"{self.name} proposed {len(out)} cells for ask({n})")
+        return out
+
+    def tell(self, cell: Cell | str | int, outcome: Outcome | Mapping[str, float] | None) -> None:
+        """Record the outcome of evaluating ``cell``. ``None`` or ``Outcome(failed=True)`` is a failure.
+
+        Raises ValueError (nothing recorded) for NaN/inf metrics, a missing search metric, or a
+        cell already told (``DuplicateTellError``).
+        """
+        cell = Cell.parse(cell)
+        checked = Outcome.coerce(outcome).checked(self.metric)
+        key = cell.canonical().code
+        if key in self._seen:
+            raise DuplicateTellError(
+                f"{cell} was already told (as {self._seen[key]}, the same cell up to isomorphism); "
+                "each cell is told once"
+            )
+        obs = Observation(cell, checked)
+        self.history.append(obs)
+        self._seen[key] = cell
+        self.pending.pop(key, None)
+        self._observe(obs)
+        if self.state_path is not None:
+            self.save(self.state_path)
+
+    def forget_pending(self, cell: Cell | str | int) -> None:
+        """Drop a pending cell without an outcome (an abandoned trial); it may be proposed again."""
+        cell = Cell.parse(cell)
+        if self.pending.pop(cell.canonical().code, None) is None:
+            raise ValueError(f"{cell} is not pending; pending cells are {[str(c) for c in self.pending.values()]}")
+
+    def recommend(self) -> Cell | None:
+        """The cell this strategy would deploy now: by default the best observed one."""
+        best = self.best_observed()
+        return None if best is None else best.cell
+
+    def best_observed(self) -> Observation | None:
+        ok = [o for o in self.history if not o.outcome.failed]
+        if not ok:
+            return None
+        sign = 1.0 if self.maximize else -1.0
+        return max(ok, key=lambda o: sign * o.outcome.metrics[self.metric])
+
+    # ------------------------------------------------------------------ for subclasses
+    def _propose(self, n: int) -> list[Cell]:
+        raise NotImplementedError
+
+    def _observe(self, obs: Observation) -> None:
+        """Update internal state after a tell (default: nothing beyond the history)."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
+        pass
+
+    def is_new(self, cell: Cell) -> bool:
+        key = cell.canonical().code
+        return key not in self._seen and key not in self.pending
+
+    def random_new_cell(self) -> Cell:
+        """A uniformly random cell (over the 15,625) whose class is neither evaluated nor pending."""
+        for _ in range(10_000):
+            cell = Cell.from_code(int(self.rng.integers(N_CELLS)))
+            if self.is_new(cell):
+                return cell
+        free = [c for c in canonical_cells() if self.is_new(c)]
+        if not free:
+            raise ValueError("every isomorphism class has been evaluated or is pending")
+        return free[int(self.rng.integers(len(free)))]
+
+    def signed(self, obs: Observation) -> float:
+        """The observation's metric, negated when minimising (so larger is always better)."""
+        v = obs.outcome.metrics[self.metric]
+        return v if self.maximize else -v
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "format": "boed-nas strategy state",
+            "version": STATE_VERSION,
+            "strategy": self.name,
+            "params": self.get_params(),
+            "rng": self.rng.bit_generator.state,
+            "history": [{"cell": str(o.cell), **o.outcome.to_dict()} for o in self.history],
+            "pending": [str(c) for c in self.pending.values()],
+            "extra": self._extra_state(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore from ``state_dict()`` output; StateError (state unchanged) if it does not fit."""
+        try:
+            if state.get("format") != "boed-nas strategy state" or state.get("version") != STATE_VERSION:
+                raise StateError(
+                    f"not a boed-nas strategy state of version {STATE_VERSION} "
+                    f"(format={state.get('format')!r}, version={state.get('version')!r})"
+                )
+            if state["strategy"] != self.name:
+                raise StateError(f"state is for strategy {state['strategy']!r}, not {self.name!r}")
+            history = [
+                Observation(Cell.from_str(h["cell"]), Outcome.from_dict(h).checked(self.metric))
+                for h in state["history"]
+            ]
+            pending = [Cell.from_str(c) for c in state["pending"]]
+            rng = np.random.Generator(type(self.rng.bit_generator)())
+            rng.bit_generator.state = state["rng"]
+        except StateError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise StateError(f"corrupt strategy state: {type(e).__name__}: {e}") from e
+        keys = [obs.cell.canonical().code for obs in history]
+        if len(set(keys)) != len(keys):
+            raise StateError("corrupt strategy state: a cell appears twice in the history")
+        # replay the history to rebuild derived state, then restore the exact generator and the
+        # extra state, so replaying (which may draw random numbers) cannot shift the trajectory
+        self.history, self.pending, self._seen = [], {}, {}
+        for key, obs in zip(keys, history):
+            self.history.append(obs)
+            self._seen[key] = obs.cell
+            self._observe(obs)
+        self.rng = rng
+        self.pending = {c.canonical().code: c for c in pending}
+        self._load_extra_state(state.get("extra", {}))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the state as JSON, atomically (a crash never leaves a half-written file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(self.state_dict(), f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def load(path: str | os.PathLike[str], **overrides: Any) -> Strategy:
+        """Rebuild a strategy from a file written by ``save`` (any registered strategy)."""
+        path = Path(path)
+        try:
+            state = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise StateError(f"cannot read strategy state {str(path)!r}: {e}") from e
+        if not isinstance(state, dict) or state.get("strategy") not in _REGISTRY:
+            name = state.get("strategy") if isinstance(state, dict) else None
+            raise StateError(
+                f"{str(path)!r} names strategy {name!r}; expected one of {sorted(_REGISTRY)} "
+                "(import the module that defines it first)"
+            )
+        params = dict(state.get("params", {}))
+        params.update(overrides)
+        strategy = _REGISTRY[state["strategy"]](**params)
+        strategy.load_state_dict(state)
+        return strategy
+
+
+def registered_strategies() -> dict[str, type[Strategy]]:
+    return dict(_REGISTRY)
+
+
+def cells_of(values: Sequence[Cell | str | int]) -> list[Cell]:
+    return [Cell.parse(v) for v in values]
