@@ -1,0 +1,22 @@
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tests run on 2-core CI machines; keep torch from oversubscribing them
+    torch.set_num_threads(1)
+    yield
+
+
+@pytest.fixture(scope="session")
+def c10():
+    from benchmarks.nb201 import NB201Benchmark
+
+    return NB201Benchmark("cifar10", seed=0)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

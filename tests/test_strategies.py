@@ -1,0 +1,153 @@
+"""The check suite every strategy must pass (ask/tell contract, seeding, resume, bad input)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks.harness import run_bench, run_search, summarize
+from benchmarks.nb201 import NB201Benchmark
+from boed_nas import DuplicateTellError, Outcome, StateError, Strategy
+from strategies import available, make_strategy
+
+FAST = ["random", "evolution", "local"]
+
+
+def drive(strategy, bench, n, batch=1):
+    cells = []
+    while len(cells) < n:
+        for c in strategy.ask(batch):
+            strategy.tell(c, bench.evaluate(c))
+            cells.append(str(c))
+    return cells
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_same_seed_same_trajectory(name):
+    a = drive(make_strategy(name, seed=5), NB201Benchmark(seed=5), 40)
+    b = drive(make_strategy(name, seed=5), NB201Benchmark(seed=5), 40)
+    c = drive(make_strategy(name, seed=6), NB201Benchmark(seed=5), 40)
+    assert a == b and a != c
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_never_pays_twice_for_a_class(name):
+    s = make_strategy(name, seed=1)
+    cells = drive(s, NB201Benchmark(seed=1), 120, batch=3)
+    from boed_nas.space import Cell
+
+    classes = [Cell.from_str(c).canonical() for c in cells]
+    assert len(set(classes)) == len(classes)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_resume_after_crash_continues_identically(name, tmp_path):
+    bench = NB201Benchmark(seed=2)
+    full = drive(make_strategy(name, seed=2), bench, 40)
+    path = tmp_path / "state.json"
+    s = make_strategy(name, seed=2, state_path=path)
+    bench = NB201Benchmark(seed=2)
+    first = drive(s, bench, 23)
+    del s  # "crash": only the file written after the last tell survives
+    resumed = Strategy.load(path)
+    assert resumed.name == name and len(resumed.history) == 23
+    rest = drive(resumed, bench, 17)
+    assert first + rest == full
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_bad_outcomes_are_rejected_and_nothing_is_recorded(name):
+    s = make_strategy(name, seed=0)
+    (c,) = s.ask()
+    for bad, msg in [({"val_acc": math.nan}, "not finite"), ({"val_acc": math.inf}, "not finite"),
+                     ({"loss": 1.0}, "lacks the search metric 'val_acc'"), ({"val_acc": "high"}, "not a number"),
+                     (42, "cannot read an outcome")]:
+        with pytest.raises(ValueError, match=msg):
+            s.tell(c, bad)
+        assert s.history == []
+    s.tell(c, {"val_acc": 80.0})
+    with pytest.raises(DuplicateTellError, match="already told"):
+        s.tell(c, {"val_acc": 81.0})
+    assert len(s.history) == 1 and s.history[0].outcome.metrics["val_acc"] == 80.0
+    with pytest.raises(ValueError, match="arch string .\|bad\|. has 1 node groups"):
+        s.tell("|bad|", {"val_acc": 1.0})
+    with pytest.raises(ValueError, match="positive integer"):
+        s.ask(0)
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_failed_trials_are_recorded_and_not_retried(name):
+    s = make_strategy(name, seed=0)
+    bench = NB201Benchmark(seed=0)
+    failed = []
+    for i in range(30):
+        (c,) = s.ask()
+        if i % 4 == 0:
+            s.tell(c, None)
+            failed.append(c.canonical())
+        else:
+            s.tell(c, bench.evaluate(c))
+    assert sum(o.outcome.failed for o in s.history) == len(failed)
+    later = [c.canonical() for c in s.ask(20)]
+    assert not set(later) & set(failed)
+    assert not s.recommend().canonical() in failed
+
+
+def test_corrupt_state_files_get_clear_errors(tmp_path):
+    s = make_strategy("evolution", seed=0)
+    drive(s, NB201Benchmark(), 5)
+    good = tmp_path / "good.json"
+    s.save(good)
+    text = good.read_text()
+    (tmp_path / "trunc.json").write_text(text[: len(text) // 2])
+    with pytest.raises(StateError, match="cannot read strategy state"):
+        Strategy.load(tmp_path / "trunc.json")
+    state = json.loads(text)
+    state["strategy"] = "simulated-annealing"
+    (tmp_path / "unknown.json").write_text(json.dumps(state))
+    with pytest.raises(StateError, match="names strategy 'simulated-annealing'"):
+        Strategy.load(tmp_path / "unknown.json")
+    state = json.loads(text)
+    state["history"][0]["cell"] = "|nope|"
+    (tmp_path / "cell.json").write_text(json.dumps(state))
+    with pytest.raises(StateError, match="corrupt strategy state"):
+        Strategy.load(tmp_path / "cell.json")
+    # a failed load leaves the strategy as it was
+    t = make_strategy("evolution", seed=0)
+    with pytest.raises(StateError):
+        t.load_state_dict(state)
+    assert t.history == []
+    assert Strategy.load(good).state_dict() == s.state_dict()
+
+
+def test_unknown_strategy_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown strategy 'tpe'.*evolution.*local.*random"):
+        make_strategy("tpe")
+    assert {"random", "evolution", "local", "boed"} <= set(available())
+
+
+def test_evolution_and_local_search_beat_random():
+    # the issue's check (median final test regret over seeds), at a smaller scale than the README run
+    traj = run_bench(FAST, "cifar10", range(6), 150, progress=False)
+    s = summarize(traj).set_index("strategy")
+    assert s.loc["evolution", "final_test_regret_median"] < s.loc["random", "final_test_regret_median"]
+    assert s.loc["local", "final_test_regret_median"] < s.loc["random", "final_test_regret_median"]
+
+
+def test_trajectory_columns_and_monotone_best(c10):
+    c10.reset()
+    traj = run_search(make_strategy("random", seed=0), c10, 60)
+    c10.reset()
+    assert list(traj["query"]) == list(range(1, 61))
+    assert np.all(np.diff(traj["best_val_so_far"]) >= 0)
+    assert {"query", "cell", "val_acc", "test_acc", "best_val_so_far", "test_regret"} <= set(traj.columns)
+    assert (traj["test_regret"] >= 0).all()
+    assert traj["cost"].gt(0).all()
+
+
+def test_outcome_coercion():
+    assert Outcome.coerce(None).failed
+    assert Outcome.coerce({"val_acc": 1}).metrics == {"val_acc": 1}
+    with pytest.raises(ValueError, match="cost"):
+        Outcome({"val_acc": 1.0}, cost=-1).checked("val_acc")
