@@ -39,26 +39,17 @@ def cmd_search(args: argparse.Namespace) -> int:
     bench = NB201Benchmark(args.dataset, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    state_path = out / "state.json"
-    if args.resume and state_path.exists():
-        from boed_nas.strategy import Strategy
-
-        strategy = Strategy.load(state_path, state_path=state_path)
-        print(f"resumed {strategy.name} from {state_path} with {len(strategy.history)} observations")
-        for obs in strategy.history:  # the benchmark's cache learns what was paid for already
-            bench.evaluate(obs.cell)
-    else:
-        strategy = make_strategy(args.strategy, seed=args.seed, state_path=state_path)
+    state_path = out / "state.json"  # written after every tell: Strategy.load(state_path) resumes
+    strategy = make_strategy(args.strategy, seed=args.seed, state_path=state_path)
     print(f"{bench}\nstrategy {strategy.name}, budget {args.budget}, seed {args.seed}")
     bar = tqdm(total=args.budget, desc=f"{strategy.name} on {bench.dataset}", unit="query")
-    bar.update(len(strategy.history))
 
     def progress(row: dict) -> None:
         bar.update()
         bar.set_postfix(best_val=f"{row['best_val_so_far']:.2f}", test_regret=f"{row['test_regret']:.2f}")
 
     t0 = time.perf_counter()
-    traj = run_search(strategy, bench, args.budget - len(strategy.history), callback=progress)
+    traj = run_search(strategy, bench, args.budget, callback=progress)
     bar.close()
     wall = time.perf_counter() - t0
     traj.to_csv(out / "trajectory.csv", index=False)
@@ -148,7 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {available()}. Default: {DEFAULT_STRATEGY}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/search", help="output folder. Default: runs/search")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/state.json if it exists")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("bench", help="strategies x seeds side by side")
