@@ -178,6 +178,9 @@ def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100,
         for c in checkpoints:
             if c <= budget:
                 row[f"test_regret_at_{c}"] = float(np.median([r["test_regret"].iloc[c - 1] for r in runs]))
+                row[f"recommended_test_regret_at_{c}"] = float(
+                    np.median([r["recommended_test_regret"].iloc[c - 1] for r in runs]))
+                row[f"ask_seconds_at_{c}"] = float(np.median([r["ask_seconds"].iloc[c - 1] for r in runs]))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -189,9 +192,11 @@ def _fmt_q(v: float) -> str:
 def markdown_table(summary: pd.DataFrame) -> str:
     """The summary as a markdown table (regret in test-accuracy points)."""
     checkpoints = [c for c in summary.columns if c.startswith("test_regret_at_")]
+    asks = [c for c in summary.columns if c.startswith("ask_seconds_at_")]
     head = ["dataset", "strategy", "seeds", "budget", "final test regret, median [IQR]",
             "recommended-cell regret (median)", *[f"regret @{c.rsplit('_', 1)[1]}" for c in checkpoints],
-            "queries to optimum, median [IQR]", "found", "ask s (median)"]
+            "queries to optimum, median [IQR]", "found", "ask s (median)",
+            *[f"ask s @{c.rsplit('_', 1)[1]}" for c in asks]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in summary.iterrows():
         cells = [
@@ -203,6 +208,7 @@ def markdown_table(summary: pd.DataFrame) -> str:
             f"{_fmt_q(r['queries_to_optimum_q75'])}]",
             f"{r['found_optimum']}/{r['seeds']}",
             f"{r['ask_seconds_median']:.4f}",
+            *[f"{r[c]:.3f}" if pd.notna(r[c]) else "" for c in asks],
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -1,0 +1,337 @@
+"""The belief: a Gaussian process over cells, built on gpytorch/botorch.
+
+``fit_belief(cells, y, kernel=...)`` returns a fitted botorch ``SingleTaskGP`` whose inputs are
+the cells' encodings (``CellFeatures``), its kernel chosen by name:
+
+- ``"categorical"``: botorch's ``CategoricalKernel`` (a Hamming-distance kernel with one
+  lengthscale per edge) on the six op ids, times a learned scale;
+- ``"wl"``: ``WeisfeilerLehmanKernel``, the normalised dot product of Weisfeiler-Lehman subtree
+  features of the cell graph (the kernel of NAS-BOWL, Ru et al. 2021), times a learned scale;
+- ``"categorical+wl"``: their sum.
+
+Observation noise is learned (NB201 reports 2-3 training seeds per cell: noise is real). The
+posterior over a large pool is computed in chunks (``posterior_mean_var``); joint samples over a
+set of cells come from ``joint_samples`` with an explicit generator.
+
+Outputs are transformed before fitting (``OutputTransform``): ``"rank"`` maps observations to
+normal scores of their ranks, which is robust to the heavy lower tail of accuracy tables (cells
+at chance level) without knowing the metric's range; ``"standardize"`` is the usual z-score.
+Both are monotone, so the argmax of the belief is the argmax of the metric.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.kernels.categorical import CategoricalKernel
+from botorch.utils.sampling import manual_seed
+from gpytorch.constraints import GreaterThan, Interval
+from gpytorch.kernels import Kernel, ScaleKernel
+from gpytorch.likelihoods import GaussianLikelihood
+from gpytorch.means import ConstantMean, Mean
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import GammaPrior, LogNormalPrior
+from linear_operator.utils.cholesky import psd_safe_cholesky
+from scipy.stats import norm
+
+from .space import N_EDGES, N_OPS, Cell
+
+KERNELS = ("categorical", "wl", "categorical+wl")
+KernelName = Literal["categorical", "wl", "categorical+wl"]
+DTYPE = torch.float64
+
+
+class WeisfeilerLehmanKernel(Kernel):
+    r"""Normalised Weisfeiler-Lehman subtree kernel on precomputed WL feature counts.
+
+    .. math::
+        k(x, x') = \frac{\langle \phi(x), \phi(x') \rangle}{\lVert \phi(x) \rVert \, \lVert \phi(x') \rVert}
+
+    where :math:`\phi` counts the WL subtree patterns of a cell graph up to ``h`` iterations
+    (``boed_nas.encodings.wl_features``). Inputs are the feature vectors, ``batch x n x F``.
+
+    Reference: Ru, Wan, Dong, Osborne. Interpretable Neural Architecture Search via Bayesian
+    Optimisation with Weisfeiler-Lehman Kernels. ICLR 2021.
+    """
+
+    has_lengthscale = False
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, **params) -> torch.Tensor:
+        n1 = x1 / x1.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        n2 = n1 if x2 is x1 else x2 / x2.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        if diag:
+            return (n1 * n2).sum(-1)
+        return n1 @ n2.transpose(-2, -1)
+
+
+class HammingKernel(CategoricalKernel):
+    r"""botorch's ``CategoricalKernel``, :math:`k(x, x') = \exp(-\frac{1}{d}\sum_i [x_i \ne x'_i] / \ell_i)`,
+    with a diagonal computed in O(n) instead of from the full n x n matrix: the posterior variance
+    over thousands of cells needs only the diagonal (the parent's diag path cost ~1 s per ask)."""
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, **params) -> torch.Tensor:
+        if diag and not params.get("last_dim_is_batch", False):
+            delta = (x1 != x2).to(self.lengthscale.dtype)
+            return torch.exp(-(delta / self.lengthscale).mean(-1))
+        return super().forward(x1, x2, diag=diag, **params)
+
+
+class _Slice(Kernel):
+    """Apply ``base`` to the input columns ``[start, stop)`` (gpytorch's active_dims, but contiguous)."""
+
+    def __init__(self, base: Kernel, start: int, stop: int):
+        super().__init__()
+        self.base, self.start, self.stop = base, start, stop
+
+    def forward(self, x1, x2, diag=False, **params):
+        return self.base.forward(x1[..., self.start : self.stop], x2[..., self.start : self.stop], diag=diag, **params)
+
+
+class PriorScoreMean(Mean):
+    r"""A prior mean :math:`m(x) = c + w\,s(x)` with a fixed score column :math:`s(x)` (the last
+    input column) and learned :math:`c, w`; a supernet's op prior enters the belief this way, and
+    marginal likelihood decides how much to trust it (:math:`w \to 0` if it does not help)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_parameter("constant", torch.nn.Parameter(torch.zeros(1, dtype=DTYPE)))
+        self.register_parameter("weight", torch.nn.Parameter(torch.zeros(1, dtype=DTYPE)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.constant + self.weight * x[..., -1]
+
+
+class CellFeatures:
+    """Encodes cells as GP inputs for a kernel: op ids, WL features, or both; plus a prior score.
+
+    ``op_prior`` (6 x 5 op probabilities per edge, e.g. a supernet's softmax(alpha)) adds one
+    column, the cell's standardised log-probability under it, read by ``PriorScoreMean``.
+    """
+
+    def __init__(self, kernel: KernelName = "categorical", op_prior: np.ndarray | None = None, wl_h: int = 2):
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {kernel!r}; expected one of {list(KERNELS)}")
+        self.kernel = kernel
+        self.wl_h = wl_h
+        self.log_prior = None
+        if op_prior is not None:
+            p = np.asarray(op_prior, dtype=np.float64)
+            if p.shape != (N_EDGES, N_OPS) or not np.all(np.isfinite(p)) or (p < 0).any():
+                raise ValueError(f"op_prior must be a finite non-negative {N_EDGES}x{N_OPS} array, got shape {p.shape}")
+            p = p / p.sum(axis=1, keepdims=True)
+            self.log_prior = np.log(np.clip(p, 1e-6, None))
+        self._prior_stats: tuple[float, float] | None = None
+
+    @property
+    def n_cat(self) -> int:
+        return N_EDGES if self.kernel in ("categorical", "categorical+wl") else 0
+
+    def __call__(self, cells: Sequence[Cell]) -> torch.Tensor:
+        cols = []
+        if self.n_cat:
+            cols.append(np.array([c.ops for c in cells], dtype=np.float64).reshape(len(cells), N_EDGES))
+        if self.kernel in ("wl", "categorical+wl"):
+            cols.append(_wl(tuple(cells), self.wl_h))
+        if self.log_prior is not None:
+            score = np.array([self.log_prior[np.arange(N_EDGES), list(c.ops)].sum() for c in cells])
+            if self._prior_stats is None:  # fixed once so that every call shares one scale
+                self._prior_stats = (-np.log(N_OPS) * N_EDGES, max(float(np.abs(self.log_prior).sum()) / 5, 1e-3))
+            cols.append(((score - self._prior_stats[0]) / self._prior_stats[1])[:, None])
+        return torch.tensor(np.concatenate(cols, axis=1), dtype=DTYPE)
+
+
+@functools.lru_cache(maxsize=4)
+def _wl_all(h: int) -> tuple[dict[Cell, int], np.ndarray]:
+    from .encodings import wl_features
+    from .space import all_cells
+
+    cells = list(all_cells())
+    feats = np.asarray(wl_features(cells, h=h), dtype=np.float64)
+    return {c: i for i, c in enumerate(cells)}, feats
+
+
+def _wl(cells: tuple[Cell, ...], h: int) -> np.ndarray:
+    index, feats = _wl_all(h)
+    return feats[[index[c] for c in cells]]
+
+
+def make_kernel(features: CellFeatures, n_inputs: int) -> Kernel:
+    # CategoricalKernel's lengthscales live in (0.05, 20): a lengthscale of ~1 means that changing
+    # one edge's op multiplies the covariance by exp(-1/6)
+    parts: list[Kernel] = []
+    if features.n_cat:
+        cat = HammingKernel(ard_num_dims=N_EDGES, lengthscale_constraint=Interval(0.05, 20.0),
+                            lengthscale_prior=LogNormalPrior(0.0, 1.0))
+        parts.append(ScaleKernel(_Slice(cat, 0, N_EDGES), outputscale_prior=GammaPrior(2.0, 0.5)))
+    if features.kernel in ("wl", "categorical+wl"):
+        stop = n_inputs - (features.log_prior is not None)
+        parts.append(ScaleKernel(_Slice(WeisfeilerLehmanKernel(), features.n_cat, stop),
+                                 outputscale_prior=GammaPrior(2.0, 0.5)))
+    kernel = parts[0]
+    for p in parts[1:]:
+        kernel = kernel + p
+    return kernel
+
+
+@dataclass
+class OutputTransform:
+    """Monotone map from observed metric values to GP targets; ``kind`` is 'rank' or 'standardize'."""
+
+    kind: Literal["rank", "standardize"] = "rank"
+
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        if self.kind == "standardize":
+            sd = y.std()
+            return (y - y.mean()) / (sd if sd > 0 else 1.0)
+        if self.kind == "rank":
+            # normal scores of mid-ranks (ties share a rank), a Gaussian copula of the observations
+            order = np.argsort(y, kind="stable")
+            ranks = np.empty(len(y))
+            ranks[order] = np.arange(1, len(y) + 1)
+            _, inv, counts = np.unique(y, return_inverse=True, return_counts=True)
+            sums = np.bincount(inv, weights=ranks)
+            ranks = (sums / counts)[inv]
+            return norm.ppf((ranks - 0.5) / len(y))
+        raise ValueError(f"unknown output transform {self.kind!r}; expected 'rank' or 'standardize'")
+
+
+def fit_belief(
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    features: CellFeatures,
+    *,
+    seed: int = 0,
+    init: dict[str, list] | None = None,
+    optimize: bool = True,
+) -> SingleTaskGP:
+    """Fit a GP to inputs ``X`` (``n x d``, from ``features``) and targets ``Y`` (``n x 1``).
+
+    Hyperparameters are fitted by maximising the marginal likelihood (botorch's
+    ``fit_gpytorch_mll``, L-BFGS-B), starting from ``init`` (a previous fit's
+    ``hyperparameters()``, a warm start) or gpytorch's defaults; the same data and start give the
+    same model, and the random restarts botorch may draw on failure are seeded by ``seed``. With
+    ``optimize=False`` the model is built with ``init`` as it is (to restore a saved belief).
+    """
+    def build() -> SingleTaskGP:
+        likelihood = GaussianLikelihood(noise_prior=GammaPrior(1.1, 0.05), noise_constraint=GreaterThan(1e-4))
+        mean = PriorScoreMean() if features.log_prior is not None else ConstantMean()
+        return SingleTaskGP(
+            X.to(DTYPE), Y.to(DTYPE), covar_module=make_kernel(features, X.shape[-1]), mean_module=mean,
+            likelihood=likelihood, outcome_transform=None, input_transform=None,
+        )
+
+    if not optimize:
+        model = build()
+        if init is not None:
+            set_hyperparameters(model, init)
+        return model.eval()
+    # two starts, gpytorch's defaults and the warm start, and keep the higher marginal likelihood:
+    # a warm start alone can stay stuck in a degenerate optimum found on the first few points
+    best, best_mll = None, -math.inf
+    for start in [None] if init is None else [None, init]:
+        model = build()
+        if start is not None:
+            set_hyperparameters(model, start)
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        with manual_seed(seed):
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 200}})
+        model.train()
+        with torch.no_grad():
+            value = float(mll(model(*model.train_inputs), model.train_targets))
+        if value > best_mll or best is None:
+            best, best_mll = model, value
+    return best.eval()
+
+
+def hyperparameters(model: SingleTaskGP) -> dict[str, list]:
+    """The model's raw hyperparameters as plain lists (JSON-able), for warm starts and resume."""
+    return {name: p.detach().tolist() for name, p in model.named_parameters()}
+
+
+def set_hyperparameters(model: SingleTaskGP, values: dict[str, list]) -> None:
+    """Load ``hyperparameters()`` output; names or shapes that do not fit are left as they are."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in values:
+                v = torch.as_tensor(values[name], dtype=p.dtype)
+                if v.shape == p.shape:
+                    p.copy_(v)
+
+
+class _Predictor:
+    """Exact GP predictive marginals and joints from one Cholesky of the training covariance.
+
+    Hand-written because gpytorch's ``posterior`` evaluates the joint [train; test] kernel matrix
+    even when only marginal variances are wanted, which cost ~1.3 s per ask over 6,466 cells.
+    """
+
+    def __init__(self, model: SingleTaskGP):
+        self.model = model
+        X = model.train_inputs[0]
+        K = model.covar_module(X).to_dense() + noise_variance(model) * torch.eye(X.shape[0], dtype=X.dtype)
+        self.L = psd_safe_cholesky(K)
+        resid = (model.train_targets - model.mean_module(X)).unsqueeze(-1)
+        self.alpha = torch.cholesky_solve(resid, self.L)
+
+    def mean_and_cross(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        Kx = self.model.covar_module(X, self.model.train_inputs[0]).to_dense()
+        mean = self.model.mean_module(X) + (Kx @ self.alpha).squeeze(-1)
+        V = torch.linalg.solve_triangular(self.L, Kx.transpose(-2, -1), upper=False)
+        return mean, V
+
+
+def posterior_mean_var(model: SingleTaskGP, X: torch.Tensor, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """Marginal posterior mean and variance of the latent f over ``X`` (``n x d``), in chunks of
+    ``chunk`` rows: a single posterior over all NB201 cells at once does not fit in memory."""
+    means, variances = [], []
+    with torch.no_grad():
+        pred = _Predictor(model)
+        for i in range(0, X.shape[0], chunk):
+            Xc = X[i : i + chunk]
+            mean, V = pred.mean_and_cross(Xc)
+            prior_var = model.covar_module(Xc, diag=True)
+            prior_var = prior_var.to_dense() if hasattr(prior_var, "to_dense") else prior_var
+            means.append(mean)
+            variances.append((prior_var - (V**2).sum(0)).clamp_min(1e-12))
+    return torch.cat(means), torch.cat(variances)
+
+
+def joint_samples(model: SingleTaskGP, X: torch.Tensor, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+    """``n_samples x n`` exact joint posterior samples of f over ``X`` (keep n to ~1-2 thousand)."""
+    with torch.no_grad():
+        mean, V = _Predictor(model).mean_and_cross(X)
+        cov = model.covar_module(X).to_dense() - V.transpose(-2, -1) @ V
+        L = psd_safe_cholesky(cov + 1e-8 * torch.eye(cov.shape[-1], dtype=cov.dtype))
+        z = torch.randn(n_samples, X.shape[0], generator=generator, dtype=cov.dtype)
+        return mean.unsqueeze(0) + z @ L.transpose(-2, -1)
+
+
+def noise_variance(model: SingleTaskGP) -> float:
+    return float(model.likelihood.noise.detach().reshape(-1)[0])
+
+
+def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Shannon entropy in nats of probability vectors along ``dim``."""
+    return -(p * torch.log(p.clamp_min(1e-30))).sum(dim)
+
+
+def log_marginal(model: SingleTaskGP) -> float:  # for reports
+    with torch.no_grad():
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        out = model(*model.train_inputs)
+        return float(mll(out, model.train_targets)) * model.train_targets.shape[-1]
+
+
+__all__ = [
+    "KERNELS", "CellFeatures", "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
+    "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_variance", "posterior_mean_var",
+]
