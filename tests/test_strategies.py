@@ -70,7 +70,7 @@ def test_bad_outcomes_are_rejected_and_nothing_is_recorded(name):
     with pytest.raises(DuplicateTellError, match="already told"):
         s.tell(c, {"val_acc": 81.0})
     assert len(s.history) == 1 and s.history[0].outcome.metrics["val_acc"] == 80.0
-    with pytest.raises(ValueError, match="arch string .\|bad\|. has 1 node groups"):
+    with pytest.raises(ValueError, match=r"arch string .\|bad\|. has 1 node groups"):
         s.tell("|bad|", {"val_acc": 1.0})
     with pytest.raises(ValueError, match="positive integer"):
         s.ask(0)
