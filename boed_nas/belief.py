@@ -324,13 +324,6 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return -(p * torch.log(p.clamp_min(1e-30))).sum(dim)
 
 
-def log_marginal(model: SingleTaskGP) -> float:  # for reports
-    with torch.no_grad():
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        out = model(*model.train_inputs)
-        return float(mll(out, model.train_targets)) * model.train_targets.shape[-1]
-
-
 __all__ = [
     "KERNELS", "CellFeatures", "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
     "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_variance", "posterior_mean_var",

@@ -230,7 +230,7 @@ class BOEDController(Strategy):
     def _record_report(self, b: PoolBelief, evaluated: np.ndarray) -> None:
         cells, probs = b.argmax_distribution()
         best = int(evaluated[int(torch.argmax(b.mean[evaluated]))])
-        h = float(-(probs * probs.log()).sum())
+        h = b.argmax_entropy()
         prev = self.reports[-1]["argmax_entropy"] if self.reports else math.log(len(self.universe))
         self.reports.append({
             "observations": len(self._successes()),

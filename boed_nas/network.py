@@ -89,11 +89,6 @@ class CellModule(nn.Module):
         return nodes[-1]
 
 
-def _edge_index() -> list[list[int]]:
-    # inputs of node j as indices into EDGES, kept for readers of the skeleton
-    return [[e for e, (to, _) in enumerate(EDGES) if to == j] for j in range(N_NODES)]
-
-
 class NB201Network(nn.Module):
     """The NB201 macro skeleton around one cell (or, via ``cell_factory``, any cell module)."""
 

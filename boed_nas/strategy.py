@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -275,6 +275,3 @@ class Strategy:
 def registered_strategies() -> dict[str, type[Strategy]]:
     return dict(_REGISTRY)
 
-
-def cells_of(values: Sequence[Cell | str | int]) -> list[Cell]:
-    return [Cell.parse(v) for v in values]

@@ -7,18 +7,10 @@ from boed_nas.strategy import Strategy
 from strategies import make_strategy, strategy_class
 from strategies.bananas import Bananas
 
+from helpers import drive  # noqa: E402
+
 # small, fast settings for the mechanics tests (the algorithm is the same)
 FAST = dict(n_init=5, epochs=15, n_candidates=30)
-
-
-def drive(strategy, bench, steps, *, batch=1):
-    """ask/tell ``steps`` cells; return them as strings."""
-    out = []
-    while len(out) < steps:
-        for cell in strategy.ask(batch):
-            strategy.tell(cell, bench.evaluate(cell))
-            out.append(str(cell))
-    return out
 
 
 def test_registered_and_params_round_trip():

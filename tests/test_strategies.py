@@ -11,16 +11,9 @@ from benchmarks.nb201 import NB201Benchmark
 from boed_nas import DuplicateTellError, Outcome, StateError, Strategy
 from strategies import available, make_strategy
 
+from helpers import drive  # noqa: E402
+
 FAST = ["random", "evolution", "local"]
-
-
-def drive(strategy, bench, n, batch=1):
-    cells = []
-    while len(cells) < n:
-        for c in strategy.ask(batch):
-            strategy.tell(c, bench.evaluate(c))
-            cells.append(str(c))
-    return cells
 
 
 @pytest.mark.parametrize("name", FAST)
