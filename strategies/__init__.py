@@ -12,6 +12,8 @@ from .baselines import LocalSearch, RandomSearch, RegularizedEvolution
 _LAZY = {
     "boed": "boed_nas.controller:BOEDController",
     "bananas": "strategies.bananas:Bananas",
+    "boed-supernet": "strategies.supernet:SupernetBOED",
+    "darts": "strategies.supernet:DARTS",
 }
 
 
