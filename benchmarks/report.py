@@ -1,0 +1,79 @@
+"""Summarise benchmark runs made in pieces: several ``boed-nas bench`` output folders -> one report.
+
+A 20-seed bench can be split by seed range (``--seed0 0 --seeds 5`` here, ``--seed0 5 --seeds 15``
+there, on different machines or days); every run's trajectory depends only on (strategy, dataset,
+seed, budget), so the union of the pieces is the same data as one long run. ``merge_trajectories``
+refuses overlapping pieces (the same dataset, strategy and seed twice) and pieces whose budgets
+differ, rather than silently double-counting or truncating.
+
+    boed-nas report runs/bench_a runs/bench_b --out runs/bench_all
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .harness import TRAJECTORY_COLUMNS, markdown_table, plot_regret, summarize
+
+KEY = ["dataset", "strategy", "seed"]
+
+
+def read_trajectories(source: str | os.PathLike[str]) -> pd.DataFrame:
+    """The trajectories of one bench output folder (``trajectories.csv`` or ``.csv.gz``) or file."""
+    path = Path(source)
+    if path.is_dir():
+        for name in ("trajectories.csv", "trajectories.csv.gz"):
+            if (path / name).exists():
+                path = path / name
+                break
+        else:
+            raise FileNotFoundError(f"{str(source)!r} has no trajectories.csv or trajectories.csv.gz")
+    df = pd.read_csv(path)
+    missing = [c for c in (*KEY, *TRAJECTORY_COLUMNS) if c not in df.columns]
+    if missing:
+        raise ValueError(f"{str(path)!r} is not a bench trajectory file: it lacks columns {missing}")
+    return df
+
+
+def merge_trajectories(sources: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Concatenate bench trajectories; ValueError on overlapping runs or unequal budgets."""
+    if not sources:
+        raise ValueError("merge_trajectories needs at least one bench folder")
+    parts = [read_trajectories(s) for s in sources]
+    runs = pd.concat([p[KEY].drop_duplicates().assign(source=str(s)) for p, s in zip(parts, sources)])
+    dup = runs[runs.duplicated(KEY, keep=False)]
+    if len(dup):
+        first = dup.iloc[0]
+        raise ValueError(
+            f"run ({first['dataset']}, {first['strategy']}, seed {first['seed']}) appears in more than one source: "
+            f"{list(dup[(dup[KEY] == first[KEY]).all(axis=1)]['source'])}"
+        )
+    traj = pd.concat(parts, ignore_index=True)
+    budgets = traj.groupby(KEY)["query"].max().groupby(level=["dataset", "strategy"]).unique()
+    mixed = budgets[budgets.map(len) > 1]
+    if len(mixed):
+        (ds, name), b = next(iter(mixed.items()))
+        raise ValueError(f"runs of {name} on {ds} have different budgets {sorted(int(x) for x in b)}; "
+                         "merge only pieces of one bench command")
+    # datasets and strategies in order of first appearance (as the bench ran them), then seed, query
+    rank = {c: {v: i for i, v in enumerate(dict.fromkeys(traj[c]))} for c in ("dataset", "strategy")}
+    return traj.sort_values(["dataset", "strategy", "seed", "query"], kind="stable",
+                            key=lambda c: c.map(rank[c.name]) if c.name in rank else c).reset_index(drop=True)
+
+
+def write_report(traj: pd.DataFrame, out: str | os.PathLike[str], command: str = "") -> str:
+    """``trajectories.csv.gz``, ``summary.csv``, ``table.md`` and regret plots in ``out``; the table."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    traj.to_csv(out / "trajectories.csv.gz", index=False)
+    summary = summarize(traj)
+    summary.to_csv(out / "summary.csv", index=False)
+    table = markdown_table(summary)
+    (out / "table.md").write_text(table + (f"\n\nCommand: `{command}`\n" if command else "\n"))
+    plot_regret(traj, out / "regret.png")
+    plot_regret(traj, out / "recommended_regret.png", column="recommended_test_regret")
+    return table
