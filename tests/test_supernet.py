@@ -325,6 +325,31 @@ def test_guard_never_derives_a_cell_without_a_parametric_path():
     assert derive(a, guard=False)[0] == argmax
 
 
+def test_budget_discretisation_returns_the_most_probable_cell_within_the_budget(bench):
+    from boed_nas.supernet.result import cell_log_probs
+
+    cost = bench.latency * 1000.0
+    rng = np.random.default_rng(1)
+    budget = float(np.quantile(cost, 0.2))
+    for _ in range(20):
+        a = rng.normal(0, 2, (N_EDGES, N_OPS))
+        a[:, 3] += 2.0  # lean towards the costly 3x3 convolution, so the budget binds
+        cell, argmax, report = derive(a, guard=True, cost=cost, budget=budget)
+        assert cost[cell.code] <= budget and cell.has_parametric_path()
+        ok = (cost <= budget) & np.array([c.has_parametric_path() for c in all_cells()])
+        lp = cell_log_probs(a)
+        assert lp[cell.code] == lp[ok].max()  # brute force: nothing feasible is more probable
+        assert report["derived_cost"] <= budget and report["budget"] == budget
+    r = SearchResult(alpha=a, config={"guard": True, "min_param": 1, "budget": budget, "budget_metric": "latency",
+                                      "cost_dataset": "cifar10"})
+    assert r.derived_cell == cell
+    assert all(cost[c.code] <= budget for c in r.proposals(k=5, n_samples=5, rng=0))
+    with pytest.raises(ValueError, match="no cell passing the guard has cost <= budget"):
+        derive(a, cost=cost, budget=float(cost.min()) / 2)
+    with pytest.raises(ValueError, match="a budget needs the cost"):
+        derive(a, budget=1.0)
+
+
 def test_guard_penalty_pulls_alpha_away_from_collapse():
     alpha = torch.zeros(N_EDGES, N_OPS)
     alpha[:, SKIP] = 4.0

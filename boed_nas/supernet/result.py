@@ -46,8 +46,11 @@ def log_softmax(a: np.ndarray) -> np.ndarray:
     return a - m - np.log(np.exp(a - m).sum(axis=-1, keepdims=True))
 
 
-def top_k_cells(alpha, k: int, guard: bool = False, min_param: int = 1) -> list[Cell]:
-    """The k most probable cells under the product distribution (exact, by enumeration; ties by code)."""
+def top_k_cells(alpha, k: int, guard: bool = False, min_param: int = 1, feasible: np.ndarray | None = None) -> list[Cell]:
+    """The k most probable cells under the product distribution (exact, by enumeration; ties by code).
+
+    ``feasible``: an optional boolean mask over the 15,625 codes (e.g. cost <= budget); only those cells.
+    """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
         raise ValueError(f"k must be a non-negative integer, got {k!r}")
     lp = cell_log_probs(alpha)
@@ -55,19 +58,46 @@ def top_k_cells(alpha, k: int, guard: bool = False, min_param: int = 1) -> list[
     if guard:
         check_min_param(min_param)
         order = order[_guard_mask(min_param)[order]]
+    if feasible is not None:
+        order = order[_check_mask(feasible)[order]]
     return [Cell.from_code(int(c)) for c in order[:k]]
 
 
-def derive(alpha, guard: bool = True, min_param: int = 1) -> tuple[Cell, Cell, dict]:
-    """(derived cell, unguarded argmax cell, guard report).
+def _check_mask(feasible) -> np.ndarray:
+    m = np.asarray(feasible)
+    if m.shape != (N_CELLS,) or m.dtype != bool:
+        raise ValueError(f"feasible must be a boolean mask over the {N_CELLS} cell codes, got {m.dtype} {m.shape}")
+    return m
+
+
+def derive(alpha, guard: bool = True, min_param: int = 1, cost: np.ndarray | None = None,
+           budget: float | None = None) -> tuple[Cell, Cell, dict]:
+    """(derived cell, unguarded argmax cell, report).
 
     Unguarded: argmax per edge. Guarded: the most probable cell that passes the guard (the argmax
-    if it passes), i.e. the fewest / least costly changes to the argmax under alpha.
+    if it passes), i.e. the fewest / least costly changes to the argmax under alpha. With a hard
+    ``budget`` on ``cost`` (an array over the 15,625 codes, e.g. the table's measured latency,
+    known before training), the derived cell is the most probable one within the budget: the
+    expected-cost penalty in the search only steers alpha, this guarantees the answer.
     """
     a = _check_alpha(alpha)
     lp = cell_log_probs(a)
     argmax = Cell(tuple(int(i) for i in a.argmax(axis=1)))
-    cell = top_k_cells(a, 1, guard=True, min_param=min_param)[0] if guard else argmax
+    feasible = None
+    if budget is not None:
+        if cost is None:
+            raise ValueError("a budget needs the cost of every cell (cost=array over the 15,625 codes)")
+        cost = np.asarray(cost, dtype=np.float64)
+        if cost.shape != (N_CELLS,):
+            raise ValueError(f"cost must have one value per cell code ({N_CELLS}), got shape {cost.shape}")
+        feasible = cost <= budget
+        if not (feasible & (_guard_mask(min_param) if guard else True)).any():
+            raise ValueError(f"no cell{' passing the guard' if guard else ''} has cost <= budget {budget} "
+                             f"(the smallest is {cost[_guard_mask(min_param)].min() if guard else cost.min():.6g})")
+    if guard or feasible is not None:
+        cell = top_k_cells(a, 1, guard=guard, min_param=min_param, feasible=feasible)[0]
+    else:
+        cell = argmax
     changed = [e for e in range(N_EDGES) if cell.ops[e] != argmax.ops[e]]
     report = {
         "guard": bool(guard), "min_param": int(min_param), "changed": bool(changed),
@@ -78,6 +108,9 @@ def derive(alpha, guard: bool = True, min_param: int = 1) -> tuple[Cell, Cell, d
                           for e in changed],
         "log_prob_cost": float(lp[argmax.code] - lp[cell.code]),
     }
+    if budget is not None:
+        report.update({"budget": float(budget), "argmax_cost": float(cost[argmax.code]),
+                       "derived_cost": float(cost[cell.code]), "argmax_within_budget": bool(feasible[argmax.code])})
     return cell, argmax, report
 
 
@@ -109,24 +142,47 @@ class SearchResult:
     def min_param(self) -> int:
         return int(self.config.get("min_param", 1))
 
+    def budget_cost(self) -> np.ndarray | None:
+        """The measured cost of every cell in the budget's units when the search had a budget, else None."""
+        budget = self.config.get("budget")
+        if budget is None:
+            return None
+        from .cost import COST_METRICS
+
+        metric = self.config.get("budget_metric", "latency")
+        return getattr(_bench(self.config.get("cost_dataset", "cifar10")), metric) * COST_METRICS[metric]
+
     def derive(self, guard: bool | None = None) -> tuple[Cell, Cell, dict]:
-        return derive(self.alpha, self.guard if guard is None else guard, self.min_param)
+        """The derived cell: guarded argmax, within the search's budget (measured cost) if it had one."""
+        return derive(self.alpha, self.guard if guard is None else guard, self.min_param,
+                      cost=self.budget_cost(), budget=self.config.get("budget"))
 
     @property
     def derived_cell(self) -> Cell:
         return self.derive()[0]
 
+    def within_budget(self) -> np.ndarray | None:
+        """Boolean mask over the cell codes: measured cost <= the search's budget (None without one)."""
+        cost = self.budget_cost()
+        return None if cost is None else cost <= self.config["budget"]
+
     def top_k(self, k: int, guard: bool | None = None) -> list[Cell]:
-        return top_k_cells(self.alpha, k, self.guard if guard is None else guard, self.min_param)
+        """The k most probable cells (passing the guard, and within the budget if the search had one)."""
+        return top_k_cells(self.alpha, k, self.guard if guard is None else guard, self.min_param,
+                           feasible=self.within_budget())
 
     def sample(self, n: int, rng=None, guard: bool | None = None) -> list[Cell]:
-        """n cells drawn independently from the product distribution (guard: rejecting failing ones)."""
+        """n cells drawn independently from the product distribution, rejecting those failing the guard
+        (and, if the search had a budget, those over it)."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
         rng = as_rng(rng)
         guard = self.guard if guard is None else guard
         p = self.op_prior()
         mask = _guard_mask(self.min_param) if guard else None
+        budget = self.within_budget()
+        if budget is not None:
+            mask = budget if mask is None else mask & budget
         out: list[Cell] = []
         tries = 0
         while len(out) < n and tries < 1000 * max(n, 1):
