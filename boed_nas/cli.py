@@ -2,6 +2,7 @@
 
     boed-nas search   one search on NB201 (default: CIFAR-10, budget 100), with a progress bar
     boed-nas bench    several strategies x seeds side by side: a markdown table and regret plots
+    boed-nas report   merge bench folders run by seed range into one table and plots
     boed-nas supernet differentiable (DARTS-family) search that proposes cells
 """
 
@@ -127,6 +128,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from benchmarks.report import merge_trajectories, write_report
+
+    traj = merge_trajectories(args.folders)
+    table = write_report(traj, args.out, command="boed-nas " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["report"]
+                         else "")
+    print(table)
+    print(f"\nwrote {args.out}/trajectories.csv.gz, summary.csv, table.md, regret.png, recommended_regret.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from strategies import available
 
@@ -149,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes. Default: 1")
     p.add_argument("--out", default="runs/bench", help="output folder. Default: runs/bench")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("report", help="one table and plots from several bench folders (e.g. seed ranges)")
+    p.add_argument("folders", nargs="+", help="bench output folders (or trajectories files) to merge")
+    p.add_argument("--out", default="runs/report", help="output folder. Default: runs/report")
+    p.set_defaults(func=cmd_report)
 
     try:
         from boed_nas.supernet import cli as supernet_cli

@@ -48,3 +48,13 @@ def test_bad_sources_are_named(tmp_path):
         read_trajectories(tmp_path / "x.csv")
     with pytest.raises(ValueError, match="at least one"):
         merge_trajectories([])
+
+
+def test_report_command(tmp_path, capsys):
+    from boed_nas.cli import main
+
+    a, b = _piece(tmp_path, "a", [0], budget=6), _piece(tmp_path, "b", [1], budget=6)
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "all")]) == 0
+    assert "| cifar100 | local | 2 | 6 |" in (tmp_path / "all" / "table.md").read_text()
+    assert main(["report", str(a), str(a), "--out", str(tmp_path / "x")]) == 2
+    assert "appears in more than one source" in capsys.readouterr().err
