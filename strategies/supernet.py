@@ -19,6 +19,7 @@ from ``boed-nas supernet``) to reuse a search you already ran; pass ``supernet``
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,10 @@ import numpy as np
 from boed_nas.controller import BOEDController
 from boed_nas.space import Cell
 from boed_nas.strategy import Strategy
+
+
+_ALPHA_CACHE: dict[str, np.ndarray] = {}
+"""Supernet alphas computed in this process, keyed by the full search config (seed included)."""
 
 
 def _check_config(supernet: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -61,7 +66,10 @@ class _SupernetSource:
 
         cfg = SearchConfig(**{"verbose": False, **self.supernet, "seed": self.seed})
         if self.alpha is None:
-            self.alpha = run_search(cfg).alpha
+            key = (json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=repr))
+            if key not in _ALPHA_CACHE:  # boed-supernet and darts with one seed share one search
+                _ALPHA_CACHE[key] = run_search(cfg).alpha
+            self.alpha = _ALPHA_CACHE[key].copy()
         return SearchResult(alpha=self.alpha, config=dataclasses.asdict(cfg))
 
     def _supernet_params(self) -> dict[str, Any]:
