@@ -27,6 +27,8 @@ class Splits:
     x_val: torch.Tensor
     y_val: torch.Tensor
     name: str
+    x_test: torch.Tensor | None = None  # held out from search (make_splits(test_fraction > 0)); reports only
+    y_test: torch.Tensor | None = None
 
     @property
     def in_channels(self) -> int:
@@ -85,10 +87,17 @@ def load_data(source="digits") -> tuple[torch.Tensor, torch.Tensor, str]:
                      f"an (X, y) pair or a torch Dataset")
 
 
-def make_splits(source="digits", val_fraction: float = 0.5, seed: int = 0, limit: int | None = None) -> Splits:
-    """Shuffle (seeded) and split into a training split (weights) and a validation split (alpha)."""
+def make_splits(source="digits", val_fraction: float = 0.5, seed: int = 0, limit: int | None = None,
+                test_fraction: float = 0.0) -> Splits:
+    """Shuffle (seeded) and split into a training split (weights) and a validation split (alpha).
+
+    ``test_fraction > 0`` first holds out that share of the (shuffled, limited) examples as a test
+    split for reporting; train and validation then split the rest (with 0, nothing changes).
+    """
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
     X, y, name = load_data(source)
     g = torch.Generator().manual_seed(int(seed))
     perm = torch.randperm(len(X), generator=g)
@@ -96,8 +105,15 @@ def make_splits(source="digits", val_fraction: float = 0.5, seed: int = 0, limit
         if limit < 4:
             raise ValueError(f"limit must be >= 4, got {limit}")
         perm = perm[:limit]
+    n_test = int(round(len(perm) * test_fraction))
+    te, perm = perm[len(perm) - n_test:], perm[:len(perm) - n_test]
+    if test_fraction > 0 and (n_test < 1 or len(perm) < 2):
+        raise ValueError(f"test_fraction {test_fraction} of {len(perm) + n_test} examples leaves no test or no "
+                         f"train/validation examples")
     n_val = max(1, int(round(len(perm) * val_fraction)))
     tr, va = perm[n_val:], perm[:n_val]
     mean, std = X[tr].mean(), X[tr].std().clamp_min(1e-8)
     X = (X - mean) / std
+    if n_test:
+        return Splits(X[tr], y[tr], X[va], y[va], name, X[te], y[te])
     return Splits(X[tr], y[tr], X[va], y[va], name)

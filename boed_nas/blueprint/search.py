@@ -1,0 +1,359 @@
+"""Bilevel blueprint search: supernet weights on the training split, choice logits on the validation split.
+
+The machinery is the cell supernet's: ``supernet.search.Architect`` (first-order or unrolled
+second-order gradient on ``model.alpha``, Adam, optional PCGrad surgery between the accuracy and
+the cost gradient), ``TemperatureSchedule`` for annealing, ``supernet.ops.mixing_weights`` (softmax,
+Gumbel-softmax or GDAS hard sampling, here applied per choice group), ``sparsity_penalty`` and
+``hinge_budget``. Only the penalties are new: :class:`BlueprintPenalties` takes the expected cost
+from the exact per-candidate tables of :class:`~boed_nas.blueprint.cost.BlueprintCosts`::
+
+    budget_weight * max(0, E[cost] - B)^2 / B^2  +  lam * E[lam_metric]
+
+(the hinge of the supernet issue, divided by B^2 so that one weight suits any budget: it is the
+same hinge on the cost measured in units of the budget).
+
+Everything random comes from ``config.seed`` (the data split, the model's initialisation inside
+``torch.random.fork_rng``, batches and Gumbel noise from a private generator).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from boed_nas.supernet.cost import hinge_budget
+from boed_nas.supernet.data import Splits, make_splits
+from boed_nas.supernet.ops import MODES, sample_gumbel
+from boed_nas.supernet.search import Architect, TemperatureSchedule, sparsity_penalty
+
+from .cost import EXACT_METRICS, METRICS, BlueprintCosts, load_latency_table, measure_latency_table
+from .discretise import argmax_blueprint, check_feasible
+from .network import BlueprintSupernet, group_mixing, group_probs
+from .space import DEFAULT_KERNELS, DIGITS_STAGES, BlueprintSpace, parse_kernels, parse_stages
+
+DEFAULT_STAGES = ";".join(f"{','.join(map(str, s.widths))}:{s.depth}:{s.stride}" for s in DIGITS_STAGES)
+
+
+@dataclass
+class BlueprintConfig:
+    """Every setting of a blueprint search (and of the retraining that follows it)."""
+
+    # space (stages as "w,w,w:depth:stride;...")
+    stages: str = DEFAULT_STAGES
+    kernels: tuple[int, ...] = DEFAULT_KERNELS
+    stem_channels: int = 8
+    # data
+    data: str = "digits"
+    val_fraction: float = 0.5
+    test_fraction: float = 0.2
+    data_limit: int | None = None
+    # schedule
+    epochs: int = 8
+    warmup_epochs: int = 1
+    batch_size: int = 64
+    # weights
+    w_lr: float = 0.05
+    w_lr_min: float = 0.001
+    w_momentum: float = 0.9
+    w_weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    # alpha
+    order: int = 1
+    alpha_lr: float = 0.1  # a CPU demo makes ~80 alpha steps; logits must separate for the argmax to mean much
+    alpha_weight_decay: float = 1e-3
+    xi: float | None = None
+    # relaxation
+    mode: str = "softmax"
+    tau_start: float = 1.0
+    tau_end: float = 0.1  # anneal hard: E[cost] under softmax(alpha / tau) then tracks the argmax's cost
+    tau_schedule: str = "exp"
+    sparsity: float = 0.0
+    # cost
+    budget: float | None = None
+    budget_metric: str = "flops_M"
+    budget_weight: float = 1.0
+    lam: float = 0.0
+    lam_metric: str = "latency"
+    latency_table: str | None = None  # CSV from measure_blueprint_latency.py; None: measured when needed
+    surgery: bool = False
+    # retraining from scratch
+    retrain_epochs: int = 20
+    retrain_lr: float = 0.05
+    # misc
+    seed: int = 0
+    threads: int | None = 1
+    verbose: bool = True
+
+    def __post_init__(self) -> None:
+        def posint(name, minimum=1):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
+
+        def nonneg(name, strict=False):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (strict and v == 0):
+                raise ValueError(f"{name} must be a {'positive' if strict else 'non-negative'} number, got {v!r}")
+
+        if isinstance(self.kernels, str):
+            self.kernels = parse_kernels(self.kernels)
+        self.kernels = tuple(self.kernels)
+        BlueprintSpace(parse_stages(self.stages), self.kernels, self.stem_channels)  # validates stages and kernels
+        for n in ("stem_channels", "epochs", "batch_size", "retrain_epochs"):
+            posint(n)
+        posint("warmup_epochs", 0)
+        posint("seed", 0)
+        if self.threads is not None:
+            posint("threads")
+        if self.data_limit is not None:
+            posint("data_limit", 8)
+        if self.warmup_epochs >= self.epochs:
+            raise ValueError(f"warmup_epochs ({self.warmup_epochs}) must be smaller than epochs ({self.epochs})")
+        for n in ("w_lr", "alpha_lr", "retrain_lr"):
+            nonneg(n, strict=True)
+        for n in ("w_lr_min", "w_momentum", "w_weight_decay", "grad_clip", "alpha_weight_decay", "sparsity",
+                  "budget_weight", "lam"):
+            nonneg(n)
+        if self.xi is not None:
+            nonneg("xi")
+        if self.budget is not None:
+            nonneg("budget", strict=True)
+        if self.order not in (1, 2):
+            raise ValueError(f"order must be 1 (first-order) or 2 (second-order, unrolled), got {self.order!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; expected one of {list(MODES)}")
+        TemperatureSchedule(self.tau_start, self.tau_end, self.tau_schedule)
+        if self.budget_metric not in EXACT_METRICS:
+            raise ValueError(f"budget_metric must be an exactly counted metric, one of {list(EXACT_METRICS)}; got "
+                             f"{self.budget_metric!r} (latency enters through lam)")
+        if self.lam_metric not in METRICS:
+            raise ValueError(f"unknown lam_metric {self.lam_metric!r}; expected one of {list(METRICS)}")
+        if not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
+        if not 0 <= self.test_fraction < 1:
+            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
+
+    @property
+    def schedule(self) -> TemperatureSchedule:
+        return TemperatureSchedule(self.tau_start, self.tau_end, self.tau_schedule)
+
+    def make_space(self, splits: Splits) -> BlueprintSpace:
+        return BlueprintSpace(parse_stages(self.stages), self.kernels, self.stem_channels,
+                              in_channels=splits.in_channels, num_classes=splits.num_classes,
+                              input_size=tuple(int(v) for v in splits.x_train.shape[-2:]))
+
+    def needs_latency(self) -> bool:
+        return self.lam > 0 and self.lam_metric == "latency"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["kernels"] = list(self.kernels)
+        return d
+
+
+@functools.lru_cache(maxsize=8)
+def space_costs(space: BlueprintSpace) -> BlueprintCosts:
+    """The exact cost tables of a space (FlopCounterMode on every candidate; cached per space)."""
+    return BlueprintCosts(space)
+
+
+# ---------------------------------------------------------------------------------- penalties
+@dataclass
+class BlueprintPenalties:
+    """The alpha-side terms, with the interface ``supernet.search.Architect`` calls (``cost``, ``regulariser``)."""
+
+    costs: BlueprintCosts
+    sparsity: float = 0.0
+    budget: float | None = None
+    budget_metric: str = "flops_M"
+    budget_weight: float = 1.0
+    lam: float = 0.0
+    lam_metric: str = "latency"
+    groups: tuple = field(default=())
+
+    def __post_init__(self) -> None:
+        self.groups = self.costs.space.groups()
+
+    def cost(self, p: torch.Tensor) -> torch.Tensor | None:
+        c = None
+        if self.budget is not None and self.budget_weight > 0:
+            e = self.costs.expected(p, self.budget_metric)
+            c = self.budget_weight * hinge_budget(e, self.budget) / self.budget ** 2
+        if self.lam > 0:
+            t = self.lam * self.costs.expected(p, self.lam_metric)
+            c = t if c is None else c + t
+        return c
+
+    def regulariser(self, p: torch.Tensor) -> torch.Tensor:
+        r = p.new_zeros(())
+        if self.sparsity > 0:
+            for g in self.groups:
+                r = r + sparsity_penalty(p[g.slice].unsqueeze(0))
+            r = self.sparsity * r
+        return r
+
+
+# ---------------------------------------------------------------------------------- the search
+def run_blueprint_search(config: BlueprintConfig | None = None, data=None, progress: bool | None = None):
+    """One bilevel search; returns a :class:`~boed_nas.blueprint.result.BlueprintSearchResult`.
+
+    ``data``: None (``config.data``), an (X, y) pair or a torch Dataset.
+    """
+    from .result import BlueprintSearchResult
+
+    cfg = config or BlueprintConfig()
+    progress = cfg.verbose if progress is None else progress
+    splits = make_splits(cfg.data if data is None else data, cfg.val_fraction, cfg.seed, cfg.data_limit,
+                         cfg.test_fraction)
+    space = cfg.make_space(splits)
+    costs = space_costs(space)
+    latency = None
+    if cfg.latency_table is not None:
+        latency = load_latency_table(cfg.latency_table)
+    elif cfg.needs_latency():
+        latency = measure_latency_table(space, min_run_time=0.01, threads=1, progress=progress)
+    if latency is not None:
+        costs = costs.with_latency(latency)
+    if cfg.budget is not None:
+        check_feasible(costs, cfg.budget, cfg.budget_metric)
+    penalties = BlueprintPenalties(costs, cfg.sparsity, cfg.budget, cfg.budget_metric, cfg.budget_weight, cfg.lam,
+                                   cfg.lam_metric)
+    old = torch.get_num_threads()
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            t0 = time.perf_counter()
+            model, history, rows = _search(cfg, space, splits, penalties, progress)
+            seconds = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(old)
+    return BlueprintSearchResult(alpha=model.alpha.detach().double().numpy().copy(), space=space, costs=costs,
+                                 config=cfg.to_dict(), history=history, alpha_history=rows, splits=splits,
+                                 model=model, search_seconds=seconds, data_name=splits.name)
+
+
+def _search(cfg: BlueprintConfig, space: BlueprintSpace, splits: Splits, penalties: BlueprintPenalties,
+            progress: bool):
+    from tqdm.auto import tqdm
+
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    model = BlueprintSupernet(space)
+    groups = space.groups()
+    w_opt = torch.optim.SGD(model.weight_parameters(), lr=cfg.w_lr, momentum=cfg.w_momentum,
+                            weight_decay=cfg.w_weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, cfg.epochs, eta_min=cfg.w_lr_min)
+    architect = Architect(model, order=cfg.order, lr=cfg.alpha_lr, weight_decay=cfg.alpha_weight_decay,
+                          penalties=penalties, surgery=cfg.surgery, w_weight_decay=cfg.w_weight_decay)
+    n_tr, n_va = len(splits.x_train), len(splits.x_val)
+    steps = max(1, math.ceil(n_tr / cfg.batch_size))
+    temps = cfg.schedule
+    costs = penalties.costs
+    history: list[dict] = []
+    rows: list[dict] = []
+
+    def record(epoch: int, tau: float, extra: dict) -> None:
+        a = model.alpha.detach().double()
+        prior = group_probs(a, groups)
+        mix = group_probs(a, groups, tau)
+        for g in groups:
+            for i, o in enumerate(g.options):
+                rows.append({"epoch": epoch, "group": g.name, "kind": g.kind, "stage": g.stage, "layer": g.layer,
+                             "option": o, "prob": float(prior[g.start + i]), "mixing_weight": float(mix[g.start + i]),
+                             "alpha": float(a[g.start + i])})
+        bp = argmax_blueprint(a.numpy(), space)
+        row = {"epoch": epoch, "tau": tau, "argmax_blueprint": str(bp),
+               "argmax_flops_M": costs.of(bp, "flops_M"), "argmax_params_M": costs.of(bp, "params_M"),
+               "entropy": float(np.mean([-(prior[g.slice] * prior[g.slice].clamp_min(1e-12).log()).sum() for g in groups]))}
+        for m in costs.metrics:
+            row[f"expected_{m}"] = float(costs.expected(prior, m))
+        row.update(extra)
+        history.append(row)
+        if progress:
+            tqdm.write(f"epoch {epoch:3d} tau {tau:.3f}  argmax {bp} ({row['argmax_flops_M']:.3f} MFLOPs)  E[MFLOPs] "
+                       f"{row['expected_flops_M']:.3f}  " +
+                       "  ".join(f"{k} {v:.4g}" for k, v in extra.items() if isinstance(v, float)))
+
+    record(0, temps(0, cfg.epochs), {})
+    bar = tqdm(total=cfg.epochs * steps, desc="blueprint search", unit="step", disable=not progress)
+    for epoch in range(cfg.epochs):
+        tau = temps(epoch, cfg.epochs)
+        t0 = time.perf_counter()
+        model.train()
+        perm_tr = torch.randperm(n_tr, generator=gen)
+        perm_va = torch.randperm(n_va, generator=gen)
+        w_lr = w_opt.param_groups[0]["lr"]
+        xi = w_lr if cfg.xi is None else cfg.xi
+        tot_loss = tot_correct = tot_n = 0.0
+        logs: list[dict] = []
+        for s in range(steps):
+            idx = perm_tr[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+            vdx = perm_va[(s * cfg.batch_size) % n_va:][:cfg.batch_size]
+            if len(vdx) == 0:
+                vdx = perm_va[:cfg.batch_size]
+            xb, yb = splits.x_train[idx], splits.y_train[idx]
+            noise = sample_gumbel((space.n_logits,), gen) if cfg.mode != "softmax" else None
+
+            def weights_fn(alpha, _noise=noise):
+                return group_mixing(alpha, groups, tau, cfg.mode, _noise)
+
+            def probs_fn(alpha):
+                return group_probs(alpha, groups, tau if cfg.mode == "softmax" else 1.0)
+
+            if epoch >= cfg.warmup_epochs:
+                logs.append(architect.step((xb, yb), (splits.x_val[vdx], splits.y_val[vdx]), weights_fn, probs_fn, xi))
+            noise_w = sample_gumbel((space.n_logits,), gen) if cfg.mode != "softmax" else None
+            with torch.no_grad():
+                weights, hard = group_mixing(model.alpha, groups, tau, cfg.mode, noise_w)
+            w_opt.zero_grad(set_to_none=True)
+            logits = model(xb, weights, hard)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            model.alpha.grad = None
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.weight_parameters(), cfg.grad_clip)
+            w_opt.step()
+            tot_loss += float(loss.detach()) * len(yb)
+            tot_correct += float((logits.argmax(-1) == yb).sum())
+            tot_n += len(yb)
+            bar.update()
+        sched.step()
+        seconds = time.perf_counter() - t0
+        val_acc = evaluate_supernet(model, splits.x_val, splits.y_val, tau if cfg.mode == "softmax" else 1.0)
+        cos = [a["cos"] for a in logs if not math.isnan(a["cos"])]
+        extra = {"train_loss": tot_loss / tot_n, "train_acc": 100 * tot_correct / tot_n, "supernet_val_acc": val_acc,
+                 "seconds": seconds, "w_lr": w_lr,
+                 "cost_penalty": float(np.mean([a.get("cost_penalty", 0.0) for a in logs])) if logs else 0.0,
+                 "mean_cos": float(np.mean(cos)) if cos else float("nan")}
+        bar.set_postfix(val_acc=f"{val_acc:.1f}", tau=f"{tau:.2f}")
+        record(epoch + 1, tau, extra)
+    bar.close()
+    return model, history, rows
+
+
+@torch.no_grad()
+def evaluate_supernet(model: BlueprintSupernet, x: torch.Tensor, y: torch.Tensor, tau: float = 1.0,
+                      batch_size: int = 256) -> float:
+    """Accuracy (%) of the mixed network, weights ``softmax(alpha / tau)`` per group.
+
+    BatchNorm uses batch statistics (the running averages lag behind a supernet whose mixing moves
+    every step), as in ``supernet.search.evaluate``; the running buffers are restored afterwards.
+    """
+    saved = {n: b.clone() for n, b in model.named_buffers()}
+    was = model.training
+    model.train()
+    weights = group_probs(model.alpha, model.groups, tau)
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        correct += int((model(x[i:i + batch_size], weights).argmax(-1) == y[i:i + batch_size]).sum())
+    for n, b in model.named_buffers():
+        b.copy_(saved[n])
+    model.train(was)
+    return 100.0 * correct / len(x)
