@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,11 +20,22 @@ from boed_nas.strategy import Strategy
 
 from .nb201 import NB201Benchmark
 
+if TYPE_CHECKING:
+    from boed_nas.pareto import HypervolumeReport
+
 TRAJECTORY_COLUMNS = [
     "query", "cell", "arch_index", "val_acc", "test_acc", "failed", "cost", "cumulative_cost",
     "best_val_so_far", "best_cell", "test_regret", "recommended_cell", "recommended_test_regret",
     "found_optimum", "ask_seconds",
 ]
+MO_COLUMNS = ["hypervolume", "hypervolume_ratio"]
+MO_KEY = "__multiobjective__"  # strategy_kwargs entry that carries objectives and constraints to workers
+
+
+def mo_strategies() -> list[str]:
+    from strategies import available, strategy_class
+
+    return [n for n in available() if getattr(strategy_class(n), "multiobjective", False)]
 
 
 def run_search(
@@ -34,12 +45,14 @@ def run_search(
     *,
     batch_size: int = 1,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    hypervolume: HypervolumeReport | None = None,
 ) -> pd.DataFrame:
     """Run ``strategy`` on ``bench`` for ``budget`` paid queries; one trajectory row per query.
 
     ``best_*`` and ``test_regret`` follow the best cell *by observed validation accuracy*;
     ``recommended_*`` follow the strategy's own ``recommend()`` (the BOED controller recommends
-    by posterior mean).
+    by posterior mean). With ``hypervolume`` (a multi-objective search, see ``mo_report``), each
+    row also has ``hypervolume`` and ``hypervolume_ratio`` of the cells evaluated so far.
     """
     if budget < 1 or batch_size < 1:
         raise ValueError(f"budget and batch_size must be positive, got budget={budget}, batch_size={batch_size}")
@@ -48,6 +61,7 @@ def run_search(
     rows: list[dict[str, Any]] = []
     best_val, best_cell = -math.inf, None
     cum_cost, found = 0.0, False
+    evaluated: list[int] = []
     while len(rows) < budget:
         t0 = time.perf_counter()
         cells = strategy.ask(min(batch_size, budget - len(rows)))
@@ -78,10 +92,15 @@ def run_search(
                 "found_optimum": found,
                 "ask_seconds": ask_seconds,
             }
+            if hypervolume is not None:
+                if not out.failed:
+                    evaluated.append(cell.code)
+                row["hypervolume"] = hypervolume.hypervolume(evaluated)
+                row["hypervolume_ratio"] = row["hypervolume"] / hypervolume.true_hypervolume
             rows.append(row)
             if callback is not None:
                 callback(row)
-    return pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS)
+    return pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS + (MO_COLUMNS if hypervolume is not None else []))
 
 
 def _run_one(args: tuple[str, str, int, int, dict[str, Any]]) -> pd.DataFrame:
@@ -91,8 +110,15 @@ def _run_one(args: tuple[str, str, int, int, dict[str, Any]]) -> pd.DataFrame:
     torch.set_num_threads(1)
     from strategies import make_strategy
 
-    strategy = make_strategy(name, seed=seed, **kwargs.get(name, {}))
-    traj = run_search(strategy, NB201Benchmark(dataset, seed=seed), budget)
+    mo = kwargs.get(MO_KEY)
+    bench = NB201Benchmark(dataset, seed=seed)
+    if mo is None:
+        strategy = make_strategy(name, seed=seed, **kwargs.get(name, {}))
+        traj = run_search(strategy, bench, budget)
+    else:
+        strategy = make_strategy(name, seed=seed, objectives=mo["objectives"], costs=f"nb201:{bench.dataset}",
+                                 constraints=mo.get("constraints"), **kwargs.get(name, {}))
+        traj = run_search(strategy, bench, budget, hypervolume=mo_report(bench, mo["objectives"], mo.get("constraints")))
     traj.insert(0, "seed", seed)
     traj.insert(0, "strategy", name)
     traj.insert(0, "dataset", dataset)
@@ -108,18 +134,31 @@ def run_bench(
     jobs: int = 1,
     strategy_kwargs: dict[str, dict[str, Any]] | None = None,
     progress: bool = True,
+    objectives: str | Sequence[str] | None = None,
+    constraints: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Every strategy x seed on one dataset; the concatenated trajectories (with strategy, seed).
 
     Run ``seed`` uses the same benchmark seed for every strategy, so all strategies see the same
-    training-seed noise for the same cell (common random numbers).
+    training-seed noise for the same cell (common random numbers). With ``objectives`` (e.g.
+    ``"accuracy,latency"``) the strategies must be multi-objective ones (``mo_strategies()``); they
+    get the table's known costs, and the trajectories gain ``hypervolume`` and ``hypervolume_ratio``.
     """
     from strategies import strategy_class
 
     for name in strategies:
-        strategy_class(name)  # unknown names fail before any work
+        cls = strategy_class(name)  # unknown names fail before any work
+        if objectives is not None and not getattr(cls, "multiobjective", False):
+            raise ValueError(f"strategy {name!r} is single-objective; with objectives use one of {mo_strategies()}")
     NB201Benchmark(dataset)  # so does an unknown dataset
-    tasks = [(s, dataset, int(seed), budget, strategy_kwargs or {}) for s in strategies for seed in seeds]
+    kwargs = dict(strategy_kwargs or {})
+    if objectives is not None:
+        from boed_nas.pareto import ParetoProblem
+
+        problem = ParetoProblem(objectives, f"nb201:{NB201Benchmark(dataset).dataset}", constraints)  # bad names fail here
+        kwargs[MO_KEY] = {"objectives": [o.name for o in problem.objectives],
+                          "constraints": [f"{k}<={v!r}" for k, v in problem.constraints.items()]}
+    tasks = [(s, dataset, int(seed), budget, kwargs) for s in strategies for seed in seeds]
     results: list[pd.DataFrame] = []
     from tqdm.auto import tqdm
 
@@ -236,6 +275,109 @@ def plot_regret(trajectories: pd.DataFrame, path: str | os.PathLike[str], column
         ax.set_title(f"NB201 {ds}" if ds else "NB201")
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------- multi-objective
+def mo_report(bench: NB201Benchmark, objectives: str | Sequence[str],
+              constraints: Sequence[str] | None = None) -> HypervolumeReport:
+    """The hypervolume protocol on ``bench``: the table's mean validation accuracy over training
+    seeds and its known costs, the reference point = the worst value of each objective over all
+    15,625 cells, the true front over the cells within ``constraints``."""
+    from boed_nas.pareto import KnownCosts, ParetoProblem, hypervolume_report
+
+    problem = ParetoProblem(objectives, KnownCosts.nb201(bench.dataset), constraints)
+    feasible = problem.feasible_cells if problem.constraints else None
+    return hypervolume_report(problem.objectives, bench.val_mean, problem.costs, feasible)
+
+
+def queries_to_ratio(traj: pd.DataFrame, target: float = 0.99) -> float:
+    """First query at which the hypervolume ratio reached ``target``; inf if never."""
+    hit = traj.index[(traj["hypervolume_ratio"] >= target).to_numpy()]
+    return float(traj.loc[hit[0], "query"]) if len(hit) else math.inf
+
+
+def summarize_mo(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (25, 50, 100),
+                 target: float = 0.99) -> pd.DataFrame:
+    """One row per (dataset, objectives, strategy): hypervolume ratio statistics over seeds."""
+    rows = []
+    keys = [k for k in ("dataset", "objectives", "strategy") if k in trajectories.columns]
+    for key, g in trajectories.groupby(keys, sort=False):
+        runs = [r.sort_values("query") for _, r in g.groupby("seed")]
+        budget = int(min(r["query"].max() for r in runs))
+        final = np.array([r["hypervolume_ratio"].iloc[budget - 1] for r in runs])
+        q = np.array([queries_to_ratio(r, target) for r in runs])
+        med, lo, hi = _iqr(final)
+        qmed, qlo, qhi = _iqr(q)
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        row.update({
+            "seeds": len(runs), "budget": budget,
+            "hv_ratio_final_median": med, "hv_ratio_final_q25": lo, "hv_ratio_final_q75": hi,
+            f"queries_to_{target:g}_median": qmed, f"queries_to_{target:g}_q25": qlo,
+            f"queries_to_{target:g}_q75": qhi, f"reached_{target:g}": int(np.isfinite(q).sum()),
+            "ask_seconds_median": float(np.median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs]))),
+        })
+        for c in checkpoints:
+            if c <= budget:
+                row[f"hv_ratio_at_{c}"] = float(np.median([r["hypervolume_ratio"].iloc[c - 1] for r in runs]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _never(v: float) -> str:
+    return "never" if not math.isfinite(v) else f"{v:.0f}"
+
+
+def markdown_table_mo(summary: pd.DataFrame, target: float = 0.99) -> str:
+    """The multi-objective summary as a markdown table (hypervolume ratios found/true)."""
+    checkpoints = [c for c in summary.columns if c.startswith("hv_ratio_at_")]
+    keys = [k for k in ("dataset", "objectives", "strategy") if k in summary.columns]
+    head = [*keys, "seeds", "budget", *[f"HV ratio @{c.rsplit('_', 1)[1]}" for c in checkpoints],
+            "final HV ratio, median [IQR]", f"queries to {target:g}, median [IQR]", f"reached {target:g}",
+            "ask s (median)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    t = f"{target:g}"
+    for _, r in summary.iterrows():
+        cells = [
+            *[str(r[k]) for k in keys], str(r["seeds"]), str(r["budget"]),
+            *[f"{r[c]:.4f}" if pd.notna(r[c]) else "" for c in checkpoints],
+            f"{r['hv_ratio_final_median']:.4f} [{r['hv_ratio_final_q25']:.4f}, {r['hv_ratio_final_q75']:.4f}]",
+            f"{_never(r[f'queries_to_{t}_median'])} [{_never(r[f'queries_to_{t}_q25'])}, {_never(r[f'queries_to_{t}_q75'])}]",
+            f"{r[f'reached_{t}']}/{r['seeds']}",
+            f"{r['ask_seconds_median']:.3f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_hypervolume_ratio(trajectories: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Median hypervolume ratio (found/true) per query with an interquartile band, one line per
+    strategy, one panel per (dataset, objectives)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in ("dataset", "objectives") if k in trajectories.columns]
+    panels = list(trajectories.groupby(keys, sort=False)) if keys else [(None, trajectories)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (key, sub) in zip(axes[0], panels):
+        for name, g in sub.groupby("strategy", sort=False):
+            wide = g.pivot(index="query", columns="seed", values="hypervolume_ratio")
+            q = wide.quantile([0.25, 0.5, 0.75], axis=1).T
+            ax.plot(q.index, q[0.5], label=f"{name} (n={wide.shape[1]})")
+            ax.fill_between(q.index, q[0.25], q[0.75], alpha=0.2)
+        ax.axhline(0.99, color="k", lw=0.8, ls="--")
+        ax.set_xlabel("queries (trainings)")
+        ax.set_ylabel("hypervolume ratio (found / true)")
+        lo = float(sub.groupby("strategy")["hypervolume_ratio"].quantile(0.25).min()) if len(sub) else 0.8
+        ax.set_ylim(max(0.0, min(0.9, lo)), 1.002)
+        title = key if not isinstance(key, tuple) else " ".join(str(k) for k in key)
+        ax.set_title(f"NB201 {title}" if title is not None else "NB201")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

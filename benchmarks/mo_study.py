@@ -1,0 +1,156 @@
+"""Multi-objective study on NB201: hypervolume ratio (found / true) per query, strategies side by side.
+
+The full run the issue asks for (3 datasets x 2 objective pairs x 20 seeds x budget 100 x 5
+strategies) is the default::
+
+    python benchmarks/mo_study.py run --out benchmarks/results/mo
+    python benchmarks/mo_study.py report --out benchmarks/results/mo
+
+``run`` writes one file per (dataset, objectives, strategy, seed) under ``<out>/runs/`` and skips
+runs already there, so the study can be run in pieces (by strategy, dataset or seed range, on
+several machines) and stopped at any time; ``report`` summarises whatever runs exist (the table
+says how many seeds each row has): ``summary.csv``, ``table.md``, ``hypervolume_ratio.png`` and,
+per setting, ``front_<dataset>_<objectives>.png`` (the seed-0 boed-mo front against the true one).
+Every run is the harness's ``run_search`` with the same benchmark seed for every strategy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+OBJECTIVE_SETS = ("accuracy,latency", "accuracy,flops")
+STRATEGIES = ("boed-mo", "qnehvi", "parego", "nsga2", "mo-random")
+
+
+def _seeds(spec: str) -> list[int]:
+    out: list[int] = []
+    for part in spec.split(","):
+        a, _, b = part.partition("-")
+        try:
+            out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+        except ValueError:
+            raise ValueError(f"--seeds {spec!r}: expected e.g. 0-19 or 0,3,5-7") from None
+    return out
+
+
+def run_file(out: Path, dataset: str, objectives: str, strategy: str, seed: int) -> Path:
+    return out / "runs" / f"{dataset}__{objectives.replace(',', '+')}__{strategy}__seed{seed}.csv.gz"
+
+
+def _run(task: tuple[str, str, str, str, int, int]) -> str:
+    out, dataset, objectives, strategy, seed, budget = task
+    import torch
+
+    torch.set_num_threads(1)
+    from benchmarks.harness import mo_report, run_search
+    from benchmarks.nb201 import NB201Benchmark
+    from strategies import make_strategy
+
+    path = run_file(Path(out), dataset, objectives, strategy, seed)
+    bench = NB201Benchmark(dataset, seed=seed)
+    s = make_strategy(strategy, seed=seed, objectives=objectives, costs=f"nb201:{bench.dataset}")
+    t0 = time.perf_counter()
+    traj = run_search(s, bench, budget, hypervolume=mo_report(bench, objectives))
+    for i, (k, v) in enumerate((("dataset", bench.dataset), ("objectives", objectives.replace(",", "+")),
+                                ("strategy", strategy), ("seed", seed))):
+        traj.insert(i, k, v)
+    tmp = path.with_suffix(".tmp")
+    traj.to_csv(tmp, index=False, compression="gzip")
+    os.replace(tmp, path)
+    return (f"{dataset} {objectives} {strategy} seed {seed}: HV ratio @25 {traj['hypervolume_ratio'].iloc[24]:.4f} "
+            f"@50 {traj['hypervolume_ratio'].iloc[49]:.4f} final {traj['hypervolume_ratio'].iloc[-1]:.4f}, "
+            f"{time.perf_counter() - t0:.0f} s")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from benchmarks.nb201 import resolve_dataset
+    from boed_nas.pareto import parse_objectives
+    from strategies import strategy_class
+
+    out = Path(args.out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    datasets = [resolve_dataset(d).name for d in args.datasets.split(",")]
+    objective_sets = [",".join(o.name for o in parse_objectives(s, min_count=2)) for s in args.objectives]
+    strategies = [s for s in args.strategies.split(",") if s]
+    for s in strategies:
+        if not getattr(strategy_class(s), "multiobjective", False):
+            raise ValueError(f"strategy {s!r} is not multi-objective")
+    tasks = [(str(out), d, o, s, seed, args.budget) for seed in _seeds(args.seeds) for d in datasets
+             for o in objective_sets for s in strategies if not run_file(out, d, o, s, seed).exists()]
+    print(f"{len(tasks)} runs to do", flush=True)
+    if args.jobs <= 1:
+        for t in tasks:
+            print(_run(t), flush=True)
+    else:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            for msg in pool.map(_run, tasks):
+                print(msg, flush=True)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from benchmarks.harness import markdown_table_mo, mo_report, plot_hypervolume_ratio, summarize_mo
+    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.pareto import plot_front
+
+    out = Path(args.out)
+    files = sorted((out / "runs").glob("*.csv.gz"))
+    if not files:
+        raise FileNotFoundError(f"no runs under {out / 'runs'}")
+    traj = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    order = {c: {v: i for i, v in enumerate(vals)} for c, vals in
+             (("dataset", DATASETS), ("objectives", [o.replace(",", "+") for o in OBJECTIVE_SETS]),
+              ("strategy", STRATEGIES))}
+    traj = traj.sort_values(["dataset", "objectives", "strategy", "seed", "query"], kind="stable",
+                            key=lambda c: c.map(lambda v: order[c.name].get(v, 99)) if c.name in order else c)
+    summary = summarize_mo(traj)
+    summary.to_csv(out / "summary.csv", index=False)
+    table = markdown_table_mo(summary)
+    (out / "table.md").write_text(table + "\n\nCommand: `python benchmarks/mo_study.py report --out "
+                                  f"{args.out}` (runs made with `mo_study.py run`, see README)\n")
+    plot_hypervolume_ratio(traj, out / "hypervolume_ratio.png")
+    for (ds, objs), g in traj.groupby(["dataset", "objectives"], sort=False):
+        pick = g[(g["strategy"] == "boed-mo") & (g["seed"] == g["seed"].min())]
+        if len(pick):
+            bench = NB201Benchmark(ds)
+            rep = mo_report(bench, objs.replace("+", ","))
+            codes = [bench.cell_of_index(int(i)).code for i in pick["arch_index"]]
+            plot_front(rep, codes, out / f"front_{ds}_{objs}.png",
+                       title=f"boed-mo seed {int(pick['seed'].iloc[0])}, NB201 {ds}: HV ratio "
+                             f"{pick['hypervolume_ratio'].iloc[-1]:.4f}")
+    print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--datasets", default=",".join(DATASETS))
+    r.add_argument("--objectives", nargs="+", default=list(OBJECTIVE_SETS))
+    r.add_argument("--strategies", default=",".join(STRATEGIES))
+    r.add_argument("--seeds", default="0-19", help="e.g. 0-19 or 0,3,5-7. Default: 0-19")
+    r.add_argument("--budget", type=int, default=100)
+    r.add_argument("--jobs", type=int, default=1)
+    r.add_argument("--out", default="benchmarks/results/mo")
+    r.set_defaults(func=cmd_run)
+    s = sub.add_parser("report")
+    s.add_argument("--out", default="benchmarks/results/mo")
+    s.set_defaults(func=cmd_report)
+    args = p.parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"mo_study: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

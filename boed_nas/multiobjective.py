@@ -1,0 +1,398 @@
+r"""Multi-objective BOED: information gain about the Pareto front of accuracy vs known costs.
+
+    from boed_nas.multiobjective import MultiObjectiveBOED
+    ctl = MultiObjectiveBOED(objectives="accuracy,latency", costs="nb201:cifar10", seed=0)
+    for _ in range(100):
+        (cell,) = ctl.ask()
+        ctl.tell(cell, {"val_acc": train_and_validate(cell)})
+    ctl.recommend_front()          # evaluated cells non-dominated by (posterior mean accuracy, costs)
+
+Only accuracy is learned: one GP (the single-objective controller's belief, ``fit_belief`` on
+the isomorphism-class representatives) models it. Latency, FLOPs and params are known before
+training (``boed_nas.pareto.KnownCosts``: the NB201 table, or the user's own lookup), so they need
+no model: one GP suffices, and a model list with deterministic cost models (what botorch's
+qNEHVI baseline uses) adds nothing the acquisition below cannot read directly.
+
+Acquisition ``"pfes"``: Pareto-front entropy search for one learned objective and known costs.
+With known costs the Pareto front is a step function of cost. For a joint posterior sample
+:math:`f^{(s)}` of accuracy over the cells that could plausibly be on the front, the sampled
+front's level at a cell x is
+
+.. math::
+    t_s(x) = \max\{ f^{(s)}(z) : c(z) \le c(x) \}
+
+(the best sampled accuracy among cells whose costs weakly dominate x's, x included). Given the
+front, :math:`f(x) \le t_s(x)`; as in max-value entropy search this truncation gives the
+information gain about the front in closed form, averaged over samples. We use the GIBBON form
+(Moss et al., JMLR 2021), which accounts for observation noise:
+
+.. math::
+    \alpha(x) = \frac{1}{S} \sum_s -\tfrac12 \log\Big(1 - \rho^2(x)\, r_s(x)\big(\gamma_s(x) + r_s(x)\big)\Big),
+    \quad \gamma_s = \frac{t_s(x) - \mu(x)}{\sigma(x)}, \quad r_s = \frac{\phi(\gamma_s)}{\Phi(\gamma_s)},
+    \quad \rho^2 = \frac{\sigma^2}{\sigma^2 + \sigma_n^2}.
+
+With one objective :math:`t_s` is the sampled maximum and this is GIBBON itself (MES); under a
+constraint ``cost <= B`` the pool is the feasible cells, so it is max-value entropy search over
+them; with a scalarisation ``accuracy - lambda * cost`` the threshold becomes
+:math:`t_s(x) = \max_z [f^{(s)}(z) - \lambda c(z)] + \lambda c(x)`. Written by hand because
+botorch's max-value acquisitions take one threshold per sample shared by every candidate, and its
+multi-objective entropy searches (MO-JES) need a model per objective, costs included.
+References: Wang & Jegelka, Max-value entropy search, ICML 2017; Suzuki et al., Multi-objective
+Bayesian optimization using Pareto-frontier entropy (PFES), ICML 2020; Belakaria et al., MESMO,
+NeurIPS 2019.
+
+Each class is evaluated as its cheapest feasible member (``ParetoProblem.pool``): accuracy is
+learned on class representatives, costs are those of the member actually evaluated.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from .belief import joint_samples, noise_variance, posterior_mean_var
+from .controller import BOEDController
+from .pareto import KnownCosts, ParetoProblem, non_dominated
+from .space import N_EDGES, N_OPS, Cell
+
+MO_ACQUISITIONS = ("pfes",)
+
+
+def gibbon_information_gain(mean: torch.Tensor, var: torch.Tensor, thresholds: torch.Tensor,
+                            noise_var: float) -> torch.Tensor:
+    """GIBBON's q=1 information gain (botorch ``qLowerBoundMaxValueEntropy``'s formula) with a
+    threshold per sample *and per candidate*: ``mean``/``var`` (N) of the latent f, ``thresholds``
+    (S x N); returns N values, averaged over samples."""
+    sd = var.clamp_min(1e-12).sqrt()
+    gamma = (thresholds - mean) / sd
+    normal = torch.distributions.Normal(torch.zeros((), dtype=mean.dtype), torch.ones((), dtype=mean.dtype))
+    ratio = torch.exp(normal.log_prob(gamma) - torch.special.log_ndtr(gamma))
+    rho2 = var / (var + noise_var)
+    inner = 1 - rho2 * ratio * (gamma + ratio)
+    return (-0.5 * inner.clamp_min(1e-12).log()).mean(0)
+
+
+def front_levels(values: torch.Tensor, costs: np.ndarray, query_costs: np.ndarray) -> torch.Tensor:
+    """``t[s, x] = max{values[s, z] : costs[z] <= query_costs[x] componentwise}`` (-inf if none).
+
+    ``values`` S x P, ``costs`` P x k, ``query_costs`` N x k. One cost: a running maximum over
+    cells sorted by cost. Several: per sample, only the sampled front can attain the maximum (a
+    dominated z has a front point w with c(w) <= c(z) and f(w) >= f(z)), so the masked maximum
+    runs over the front alone.
+    """
+    S, P = values.shape
+    k = costs.shape[1]
+    if k == 0:
+        return values.max(dim=1, keepdim=True).values.expand(S, len(query_costs))
+    if k == 1:
+        order = np.argsort(costs[:, 0], kind="stable")
+        run = torch.cummax(values[:, torch.as_tensor(order)], dim=1).values
+        pos = np.searchsorted(costs[order, 0], query_costs[:, 0], side="right")
+        out = run[:, torch.as_tensor(np.maximum(pos - 1, 0))]
+        out[:, torch.as_tensor(pos == 0)] = -torch.inf
+        return out
+    from .pareto import OBJECTIVES
+
+    objs = (OBJECTIVES["accuracy"],) + (OBJECTIVES["latency"],) * k  # only directions matter here
+    out = torch.full((S, len(query_costs)), -torch.inf, dtype=values.dtype)
+    qc = torch.as_tensor(query_costs)
+    cz = torch.as_tensor(costs)
+    v = values.numpy()
+    for s in range(S):
+        front = non_dominated(np.concatenate([v[s][:, None], costs], axis=1), objs)
+        dom = (cz[front][:, None, :] <= qc[None, :, :]).all(-1)  # F x N
+        out[s] = torch.where(dom, values[s, torch.as_tensor(front)][:, None], -torch.inf).max(0).values
+    return out
+
+
+def nsga2_on_cells(problem: ParetoProblem, pop_size: int):
+    """pymoo's NSGA-II on the six op ids of a cell (integer variables 0..4): uniform crossover (it
+    swaps whole ops, which suits categorical genes), polynomial mutation with pymoo's
+    ``RoundingRepair``, and a repair that replaces each genome by the member of its isomorphism
+    class that ``problem`` evaluates, so duplicates are recognised by class."""
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.repair import Repair
+    from pymoo.operators.crossover.ux import UniformCrossover
+    from pymoo.operators.mutation.pm import PM
+    from pymoo.operators.repair.rounding import RoundingRepair
+    from pymoo.operators.sampling.rnd import IntegerRandomSampling
+
+    class ClassRepair(Repair):
+        def _do(self, _problem, X, **kwargs):
+            X = np.clip(np.round(np.asarray(X, dtype=float)), 0, N_OPS - 1).astype(int)
+            codes = (X * N_OPS ** np.arange(N_EDGES - 1, -1, -1)).sum(axis=1)
+            members = problem.pool_codes[problem.class_of_code[codes]]
+            return np.array([Cell.from_code(int(c)).ops for c in members])
+
+    return NSGA2(pop_size=pop_size, sampling=IntegerRandomSampling(), crossover=UniformCrossover(),
+                 mutation=PM(eta=3.0, vtype=float, repair=RoundingRepair()), repair=ClassRepair(),
+                 eliminate_duplicates=True)
+
+
+class MultiObjectiveBOED(BOEDController):
+    """BOED over NB201 cells for accuracy and known costs: Pareto front, constraints, scalarisation.
+
+    Parameters
+    ----------
+    objectives:
+        ``"accuracy,latency"`` or a sequence of names: accuracy and up to two of latency, flops,
+        params. ``"accuracy"`` alone (with ``constraints``) is a constrained search.
+    costs:
+        The known costs: ``"nb201:<dataset>"`` (default ``"nb201:cifar10"``), a
+        ``boed_nas.pareto.KnownCosts``, or a mapping cost name -> array over the 15,625 cell codes
+        or callable cell -> value. Only a string spec is saved with the state; resume with
+        ``Strategy.load(path, costs=...)`` otherwise.
+    constraints:
+        ``{"latency": 0.01}`` or ``["latency<=0.01"]``: cells over a bound are never proposed
+        nor recommended.
+    scalarization:
+        ``lambda``: search for the best ``accuracy - lambda * cost`` (one cost objective; accuracy
+        in %, the cost in its table unit) instead of the front; ``recommend()`` answers it.
+    acquisition:
+        ``"pfes"`` (see the module docstring).
+    candidates:
+        ``"pool"`` (default): score every feasible class (6,466 on NB201, chunked). ``"nsga2"``:
+        for spaces too large to enumerate, score only the classes pymoo's NSGA-II visits while
+        maximising the posterior upper bound of accuracy against the costs
+        (``nsga2_generations`` x ``nsga2_pop_size`` evaluations of the posterior per ask).
+    Other arguments are those of ``BOEDController`` (kernel, n_init, n_samples, plausible_size...).
+    """
+
+    name = "boed-mo"
+    multiobjective = True
+
+    def __init__(
+        self,
+        *,
+        objectives: str | Sequence[str] = ("accuracy", "latency"),
+        costs: KnownCosts | str | Mapping[str, Any] | None = None,
+        constraints: Mapping[str, float] | Sequence[str] | str | None = None,
+        scalarization: float | None = None,
+        acquisition: str = "pfes",
+        candidates: str = "pool",
+        nsga2_generations: int = 20,
+        nsga2_pop_size: int = 50,
+        **kw: Any,
+    ) -> None:
+        if acquisition not in MO_ACQUISITIONS:
+            raise ValueError(f"unknown acquisition {acquisition!r}; expected one of {list(MO_ACQUISITIONS)}")
+        if candidates not in ("pool", "nsga2"):
+            raise ValueError(f"unknown candidates {candidates!r}; expected 'pool' (enumerate every class) or 'nsga2'")
+        for label, v in (("nsga2_generations", nsga2_generations), ("nsga2_pop_size", nsga2_pop_size)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+                raise ValueError(f"{label} must be an integer >= 2, got {v!r}")
+        self.problem = ParetoProblem(objectives, costs, constraints)
+        if scalarization is not None:
+            if isinstance(scalarization, bool) or not np.isfinite(float(scalarization)) or float(scalarization) < 0:
+                raise ValueError(f"scalarization (lambda) must be a finite number >= 0, got {scalarization!r}")
+            if len(self.problem.cost_objectives) != 1:
+                raise ValueError(f"scalarization accuracy - lambda * cost needs exactly one cost objective, got "
+                                 f"{[o.name for o in self.problem.objectives]}")
+            kw["output_transform"] = "standardize"  # the utility is linear in raw accuracy
+        if not self.problem.feasible.any():
+            raise ValueError(f"no cell satisfies the constraints {self.problem.constraints}")
+        super().__init__(acquisition="mes", **kw)
+        self.acquisition = acquisition
+        self.scalarization = None if scalarization is None else float(scalarization)
+        self.candidates, self.nsga2_generations, self.nsga2_pop_size = candidates, nsga2_generations, nsga2_pop_size
+        self._pool_costs = self.problem.cost_matrix(self.problem.pool_codes)  # per class, of the evaluated member
+
+    def get_params(self) -> dict[str, Any]:
+        p = super().get_params()
+        p.update({
+            "objectives": [o.name for o in self.problem.objectives],
+            "costs": self.problem.costs.spec,
+            "constraints": dict(self.problem.constraints),
+            "scalarization": self.scalarization,
+            "candidates": self.candidates,
+            "nsga2_generations": self.nsga2_generations,
+            "nsga2_pop_size": self.nsga2_pop_size,
+        })
+        return p
+
+    # ------------------------------------------------------------------ helpers
+    def _deploy(self, i: int) -> Cell:
+        return self.problem.pool[i]
+
+    def _y_scale(self) -> tuple[float, float]:
+        """(mean, sd) of the observed accuracies: the standardisation the GP was fitted on."""
+        y = np.array([self.signed(o) for o in self._successes()])
+        sd = float(y.std())
+        return float(y.mean()), sd if sd > 0 else 1.0
+
+    def _weight(self) -> float:
+        """lambda in GP units: the cost weight per unit of standardised accuracy."""
+        return self.scalarization / self._y_scale()[1]
+
+    def _utility_offset(self) -> np.ndarray:
+        """Per class, what the utility subtracts from f (lambda * cost in GP units; 0 for the front)."""
+        if self.scalarization is None:
+            return np.zeros(len(self.universe))
+        return self._weight() * self._pool_costs[:, 0]
+
+    def _front_mode(self) -> bool:
+        return self.scalarization is None and len(self.problem.cost_objectives) > 0
+
+    # ------------------------------------------------------------------ belief over the front
+    def _levels(self, values: torch.Tensor, pool: np.ndarray, query: np.ndarray) -> torch.Tensor:
+        """For each class in ``query``: the best of ``values`` (given over the classes ``pool``)
+        among the classes that rival it (a weakly lower cost for the front; all, on the utility
+        scale, otherwise), itself included. With ``values`` the lower confidence bounds, a class
+        whose upper bound is below its level is, with high probability, not on the front."""
+        off = self._utility_offset()
+        v = (values - torch.as_tensor(off[pool]))[None, :]
+        if self._front_mode():
+            return front_levels(v, self._pool_costs[pool], self._pool_costs[query])[0]
+        return v.max() + torch.as_tensor(off[query])
+
+    def _acquire(self, model: Any, evaluated: np.ndarray, pending: list[int], generator: torch.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+        if pending:  # kriging believer, as the single-objective controller
+            pidx = torch.tensor(pending)
+            mp, _ = posterior_mean_var(model, self.X[pidx])
+            model = copy.deepcopy(model)
+            model.set_train_data(torch.cat([model.train_inputs[0], self.X[pidx]]),
+                                 torch.cat([model.train_targets, mp]), strict=False)
+        if self.candidates == "pool":
+            U = np.arange(len(self.universe))
+        else:  # the classes pymoo's NSGA-II visits on the posterior, and those already taken
+            U = np.union1d(self._nsga2_candidates(model, generator), np.concatenate([evaluated, pending]).astype(int))
+        ok = self.problem.feasible[U]
+        F = U[ok]  # feasible classes considered, global indices
+        mean, var = posterior_mean_var(model, self.X[torch.as_tensor(F)])
+        sd = var.sqrt()
+        level = self._levels(mean - 3 * sd, F, F)
+        margin = mean + 3 * sd - level
+        keep = torch.nonzero(margin >= 0).squeeze(-1)
+        if len(keep) > self.plausible_size:
+            keep = keep[torch.argsort(margin[keep], descending=True)[: self.plausible_size]]
+        keep = torch.sort(keep).values
+        plausible = F[keep.numpy()]
+        samples = joint_samples(model, self.X[torch.as_tensor(plausible)], self.n_samples, generator)
+        taken = set(evaluated.tolist()) | set(pending)
+        free = torch.as_tensor([int(i) not in taken for i in F])
+        cand = F[free.numpy()]
+        off = self._utility_offset()
+        if self._front_mode():
+            t = front_levels(samples, self._pool_costs[plausible], self._pool_costs[cand])
+            # no plausible cell weakly cheaper (the plausible set was truncated): the sure level
+            t = torch.where(torch.isfinite(t), t, level[free][None, :])
+        else:
+            best = (samples - torch.as_tensor(off[plausible])[None, :]).max(dim=1, keepdim=True).values
+            t = best + torch.as_tensor(off[cand])[None, :]
+        scores = gibbon_information_gain(mean[free], var[free], t, noise_variance(model))
+        info = {"n_candidates": int(len(cand)), "n_plausible": int(len(plausible)),
+                "max_information_gain": float(scores.max()) if len(scores) else 0.0,
+                "noise_var": noise_variance(model)}
+        return torch.as_tensor(cand), scores, info
+
+    def _nsga2_candidates(self, model: Any, generator: torch.Generator) -> np.ndarray:
+        """Classes visited by pymoo's NSGA-II maximising the posterior upper bound mu + 2 sigma of
+        accuracy (minus lambda * cost when scalarised) against the known costs, over the six op
+        ids with the class repair: the candidate set when the pool is not enumerated."""
+        from pymoo.core.problem import Problem
+        from pymoo.optimize import minimize
+
+        ctl, problem, visited = self, self.problem, set()
+        front = self._front_mode()
+        off = self._utility_offset()
+
+        class PosteriorProblem(Problem):
+            def _evaluate(self, X, out, *args, **kwargs):
+                cls = problem.class_of_code[(np.asarray(X, dtype=int) * N_OPS ** np.arange(N_EDGES - 1, -1, -1)).sum(1)]
+                visited.update(int(c) for c in cls)
+                m, v = posterior_mean_var(model, ctl.X[torch.as_tensor(cls)])
+                ucb = (m + 2 * v.sqrt()).numpy() - off[cls]
+                out["F"] = np.column_stack([-ucb, ctl._pool_costs[cls]]) if front else -ucb[:, None]
+                if problem.constraints:
+                    codes = problem.pool_codes[cls]
+                    out["G"] = np.column_stack([problem.costs[k][codes] - b for k, b in problem.constraints.items()])
+
+        pp = PosteriorProblem(n_var=N_EDGES, n_obj=1 + (len(problem.cost_objectives) if front else 0),
+                              n_ieq_constr=len(problem.constraints), xl=0, xu=N_OPS - 1, vtype=int)
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        minimize(pp, nsga2_on_cells(problem, self.nsga2_pop_size), ("n_gen", self.nsga2_generations), seed=seed,
+                 verbose=False)
+        return np.array(sorted(visited), dtype=np.int64)
+
+    # ------------------------------------------------------------------ ask
+    def _initial_cell(self) -> Cell:
+        for c in self.proposals:
+            if self.is_new(c) and self.problem.is_feasible(c):
+                return c
+        free = [i for i in np.flatnonzero(self.problem.feasible) if self.is_new(self.universe[i])]
+        if not free:
+            raise ValueError("every feasible isomorphism class has been evaluated or is pending")
+        taken = [o.cell.canonical() for o in self.history] + [c.canonical() for c in self.pending.values()]
+        picks = self.rng.choice(len(free), size=min(64, len(free)), replace=False)
+        if not taken:
+            return self._deploy(int(free[int(picks[0])]))
+        T = np.array([c.ops for c in taken])
+        C = np.array([self.universe[free[int(p)]].ops for p in picks])
+        dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
+        return self._deploy(int(free[int(picks[int(np.argmax(dist))])]))  # maximin Hamming distance
+
+    def _propose(self, n: int) -> list[Cell]:
+        out: list[Cell] = []
+        for pick in range(n):
+            fitted = self.fit() if len(self._successes()) >= self.n_init else None
+            if fitted is None:
+                cell = self._initial_cell()
+            else:
+                model, evaluated = fitted
+                pending = [self._index(c) for c in self.pending.values()]
+                cand, scores, info = self._acquire(model, evaluated, pending, self._generator(pick, 0))
+                if len(cand) == 0:
+                    raise ValueError("every feasible isomorphism class has been evaluated or is pending")
+                cell = self._deploy(int(cand[int(torch.argmax(scores))]))
+                if pick == 0:
+                    self.reports.append({"observations": len(self._successes()), **info})
+            out.append(cell)
+            self.pending[cell.canonical().code] = cell
+        for c in out:
+            del self.pending[c.canonical().code]
+        return out
+
+    # ------------------------------------------------------------------ recommend
+    def _feasible_successes(self) -> list:
+        return [o for o in self._successes() if self.problem.is_feasible(o.cell)]
+
+    def _estimates(self, obs: list) -> np.ndarray:
+        """Accuracy estimates of ``obs`` (posterior mean on the observed scale once the GP is used)."""
+        fitted = self.fit() if len(self._successes()) >= self.n_init else None
+        if fitted is None:
+            return np.array([self.signed(o) for o in obs])
+        model, _ = fitted
+        idx = torch.tensor([self._index(o.cell) for o in obs])
+        mean, _ = posterior_mean_var(model, self.X[idx])
+        return mean.numpy()
+
+    def recommend(self) -> Cell | None:
+        """The feasible evaluated cell with the best posterior mean accuracy (minus lambda * cost
+        when scalarised); never a cell over a constraint's bound; None if none is feasible."""
+        obs = self._feasible_successes()
+        if not obs:
+            return None
+        est = self._estimates(obs)
+        if self.scalarization is not None:
+            costs = self.problem.cost_matrix([o.cell.code for o in obs])[:, 0]
+            if len(self._successes()) >= max(self.n_init, 2):
+                m, s = self._y_scale()
+                est = m + s * est if self.output_transform == "standardize" else est
+            est = est - self.scalarization * costs
+        return obs[int(np.argmax(est))].cell
+
+    def recommend_front(self) -> list[Cell]:
+        """Feasible evaluated cells non-dominated by (posterior mean accuracy, known costs)."""
+        obs = self._feasible_successes()
+        if not obs:
+            return []
+        F = np.concatenate([self._estimates(obs)[:, None], self.problem.cost_matrix([o.cell.code for o in obs])], 1)
+        return [obs[i].cell for i in non_dominated(F, self.problem.objectives)]
+
+
+__all__ = ["MO_ACQUISITIONS", "MultiObjectiveBOED", "front_levels", "gibbon_information_gain", "nsga2_on_cells"]

@@ -1,0 +1,409 @@
+r"""Objectives, Pareto fronts and hypervolume for multi-objective NAS on the NB201 cell space.
+
+Objectives have a name and a direction::
+
+    accuracy  validation accuracy (%)     maximise   learned: a training answers it
+    latency   NB201's latency field (s)   minimise   known before training (a lookup table)
+    flops     FLOPs (M)                   minimise   known before training
+    params    parameters (M)              minimise   known before training
+
+``parse_objectives("accuracy,latency")`` reads them (ValueError listing the valid names
+otherwise). Cost metrics are *known*: ``KnownCosts`` holds them as arrays over the 15,625 cell
+codes, from the NB201 table (``KnownCosts.nb201("cifar10")``) or from the user's own lookup (a
+mapping name -> array over codes, or a callable cell -> value).
+
+``ParetoProblem`` ties objectives, known costs and constraints (``"latency<=0.01"``) together and
+fixes which member of each isomorphism class is evaluated: isomorphic cells compute the same
+function, so accuracy is a property of the class, but their deployed costs differ (a convolution
+on an edge whose input is always zero still runs and is still timed); as costs are known, a search
+evaluates the cheapest feasible member of each class.
+
+Fronts and hypervolume use pymoo (``find_non_dominated`` and ``pymoo.indicators.hv.HV``, both
+backed by moocore) on objectives converted to minimisation (maximised objectives negated).
+
+Hypervolume protocol (``hypervolume_report``): the reference point is the worst value of each
+objective over the full table (lowest accuracy, highest cost, over all 15,625 cells), a fixed rule,
+not tuned; the true front is the non-dominated set of the full table (feasible cells only under
+constraints) on the table's mean validation accuracy over training seeds; the found front is the
+non-dominated set of the evaluated cells valued the same way. So found/true is comparable across
+strategies, and at most 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pymoo.indicators.hv import HV
+from pymoo.util.nds.non_dominated_sorting import find_non_dominated
+
+from .space import N_CELLS, Cell, canonical_cells
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: its name, the outcome metric / table column it reads, and its direction."""
+
+    name: str
+    metric: str
+    maximize: bool
+    unit: str
+    learned: bool
+
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.maximize else "minimize"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "direction": self.direction, "metric": self.metric, "unit": self.unit,
+                "learned": self.learned}
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "accuracy": Objective("accuracy", "val_acc", True, "%", True),
+    "latency": Objective("latency", "latency", False, "s", False),
+    "flops": Objective("flops", "flops_M", False, "M", False),
+    "params": Objective("params", "params_M", False, "M", False),
+}
+COST_NAMES = tuple(n for n, o in OBJECTIVES.items() if not o.learned)
+
+
+def _objective(name: str) -> Objective:
+    key = str(name).strip().lower()
+    if key not in OBJECTIVES:
+        raise ValueError(f"unknown objective {name!r}; expected one of {list(OBJECTIVES)}")
+    return OBJECTIVES[key]
+
+
+def parse_objectives(spec: str | Sequence[str | Objective], *, min_count: int = 1) -> tuple[Objective, ...]:
+    """Objectives from ``"accuracy,latency"`` or a sequence of names; accuracy is required (it is
+    the one objective a search learns), at most three, no repeats. ValueError otherwise."""
+    names = [s for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    objs = [n if isinstance(n, Objective) else _objective(n) for n in names if not isinstance(n, str) or n.strip()]
+    if not objs:
+        raise ValueError(f"objectives {spec!r} name no objective; expected a comma-separated subset of {list(OBJECTIVES)}")
+    seen = [o.name for o in objs]
+    if len(set(seen)) != len(seen):
+        raise ValueError(f"objectives {seen} repeat a name; each of {list(OBJECTIVES)} may appear once")
+    if "accuracy" not in seen:
+        raise ValueError(f"objectives {seen} lack 'accuracy': the costs {list(COST_NAMES)} are known before "
+                         "training, so without accuracy there is nothing to search for")
+    if not min_count <= len(objs) <= 3:
+        raise ValueError(f"objectives {seen}: expected {min_count} to 3 of {list(OBJECTIVES)}")
+    return tuple(sorted(objs, key=lambda o: not o.learned))  # accuracy first, then costs as given
+
+
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_]+)\s*<=\s*([-+0-9.eE]+)\s*$")
+
+
+def parse_constraint(spec: str) -> tuple[str, float]:
+    """``"latency<=0.01"`` -> ("latency", 0.01): a known cost at most a bound."""
+    m = _CONSTRAINT.match(str(spec))
+    if m is None:
+        raise ValueError(f"malformed constraint {spec!r}; expected COST<=BOUND with COST one of {list(COST_NAMES)}, "
+                         "e.g. 'latency<=0.012'")
+    name = m.group(1).lower()
+    if name not in COST_NAMES:
+        raise ValueError(f"constraint {spec!r} is on {name!r}; expected a known cost, one of {list(COST_NAMES)}")
+    try:
+        bound = float(m.group(2))
+    except ValueError:
+        raise ValueError(f"constraint {spec!r}: bound {m.group(2)!r} is not a number") from None
+    if not np.isfinite(bound):
+        raise ValueError(f"constraint {spec!r}: bound must be finite")
+    return name, bound
+
+
+class KnownCosts:
+    """Cost metrics known before training, as arrays over the 15,625 cell codes.
+
+    ``KnownCosts({"latency": array_or_callable, ...})``: an array has one value per cell code
+    (``Cell.code``, 0..15624); a callable maps a ``Cell`` to a value and is evaluated once on every
+    cell. ``KnownCosts.nb201("cifar100")`` reads params, FLOPs and latency from the shipped table.
+    ``spec`` is a JSON-able name for the source (saved with a strategy's state so it can be
+    rebuilt), None for user-given costs.
+    """
+
+    def __init__(self, costs: Mapping[str, np.ndarray | Sequence[float] | Callable[[Cell], float]],
+                 spec: str | None = None) -> None:
+        self.values: dict[str, np.ndarray] = {}
+        for name, v in costs.items():
+            key = str(name).lower()
+            if key not in COST_NAMES:
+                raise ValueError(f"unknown cost {name!r}; expected one of {list(COST_NAMES)}")
+            arr = np.array([float(v(Cell.from_code(c))) for c in range(N_CELLS)]) if callable(v) \
+                else np.asarray(v, dtype=np.float64)
+            if arr.shape != (N_CELLS,):
+                raise ValueError(f"cost {name!r} must give one value per cell code ({N_CELLS}), got shape {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"cost {name!r} has non-finite values (e.g. at code {int(np.argmin(np.isfinite(arr)))})")
+            self.values[key] = arr
+        self.spec = spec
+
+    @classmethod
+    def nb201(cls, dataset: str = "cifar10") -> KnownCosts:
+        return _nb201_costs(dataset)
+
+    @classmethod
+    def resolve(cls, costs: KnownCosts | str | Mapping[str, Any] | None) -> KnownCosts:
+        """A ``KnownCosts`` from itself, ``"nb201:<dataset>"`` or a mapping; None means NB201 CIFAR-10."""
+        if costs is None:
+            return cls.nb201("cifar10")
+        if isinstance(costs, KnownCosts):
+            return costs
+        if isinstance(costs, str):
+            kind, _, dataset = costs.partition(":")
+            if kind.lower() != "nb201" or not dataset:
+                raise ValueError(f"costs {costs!r}: expected 'nb201:<dataset>' or a mapping cost name -> array/callable")
+            return cls.nb201(dataset)
+        if isinstance(costs, Mapping):
+            return cls(costs)
+        raise ValueError(f"costs {costs!r}: expected 'nb201:<dataset>', a KnownCosts or a mapping name -> array/callable")
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.values:
+            raise ValueError(f"no known cost {name!r}; these costs hold {list(self.values)}")
+        return self.values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.values
+
+
+@functools.lru_cache(maxsize=4)
+def _nb201_costs(dataset: str) -> KnownCosts:
+    from benchmarks.nb201 import NB201Benchmark
+
+    b = NB201Benchmark(dataset)
+    return KnownCosts({"latency": b.latency, "flops": b.flops_M, "params": b.params_M}, spec=f"nb201:{b.dataset}")
+
+
+# ---------------------------------------------------------------------------------- fronts, HV
+def to_minimization(F: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
+    """Objective values (n x m, in the objectives' own directions) with maximised columns negated."""
+    F = np.asarray(F, dtype=np.float64).reshape(-1, len(objectives))
+    return F * np.array([-1.0 if o.maximize else 1.0 for o in objectives])
+
+
+def non_dominated(F: np.ndarray, objectives: Sequence[Objective]) -> np.ndarray:
+    """Indices (sorted) of the rows of ``F`` no other row dominates (pymoo's ``find_non_dominated``;
+    rows with equal values are all kept)."""
+    G = to_minimization(F, objectives)
+    if len(G) == 0:
+        return np.array([], dtype=np.int64)
+    return np.sort(np.asarray(find_non_dominated(G), dtype=np.int64))
+
+
+def hypervolume(F: np.ndarray, reference_point: Sequence[float], objectives: Sequence[Objective]) -> float:
+    """Hypervolume (pymoo ``HV``) of the points ``F`` w.r.t. ``reference_point``, both in the
+    objectives' own directions; points not strictly better than the reference add nothing."""
+    G = to_minimization(F, objectives)
+    ref = to_minimization(np.asarray(reference_point, dtype=np.float64)[None, :], objectives)[0]
+    G = G[np.all(G < ref, axis=1)]
+    if len(G) == 0:
+        return 0.0
+    return float(HV(ref_point=ref)(G))
+
+
+def objective_table(objectives: Sequence[Objective], accuracy: np.ndarray, costs: KnownCosts) -> np.ndarray:
+    """N_CELLS x m objective values: ``accuracy`` (one value per code) for the learned objective,
+    the known costs for the others."""
+    cols = [np.asarray(accuracy, dtype=np.float64) if o.learned else costs[o.name] for o in objectives]
+    return np.stack(cols, axis=1)
+
+
+def reference_point(objectives: Sequence[Objective], table: np.ndarray) -> np.ndarray:
+    """The worst value of each objective over the full table (min of maximised, max of minimised)."""
+    return np.array([table[:, j].min() if o.maximize else table[:, j].max() for j, o in enumerate(objectives)])
+
+
+@dataclass
+class HypervolumeReport:
+    objectives: tuple[Objective, ...]
+    reference_point: np.ndarray
+    true_front: np.ndarray  # cell codes
+    true_hypervolume: float
+    table: np.ndarray  # N_CELLS x m objective values
+    feasible: np.ndarray | None = None  # per code; cells outside it count for nothing
+
+    def _feasible(self, codes: Sequence[int]) -> np.ndarray:
+        codes = np.asarray(list(codes), dtype=np.int64)
+        return codes if self.feasible is None else codes[self.feasible[codes]]
+
+    def front(self, codes: Sequence[int]) -> np.ndarray:
+        """The non-dominated subset of the feasible ``codes`` (cell codes), by the table's values."""
+        codes = self._feasible(codes)
+        if len(codes) == 0:
+            return codes
+        return codes[non_dominated(self.table[codes], self.objectives)]
+
+    def hypervolume(self, codes: Sequence[int]) -> float:
+        codes = self._feasible(codes)
+        if len(codes) == 0:
+            return 0.0
+        return hypervolume(self.table[codes], self.reference_point, self.objectives)
+
+    def ratio(self, codes: Sequence[int]) -> float:
+        return self.hypervolume(codes) / self.true_hypervolume if self.true_hypervolume > 0 else float("nan")
+
+    def front_records(self, codes: Sequence[int]) -> list[dict[str, Any]]:
+        """``[{"cell": official NB201 string, <objective>: value, ...}]`` by the first objective's order."""
+        codes = self.front(codes)
+        rows = [{"cell": str(Cell.from_code(int(c))), **{o.name: float(self.table[c, j])
+                                                         for j, o in enumerate(self.objectives)}} for c in codes]
+        key = self.objectives[1].name if len(self.objectives) > 1 else self.objectives[0].name
+        return sorted(rows, key=lambda r: r[key])
+
+    def summary(self, evaluated_codes: Sequence[int]) -> dict[str, Any]:
+        hv = self.hypervolume(evaluated_codes)
+        return {
+            "objectives": [o.to_dict() for o in self.objectives],
+            "front": self.front_records(evaluated_codes),
+            "reference_point": {o.name: float(v) for o, v in zip(self.objectives, self.reference_point)},
+            "reference_point_rule": "worst value of each objective over the full table (all 15,625 cells)",
+            "hypervolume": hv,
+            "true_hypervolume": self.true_hypervolume,
+            "hypervolume_ratio": hv / self.true_hypervolume,
+            "true_front": self.front_records(self.true_front),
+        }
+
+
+def hypervolume_report(objectives: Sequence[Objective], accuracy: np.ndarray, costs: KnownCosts,
+                       feasible: np.ndarray | None = None) -> HypervolumeReport:
+    """The true front and hypervolume of a table (``accuracy``: the table's mean validation accuracy
+    per code) for ``objectives``; the reference point is taken over the full table, the true front
+    over the ``feasible`` cells (all if None)."""
+    objectives = tuple(objectives)
+    table = objective_table(objectives, accuracy, costs)
+    ref = reference_point(objectives, table)
+    pool = np.arange(N_CELLS) if feasible is None else np.flatnonzero(feasible)
+    front = pool[non_dominated(table[pool], objectives)]
+    hv = hypervolume(table[front], ref, objectives)
+    return HypervolumeReport(objectives, ref, front, hv, table, None if feasible is None else np.asarray(feasible, bool))
+
+
+def plot_front(report: HypervolumeReport, evaluated_codes: Sequence[int], path: Any, title: str = "") -> None:
+    """PNG of the found front (evaluated cells) against the true front, accuracy against each cost."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objs = report.objectives
+    costs = [j for j, o in enumerate(objs) if not o.learned]
+    acc = next(j for j, o in enumerate(objs) if o.learned)
+    ev = np.asarray(list(evaluated_codes), dtype=np.int64)
+    found = report.front(ev)
+    fig, axes = plt.subplots(1, max(1, len(costs)), figsize=(6 * max(1, len(costs)), 4.5), squeeze=False)
+    for ax, j in zip(axes[0], costs or [acc]):
+        T = report.table
+        ax.scatter(T[:, j], T[:, acc], s=2, c="0.85", label="all cells (table)", rasterized=True)
+        tf = report.true_front[np.argsort(T[report.true_front, j])]
+        ax.plot(T[tf, j], T[tf, acc], "-o", c="k", ms=3, lw=1, drawstyle="steps-post" if len(costs) == 1 else "default",
+                label=f"true front ({len(tf)} cells)")
+        if len(ev):
+            ax.scatter(T[ev, j], T[ev, acc], s=10, c="tab:blue", alpha=0.5, label=f"evaluated ({len(ev)})")
+        ff = found[np.argsort(T[found, j])] if len(found) else found
+        if len(ff):
+            ax.plot(T[ff, j], T[ff, acc], "-s", c="tab:red", ms=4, lw=1,
+                    drawstyle="steps-post" if len(costs) == 1 else "default", label=f"found front ({len(ff)})")
+        ax.set_xlabel(f"{objs[j].name} ({objs[j].unit})")
+        ax.set_ylabel(f"{objs[acc].name}: mean validation accuracy (%)")
+        lo = np.percentile(T[:, acc], 5)
+        ax.set_ylim(lo, T[:, acc].max() + 0.5)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------- the problem
+class ParetoProblem:
+    """Objectives + known costs + constraints, and the cell each isomorphism class is evaluated as.
+
+    ``pool[i]`` is the cell evaluated for class ``canonical_cells()[i]``: among its feasible
+    members, the one with the lowest sum of cost objectives (each divided by its range over the
+    table), then of constrained costs, then the lowest code. ``feasible[i]`` says whether the class
+    has a member within every constraint.
+    """
+
+    def __init__(self, objectives: str | Sequence[str | Objective] = ("accuracy", "latency"),
+                 costs: KnownCosts | str | Mapping[str, Any] | None = None,
+                 constraints: Mapping[str, float] | Sequence[str] | str | None = None) -> None:
+        self.objectives = parse_objectives(objectives)
+        self.costs = KnownCosts.resolve(costs)
+        self.constraints = _parse_constraints(constraints)
+        self.cost_objectives = tuple(o for o in self.objectives if not o.learned)
+        for name in [o.name for o in self.cost_objectives] + list(self.constraints):
+            self.costs[name]  # every cost used must be known (ValueError naming it otherwise)
+        ok = np.ones(N_CELLS, dtype=bool)
+        for name, bound in self.constraints.items():
+            ok &= self.costs[name] <= bound
+        self.feasible_cells = ok  # per code
+        score = np.zeros(N_CELLS)
+        for names, weight in (([o.name for o in self.cost_objectives], 1.0), (list(self.constraints), 1e-6)):
+            for name in names:
+                c = self.costs[name]
+                score += weight * (c - c.min()) / max(c.max() - c.min(), 1e-300)
+        self.classes = canonical_cells()
+        from .space import _canonical_table
+
+        rep_of = np.array([r.code for r in _canonical_table()[0]])
+        index_of_rep = {c.code: i for i, c in enumerate(self.classes)}
+        cls = np.array([index_of_rep[int(r)] for r in rep_of])
+        order = np.lexsort((np.arange(N_CELLS), score, ~ok, cls))  # by class, feasible first, cheapest, code
+        first = np.ones(N_CELLS, dtype=bool)
+        first[1:] = cls[order][1:] != cls[order][:-1]
+        chosen = order[first]
+        self.pool_codes = chosen[np.argsort(cls[chosen])]  # one code per class, in class order
+        self.feasible = ok[self.pool_codes]
+        self.class_of_code = cls
+        self.pool = [Cell.from_code(int(c)) for c in self.pool_codes]
+
+    @property
+    def cost_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.cost_objectives)
+
+    def cost_matrix(self, codes: Sequence[int] | np.ndarray) -> np.ndarray:
+        """n x k known cost objectives of the cells with ``codes``."""
+        codes = np.asarray(codes, dtype=np.int64)
+        if not self.cost_objectives:
+            return np.zeros((len(codes), 0))
+        return np.stack([self.costs[o.name][codes] for o in self.cost_objectives], axis=1)
+
+    def is_feasible(self, cell: Cell | str | int) -> bool:
+        return bool(self.feasible_cells[Cell.parse(cell).code])
+
+    def describe(self) -> dict[str, Any]:
+        return {"objectives": [o.name for o in self.objectives],
+                "constraints": {k: v for k, v in self.constraints.items()}, "costs": self.costs.spec}
+
+
+def _parse_constraints(constraints: Mapping[str, float] | Sequence[str] | str | None) -> dict[str, float]:
+    if constraints is None:
+        return {}
+    if isinstance(constraints, str):
+        constraints = [c for c in constraints.split(",") if c.strip()]
+    if isinstance(constraints, Mapping):
+        out = {}
+        for k, v in constraints.items():
+            name, bound = parse_constraint(f"{k}<={float(v)!r}")
+            out[name] = bound
+        return out
+    out = {}
+    for c in constraints:
+        name, bound = parse_constraint(c)
+        out[name] = min(bound, out.get(name, np.inf))
+    return out
+
+
+__all__ = [
+    "COST_NAMES", "OBJECTIVES", "HypervolumeReport", "KnownCosts", "Objective", "ParetoProblem", "hypervolume",
+    "hypervolume_report", "non_dominated", "objective_table", "parse_constraint", "parse_objectives",
+    "plot_front", "reference_point", "to_minimization",
+]
