@@ -14,6 +14,13 @@ _LAZY = {
     "bananas": "strategies.bananas:Bananas",
     "boed-supernet": "strategies.supernet:SupernetBOED",
     "darts": "strategies.supernet:DARTS",
+    "ax": "strategies.ax:AxDefault",
+    "sobol": "strategies.ax:AxSobol",
+    "boed-mo": "boed_nas.multiobjective:MultiObjectiveBOED",
+    "mo-random": "strategies.multiobjective:MORandomSearch",
+    "nsga2": "strategies.multiobjective:NSGA2Search",
+    "qnehvi": "strategies.multiobjective:QNEHVI",
+    "parego": "strategies.multiobjective:ParEGO",
 }
 
 

@@ -1,0 +1,233 @@
+"""boed-nas inside Ax vs Ax's own strategies on NB201: regret, queries to optimum, time per trial.
+
+Arms (every one drives a real Ax ``Client`` on the NB201 experiment of ``boed_nas.ax``):
+
+- ``boed-node``: an Ax service loop (``get_next_trials`` / ``complete_trial``) with
+  ``boed_generation_strategy(seed=s)``: 10 Sobol trials, then the BOED node.
+- ``ax``: Ax's default generation strategy (``method="fast"``), through the ``"ax"`` ask/tell
+  strategy and ``benchmarks.harness.run_search``.
+- ``sobol``: Ax's quasi-random search, through the ``"sobol"`` strategy and ``run_search``.
+
+Every arm pays for a query once per isomorphism class: a trial isomorphic to an earlier one is
+answered from the known result and not counted (``run_search`` strategies never propose one; the
+Ax loop counts such trials in ``duplicates``). Search sees one training seed's validation
+accuracy; regret is in test-accuracy points against the table's best.
+
+    python benchmarks/ax_study.py --arms boed-node,sobol --seeds 0-9 --budget 100
+    python benchmarks/ax_study.py --arms ax --seeds 0-1 --budget 100
+    python benchmarks/ax_study.py --report                      # table and plot from every run so far
+
+Each (arm, seed) run is written to ``OUT/runs/`` as soon as it ends (a rerun skips it), and the
+report (``trajectories.csv.gz``, ``runs.csv``, ``summary.csv``, ``table.md``, ``regret.png``) is
+rebuilt from all of them. Wall time per trial is the median time of one ``ask`` (Ax's
+``get_next_trials`` plus the strategy's bookkeeping); CPU time per trial is the process CPU time of
+a whole run divided by its budget. The machine's load average is kept with every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ARMS = ("boed-node", "ax", "sobol")
+CHECKPOINTS = (10, 25, 50, 75, 100, 150, 200)
+DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "ax"
+
+
+def run_ax_loop(bench: Any, budget: int, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The Ax service loop with the BOED generation strategy; harness-style trajectory rows."""
+    from ax.api.client import Client
+
+    from boed_nas.ax import boed_generation_strategy, boed_node, cell_of, configure_nb201, quiet_ax
+
+    quiet = 40  # logging.ERROR: Ax's INFO line per trial is noise here
+    client = Client(random_seed=seed)
+    with quiet_ax(quiet):
+        configure_nb201(client, "val_acc")
+        client.set_generation_strategy(boed_generation_strategy(seed=seed))
+    node = boed_node(client)
+    opt_key = bench.optimum("val_acc")[0].canonical().code
+    rows: list[dict[str, Any]] = []
+    best_val, best_cell, cum_cost, found, duplicates = -math.inf, None, 0.0, False, 0
+    nodes: dict[str, int] = {}
+    while len(rows) < budget:
+        t0 = time.perf_counter()
+        with quiet_ax(quiet):
+            trials = client.get_next_trials(max_trials=1)
+        ask_seconds = time.perf_counter() - t0
+        for index, params in trials.items():
+            cell = cell_of(params)
+            out = bench.evaluate(cell)
+            with quiet_ax(quiet):
+                if out.failed:
+                    client.mark_trial_failed(index)
+                else:
+                    client.complete_trial(index, raw_data={"val_acc": out.metrics["val_acc"]})
+            method = client._experiment.trials[index].generation_method_str
+            nodes[method] = nodes.get(method, 0) + 1
+            if out.info.get("cached"):
+                duplicates += 1  # isomorphic to an earlier trial: answered from the table's cache, not paid
+                continue
+            cum_cost += out.cost
+            val = out.metrics.get("val_acc", math.nan)
+            if not out.failed and val > best_val:
+                best_val, best_cell = val, cell
+            found = found or cell.canonical().code == opt_key
+            q = len(rows) + 1
+            rec = None
+            if q in CHECKPOINTS or q == budget:
+                # the controller's recommendation (posterior mean), after telling it this trial too;
+                # the GP it fits is the one the next ask would fit, so the trajectory is unchanged
+                with quiet_ax(quiet):
+                    node.update_generator_state(client._experiment, client._experiment.lookup_data())
+                rec = node.controller.recommend()
+            rows.append({
+                "query": q, "cell": str(cell), "arch_index": bench.index_of(cell), "val_acc": val,
+                "test_acc": out.info.get("test_acc", math.nan), "failed": out.failed, "cost": out.cost,
+                "cumulative_cost": cum_cost, "best_val_so_far": best_val, "best_cell": str(best_cell),
+                "test_regret": bench.test_regret(best_cell) if best_cell is not None else math.nan,
+                "recommended_cell": str(rec) if rec is not None else "",
+                "recommended_test_regret": bench.test_regret(rec) if rec is not None else math.nan,
+                "found_optimum": found, "ask_seconds": ask_seconds, "generation_node": method,
+            })
+    return pd.DataFrame(rows), {"duplicates": duplicates, "generation_nodes": nodes}
+
+
+def run_strategy(name: str, bench: Any, budget: int, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from benchmarks.harness import run_search
+    from strategies import make_strategy
+
+    strategy = make_strategy(name, seed=seed)
+    traj = run_search(strategy, bench, budget)
+    return traj, {"duplicates": strategy.duplicates, "generation_nodes": strategy.generation_nodes()}
+
+
+def run_one(arm: str, dataset: str, seed: int, budget: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from benchmarks.nb201 import NB201Benchmark
+
+    import ax.api.client  # noqa: F401  (Ax's import, seconds, stays out of the timings)
+
+    bench = NB201Benchmark(dataset, seed=seed)
+    load0 = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    if arm == "boed-node":
+        traj, extra = run_ax_loop(bench, budget, seed)
+    else:
+        traj, extra = run_strategy(arm, bench, budget, seed)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    traj.insert(0, "seed", seed)
+    traj.insert(0, "strategy", arm)
+    traj.insert(0, "dataset", dataset)
+    run = {"dataset": dataset, "strategy": arm, "seed": seed, "budget": budget, "wall_s": wall, "cpu_s": cpu,
+           "wall_s_per_trial": wall / budget, "cpu_s_per_trial": cpu / budget,
+           "loadavg_start": load0, "loadavg_end": os.getloadavg()[0], **extra}
+    return traj, run
+
+
+def _seeds(spec: str) -> list[int]:
+    out: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
+    return out
+
+
+def report(out: Path) -> str:
+    """Merge every run under ``out/runs`` into the trajectories, summary, table and plot."""
+    from benchmarks.harness import plot_regret, queries_to_optimum, summarize
+
+    files = sorted((out / "runs").glob("*.csv.gz"))
+    if not files:
+        raise SystemExit(f"no runs under {out / 'runs'}")
+    traj = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    runs = pd.DataFrame([json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))])
+    order = {a: i for i, a in enumerate(ARMS)}
+    traj = traj.sort_values(["strategy", "seed", "query"], key=lambda s: s.map(order) if s.name == "strategy" else s)
+    traj.to_csv(out / "trajectories.csv.gz", index=False)
+    runs.to_csv(out / "runs.csv", index=False)
+    summary = summarize(traj, checkpoints=(25, 50, 100))
+    summary.to_csv(out / "summary.csv", index=False)
+    lines = [
+        "| arm | seeds | budget | final test regret, median [IQR] | recommended-cell regret (median) "
+        "| regret @25 | regret @50 | queries to optimum, median [IQR] | found | wall s / trial (median ask) "
+        "| CPU s / trial | load avg | isomorphic duplicates (per run) | trials by Ax generation node (all runs) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def q(v: float) -> str:
+        return "not found" if not math.isfinite(v) else f"{v:.0f}"
+
+    for _, s in summary.iterrows():
+        arm = s["strategy"]
+        r = runs[runs["strategy"] == arm]
+        g = traj[traj["strategy"] == arm]
+        per_seed = [queries_to_optimum(x.sort_values("query")) for _, x in g.groupby("seed")]
+        nodes: dict[str, int] = {}
+        for d in r["generation_nodes"]:
+            for k, v in (d if isinstance(d, dict) else json.loads(d)).items():
+                nodes[k] = nodes.get(k, 0) + int(v)
+        lines.append(
+            f"| {arm} | {s['seeds']} | {s['budget']} | {s['final_test_regret_median']:.2f} "
+            f"[{s['final_test_regret_q25']:.2f}, {s['final_test_regret_q75']:.2f}] "
+            f"| {s['recommended_test_regret_median']:.2f} "
+            f"| {s.get('test_regret_at_25', float('nan')):.2f} | {s.get('test_regret_at_50', float('nan')):.2f} "
+            f"| {q(s['queries_to_optimum_median'])} [{q(s['queries_to_optimum_q25'])}, "
+            f"{q(s['queries_to_optimum_q75'])}] | {int(np.isfinite(per_seed).sum())}/{len(per_seed)} "
+            f"| {g['ask_seconds'].median():.2f} | {r['cpu_s_per_trial'].mean():.2f} "
+            f"| {r['loadavg_start'].mean():.1f} | {r['duplicates'].mean():.1f} "
+            f"| {', '.join(f'{k} {v}' for k, v in sorted(nodes.items(), key=lambda kv: -kv[1]))} |")
+    per_seed_lines = ["", "Queries to the validation optimum per seed:", ""]
+    for arm, g in traj.groupby("strategy", sort=False):
+        vals = [f"{int(x['seed'].iloc[0])}: {q(queries_to_optimum(x.sort_values('query')))}"
+                for _, x in g.groupby("seed")]
+        per_seed_lines.append(f"- {arm}: " + ", ".join(vals))
+    table = "\n".join(lines + per_seed_lines) + "\n"
+    (out / "table.md").write_text(table)
+    plot_regret(traj, out / "regret.png")
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arms", default="boed-node,ax,sobol", help=f"comma-separated, from {list(ARMS)}")
+    p.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,3,5 (benchmark and strategy seed)")
+    p.add_argument("--budget", type=int, default=100, help="paid queries per run. Default: 100")
+    p.add_argument("--dataset", default="cifar10")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--report", action="store_true", help="only rebuild the report from the runs so far")
+    args = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    if not args.report:
+        arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+        bad = [a for a in arms if a not in ARMS]
+        if bad or args.budget < 1:
+            p.error(f"unknown arms {bad}; expected some of {list(ARMS)}" if bad else "--budget must be positive")
+        (args.out / "runs").mkdir(parents=True, exist_ok=True)
+        for seed in _seeds(args.seeds):
+            for arm in arms:
+                stem = args.out / "runs" / f"{args.dataset}_{arm}_b{args.budget}_s{seed}"
+                if stem.with_suffix(".json").exists():
+                    continue
+                traj, run = run_one(arm, args.dataset, seed, args.budget)
+                traj.to_csv(f"{stem}.csv.gz", index=False)
+                stem.with_suffix(".json").write_text(json.dumps(run))
+                print(f"{arm} seed {seed}: final regret {traj['test_regret'].iloc[-1]:.2f}, "
+                      f"wall {run['wall_s_per_trial']:.2f} s/trial, cpu {run['cpu_s_per_trial']:.2f} s/trial, "
+                      f"load {run['loadavg_start']:.1f}, nodes {run['generation_nodes']}", flush=True)
+    print(report(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

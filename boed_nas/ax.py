@@ -1,0 +1,475 @@
+"""Ax integration: NB201 as an Ax experiment, and the BOED controller as an Ax generation node.
+
+Keep your Ax service loop and let boed-nas choose the trials::
+
+    from ax.api.client import Client
+    from boed_nas.ax import boed_generation_strategy, cell_of, configure_nb201
+
+    client = Client()
+    configure_nb201(client, objective="val_acc")              # six choice parameters, one per edge
+    client.set_generation_strategy(boed_generation_strategy(seed=0))   # Sobol start, then BOED
+    for _ in range(50):
+        for index, parameters in client.get_next_trials(max_trials=1).items():
+            cell = cell_of(parameters)                         # a boed_nas Cell; str(cell) is the arch string
+            client.complete_trial(index, raw_data={"val_acc": train_and_validate(cell)})
+            # or client.mark_trial_failed(index) / mark_trial_abandoned(index): a failure for BOED
+
+    client.save_to_json_file("run.json")                      # Ax's JSON storage, BOED node included
+    client = Client.load_from_json_file("run.json")           # (after ``import boed_nas.ax``)
+
+What the node does on every ``get_next_trials``: it tells the controller the trials that reached a
+terminal state since the last call (completed ones with their objective value and nothing else;
+failed, abandoned, early-stopped ones, and completed ones without the objective, as failures),
+marks every pending Ax trial pending in the controller (so a batch gets diverse cells), and asks
+the controller for the next cell. Trials isomorphic to an earlier one are not told twice: the
+controller keeps the first. Randomness lives in the controller (its own generator, seeded by
+``seed``), so Ax's ``Client(random_seed=...)`` reseeding the global generators changes nothing.
+
+Persistence: importing this module registers the node with Ax's JSON encoder and decoder
+registries (one added entry each; Ax's core registries are closed to custom classes otherwise,
+and a ``StorageConfig`` registry bundle would require a SQL database). The node is saved with the
+controller's full state (history, generator, fitted GP hyperparameters), so a loaded loop proposes
+exactly what the uninterrupted loop would have. A node built afresh on an existing experiment
+(``set_generation_strategy`` after loading an experiment without it) rebuilds the controller by
+replaying the experiment's trials.
+
+This module imports Ax (several seconds); nothing else in boed-nas imports it at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ax.core.data import Data
+from ax.core.experiment import Experiment
+from ax.generation_strategy.external_generation_node import ExternalGenerationNode
+from ax.generation_strategy.generation_strategy import GenerationStrategy
+from ax.storage.json_store.registry import (
+    CORE_CLASS_DECODER_REGISTRY,
+    CORE_DECODER_REGISTRY,
+    CORE_ENCODER_REGISTRY,
+)
+
+from .controller import BOEDController
+from .strategy import _REGISTRY
+from .space import EDGES, OPS, Cell
+
+PARAMETER_NAMES: tuple[str, ...] = tuple(f"edge_{src}_to_{to}" for to, src in EDGES)
+"""The six Ax parameter names, in the edge order of the official arch string (``edge_0_to_1``
+is the first edge, node 0 to node 1); each takes one of the op names in ``boed_nas.space.OPS``."""
+
+DEFAULT_NODE_NAME = "BOED"
+
+_NOISY_MODULES = r"(ax|pandas|botorch|gpytorch|linear_operator|pyro)(\.|$)"
+
+
+# ---------------------------------------------------------------------------------- quiet calls
+@contextlib.contextmanager
+def quiet_ax(level: int = logging.WARNING) -> Iterator[None]:
+    """Silence Ax's known noise for the duration of a call the library makes on the user's behalf.
+
+    Ax's own stream handler (``ax.utils.common.logger.ROOT_STREAM_HANDLER``, INFO by default) is
+    raised to ``level``, and deprecation/future warnings and GP jitter warnings *issued from Ax,
+    pandas, botorch, gpytorch or linear_operator* are ignored. Both are restored on exit, and
+    warnings raised by any other module (the user's code) pass through untouched.
+    """
+    from ax.utils.common.logger import ROOT_STREAM_HANDLER
+
+    previous = ROOT_STREAM_HANDLER.level
+    ROOT_STREAM_HANDLER.setLevel(max(previous, level))
+    try:
+        with warnings.catch_warnings():
+            for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                warnings.filterwarnings("ignore", category=category, module=_NOISY_MODULES)
+            # "A not p.d., added jitter of 1e-08 to the diagonal" while Ax fits its GP
+            warnings.filterwarnings("ignore", message=r"A not p\.d\., added jitter", module=_NOISY_MODULES)
+            yield
+    finally:
+        ROOT_STREAM_HANDLER.setLevel(previous)
+
+
+# ---------------------------------------------------------------------------------- the space
+def nb201_parameters() -> list[Any]:
+    """The NB201 space as Ax ``ChoiceParameterConfig``s: one unordered choice over the five op
+    names per edge (``PARAMETER_NAMES``)."""
+    from ax.api.configs import ChoiceParameterConfig
+
+    return [ChoiceParameterConfig(name=n, values=list(OPS), parameter_type="str", is_ordered=False)
+            for n in PARAMETER_NAMES]
+
+
+def parameters_of(cell: Cell | str | int) -> dict[str, str]:
+    """The Ax parameterisation of a cell (a Cell, an arch string or a code)."""
+    cell = Cell.parse(cell)
+    return dict(zip(PARAMETER_NAMES, cell.names))
+
+
+def cell_of(parameterization: Mapping[str, Any]) -> Cell:
+    """The cell of an Ax parameterisation; ValueError naming what is outside the NB201 space."""
+    if not isinstance(parameterization, Mapping):
+        raise ValueError(f"an Ax parameterisation is a mapping of parameter name -> op name, got {parameterization!r}")
+    missing = [n for n in PARAMETER_NAMES if n not in parameterization]
+    extra = sorted(set(parameterization) - set(PARAMETER_NAMES))
+    if missing or extra:
+        raise ValueError(
+            f"parameterisation {dict(parameterization)!r} is outside the NB201 space: "
+            + (f"missing {missing}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"unexpected {extra}" if extra else "")
+            + f"; expected exactly the parameters {list(PARAMETER_NAMES)}"
+        )
+    ops = []
+    for n in PARAMETER_NAMES:
+        v = parameterization[n]
+        if not isinstance(v, str) or v not in OPS:
+            raise ValueError(f"parameter {n!r} = {v!r} is outside the NB201 space; expected one of {list(OPS)}")
+        ops.append(OPS.index(v))
+    return Cell(tuple(ops))
+
+
+def _objective_string(objective: str | Sequence[str]) -> str:
+    if isinstance(objective, str):
+        parts = [p.strip() for p in objective.split(",")]
+    else:
+        parts = [str(p).strip() for p in objective]
+    if not 1 <= len(parts) <= 2 or not all(parts):
+        raise ValueError(
+            f"objective {objective!r}: expected one or two metric names, e.g. 'val_acc' or "
+            "['val_acc', '-latency'] ('-' to minimise)"
+        )
+    return ", ".join(parts)
+
+
+def configure_nb201(client: Any, objective: str | Sequence[str] = "val_acc", *, name: str = "nb201") -> None:
+    """Configure an Ax ``Client`` with the NB201 space and one or two objectives.
+
+    ``objective`` is Ax's objective syntax: ``"val_acc"`` (maximise), ``"-latency"`` (minimise),
+    or two of them (``["val_acc", "-latency"]`` or ``"val_acc, -latency"``) for a Pareto front.
+    """
+    objective = _objective_string(objective)
+    with quiet_ax():
+        client.configure_experiment(parameters=nb201_parameters(), name=name)
+        client.configure_optimization(objective=objective)
+
+
+def _label(experiment: Experiment) -> str:
+    name = getattr(experiment, "_name", None)  # Experiment.name raises when unset
+    return f"experiment {name!r}" if name else "the experiment"
+
+
+def check_search_space(experiment: Experiment) -> None:
+    """ValueError unless the experiment's search space is the NB201 space of ``nb201_parameters``."""
+    params = experiment.search_space.parameters
+    if set(params) != set(PARAMETER_NAMES):
+        raise ValueError(
+            f"{_label(experiment)} has parameters {sorted(params)}; the BOED node needs the NB201 "
+            f"space {list(PARAMETER_NAMES)} (configure it with boed_nas.ax.configure_nb201)"
+        )
+    for n in PARAMETER_NAMES:
+        values = getattr(params[n], "values", None)
+        if values is None or set(values) != set(OPS):
+            raise ValueError(f"parameter {n!r} has values {values!r}; the NB201 space has exactly {list(OPS)}")
+
+
+def objective_of(experiment: Experiment, metric_name: str | None = None) -> tuple[str, bool]:
+    """(metric name, maximise?) of the experiment's objective that the controller optimises.
+
+    With two objectives, ``metric_name`` picks one (the controller optimises a single metric);
+    scalarised objectives and outcome constraints are refused (ValueError).
+    """
+    config = experiment.optimization_config
+    if config is None:
+        raise ValueError(f"{_label(experiment)} has no objective; call client.configure_optimization first")
+    if config.outcome_constraints:
+        raise ValueError(
+            f"the BOED node optimises one objective without outcome constraints; {_label(experiment)} "
+            f"has constraints {[str(c) for c in config.outcome_constraints]}"
+        )
+    objective = config.objective
+    if objective.is_scalarized_objective:
+        raise ValueError(f"the BOED node optimises one metric; a scalarised objective ({objective}) is not supported")
+    name_of = {sig: name for name, sig in objective.metric_name_to_signature.items()}
+    directions = {name_of.get(sig, sig): weight > 0 for sig, weight in objective.metric_weights}
+    if metric_name is None:
+        if len(directions) != 1:
+            raise ValueError(
+                f"{_label(experiment)} has objectives {list(directions)}; the BOED node optimises one: "
+                "pass metric_name=... to boed_generation_strategy / BOEDGenerationNode"
+            )
+        metric_name = next(iter(directions))
+    if metric_name not in directions:
+        raise ValueError(f"metric_name {metric_name!r} is not an objective of {_label(experiment)}: {list(directions)}")
+    return metric_name, directions[metric_name]
+
+
+# ---------------------------------------------------------------------------------- the node
+class _NodeController(BOEDController):
+    """``BOEDController`` that never proposes a class whose trial failed.
+
+    Ax trials fail (and are abandoned); in ``BOEDController.pool_belief`` the proposable cells
+    exclude the *successfully* evaluated and the pending ones only, so after a failure the GP phase
+    could propose the failed class again and ``Strategy.ask`` would raise. The controller is owned
+    elsewhere; until it excludes failed classes itself, the node drops them from the candidates
+    here (without a failure the proposals are exactly the controller's).
+    """
+
+    def pool_belief(self, model: Any, evaluated: Any, pending: list[int], generator: Any) -> Any:
+        import torch
+
+        b = super().pool_belief(model, evaluated, pending, generator)
+        failed = sorted({self._index(o.cell) for o in self.history if o.outcome.failed})
+        if failed:
+            b.candidates = b.candidates[~torch.isin(b.candidates, torch.tensor(failed, dtype=b.candidates.dtype))]
+        return b
+
+
+# a subclass registers itself under its name ("boed"); the registry keeps the controller itself
+_REGISTRY[BOEDController.name] = BOEDController
+
+
+class BOEDGenerationNode(ExternalGenerationNode):
+    """The BOED controller (``boed_nas.controller.BOEDController``) as an Ax generation node.
+
+    Parameters
+    ----------
+    name:
+        The node's name in the ``GenerationStrategy`` (and the ``generation_node`` of its trials).
+    seed:
+        The controller's seed; its own generators, independent of Ax's global reseeding.
+    metric_name:
+        Which objective the controller optimises; needed only when the experiment has two.
+    transition_criteria:
+        Ax transition criteria (none: this node generates every remaining trial).
+    state:
+        Internal: the saved state restored by Ax's JSON decoder.
+    **controller_kwargs:
+        Passed to ``BOEDController`` (``kernel``, ``acquisition``, ``n_init``, ...).
+    """
+
+    def __init__(
+        self,
+        name: str = DEFAULT_NODE_NAME,
+        *,
+        seed: int = 0,
+        metric_name: str | None = None,
+        transition_criteria: Sequence[Any] | None = None,
+        previous_node_name: str | None = None,
+        state: Mapping[str, Any] | None = None,
+        **controller_kwargs: Any,
+    ) -> None:
+        for reserved in ("metric", "maximize", "state_path"):
+            if reserved in controller_kwargs:
+                raise ValueError(
+                    f"{reserved!r} is set by the node (from the experiment's objective), not passed in; "
+                    "use metric_name to pick one of two objectives"
+                )
+        super().__init__(name=name, transition_criteria=transition_criteria)
+        # a failed proposal must surface, not be replaced silently by Ax's Sobol fallback
+        self.fallback_specs = {}
+        self._previous_node_name = previous_node_name
+        self.seed = seed
+        self.metric_name = metric_name
+        self.controller_kwargs = dict(controller_kwargs)
+        self.controller = _NodeController(seed=seed, **self.controller_kwargs)  # validates the kwargs now
+        self._bound = False  # controller.metric / maximize set from the experiment's objective
+        self._told: set[int] = set()  # Ax trial indices already told (terminal)
+        if state is not None:
+            self._restore(state)
+
+    # ---- state ----------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """JSON-able state: the controller's full state and which Ax trials it has been told."""
+        return {"controller": self.controller.state_dict() if self._bound else None,
+                "told_trials": sorted(self._told)}
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        saved = state.get("controller")
+        if saved is not None:
+            params = dict(saved["params"])
+            self.controller = _NodeController(**params)
+            self.controller.load_state_dict(saved)
+            self._bound = True
+        self._told = {int(i) for i in state.get("told_trials", [])}
+
+    def _bind(self, metric: str, maximize: bool) -> None:
+        c = self.controller
+        if not self._bound:
+            c.metric, c.maximize, self._bound = metric, maximize, True
+        elif (c.metric, c.maximize) != (metric, maximize):
+            raise ValueError(
+                f"the experiment's objective is now {'max' if maximize else 'min'}imise {metric!r}, but this BOED "
+                f"node has been optimising ({'max' if c.maximize else 'min'}imise {c.metric!r}); build a new node"
+            )
+
+    # ---- Ax hooks -------------------------------------------------------------------------------
+    def update_generator_state(self, experiment: Experiment, data: Data) -> None:
+        """Tell the controller every trial that reached a terminal state since the last call."""
+        with quiet_ax():
+            check_search_space(experiment)
+            metric, maximize = objective_of(experiment, self.metric_name)
+            self._bind(metric, maximize)
+            ctl = self.controller
+            ctl.pending.clear()
+            values = _objective_values(data, metric)
+            for index in sorted(experiment.trials):
+                trial = experiment.trials[index]
+                if index in self._told or not trial.status.is_terminal:
+                    continue
+                for arm in trial.arms:
+                    cell = cell_of(arm.parameters)
+                    if not ctl.is_new(cell):
+                        continue  # isomorphic to a trial already told: the controller keeps the first
+                    value = values.get((index, arm.name)) if trial.status.is_completed else None
+                    if value is not None and not math.isfinite(value):
+                        logging.getLogger(__name__).warning(
+                            "trial %d reported %s = %r; the BOED node counts it as a failure", index, metric, value)
+                        value = None
+                    # only the objective reaches the controller: nothing else of the trial's data
+                    ctl.tell(cell, None if value is None else {metric: value})
+                self._told.add(index)
+
+    def get_next_candidate(self, pending_parameters: list[Any]) -> dict[str, str]:
+        """The controller's next cell, with every pending Ax trial (and this batch) pending in it."""
+        if not self._bound:
+            raise RuntimeError("get_next_candidate before update_generator_state: the node has not seen the experiment")
+        with quiet_ax():
+            ctl = self.controller
+            ctl.pending.clear()
+            for p in pending_parameters:
+                cell = cell_of(p)
+                if ctl.is_new(cell):
+                    ctl.pending[cell.canonical().code] = cell
+            (cell,) = ctl.ask(1)
+            return parameters_of(cell)
+
+    def _gen(self, experiment: Experiment, data: Data | None = None, n: int | None = None,
+             pending_observations: Any = None, **kwargs: Any) -> Any:
+        fixed = kwargs.get("fixed_features")
+        if fixed is not None and getattr(fixed, "parameters", None):
+            raise ValueError(
+                f"the BOED node proposes whole cells; fixed_parameters {fixed.parameters!r} are not supported"
+            )
+        return super()._gen(experiment=experiment, data=data, n=n, pending_observations=pending_observations,
+                            **kwargs)
+
+    # ---- Ax JSON storage ------------------------------------------------------------------------
+    @classmethod
+    def deserialize_init_args(cls, args: dict[str, Any], decoder_registry: Any = None,
+                              class_decoder_registry: Any = None) -> dict[str, Any]:
+        from ax.storage.json_store.decoder import object_from_json
+
+        kwargs = {k: v for k, v in args.items() if k != "__type"}
+        kwargs["transition_criteria"] = object_from_json(
+            copy.deepcopy(kwargs.get("transition_criteria")),
+            decoder_registry=decoder_registry or CORE_DECODER_REGISTRY,
+            class_decoder_registry=class_decoder_registry or CORE_CLASS_DECODER_REGISTRY,
+        )
+        controller_kwargs = kwargs.pop("controller_kwargs", {}) or {}
+        return {**kwargs, **controller_kwargs}
+
+
+def boed_node_to_dict(node: BOEDGenerationNode) -> dict[str, Any]:
+    """Ax JSON encoder of the node: its constructor arguments and state."""
+    return {
+        "__type": type(node).__name__,
+        "name": node.name,
+        "seed": node.seed,
+        "metric_name": node.metric_name,
+        "transition_criteria": list(node.transition_criteria),
+        "previous_node_name": node._previous_node_name,
+        "controller_kwargs": node.controller_kwargs,
+        "state": node.state(),
+    }
+
+
+CORE_ENCODER_REGISTRY[BOEDGenerationNode] = boed_node_to_dict
+CORE_DECODER_REGISTRY[BOEDGenerationNode.__name__] = BOEDGenerationNode
+
+
+def _objective_values(data: Data, metric: str) -> dict[tuple[int, str], float]:
+    """(trial index, arm name) -> the objective's value (the last step, for progression data)."""
+    df = data.df
+    if df.empty:
+        return {}
+    df = df[df["metric_name"] == metric]
+    if "step" in df.columns and df["step"].notna().any():
+        df = df.sort_values("step", na_position="first")
+    return {(int(t), str(a)): float(m) for t, a, m in zip(df["trial_index"], df["arm_name"], df["mean"])}
+
+
+# ---------------------------------------------------------------------------------- the strategy
+def boed_generation_strategy(
+    *,
+    seed: int = 0,
+    initialization_budget: int = 10,
+    space_filling: str = "sobol",
+    metric_name: str | None = None,
+    name: str = DEFAULT_NODE_NAME,
+    **controller_kwargs: Any,
+) -> GenerationStrategy:
+    """An Ax ``GenerationStrategy``: a short space-filling start, then the BOED node.
+
+    ``space_filling="sobol"`` (default): Ax's Sobol node (seeded with ``seed``) generates the first
+    ``initialization_budget`` trials (failed and abandoned ones do not count), then the BOED node
+    takes over. Chosen as the default because it is the start Ax users know (and the one Ax's own
+    default strategy uses, so comparisons share it), it shows up as ``Sobol`` in Ax's trial table,
+    and the controller fills any shortfall itself: if start trials failed or were isomorphic to
+    each other, its own maximin design supplies the missing ones before the GP takes over.
+    ``space_filling="maximin"``: no Sobol node; the controller's maximin Hamming design (which
+    never repeats an isomorphism class) makes the start inside the BOED node.
+    """
+    from ax.adapter.registry import Generators
+    from ax.core.experiment_status import ExperimentStatus
+    from ax.core.trial_status import TrialStatus
+    from ax.generation_strategy.generation_node import GenerationNode
+    from ax.generation_strategy.generator_spec import GeneratorSpec
+    from ax.generation_strategy.transition_criterion import MinTrials
+
+    if isinstance(initialization_budget, bool) or not isinstance(initialization_budget, int) or initialization_budget < 1:
+        raise ValueError(f"initialization_budget must be an integer >= 1, got {initialization_budget!r}")
+    if space_filling not in ("sobol", "maximin"):
+        raise ValueError(f"unknown space_filling {space_filling!r}; expected 'sobol' or 'maximin'")
+    controller_kwargs.setdefault("n_init", initialization_budget)
+    boed = BOEDGenerationNode(name, seed=seed, metric_name=metric_name, **controller_kwargs)
+    if space_filling == "maximin":
+        return GenerationStrategy(nodes=[boed], name=name)
+    sobol = GenerationNode(
+        name="Sobol",
+        generator_specs=[GeneratorSpec(generator_enum=Generators.SOBOL, generator_kwargs={"seed": seed})],
+        transition_criteria=[
+            MinTrials(threshold=initialization_budget, transition_to=name, use_all_trials_in_exp=True,
+                      not_in_statuses=[TrialStatus.FAILED, TrialStatus.ABANDONED]),
+        ],
+        should_deduplicate=True,
+        suggested_experiment_status=ExperimentStatus.INITIALIZATION,
+    )
+    return GenerationStrategy(nodes=[sobol, boed], name=f"Sobol+{name}")
+
+
+def boed_node(client_or_strategy: Any, name: str = DEFAULT_NODE_NAME) -> BOEDGenerationNode:
+    """The BOED node of a ``Client`` (or a ``GenerationStrategy``), e.g. to read
+    ``.controller.recommend()`` or ``.controller.reports``."""
+    gs = getattr(client_or_strategy, "_generation_strategy", client_or_strategy)
+    node = gs.nodes_by_name.get(name)
+    if not isinstance(node, BOEDGenerationNode):
+        raise ValueError(f"no BOED node named {name!r} in {gs.name!r}; nodes are {list(gs.nodes_by_name)}")
+    return node
+
+
+def recommend(client: Any, name: str = DEFAULT_NODE_NAME) -> Cell | None:
+    """The BOED node's recommendation for a ``Client``: after telling the controller every finished
+    trial, the evaluated cell with the highest posterior mean (the denoised best), or None."""
+    node = boed_node(client, name)
+    experiment = client._experiment
+    node.update_generator_state(experiment, experiment.lookup_data())
+    return node.controller.recommend()
+
+
+__all__ = ["PARAMETER_NAMES", "BOEDGenerationNode", "boed_generation_strategy", "boed_node", "cell_of",
+           "check_search_space", "configure_nb201", "nb201_parameters", "objective_of", "parameters_of", "quiet_ax", "recommend"]

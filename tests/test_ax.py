@@ -1,0 +1,239 @@
+"""Ax integration: the NB201 experiment, the BOED node inside a real Ax Client, save/load, and the
+Ax baselines ("ax", "sobol") on the ask/tell interface."""
+
+import json
+import logging
+import warnings
+
+import pytest
+
+from benchmarks.nb201 import NB201Benchmark
+from boed_nas.space import Cell, canonical_cells
+from boed_nas.strategy import Strategy
+from strategies import make_strategy
+
+ax_client = pytest.importorskip("ax.api.client")
+boed_ax = pytest.importorskip("boed_nas.ax")
+Client = ax_client.Client
+N_INIT = 4  # a short Sobol start keeps these tests fast
+
+
+def _client(seed=0, init=N_INIT, random_seed=None, **kw):
+    client = Client(random_seed=random_seed)
+    with boed_ax.quiet_ax(logging.ERROR):
+        boed_ax.configure_nb201(client, "val_acc")
+        client.set_generation_strategy(boed_ax.boed_generation_strategy(seed=seed, initialization_budget=init, **kw))
+    return client
+
+
+def _loop(client, bench, n, *, fail=(), abandon=(), batch=1):
+    """Run ``n`` trials of the Ax service loop; returns [(trial index, arch string)]."""
+    out = []
+    while len(out) < n:
+        with boed_ax.quiet_ax(logging.ERROR):
+            trials = client.get_next_trials(max_trials=batch)
+            for index, params in trials.items():
+                cell = boed_ax.cell_of(params)
+                if index in fail:
+                    client.mark_trial_failed(index)
+                elif index in abandon:
+                    client.mark_trial_abandoned(index)
+                else:
+                    client.complete_trial(index, raw_data={"val_acc": bench.evaluate(cell).metrics["val_acc"],
+                                                           "latency": 123.0})
+                out.append((index, str(cell)))
+    return out
+
+
+def _nodes(client):
+    return {int(r.trial_index): r.generation_node for r in client.summarize().itertuples()}
+
+
+# ---------------------------------------------------------------------------------- the space
+def test_parameterisation_round_trips_every_cell_and_names_bad_input():
+    for cell in list(canonical_cells())[::97] + [Cell.from_code(15624)]:
+        p = boed_ax.parameters_of(cell)
+        assert list(p) == list(boed_ax.PARAMETER_NAMES) and boed_ax.cell_of(p) == cell
+    p = boed_ax.parameters_of(Cell.from_code(0))
+    with pytest.raises(ValueError, match="'edge_1_to_3' = 'conv_5x5' is outside the NB201 space"):
+        boed_ax.cell_of({**p, "edge_1_to_3": "conv_5x5"})
+    with pytest.raises(ValueError, match=r"missing \['edge_0_to_1'\]"):
+        boed_ax.cell_of({k: v for k, v in p.items() if k != "edge_0_to_1"})
+    with pytest.raises(ValueError, match=r"unexpected \['lr'\]"):
+        boed_ax.cell_of({**p, "lr": "none"})
+    with pytest.raises(ValueError, match="expected one or two metric names"):
+        boed_ax.configure_nb201(Client(), ["val_acc", "-latency", "-params_M"])
+
+
+def test_nb201_experiment_in_ax_has_six_choices_and_two_objectives():
+    client = Client()
+    boed_ax.configure_nb201(client, ["val_acc", "-latency"])
+    exp = client._experiment
+    assert sorted(exp.search_space.parameters) == sorted(boed_ax.PARAMETER_NAMES)
+    assert all(sorted(p.values) == sorted(boed_nas_ops()) for p in exp.search_space.parameters.values())
+    assert exp.optimization_config.objective.is_multi_objective
+    # the BOED node optimises one of them, and says so when it is not told which
+    with pytest.raises(ValueError, match="pass metric_name"):
+        boed_ax.objective_of(exp)
+    assert boed_ax.objective_of(exp, "latency") == ("latency", False)
+
+
+def boed_nas_ops():
+    from boed_nas.space import OPS
+
+    return OPS
+
+
+# ---------------------------------------------------------------------------------- the node
+def test_trials_after_the_sobol_start_come_from_the_boed_node_and_failures_reach_it():
+    bench = NB201Benchmark(seed=0)
+    client = _client(seed=0)
+    done = _loop(client, bench, 8, fail={5}, abandon={6})
+    nodes = _nodes(client)
+    assert [nodes[i] for i in range(N_INIT)] == ["Sobol"] * N_INIT
+    assert [nodes[i] for i in range(N_INIT, 8)] == ["BOED"] * 4  # not a Sobol fallback
+    assert client._experiment.trials[7].generator_runs[0]._generator_key == "BOED"
+    more = _loop(client, bench, 2)  # the node is told trials 0..8 as it proposes trials 8 and 9
+    ctl = boed_ax.boed_node(client).controller
+    assert [str(o.cell) for o in ctl.history] == [c for _, c in done + more[:1]]
+    assert [o.outcome.failed for o in ctl.history] == [i in (5, 6) for i in range(9)]
+    # the controller sees the objective and nothing else of the trial's data
+    ok = [o for o in ctl.history if not o.outcome.failed]
+    assert all(set(o.outcome.metrics) == {"val_acc"} for o in ok)
+    assert [o.outcome.metrics["val_acc"] for o in ok] == [
+        bench.evaluate(c).metrics["val_acc"] for i, c in done + more[:1] if i not in (5, 6)]
+    # never a cell isomorphic to an earlier trial, failed and abandoned ones included
+    classes = [Cell.from_str(c).canonical() for _, c in done + more]
+    assert len(set(classes)) == len(classes)
+
+
+def test_a_batch_is_diverse_because_pending_trials_are_pending_in_the_controller():
+    client = _client(seed=1, init=3)
+    bench = NB201Benchmark(seed=1)
+    _loop(client, bench, 3)
+    with boed_ax.quiet_ax(logging.ERROR):
+        batch = client.get_next_trials(max_trials=3)
+    cells = [boed_ax.cell_of(p) for p in batch.values()]
+    assert set(_nodes(client)[i] for i in batch) == {"BOED"}
+    assert len({c.canonical() for c in cells}) == 3
+    assert len(boed_ax.boed_node(client).controller.pending) == 3  # the batch, pending in the controller
+
+
+def test_the_node_keeps_its_own_random_generator():
+    # Client(random_seed=...) reseeds the global generators on every get_next_trials; the node's
+    # proposals (its maximin start and its GP picks) depend on its own seed only
+    runs = [_loop(_client(seed=2, init=3, random_seed=rs, space_filling="maximin"), NB201Benchmark(seed=2), 5)
+            for rs in (None, 11)]
+    assert runs[0] == runs[1]
+    other = _loop(_client(seed=3, init=3, random_seed=11, space_filling="maximin"), NB201Benchmark(seed=2), 5)
+    assert other != runs[0]
+
+
+def test_save_and_load_resume_with_the_same_next_trials(tmp_path):
+    bench = NB201Benchmark(seed=4)
+    full = _client(seed=4)
+    _loop(full, bench, 6, fail={5})
+    path = tmp_path / "ax_client.json"
+    full.save_to_json_file(str(path))  # Ax's own JSON storage, BOED node included
+    saved = json.loads(path.read_text())
+    assert [n["__type"] for n in saved["generation_strategy"]["nodes"]] == ["GenerationNode", "BOEDGenerationNode"]
+    rest_full = _loop(full, bench, 2)
+    loaded = Client.load_from_json_file(str(path))
+    assert len(loaded._experiment.trials) == 6
+    assert isinstance(boed_ax.boed_node(loaded), boed_ax.BOEDGenerationNode)
+    rest_loaded = _loop(loaded, NB201Benchmark(seed=4), 2)
+    assert rest_loaded == rest_full  # the loop continues exactly as if never interrupted
+    assert {_nodes(loaded)[i] for i, _ in rest_loaded} == {"BOED"}
+
+
+def test_a_fresh_node_rebuilds_the_controller_from_the_experiments_trials():
+    bench = NB201Benchmark(seed=5)
+    client = _client(seed=5)
+    done = _loop(client, bench, 6, fail={2})
+    with boed_ax.quiet_ax(logging.ERROR):
+        client.set_generation_strategy(boed_ax.boed_generation_strategy(seed=5, initialization_budget=N_INIT))
+    nxt = _loop(client, bench, 1)
+    assert _nodes(client)[nxt[0][0]] == "BOED"  # the existing trials count as the start
+    ctl = boed_ax.boed_node(client).controller
+    assert [str(o.cell) for o in ctl.history] == [c for _, c in done]
+    assert [o.outcome.failed for o in ctl.history] == [i == 2 for i, _ in done]
+
+
+def test_the_node_refuses_what_it_cannot_do():
+    client = _client(seed=0)
+    _loop(client, NB201Benchmark(seed=0), N_INIT)
+    with pytest.raises(ValueError, match="fixed_parameters"), boed_ax.quiet_ax(logging.ERROR):
+        client.get_next_trials(max_trials=1, fixed_parameters={"edge_0_to_1": "none"})
+    with pytest.raises(ValueError, match="set by the node"):
+        boed_ax.BOEDGenerationNode(metric="val_acc")
+    with pytest.raises(ValueError, match="unknown kernel"):
+        boed_ax.boed_generation_strategy(kernel="rbf")
+    with pytest.raises(ValueError, match="initialization_budget must be an integer >= 1"):
+        boed_ax.boed_generation_strategy(initialization_budget=0)
+    other = Client()
+    from ax.api.configs import RangeParameterConfig
+
+    other.configure_experiment(parameters=[RangeParameterConfig(name="lr", bounds=(0.0, 1.0), parameter_type="float")])
+    other.configure_optimization(objective="val_acc")
+    with pytest.raises(ValueError, match="needs the NB201 space"):
+        boed_ax.check_search_space(other._experiment)
+
+
+def test_quiet_ax_silences_ax_noise_only_inside_and_keeps_user_warnings():
+    from ax.utils.common.logger import ROOT_STREAM_HANDLER
+
+    before = ROOT_STREAM_HANDLER.level
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with boed_ax.quiet_ax():
+            assert ROOT_STREAM_HANDLER.level >= logging.WARNING
+            warnings.warn_explicit("noise", DeprecationWarning, "data.py", 1, module="ax.core.data")
+            warnings.warn("the user's own warning", UserWarning)
+            warnings.warn("the user's own deprecation", DeprecationWarning)
+    assert ROOT_STREAM_HANDLER.level == before
+    assert [str(w.message) for w in caught] == ["the user's own warning", "the user's own deprecation"]
+
+
+# ---------------------------------------------------------------------------------- Ax baselines
+def test_sobol_strategy_seeded_resumable_and_never_pays_twice(tmp_path):
+    from helpers import drive
+
+    bench = NB201Benchmark(seed=2)
+    full = drive(make_strategy("sobol", seed=2), bench, 10, batch=2)
+    assert drive(make_strategy("sobol", seed=3), NB201Benchmark(seed=2), 4, batch=2) != full[:4]
+    path = tmp_path / "state.json"
+    s = make_strategy("sobol", seed=2, state_path=path)
+    bench = NB201Benchmark(seed=2)
+    first = drive(s, bench, 6, batch=2)
+    del s  # "crash": the state written after the last tell holds Ax's JSON snapshot
+    resumed = Strategy.load(path)
+    assert resumed.name == "sobol" and len(resumed.history) == 6
+    rest = drive(resumed, bench, 4, batch=2)
+    assert first + rest == full
+    classes = [Cell.from_str(c).canonical() for c in full]
+    assert len(set(classes)) == len(classes)
+    counts = resumed.generation_nodes()
+    assert sum(counts.values()) == 10 + resumed.duplicates and set(counts) == {"Sobol"}
+
+
+def test_ax_strategy_settles_isomorphic_proposals_inside_ax_and_reports_failures():
+    s = make_strategy("ax", seed=0)
+    # node 1 is zero (edge 0->1 is 'none'), so the ops on the edges out of node 1 do not matter
+    known = Cell.from_str("|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|")
+    twin = Cell.from_str("|none~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|")
+    assert twin != known and twin.canonical() == known.canonical()
+    s.tell(known, {"val_acc": 80.0})  # told without being asked: attached to Ax and completed
+    exp = s.client._experiment
+    index = s.client.attach_trial(boed_ax.parameters_of(twin))  # as if Ax had proposed the twin
+    assert s._accept(index, twin) is None and s.duplicates == 1
+    assert exp.trials[index].status.is_completed  # answered from the known result, not charged
+    assert exp.lookup_data(trial_indices=[index]).df["mean"].tolist() == [80.0]
+    index = s.client.attach_trial(boed_ax.parameters_of(Cell.from_code(77)))
+    assert s._accept(index, Cell.from_code(77), taken={Cell.from_code(77).canonical().code}) is None
+    assert exp.trials[index].status.is_abandoned  # isomorphic to a pending cell: no result yet
+    (a, b) = s.ask(2)
+    ia, ib = s._trial_of[a.canonical().code], s._trial_of[b.canonical().code]
+    s.tell(a, None)
+    s.forget_pending(b)
+    assert exp.trials[ia].status.is_failed and exp.trials[ib].status.is_abandoned
+    assert not s.pending and len(s.history) == 2
