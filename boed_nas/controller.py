@@ -182,7 +182,8 @@ class BOEDController(Strategy):
             plausible = plausible[torch.argsort(ucb[plausible], descending=True)[: self.plausible_size]]
         plausible = torch.sort(plausible).values
         samples = joint_samples(model, self.X[plausible], self.n_samples, generator)
-        taken = set(evaluated.tolist()) | set(pending)
+        # every told cell (failed ones too) and every pending one is off the candidate list
+        taken = {self._index(o.cell) for o in self.history} | set(evaluated.tolist()) | set(pending)
         candidates = torch.tensor([i for i in range(len(self.universe)) if i not in taken], dtype=torch.long)
         return PoolBelief(
             model=model, X=self.X, mean=mean, var=var, plausible=plausible, samples=samples,

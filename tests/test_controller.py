@@ -160,3 +160,21 @@ def test_op_prior_and_proposals_are_used():
         ctl.tell(c, {"val_acc": synthetic(c, rng)})
     model, _ = ctl.fit()
     assert model.mean_module.__class__.__name__ == "PriorScoreMean"
+
+
+def test_failed_cells_are_never_proposed_again(c10):
+    from boed_nas.controller import BOEDController
+
+    ctl = BOEDController(seed=4, n_init=3)
+    failed = []
+    for i in range(10):
+        (cell,) = ctl.ask()
+        if i % 3 == 2:
+            ctl.tell(cell, None)  # a failed training
+            failed.append(cell.canonical())
+        else:
+            ctl.tell(cell, c10.evaluate(cell))
+    for _ in range(4):
+        (cell,) = ctl.ask()
+        assert cell.canonical() not in failed
+        ctl.tell(cell, c10.evaluate(cell))
