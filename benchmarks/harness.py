@@ -362,8 +362,12 @@ def plot_hypervolume_ratio(trajectories: pd.DataFrame, path: str | os.PathLike[s
 
     keys = [k for k in ("dataset", "objectives") if k in trajectories.columns]
     panels = list(trajectories.groupby(keys, sort=False)) if keys else [(None, trajectories)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
-    for ax, (key, sub) in zip(axes[0], panels):
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for ax, (key, sub) in zip(axes.ravel(), panels):
         for name, g in sub.groupby("strategy", sort=False):
             wide = g.pivot(index="query", columns="seed", values="hypervolume_ratio")
             q = wide.quantile([0.25, 0.5, 0.75], axis=1).T

@@ -9,7 +9,8 @@ strategies) is the default::
 ``run`` writes one file per (dataset, objectives, strategy, seed) under ``<out>/runs/`` and skips
 runs already there, so the study can be run in pieces (by strategy, dataset or seed range, on
 several machines) and stopped at any time; ``report`` summarises whatever runs exist (the table
-says how many seeds each row has): ``summary.csv``, ``table.md``, ``hypervolume_ratio.png`` and,
+says how many seeds each row has): ``trajectories.csv.gz`` (every run merged), ``summary.csv``,
+``table.md``, ``hypervolume_ratio.png`` and,
 per setting, ``front_<dataset>_<objectives>.png`` (the seed-0 boed-mo front against the true one).
 Every run is the harness's ``run_search`` with the same benchmark seed for every strategy.
 """
@@ -110,6 +111,8 @@ def cmd_report(args: argparse.Namespace) -> None:
               ("strategy", STRATEGIES))}
     traj = traj.sort_values(["dataset", "objectives", "strategy", "seed", "query"], kind="stable",
                             key=lambda c: c.map(lambda v: order[c.name].get(v, 99)) if c.name in order else c)
+    # one merged file next to the summary: runs/ is git-ignored, this is what the table is made from
+    traj.to_csv(out / "trajectories.csv.gz", index=False, compression="gzip")
     summary = summarize_mo(traj)
     summary.to_csv(out / "summary.csv", index=False)
     table = markdown_table_mo(summary)

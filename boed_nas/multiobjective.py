@@ -273,7 +273,8 @@ class MultiObjectiveBOED(BOEDController):
         keep = torch.sort(keep).values
         plausible = F[keep.numpy()]
         samples = joint_samples(model, self.X[torch.as_tensor(plausible)], self.n_samples, generator)
-        taken = set(evaluated.tolist()) | set(pending)
+        # every told cell (failed ones too) and every pending one is off the candidate list
+        taken = {self._index(o.cell) for o in self.history} | set(evaluated.tolist()) | set(pending)
         free = torch.as_tensor([int(i) not in taken for i in F])
         cand = F[free.numpy()]
         off = self._utility_offset()

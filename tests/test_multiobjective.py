@@ -88,6 +88,24 @@ def test_boed_mo_can_take_its_candidates_from_nsga2_on_the_posterior(c10):
         MultiObjectiveBOED(candidates="grid")
 
 
+@pytest.mark.parametrize("name", ["boed-mo", "nsga2", "mo-random"])
+def test_failed_trials_are_not_proposed_again(name):
+    from benchmarks.nb201 import NB201Benchmark
+
+    kw = {"boed-mo": FAST, "nsga2": {"pop_size": 4}}.get(name, {})
+    s = make_strategy(name, seed=0, objectives="accuracy,latency", costs="nb201:cifar10", **kw)
+    bench, failed = NB201Benchmark("cifar10", seed=0), set()
+    for i in range(10):
+        (c,) = s.ask()
+        if i % 3 == 0:
+            s.tell(c, None)
+            failed.add(c.canonical())
+        else:
+            s.tell(c, bench.evaluate(c))
+    assert not {c.canonical() for c in s.ask(3)} & failed
+    assert s.recommend().canonical() not in failed
+
+
 def test_constrained_search_never_answers_with_a_cell_over_the_budget(c10):
     from benchmarks.nb201 import NB201Benchmark
 
