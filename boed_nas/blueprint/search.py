@@ -25,12 +25,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from boed_nas.supernet.cost import hinge_budget
 from boed_nas.supernet.data import Splits, make_splits
-from boed_nas.supernet.ops import MODES, sample_gumbel
-from boed_nas.supernet.search import Architect, TemperatureSchedule, sparsity_penalty
+from boed_nas.supernet.ops import MODES
+from boed_nas.supernet.search import Architect, TemperatureSchedule, bilevel_epoch, evaluate_mixed, sparsity_penalty
 
 from .cost import EXACT_METRICS, METRICS, BlueprintCosts, load_latency_table, measure_latency_table
 from .discretise import argmax_blueprint, check_feasible
@@ -252,8 +251,7 @@ def _search(cfg: BlueprintConfig, space: BlueprintSpace, splits: Splits, penalti
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, cfg.epochs, eta_min=cfg.w_lr_min)
     architect = Architect(model, order=cfg.order, lr=cfg.alpha_lr, weight_decay=cfg.alpha_weight_decay,
                           penalties=penalties, surgery=cfg.surgery, w_weight_decay=cfg.w_weight_decay)
-    n_tr, n_va = len(splits.x_train), len(splits.x_val)
-    steps = max(1, math.ceil(n_tr / cfg.batch_size))
+    steps = max(1, math.ceil(len(splits.x_train) / cfg.batch_size))
     temps = cfg.schedule
     costs = penalties.costs
     history: list[dict] = []
@@ -286,50 +284,17 @@ def _search(cfg: BlueprintConfig, space: BlueprintSpace, splits: Splits, penalti
     for epoch in range(cfg.epochs):
         tau = temps(epoch, cfg.epochs)
         t0 = time.perf_counter()
-        model.train()
-        perm_tr = torch.randperm(n_tr, generator=gen)
-        perm_va = torch.randperm(n_va, generator=gen)
-        w_lr = w_opt.param_groups[0]["lr"]
-        xi = w_lr if cfg.xi is None else cfg.xi
-        tot_loss = tot_correct = tot_n = 0.0
-        logs: list[dict] = []
-        for s in range(steps):
-            idx = perm_tr[s * cfg.batch_size:(s + 1) * cfg.batch_size]
-            vdx = perm_va[(s * cfg.batch_size) % n_va:][:cfg.batch_size]
-            if len(vdx) == 0:
-                vdx = perm_va[:cfg.batch_size]
-            xb, yb = splits.x_train[idx], splits.y_train[idx]
-            noise = sample_gumbel((space.n_logits,), gen) if cfg.mode != "softmax" else None
-
-            def weights_fn(alpha, _noise=noise):
-                return group_mixing(alpha, groups, tau, cfg.mode, _noise)
-
-            def probs_fn(alpha):
-                return group_probs(alpha, groups, tau if cfg.mode == "softmax" else 1.0)
-
-            if epoch >= cfg.warmup_epochs:
-                logs.append(architect.step((xb, yb), (splits.x_val[vdx], splits.y_val[vdx]), weights_fn, probs_fn, xi))
-            noise_w = sample_gumbel((space.n_logits,), gen) if cfg.mode != "softmax" else None
-            with torch.no_grad():
-                weights, hard = group_mixing(model.alpha, groups, tau, cfg.mode, noise_w)
-            w_opt.zero_grad(set_to_none=True)
-            logits = model(xb, weights, hard)
-            loss = F.cross_entropy(logits, yb)
-            loss.backward()
-            model.alpha.grad = None
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.weight_parameters(), cfg.grad_clip)
-            w_opt.step()
-            tot_loss += float(loss.detach()) * len(yb)
-            tot_correct += float((logits.argmax(-1) == yb).sum())
-            tot_n += len(yb)
-            bar.update()
+        stats, logs = bilevel_epoch(
+            model, architect, w_opt, splits, cfg, gen, steps=steps, noise_shape=(space.n_logits,),
+            mixing=lambda alpha, noise, tau=tau: group_mixing(alpha, groups, tau, cfg.mode, noise),
+            probs=lambda alpha, tau=tau: group_probs(alpha, groups, tau if cfg.mode == "softmax" else 1.0),
+            search_alpha=epoch >= cfg.warmup_epochs, bar=bar)
         sched.step()
         seconds = time.perf_counter() - t0
         val_acc = evaluate_supernet(model, splits.x_val, splits.y_val, tau if cfg.mode == "softmax" else 1.0)
         cos = [a["cos"] for a in logs if not math.isnan(a["cos"])]
-        extra = {"train_loss": tot_loss / tot_n, "train_acc": 100 * tot_correct / tot_n, "supernet_val_acc": val_acc,
-                 "seconds": seconds, "w_lr": w_lr,
+        extra = {"train_loss": stats["train_loss"], "train_acc": stats["train_acc"], "supernet_val_acc": val_acc,
+                 "seconds": seconds, "w_lr": stats["w_lr"],
                  "cost_penalty": float(np.mean([a.get("cost_penalty", 0.0) for a in logs])) if logs else 0.0,
                  "mean_cos": float(np.mean(cos)) if cos else float("nan")}
         bar.set_postfix(val_acc=f"{val_acc:.1f}", tau=f"{tau:.2f}")
@@ -338,22 +303,7 @@ def _search(cfg: BlueprintConfig, space: BlueprintSpace, splits: Splits, penalti
     return model, history, rows
 
 
-@torch.no_grad()
 def evaluate_supernet(model: BlueprintSupernet, x: torch.Tensor, y: torch.Tensor, tau: float = 1.0,
                       batch_size: int = 256) -> float:
-    """Accuracy (%) of the mixed network, weights ``softmax(alpha / tau)`` per group.
-
-    BatchNorm uses batch statistics (the running averages lag behind a supernet whose mixing moves
-    every step), as in ``supernet.search.evaluate``; the running buffers are restored afterwards.
-    """
-    saved = {n: b.clone() for n, b in model.named_buffers()}
-    was = model.training
-    model.train()
-    weights = group_probs(model.alpha, model.groups, tau)
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        correct += int((model(x[i:i + batch_size], weights).argmax(-1) == y[i:i + batch_size]).sum())
-    for n, b in model.named_buffers():
-        b.copy_(saved[n])
-    model.train(was)
-    return 100.0 * correct / len(x)
+    """Accuracy (%) of the mixed network, weights ``softmax(alpha / tau)`` per group (see ``evaluate_mixed``)."""
+    return evaluate_mixed(model, x, y, group_probs(model.alpha.detach(), model.groups, tau), batch_size)

@@ -363,8 +363,7 @@ def _search(cfg: SearchConfig, splits: Splits, penalties: Penalties, progress: b
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, cfg.epochs, eta_min=cfg.w_lr_min)
     architect = Architect(model, order=cfg.order, lr=cfg.alpha_lr, weight_decay=cfg.alpha_weight_decay,
                           penalties=penalties, surgery=cfg.surgery, w_weight_decay=cfg.w_weight_decay)
-    n_tr, n_va = len(splits.x_train), len(splits.x_val)
-    steps = max(1, math.ceil(n_tr / cfg.batch_size))
+    steps = max(1, math.ceil(len(splits.x_train) / cfg.batch_size))
     temps = cfg.schedule
     history: list[dict] = []
     alpha_rows: list[dict] = []
@@ -397,52 +396,17 @@ def _search(cfg: SearchConfig, splits: Splits, penalties: Penalties, progress: b
     for epoch in range(cfg.epochs):
         tau = temps(epoch, cfg.epochs)
         t0 = time.perf_counter()
-        model.train()
-        perm_tr = torch.randperm(n_tr, generator=gen)
-        perm_va = torch.randperm(n_va, generator=gen)
-        w_lr = w_opt.param_groups[0]["lr"]
-        xi = w_lr if cfg.xi is None else cfg.xi
-        tot_loss = tot_correct = tot_n = 0.0
-        arch_logs: list[dict] = []
-        for s in range(steps):
-            idx = perm_tr[s * cfg.batch_size:(s + 1) * cfg.batch_size]
-            vdx = perm_va[(s * cfg.batch_size) % n_va:][:cfg.batch_size]
-            if len(vdx) == 0:
-                vdx = perm_va[:cfg.batch_size]
-            xb, yb = splits.x_train[idx], splits.y_train[idx]
-            train_batch, val_batch = (xb, yb), (splits.x_val[vdx], splits.y_val[vdx])
-            noise = sample_gumbel((N_EDGES, N_OPS), gen) if cfg.mode != "softmax" else None
-
-            def weights_fn(alpha, _noise=noise):
-                return mixing_weights(alpha, tau, cfg.mode, _noise)
-
-            def probs_fn(alpha):
-                return torch.softmax(alpha / tau if cfg.mode == "softmax" else alpha, -1)
-
-            if epoch >= cfg.warmup_epochs:
-                arch_logs.append(architect.step(train_batch, val_batch, weights_fn, probs_fn, xi))
-            # weight step
-            noise_w = sample_gumbel((N_EDGES, N_OPS), gen) if cfg.mode != "softmax" else None
-            with torch.no_grad():
-                weights, hard = mixing_weights(model.alpha, tau, cfg.mode, noise_w)
-            w_opt.zero_grad(set_to_none=True)
-            logits = model(xb, weights, hard)
-            loss = F.cross_entropy(logits, yb)
-            loss.backward()
-            model.alpha.grad = None
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.weight_parameters(), cfg.grad_clip)
-            w_opt.step()
-            tot_loss += float(loss.detach()) * len(yb)
-            tot_correct += float((logits.argmax(-1) == yb).sum())
-            tot_n += len(yb)
-            bar.update()
+        stats, arch_logs = bilevel_epoch(
+            model, architect, w_opt, splits, cfg, gen, steps=steps, noise_shape=(N_EDGES, N_OPS),
+            mixing=lambda alpha, noise, tau=tau: mixing_weights(alpha, tau, cfg.mode, noise),
+            probs=lambda alpha, tau=tau: torch.softmax(alpha / tau if cfg.mode == "softmax" else alpha, -1),
+            search_alpha=epoch >= cfg.warmup_epochs, bar=bar)
         sched.step()
         seconds = time.perf_counter() - t0
         val_acc = evaluate(model, splits.x_val, splits.y_val, tau, cfg.mode)
         cos = [a["cos"] for a in arch_logs if not math.isnan(a["cos"])]
-        extra = {"train_loss": tot_loss / tot_n, "train_acc": 100 * tot_correct / tot_n, "val_acc": val_acc,
-                 "seconds": seconds, "w_lr": w_lr,
+        extra = {"train_loss": stats["train_loss"], "train_acc": stats["train_acc"], "val_acc": val_acc,
+                 "seconds": seconds, "w_lr": stats["w_lr"],
                  "mean_cos": float(np.mean(cos)) if cos else float("nan"),
                  "conflict_share": float(np.mean([c < 0 for c in cos])) if cos else float("nan")}
         bar.set_postfix(val_acc=f"{val_acc:.1f}", tau=f"{tau:.2f}")
@@ -453,10 +417,56 @@ def _search(cfg: SearchConfig, splits: Splits, penalties: Penalties, progress: b
                         model=model)
 
 
+def bilevel_epoch(model, architect: Architect, w_opt, splits: Splits, cfg, gen: torch.Generator, *, steps: int,
+                  noise_shape: tuple[int, ...], mixing, probs, search_alpha: bool, bar=None) -> tuple[dict, list[dict]]:
+    """One epoch of the bilevel loop, shared by the cell supernet and the blueprint search.
+
+    Per step: an alpha step on a validation batch (``architect.step``, skipped while
+    ``search_alpha`` is False, i.e. during warm-up), then a weight step on a training batch.
+    ``mixing(alpha, noise) -> (weights, hard)`` and ``probs(alpha)`` give the relaxation of the
+    space at this epoch's temperature; Gumbel noise of ``noise_shape`` is drawn from ``gen`` unless
+    ``cfg.mode`` is softmax. Returns ({train_loss, train_acc, w_lr}, the architect's step logs).
+    """
+    model.train()
+    n_tr, n_va = len(splits.x_train), len(splits.x_val)
+    perm_tr = torch.randperm(n_tr, generator=gen)
+    perm_va = torch.randperm(n_va, generator=gen)
+    w_lr = w_opt.param_groups[0]["lr"]
+    xi = w_lr if cfg.xi is None else cfg.xi
+    tot_loss = tot_correct = tot_n = 0.0
+    logs: list[dict] = []
+    for s in range(steps):
+        idx = perm_tr[s * cfg.batch_size:(s + 1) * cfg.batch_size]
+        vdx = perm_va[(s * cfg.batch_size) % n_va:][:cfg.batch_size]
+        if len(vdx) == 0:
+            vdx = perm_va[:cfg.batch_size]
+        xb, yb = splits.x_train[idx], splits.y_train[idx]
+        noise = sample_gumbel(noise_shape, gen) if cfg.mode != "softmax" else None
+        if search_alpha:
+            logs.append(architect.step((xb, yb), (splits.x_val[vdx], splits.y_val[vdx]),
+                                       lambda alpha, _noise=noise: mixing(alpha, _noise), probs, xi))
+        noise_w = sample_gumbel(noise_shape, gen) if cfg.mode != "softmax" else None
+        with torch.no_grad():
+            weights, hard = mixing(model.alpha, noise_w)
+        w_opt.zero_grad(set_to_none=True)
+        logits = model(xb, weights, hard)
+        loss = F.cross_entropy(logits, yb)
+        loss.backward()
+        model.alpha.grad = None
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.weight_parameters(), cfg.grad_clip)
+        w_opt.step()
+        tot_loss += float(loss.detach()) * len(yb)
+        tot_correct += float((logits.argmax(-1) == yb).sum())
+        tot_n += len(yb)
+        if bar is not None:
+            bar.update()
+    return {"train_loss": tot_loss / tot_n, "train_acc": 100 * tot_correct / tot_n, "w_lr": w_lr}, logs
+
+
 @torch.no_grad()
-def evaluate(model: Supernet, x: torch.Tensor, y: torch.Tensor, tau: float = 1.0, mode: str = "softmax",
-             batch_size: int = 256) -> float:
-    """Accuracy (%) of the supernet with ``softmax(alpha / tau)`` mixing (``tau = 1`` for the sampling modes).
+def evaluate_mixed(model, x: torch.Tensor, y: torch.Tensor, weights, batch_size: int = 256) -> float:
+    """Accuracy (%) of a mixed network under fixed mixing ``weights``.
 
     BatchNorm uses batch statistics (the running averages lag behind a supernet whose mixing
     changes every step); the running buffers are restored afterwards.
@@ -464,7 +474,6 @@ def evaluate(model: Supernet, x: torch.Tensor, y: torch.Tensor, tau: float = 1.0
     saved = {n: b.clone() for n, b in model.named_buffers()}
     was = model.training
     model.train()
-    weights = torch.softmax(model.alpha / (tau if mode == "softmax" else 1.0), -1)
     correct = 0
     for i in range(0, len(x), batch_size):
         correct += int((model(x[i:i + batch_size], weights).argmax(-1) == y[i:i + batch_size]).sum())
@@ -472,6 +481,13 @@ def evaluate(model: Supernet, x: torch.Tensor, y: torch.Tensor, tau: float = 1.0
         b.copy_(saved[n])
     model.train(was)
     return 100.0 * correct / len(x)
+
+
+def evaluate(model: Supernet, x: torch.Tensor, y: torch.Tensor, tau: float = 1.0, mode: str = "softmax",
+             batch_size: int = 256) -> float:
+    """Accuracy (%) of the supernet with ``softmax(alpha / tau)`` mixing (``tau = 1`` for the sampling modes)."""
+    weights = torch.softmax(model.alpha.detach() / (tau if mode == "softmax" else 1.0), -1)
+    return evaluate_mixed(model, x, y, weights, batch_size)
 
 
 def format_alpha(p: np.ndarray) -> str:
