@@ -121,16 +121,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for ds in datasets:
         trajs.append(run_bench(names, ds, range(args.seed0, args.seed0 + args.seeds), args.budget, jobs=args.jobs))
     traj = pd.concat(trajs, ignore_index=True)
+    return _write_bench(out, traj, summarize, markdown_table, {
+        "regret.png": lambda path: plot_regret(traj, path),
+        "recommended_regret.png": lambda path: plot_regret(traj, path, column="recommended_test_regret")})
+
+
+def _write_bench(out: Path, traj, summarize, markdown_table, plots: dict) -> int:
+    """Write a bench's trajectories, summary, table (with the command that made it) and plots."""
     traj.to_csv(out / "trajectories.csv", index=False)
     summary = summarize(traj)
     summary.to_csv(out / "summary.csv", index=False)
     table = markdown_table(summary)
     cmd = "boed-nas " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "boed-nas bench"
     (out / "table.md").write_text(f"{table}\n\nCommand: `{cmd}`\n")
-    plot_regret(traj, out / "regret.png")
-    plot_regret(traj, out / "recommended_regret.png", column="recommended_test_regret")
+    for name, plot in plots.items():
+        plot(out / name)
     print(table)
-    print(f"\nwrote {out}/trajectories.csv, summary.csv, table.md, regret.png, recommended_regret.png")
+    print(f"\nwrote {out}/trajectories.csv, summary.csv, table.md, " + ", ".join(plots))
     return 0
 
 
@@ -324,16 +331,8 @@ def cmd_bench_mo(args: argparse.Namespace) -> int:
             t.insert(1, "objectives", "+".join(objs))
             trajs.append(t)
     traj = pd.concat(trajs, ignore_index=True)
-    traj.to_csv(out / "trajectories.csv", index=False)
-    summary = summarize_mo(traj)
-    summary.to_csv(out / "summary.csv", index=False)
-    table = markdown_table_mo(summary)
-    cmd = "boed-nas " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] else "boed-nas bench"
-    (out / "table.md").write_text(f"{table}\n\nCommand: `{cmd}`\n")
-    plot_hypervolume_ratio(traj, out / "hypervolume_ratio.png")
-    print(table)
-    print(f"\nwrote {out}/trajectories.csv, summary.csv, table.md, hypervolume_ratio.png")
-    return 0
+    return _write_bench(out, traj, summarize_mo, markdown_table_mo,
+                        {"hypervolume_ratio.png": lambda path: plot_hypervolume_ratio(traj, path)})
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from boed_nas.network import ReLUConvBN
-from boed_nas.supernet.ops import MixedOp, mixing_weights
+from boed_nas.supernet.ops import ArchitectureParameters, MixedOp, mixing_weights
 
 from .space import Blueprint, BlueprintSpace, ChoiceGroup
 
@@ -122,7 +122,7 @@ class GatedBlock(nn.Module):
         return x + gate * self.block(x, *args)
 
 
-class BlueprintSupernet(nn.Module):
+class BlueprintSupernet(ArchitectureParameters, nn.Module):
     """All blueprints of ``space`` in one network; ``alpha`` is the flat vector of all choice logits.
 
     ``forward(x, weights=None, hard=None)``: ``weights`` is a flat probability vector in the layout of
@@ -153,15 +153,6 @@ class BlueprintSupernet(nn.Module):
         self.stages = nn.ModuleList(stages)
         self.head = Head(c_in, space.num_classes)
         self.alpha = nn.Parameter(1e-3 * torch.randn(space.n_logits))
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return [self.alpha]
-
-    def named_weight_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        return [(n, p) for n, p in self.named_parameters() if n != "alpha"]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for _, p in self.named_weight_parameters()]
 
     def probs(self, tau: float = 1.0) -> torch.Tensor:
         return group_probs(self.alpha, self.groups, tau)

@@ -154,7 +154,22 @@ def sample_gumbel(shape: Sequence[int], generator: torch.Generator, dtype=torch.
     return -torch.log(-torch.log(u))
 
 
-class Supernet(nn.Module):
+class ArchitectureParameters:
+    """The split a bilevel search needs: architecture logits ``alpha`` (one parameter) vs network weights."""
+
+    alpha: nn.Parameter
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.alpha]
+
+    def named_weight_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        return [(n, p) for n, p in self.named_parameters() if n != "alpha"]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for _, p in self.named_weight_parameters()]
+
+
+class Supernet(ArchitectureParameters, nn.Module):
     """The NB201 skeleton (stem, 3 stages of N mixed cells, residual reductions, head) plus alpha.
 
     ``forward(x, weights=None, hard=None)``: ``weights`` (6 x 5) default to ``softmax(alpha)``.
@@ -169,15 +184,6 @@ class Supernet(nn.Module):
         self.net = NB201Network(None, C=C, N=N, num_classes=num_classes, in_channels=in_channels,
                                 cell_factory=lambda c: MixedCell(c, affine=affine))
         self.alpha = nn.Parameter(1e-3 * torch.randn(N_EDGES, N_OPS))
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return [self.alpha]
-
-    def named_weight_parameters(self) -> list[tuple[str, nn.Parameter]]:
-        return [(n, p) for n, p in self.named_parameters() if n != "alpha"]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for _, p in self.named_weight_parameters()]
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor | None = None,
                 hard: Sequence[int] | None = None) -> torch.Tensor:
