@@ -57,7 +57,6 @@ from ax.storage.json_store.registry import (
 )
 
 from .controller import BOEDController
-from .strategy import _REGISTRY
 from .space import EDGES, OPS, Cell
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(f"edge_{src}_to_{to}" for to, src in EDGES)
@@ -209,30 +208,6 @@ def objective_of(experiment: Experiment, metric_name: str | None = None) -> tupl
 
 
 # ---------------------------------------------------------------------------------- the node
-class _NodeController(BOEDController):
-    """``BOEDController`` that never proposes a class whose trial failed.
-
-    Ax trials fail (and are abandoned); in ``BOEDController.pool_belief`` the proposable cells
-    exclude the *successfully* evaluated and the pending ones only, so after a failure the GP phase
-    could propose the failed class again and ``Strategy.ask`` would raise. The controller is owned
-    elsewhere; until it excludes failed classes itself, the node drops them from the candidates
-    here (without a failure the proposals are exactly the controller's).
-    """
-
-    def pool_belief(self, model: Any, evaluated: Any, pending: list[int], generator: Any) -> Any:
-        import torch
-
-        b = super().pool_belief(model, evaluated, pending, generator)
-        failed = sorted({self._index(o.cell) for o in self.history if o.outcome.failed})
-        if failed:
-            b.candidates = b.candidates[~torch.isin(b.candidates, torch.tensor(failed, dtype=b.candidates.dtype))]
-        return b
-
-
-# a subclass registers itself under its name ("boed"); the registry keeps the controller itself
-_REGISTRY[BOEDController.name] = BOEDController
-
-
 class BOEDGenerationNode(ExternalGenerationNode):
     """The BOED controller (``boed_nas.controller.BOEDController``) as an Ax generation node.
 
@@ -276,7 +251,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         self.seed = seed
         self.metric_name = metric_name
         self.controller_kwargs = dict(controller_kwargs)
-        self.controller = _NodeController(seed=seed, **self.controller_kwargs)  # validates the kwargs now
+        self.controller = BOEDController(seed=seed, **self.controller_kwargs)  # validates the kwargs now
         self._bound = False  # controller.metric / maximize set from the experiment's objective
         self._told: set[int] = set()  # Ax trial indices already told (terminal)
         if state is not None:
@@ -292,7 +267,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         saved = state.get("controller")
         if saved is not None:
             params = dict(saved["params"])
-            self.controller = _NodeController(**params)
+            self.controller = BOEDController(**params)
             self.controller.load_state_dict(saved)
             self._bound = True
         self._told = {int(i) for i in state.get("told_trials", [])}
