@@ -6,6 +6,11 @@ seed, budget), so the union of the pieces is the same data as one long run. ``me
 refuses overlapping pieces (the same dataset, strategy and seed twice) and pieces whose budgets
 differ, rather than silently double-counting or truncating.
 
+``budget=N`` (``boed-nas report --budget N``) cuts every run to its first N queries. A strategy
+never sees the budget (``run_search`` asks one cell at a time until it is spent), so a run's first
+N queries are exactly a budget-N run: benches of different budgets compare at the smaller one. A
+run shorter than N is refused (it cannot be extended).
+
     boed-nas report runs/bench_a runs/bench_b --out runs/bench_all
 """
 
@@ -39,11 +44,23 @@ def read_trajectories(source: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
-def merge_trajectories(sources: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
-    """Concatenate bench trajectories; ValueError on overlapping runs or unequal budgets."""
+def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | None = None) -> pd.DataFrame:
+    """Concatenate bench trajectories, each run cut to its first ``budget`` queries if given;
+    ValueError on overlapping runs, unequal budgets or a run shorter than ``budget``."""
     if not sources:
         raise ValueError("merge_trajectories needs at least one bench folder")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
+        raise ValueError(f"budget must be a positive integer, got {budget!r}")
     parts = [read_trajectories(s) for s in sources]
+    if budget is not None:
+        for p, s in zip(parts, sources):
+            lengths = p.groupby(KEY)["query"].max()
+            short = lengths[lengths < budget]
+            if len(short):
+                (ds, name, seed), n = next(iter(short.items()))
+                raise ValueError(f"run ({ds}, {name}, seed {seed}) in {str(s)!r} has {int(n)} queries, fewer than "
+                                 f"budget {budget}: a run can be cut, not extended")
+        parts = [p[p["query"] <= budget] for p in parts]
     runs = pd.concat([p[KEY].drop_duplicates().assign(source=str(s)) for p, s in zip(parts, sources)])
     dup = runs[runs.duplicated(KEY, keep=False)]
     if len(dup):

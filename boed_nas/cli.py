@@ -144,7 +144,7 @@ def _write_bench(out: Path, traj, summarize, markdown_table, plots: dict) -> int
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmarks.report import merge_trajectories, write_report
 
-    traj = merge_trajectories(args.folders)
+    traj = merge_trajectories(args.folders, budget=args.budget)
     table = write_report(traj, args.out, command="boed-nas " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["report"]
                          else "")
     print(table)
@@ -365,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="one table and plots from several bench folders (e.g. seed ranges)")
     p.add_argument("folders", nargs="+", help="bench output folders (or trajectories files) to merge")
     p.add_argument("--out", default="runs/report", help="output folder. Default: runs/report")
+    p.add_argument("--budget", type=int, default=None,
+                   help="cut every run to its first N queries (equal to a budget-N run: strategies never see "
+                        "the budget), so benches of different budgets compare. Default: keep whole runs")
     p.set_defaults(func=cmd_report)
 
     try:

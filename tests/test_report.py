@@ -58,3 +58,18 @@ def test_report_command(tmp_path, capsys):
     assert "| cifar100 | local | 2 | 6 |" in (tmp_path / "all" / "table.md").read_text()
     assert main(["report", str(a), str(a), "--out", str(tmp_path / "x")]) == 2
     assert "appears in more than one source" in capsys.readouterr().err
+
+
+def test_budget_cuts_runs_to_a_shorter_bench(tmp_path):
+    """Cut to N queries, a run equals the budget-N run; benches of different budgets then merge."""
+    long, short = _piece(tmp_path, "long", range(0, 2), budget=12), _piece(tmp_path, "short", range(2, 3), budget=8)
+    merged = merge_trajectories([long, short], budget=8)
+    whole = run_bench(["random", "local"], "cifar100", range(3), 8, progress=False)
+    cols = [c for c in whole.columns if c != "ask_seconds"]
+    key = ["strategy", "seed", "query"]
+    pd.testing.assert_frame_equal(merged[cols].sort_values(key).reset_index(drop=True),
+                                  whole[cols].sort_values(key).reset_index(drop=True), check_dtype=False)
+    with pytest.raises(ValueError, match=r"seed 2\) in .* has 8 queries, fewer than budget 10"):
+        merge_trajectories([long, short], budget=10)
+    with pytest.raises(ValueError, match="budget must be a positive integer, got 0"):
+        merge_trajectories([long], budget=0)
