@@ -73,3 +73,19 @@ def test_budget_cuts_runs_to_a_shorter_bench(tmp_path):
         merge_trajectories([long, short], budget=10)
     with pytest.raises(ValueError, match="budget must be a positive integer, got 0"):
         merge_trajectories([long], budget=0)
+
+
+def test_topk_top1_is_queries_to_optimum_and_k_is_monotone():
+    from benchmarks.harness import summarize
+    from benchmarks.nb201 import NB201Benchmark
+    from benchmarks.topk import class_ranks, topk_table
+
+    bench = NB201Benchmark("cifar10")
+    rank = class_ranks(bench)
+    assert rank[bench.optimum("val_acc")[0].code] == 0
+    assert rank[bench.optimum("val_acc")[0].canonical().code] == 0  # a class shares one rank
+    traj = run_bench(["local"], "cifar10", range(3), 150, progress=False)
+    table = topk_table(traj, ks=(1, 3, 10))
+    row = table.iloc[0]
+    assert row["top-1"] == summarize(traj).iloc[0]["queries_to_optimum_median"]
+    assert row["top-10"] <= row["top-3"] <= row["top-1"]
