@@ -144,10 +144,12 @@ def run_bench(
     ``"accuracy,latency"``) the strategies must be multi-objective ones (``mo_strategies()``); they
     get the table's known costs, and the trajectories gain ``hypervolume`` and ``hypervolume_ratio``.
     """
-    from strategies import strategy_class
+    from strategies import make_strategy, strategy_class
 
     for name in strategies:
         cls = strategy_class(name)  # unknown names fail before any work
+        if "[" in name and objectives is None:
+            make_strategy(name)  # and so do a spec's unknown or bad settings
         if objectives is not None and not getattr(cls, "multiobjective", False):
             raise ValueError(f"strategy {name!r} is single-objective; with objectives use one of {mo_strategies()}")
     NB201Benchmark(dataset)  # so does an unknown dataset

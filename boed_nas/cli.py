@@ -109,7 +109,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     _positive("budget", args.budget)
     _positive("seeds", args.seeds)
-    names = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    from strategies import split_specs
+
+    names = split_specs(args.strategies)
     if not names:
         raise ValueError(f"--strategies {args.strategies!r} names no strategy")
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
@@ -182,7 +184,8 @@ def _mo_strategy_names(names: list[str]) -> list[str]:
 
     out = []
     for n in names:
-        n = "boed-mo" if n == "boed" else n
+        if n.split("[", 1)[0].strip() == "boed":
+            n = "boed-mo" + n.split("boed", 1)[1]
         if not getattr(strategy_class(n), "multiobjective", False):
             raise ValueError(f"strategy {n!r} is single-objective; with --objectives/--constraint use one of "
                              f"{mo_strategies()}")
@@ -318,7 +321,9 @@ def cmd_bench_mo(args: argparse.Namespace) -> int:
 
     _positive("budget", args.budget)
     _positive("seeds", args.seeds)
-    names = _mo_strategy_names([s.strip() for s in (args.strategies or MO_DEFAULT_STRATEGIES).split(",") if s.strip()])
+    from strategies import split_specs
+
+    names = _mo_strategy_names(split_specs(args.strategies or MO_DEFAULT_STRATEGIES))
     sets = [[o.name for o in parse_objectives(o, min_count=2)] for o in (args.objectives or ["accuracy,latency"])]
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     out = Path(args.out)
@@ -353,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="strategies x seeds side by side")
     _add_common(p)
     p.add_argument("--strategies", default=None,
-                   help="comma-separated strategy names. Default: random,evolution,local "
+                   help="comma-separated strategy names, each optionally with settings for an ablation, "
+                        "e.g. 'boed,boed[n_init=5,kernel=wl]' (the spec labels its rows). Default: random,evolution,local "
                         "(with --objectives: boed-mo,qnehvi,parego,nsga2,mo-random)")
     p.add_argument("--seeds", type=int, default=10, help="number of seeds. Default: 10")
     p.add_argument("--seed0", type=int, default=0, help="first seed. Default: 0")

@@ -4,6 +4,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmarks.harness import run_bench, run_search, summarize
@@ -144,3 +145,32 @@ def test_outcome_coercion():
     assert Outcome.coerce({"val_acc": 1}).metrics == {"val_acc": 1}
     with pytest.raises(ValueError, match="cost"):
         Outcome({"val_acc": 1.0}, cost=-1).checked("val_acc")
+
+
+def test_strategy_specs_carry_settings_and_bad_ones_are_named():
+    from strategies import make_strategy, parse_spec, split_specs
+
+    assert parse_spec("boed[n_init=5, kernel=wl, plausible_size=None]") == (
+        "boed", {"n_init": 5, "kernel": "wl", "plausible_size": None})
+    assert parse_spec("local") == ("local", {})
+    assert split_specs("boed,boed[n_init=5,kernel=wl] , local") == ["boed", "boed[n_init=5,kernel=wl]", "local"]
+    s = make_strategy("evolution[population_size=7]", seed=1)
+    assert s.population_size == 7 and s.seed == 1
+    for bad, match in (("boed[n_init]", "is not key=value"), ("boed[seed=3]", "reserved"),
+                       ("boed[n_init=5", "is not NAME"), ("nope[a=1]", "unknown strategy 'nope'"),
+                       ("evolution[colour=1]", "does not take these settings")):
+        with pytest.raises(ValueError, match=match):
+            make_strategy(bad)
+    with pytest.raises(ValueError, match="given both in the spec"):
+        make_strategy("evolution[population_size=7]", population_size=8)
+
+
+def test_bench_runs_a_spec_as_its_own_strategy(tmp_path):
+    from boed_nas.cli import main
+
+    assert main(["bench", "--strategies", "local,evolution[population_size=5,sample_size=2]", "--seeds", "1",
+                 "--budget", "15", "--out", str(tmp_path)]) == 0
+    traj = pd.read_csv(tmp_path / "trajectories.csv")
+    assert set(traj["strategy"]) == {"local", "evolution[population_size=5,sample_size=2]"}
+    assert main(["bench", "--strategies", "evolution[colour=1]", "--seeds", "1", "--budget", "5",
+                 "--out", str(tmp_path / "x")]) == 2
