@@ -13,6 +13,7 @@ deviation among the top 200 classes).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 import numpy as np
@@ -21,13 +22,19 @@ import pandas as pd
 from benchmarks.harness import _iqr
 from benchmarks.nb201 import NB201Benchmark
 from benchmarks.report import read_trajectories
-from boed_nas.space import N_CELLS, Cell
+from boed_nas.space import N_CELLS, Cell, canonical_cells
+
+
+@functools.lru_cache(maxsize=1)
+def _class_codes() -> tuple[np.ndarray, np.ndarray]:
+    """(representative code of every cell, the representatives' codes) from ``boed_nas.space``."""
+    return (np.array([Cell.from_code(c).canonical().code for c in range(N_CELLS)]),
+            np.array([c.code for c in canonical_cells()]))
 
 
 def class_ranks(bench: NB201Benchmark) -> np.ndarray:
     """Rank (0 = best) of every cell's isomorphism class by the table's mean validation accuracy."""
-    canon = np.array([Cell.from_code(c).canonical().code for c in range(N_CELLS)])
-    reps = np.unique(canon)
+    canon, reps = _class_codes()
     order = reps[np.argsort(-bench.val_mean[reps], kind="stable")]
     rank_of_rep = np.empty(N_CELLS, dtype=np.int64)
     rank_of_rep[order] = np.arange(len(order))
@@ -36,8 +43,7 @@ def class_ranks(bench: NB201Benchmark) -> np.ndarray:
 
 def near_ties(bench: NB201Benchmark, top: int = 200) -> dict[str, float]:
     """The top classes' spread against the training-seed noise (standard deviation over seeds)."""
-    canon = np.array([Cell.from_code(c).canonical().code for c in range(N_CELLS)])
-    reps = np.unique(canon)
+    reps = _class_codes()[1]
     m = bench.val_mean[reps]
     order = np.argsort(-m)
     seeds = bench._val_seeds[reps][order[:top]]
