@@ -7,7 +7,11 @@ the cells' encodings (``CellFeatures``), its kernel chosen by name:
   lengthscale per edge) on the six op ids, times a learned scale;
 - ``"wl"``: ``WeisfeilerLehmanKernel``, the normalised dot product of Weisfeiler-Lehman subtree
   features of the cell graph (the kernel of NAS-BOWL, Ru et al. 2021), times a learned scale;
-- ``"categorical+wl"``: their sum.
+- ``"additive"``: a first-order additive kernel, one Hamming kernel per edge, each with its own
+  scale, summed: :math:`k(x, x') = \sum_i s_i \exp(-[x_i \ne x'_i] / \ell_i)`; its functions are
+  sums of per-edge op effects, which a handful of observations already pin down;
+- any ``+``-joined combination of these, e.g. ``"categorical+wl"`` or ``"categorical+additive"``
+  (main effects plus the product kernel's interactions): the sum of the parts.
 
 Observation noise is learned (NB201 reports 2-3 training seeds per cell: noise is real). The
 posterior over a large pool is computed in chunks (``posterior_mean_var``); joint samples over a
@@ -44,8 +48,19 @@ from scipy.stats import norm
 
 from .space import N_EDGES, N_OPS, Cell
 
-KERNELS = ("categorical", "wl", "categorical+wl")
-KernelName = Literal["categorical", "wl", "categorical+wl"]
+KERNEL_PARTS = ("categorical", "additive", "wl")
+KERNELS = ("categorical", "additive", "wl", "categorical+wl", "categorical+additive")  # documented examples
+KernelName = str
+
+
+def parse_kernel(name: str) -> tuple[str, ...]:
+    """The parts of a kernel name (``"categorical+additive"`` -> both), validated, in canonical order."""
+    parts = [p.strip() for p in str(name).split("+")] if isinstance(name, str) else []
+    bad = [p for p in parts if p not in KERNEL_PARTS]
+    if not parts or bad or len(set(parts)) != len(parts):
+        raise ValueError(f"unknown kernel {name!r}; expected one of {list(KERNEL_PARTS)} or a '+'-joined "
+                         f"combination of distinct parts, e.g. 'categorical+wl'")
+    return tuple(p for p in KERNEL_PARTS if p in parts)
 DTYPE = torch.float64
 
 
@@ -117,8 +132,7 @@ class CellFeatures:
     """
 
     def __init__(self, kernel: KernelName = "categorical", op_prior: np.ndarray | None = None, wl_h: int = 2):
-        if kernel not in KERNELS:
-            raise ValueError(f"unknown kernel {kernel!r}; expected one of {list(KERNELS)}")
+        self.parts = parse_kernel(kernel)
         self.kernel = kernel
         self.wl_h = wl_h
         self.log_prior = None
@@ -132,13 +146,13 @@ class CellFeatures:
 
     @property
     def n_cat(self) -> int:
-        return N_EDGES if self.kernel in ("categorical", "categorical+wl") else 0
+        return N_EDGES if {"categorical", "additive"} & set(self.parts) else 0
 
     def __call__(self, cells: Sequence[Cell]) -> torch.Tensor:
         cols = []
         if self.n_cat:
             cols.append(np.array([c.ops for c in cells], dtype=np.float64).reshape(len(cells), N_EDGES))
-        if self.kernel in ("wl", "categorical+wl"):
+        if "wl" in self.parts:
             cols.append(_wl(tuple(cells), self.wl_h))
         if self.log_prior is not None:
             score = np.array([self.log_prior[np.arange(N_EDGES), list(c.ops)].sum() for c in cells])
@@ -167,11 +181,17 @@ def make_kernel(features: CellFeatures, n_inputs: int) -> Kernel:
     # CategoricalKernel's lengthscales live in (0.05, 20): a lengthscale of ~1 means that changing
     # one edge's op multiplies the covariance by exp(-1/6)
     parts: list[Kernel] = []
-    if features.n_cat:
+    if "categorical" in features.parts:
         cat = HammingKernel(ard_num_dims=N_EDGES, lengthscale_constraint=Interval(0.05, 20.0),
                             lengthscale_prior=LogNormalPrior(0.0, 1.0))
         parts.append(ScaleKernel(_Slice(cat, 0, N_EDGES), outputscale_prior=GammaPrior(2.0, 0.5)))
-    if features.kernel in ("wl", "categorical+wl"):
+    if "additive" in features.parts:
+        # one single-edge Hamming kernel (a constant plus an indicator of equal ops) per edge, each
+        # scaled: gpytorch's AdditiveStructureKernel would share one lengthscale and scale over edges
+        for i in range(N_EDGES):
+            edge = HammingKernel(lengthscale_constraint=Interval(0.05, 20.0), lengthscale_prior=LogNormalPrior(0.0, 1.0))
+            parts.append(ScaleKernel(_Slice(edge, i, i + 1), outputscale_prior=GammaPrior(2.0, 2.0)))
+    if "wl" in features.parts:
         stop = n_inputs - (features.log_prior is not None)
         parts.append(ScaleKernel(_Slice(WeisfeilerLehmanKernel(), features.n_cat, stop),
                                  outputscale_prior=GammaPrior(2.0, 0.5)))
@@ -325,6 +345,6 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 __all__ = [
-    "KERNELS", "CellFeatures", "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
+    "KERNELS", "KERNEL_PARTS", "parse_kernel", "CellFeatures", "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
     "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_variance", "posterior_mean_var",
 ]

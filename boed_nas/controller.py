@@ -32,7 +32,7 @@ import torch
 
 from .acquisition import ACQUISITIONS, PoolBelief, score
 from .belief import (
-    KERNELS,
+    parse_kernel,
     CellFeatures,
     OutputTransform,
     fit_belief,
@@ -51,8 +51,8 @@ class BOEDController(Strategy):
     Parameters
     ----------
     kernel:
-        ``"categorical"`` (Hamming kernel per edge), ``"wl"`` (Weisfeiler-Lehman graph kernel)
-        or ``"categorical+wl"``.
+        ``"categorical"`` (Hamming kernel per edge), ``"additive"`` (a sum of per-edge kernels),
+        ``"wl"`` (Weisfeiler-Lehman graph kernel), or a ``+``-joined sum such as ``"categorical+wl"``.
     acquisition:
         ``"mes"`` (max-value entropy search, GIBBON form, the default), ``"es"`` (entropy of the
         argmax), ``"jes"``, ``"ei"``, ``"ucb"``, ``"ts"``. The default was chosen by measurement:
@@ -88,8 +88,7 @@ class BOEDController(Strategy):
         op_prior: Sequence[Sequence[float]] | np.ndarray | None = None,
         **kw: Any,
     ) -> None:
-        if kernel not in KERNELS:
-            raise ValueError(f"unknown kernel {kernel!r}; expected one of {list(KERNELS)}")
+        parse_kernel(kernel)
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"unknown acquisition {acquisition!r}; expected one of {list(ACQUISITIONS)}")
         if output_transform not in ("rank", "standardize"):

@@ -178,3 +178,28 @@ def test_failed_cells_are_never_proposed_again(c10):
         (cell,) = ctl.ask()
         assert cell.canonical() not in failed
         ctl.tell(cell, c10.evaluate(cell))
+
+
+def test_kernel_names_combine_parts_and_bad_names_are_rejected():
+    from boed_nas.belief import parse_kernel
+
+    assert parse_kernel("wl+categorical") == ("categorical", "wl")
+    assert parse_kernel("additive") == ("additive",)
+    for bad in ("rbf", "categorical+categorical", "", "categorical+"):
+        with pytest.raises(ValueError, match="unknown kernel"):
+            parse_kernel(bad)
+
+
+def test_additive_kernel_learns_per_edge_effects_from_few_cells():
+    # f(cell) = sum over edges of an op effect: 30 observations fix the 30 effects up to noise,
+    # so the additive kernel's posterior mean must rank the whole pool almost exactly
+    from scipy.stats import spearmanr
+
+    effect = np.random.default_rng(7).normal(size=(6, 5))
+    truth = np.array([effect[np.arange(6), list(c.ops)].sum() for c in POOL])
+    idx = np.random.default_rng(8).choice(len(POOL), 30, replace=False)
+    feats = CellFeatures("additive")
+    X, Xall = feats([POOL[i] for i in idx]), feats(POOL)
+    model = fit_belief(X, torch.tensor(truth[idx])[:, None], feats)
+    mean, _ = posterior_mean_var(model, Xall)
+    assert spearmanr(mean.numpy(), truth)[0] > 0.95
