@@ -1,4 +1,4 @@
-"""The belief: a Gaussian process over cells, built on gpytorch/botorch.
+r"""The belief: a Gaussian process over cells, built on gpytorch/botorch.
 
 ``fit_belief(cells, y, kernel=...)`` returns a fitted botorch ``SingleTaskGP`` whose inputs are
 the cells' encodings (``CellFeatures``), its kernel chosen by name:

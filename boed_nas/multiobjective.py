@@ -41,6 +41,23 @@ References: Wang & Jegelka, Max-value entropy search, ICML 2017; Suzuki et al., 
 Bayesian optimization using Pareto-frontier entropy (PFES), ICML 2020; Belakaria et al., MESMO,
 NeurIPS 2019.
 
+Acquisition ``"ehvi"``: expected hypervolume improvement, exact and in closed form. With known
+costs a cell x adds to the current front's dominated region the set of (accuracy a, costs c) with
+:math:`c \ge c(x)`, :math:`a \le f(x)` and :math:`a > A(c)`, where :math:`A(c)` is the front's
+level at c (its best accuracy among points costing at most c, or the reference). A is constant on
+the grid that the front's cost coordinates cut, so
+
+.. math::
+    \mathrm{EHVI}(x) = \sum_{g} |g \cap \{c \ge c(x)\}| \; \mathrm{EI}\big(\mu(x), \sigma(x); A_g\big),
+    \quad \mathrm{EI}(\mu, \sigma; t) = \sigma\,[\phi(z) + z\,\Phi(z)],\ z = (\mu - t)/\sigma,
+
+a sum over grid cells g of their volume above c(x) times the expected improvement over their
+level. The front is that of the posterior means of the evaluated cells (a plug-in for noisy
+observations); the reference is the worst posterior mean of those cells and the worst cost of the
+pool. botorch's qLogNEHVI computes the same quantity by Monte Carlo over box decompositions with a
+model per objective; with one learned objective the sum is exact, and it scores the whole pool
+in one pass (no joint samples).
+
 Each class is evaluated as its cheapest feasible member (``ParetoProblem.pool``): accuracy is
 learned on class representatives, costs are those of the member actually evaluated.
 """
@@ -59,7 +76,7 @@ from .controller import BOEDController
 from .pareto import KnownCosts, ParetoProblem, non_dominated
 from .space import N_EDGES, N_OPS, Cell
 
-MO_ACQUISITIONS = ("pfes",)
+MO_ACQUISITIONS = ("pfes", "ehvi")
 
 
 def gibbon_information_gain(mean: torch.Tensor, var: torch.Tensor, thresholds: torch.Tensor,
@@ -74,6 +91,39 @@ def gibbon_information_gain(mean: torch.Tensor, var: torch.Tensor, thresholds: t
     rho2 = var / (var + noise_var)
     inner = 1 - rho2 * ratio * (gamma + ratio)
     return (-0.5 * inner.clamp_min(1e-12).log()).mean(0)
+
+
+def expected_hypervolume_improvement(mean: torch.Tensor, var: torch.Tensor, query_costs: np.ndarray,
+                                     front_values: np.ndarray, front_costs: np.ndarray,
+                                     reference: Sequence[float]) -> torch.Tensor:
+    """Exact EHVI (see the module docstring) of candidates with latent ``mean``/``var`` (N) and
+    known ``query_costs`` (N x k, k = 1 or 2, minimised) over a front of ``front_values`` (F,
+    maximised) at ``front_costs`` (F x k), with ``reference`` = (value, cost_1, ..., cost_k)."""
+    k = query_costs.shape[1]
+    if k not in (1, 2):
+        raise ValueError(f"exact EHVI needs one or two known costs, got {k}")
+    ref_v, ref_c = float(reference[0]), np.asarray(reference[1:], dtype=np.float64)
+    fv, fc = np.asarray(front_values, dtype=np.float64), np.asarray(front_costs, dtype=np.float64).reshape(-1, k)
+    inside = (fc <= ref_c).all(1) & (fv > ref_v)
+    fv, fc = fv[inside], fc[inside]
+    # per cost dimension the grid lines: the front's coordinates and the reference
+    lines = [np.unique(np.concatenate([fc[:, d], [ref_c[d]]])) for d in range(k)]
+    lo = [np.concatenate([[-np.inf], ln[:-1]]) for ln in lines]  # grid cell d-intervals [lo, hi)
+    hi = lines
+    # the front's level on each grid cell: the best value among points costing at most its lower corner
+    corner = np.stack(np.meshgrid(*lo, indexing="ij"), -1).reshape(-1, k)  # G x k
+    dominated = (fc[None, :, :] <= corner[:, None, :]).all(-1)  # G x F
+    level = np.where(dominated, fv[None, :], -np.inf).max(1, initial=-np.inf) if len(fv) else np.full(len(corner), -np.inf)
+    level = np.maximum(level, ref_v)
+    # the volume of each grid cell above the candidate's costs: a product of per-dimension widths
+    qc = np.asarray(query_costs, dtype=np.float64)
+    widths = [np.clip(hi[d][None, :] - np.maximum(qc[:, d:d + 1], lo[d][None, :]), 0, None) for d in range(k)]
+    vol = widths[0] if k == 1 else (widths[0][:, :, None] * widths[1][:, None, :]).reshape(len(qc), -1)  # N x G
+    sd = var.clamp_min(1e-12).sqrt()[:, None]
+    z = (mean[:, None] - torch.as_tensor(level)[None, :]) / sd
+    normal = torch.distributions.Normal(torch.zeros((), dtype=mean.dtype), torch.ones((), dtype=mean.dtype))
+    ei = sd * (normal.log_prob(z).exp() + z * torch.special.ndtr(z))
+    return (torch.as_tensor(vol, dtype=mean.dtype) * ei).sum(1)
 
 
 def front_levels(values: torch.Tensor, costs: np.ndarray, query_costs: np.ndarray) -> torch.Tensor:
@@ -153,7 +203,8 @@ class MultiObjectiveBOED(BOEDController):
         ``lambda``: search for the best ``accuracy - lambda * cost`` (one cost objective; accuracy
         in %, the cost in its table unit) instead of the front; ``recommend()`` answers it.
     acquisition:
-        ``"pfes"`` (see the module docstring).
+        ``"pfes"`` (information gain about the front, the default) or ``"ehvi"`` (exact expected
+        hypervolume improvement, front mode only); see the module docstring.
     candidates:
         ``"pool"`` (default): score every feasible class (6,466 on NB201, chunked). ``"nsga2"``:
         for spaces too large to enumerate, score only the classes pymoo's NSGA-II visits while
@@ -186,6 +237,9 @@ class MultiObjectiveBOED(BOEDController):
             if isinstance(v, bool) or not isinstance(v, int) or v < 2:
                 raise ValueError(f"{label} must be an integer >= 2, got {v!r}")
         self.problem = ParetoProblem(objectives, costs, constraints)
+        if acquisition == "ehvi" and (scalarization is not None or not self.problem.cost_objectives):
+            raise ValueError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
+                             "use 'pfes' for a constrained or scalarised search")
         if scalarization is not None:
             if isinstance(scalarization, bool) or not np.isfinite(float(scalarization)) or float(scalarization) < 0:
                 raise ValueError(f"scalarization (lambda) must be a finite number >= 0, got {scalarization!r}")
@@ -264,6 +318,12 @@ class MultiObjectiveBOED(BOEDController):
         ok = self.problem.feasible[U]
         F = U[ok]  # feasible classes considered, global indices
         mean, var = posterior_mean_var(model, self.X[torch.as_tensor(F)])
+        # every told cell (failed ones too) and every pending one is off the candidate list
+        taken = {self._index(o.cell) for o in self.history} | set(evaluated.tolist()) | set(pending)
+        free = torch.as_tensor([int(i) not in taken for i in F])
+        cand = F[free.numpy()]
+        if self.acquisition == "ehvi":
+            return self._ehvi(model, cand, mean[free], var[free])
         sd = var.sqrt()
         level = self._levels(mean - 3 * sd, F, F)
         margin = mean + 3 * sd - level
@@ -273,10 +333,6 @@ class MultiObjectiveBOED(BOEDController):
         keep = torch.sort(keep).values
         plausible = F[keep.numpy()]
         samples = joint_samples(model, self.X[torch.as_tensor(plausible)], self.n_samples, generator)
-        # every told cell (failed ones too) and every pending one is off the candidate list
-        taken = {self._index(o.cell) for o in self.history} | set(evaluated.tolist()) | set(pending)
-        free = torch.as_tensor([int(i) not in taken for i in F])
-        cand = F[free.numpy()]
         off = self._utility_offset()
         if self._front_mode():
             t = front_levels(samples, self._pool_costs[plausible], self._pool_costs[cand])
@@ -289,6 +345,23 @@ class MultiObjectiveBOED(BOEDController):
         info = {"n_candidates": int(len(cand)), "n_plausible": int(len(plausible)),
                 "max_information_gain": float(scores.max()) if len(scores) else 0.0,
                 "noise_var": noise_variance(model)}
+        return torch.as_tensor(cand), scores, info
+
+    def _ehvi(self, model: Any, cand: np.ndarray, mean: torch.Tensor, var: torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+        """Exact EHVI of the candidates over the front of the evaluated feasible cells' posterior
+        means (pending cells, fantasised at their mean by the caller, are in the model but not in
+        this front: batches are diversified by the kriging believer in the GP only)."""
+        obs = self._feasible_successes()
+        idx = np.array([self._index(o.cell) for o in obs], dtype=np.int64)
+        fm, _ = posterior_mean_var(model, self.X[torch.as_tensor(idx)])
+        fcost = self.problem.cost_matrix([o.cell.code for o in obs])
+        keep = non_dominated(np.concatenate([fm.numpy()[:, None], fcost], 1), self.problem.objectives)
+        reference = [float(fm.min()), *self._pool_costs[self.problem.feasible].max(0)]
+        scores = expected_hypervolume_improvement(mean, var, self._pool_costs[cand], fm.numpy()[keep], fcost[keep],
+                                                  reference)
+        info = {"n_candidates": int(len(cand)), "front_size": int(len(keep)),
+                "max_ehvi": float(scores.max()) if len(scores) else 0.0, "noise_var": noise_variance(model)}
         return torch.as_tensor(cand), scores, info
 
     def _nsga2_candidates(self, model: Any, generator: torch.Generator) -> np.ndarray:
@@ -396,4 +469,4 @@ class MultiObjectiveBOED(BOEDController):
         return [obs[i].cell for i in non_dominated(F, self.problem.objectives)]
 
 
-__all__ = ["MO_ACQUISITIONS", "MultiObjectiveBOED", "front_levels", "gibbon_information_gain", "nsga2_on_cells"]
+__all__ = ["MO_ACQUISITIONS", "MultiObjectiveBOED", "expected_hypervolume_improvement", "front_levels", "gibbon_information_gain", "nsga2_on_cells"]

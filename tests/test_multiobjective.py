@@ -9,7 +9,12 @@ from pymoo.indicators.hv import HV
 from boed_nas.acquisition import DiscreteMaxValueEntropy
 from boed_nas.belief import CellFeatures, fit_belief, noise_variance, posterior_mean_var
 from boed_nas.cli import main
-from boed_nas.multiobjective import MultiObjectiveBOED, front_levels, gibbon_information_gain
+from boed_nas.multiobjective import (
+    MultiObjectiveBOED,
+    expected_hypervolume_improvement,
+    front_levels,
+    gibbon_information_gain,
+)
 from boed_nas.pareto import KnownCosts
 from boed_nas.space import Cell, canonical_cells
 from boed_nas.strategy import Strategy
@@ -50,6 +55,30 @@ def test_information_gain_with_shared_thresholds_is_botorch_gibbon():
     assert torch.allclose(ours, ref, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_exact_ehvi_is_pymoo_hypervolume_improvement(k):
+    # with a sure value (variance ~0) EHVI is the hypervolume a point adds, which pymoo computes
+    # by its own algorithm; with uncertainty it is a Monte Carlo average of those
+    rng = np.random.default_rng(10 + k)
+    fv, fc = rng.uniform(0, 1, 7), rng.integers(0, 5, size=(7, k)).astype(float)  # cost ties included
+    ref = [-0.1] + [5.5] * k
+    hv = HV(ref_point=np.array([0.1] + [5.5] * k))
+    base = hv(np.column_stack([-fv, fc]))
+
+    def hvi(f, c):
+        return hv(np.vstack([np.column_stack([-fv, fc]), np.r_[-f, c]])) - base
+
+    qc = rng.integers(0, 6, size=(40, k)).astype(float)
+    mu = torch.tensor(rng.uniform(-0.2, 1.1, 40))
+    sure = expected_hypervolume_improvement(mu, torch.full((40,), 1e-14), qc, fv, fc, ref)
+    assert np.allclose(sure.numpy(), [hvi(float(m), c) for m, c in zip(mu, qc)], atol=1e-6)
+    assert (sure > 0).any() and (sure == 0).any()
+    draws = np.random.default_rng(0).normal(0.6, 0.3, 20000)
+    got = float(expected_hypervolume_improvement(torch.tensor([0.6]), torch.tensor([0.09]), qc[:1], fv, fc, ref))
+    mc = np.mean([hvi(f, qc[0]) for f in draws])
+    assert got == pytest.approx(mc, rel=0.03, abs=1e-3)
+
+
 # ----------------------------------------------------------------------------- boed-mo
 def test_boed_mo_proposes_pool_members_deterministically_and_resumes(c10, tmp_path):
     from benchmarks.nb201 import NB201Benchmark
@@ -70,6 +99,18 @@ def test_boed_mo_proposes_pool_members_deterministically_and_resumes(c10, tmp_pa
     assert [str(c) for c in resumed.ask(1)] == nxt == [str(c) for c in b.ask(1)]
     front = a.recommend_front()
     assert front and a.recommend() in front
+
+
+def test_boed_mo_ehvi_acquisition_proposes_new_feasible_cells(c10):
+    from benchmarks.nb201 import NB201Benchmark
+
+    s = MultiObjectiveBOED(objectives="accuracy,flops,latency", costs="nb201:cifar10", acquisition="ehvi", seed=2,
+                           **FAST)
+    cells = drive(s, NB201Benchmark("cifar10", seed=2), 9)
+    assert len({s.problem.class_of_code[Cell.parse(c).code] for c in cells}) == 9
+    assert s.reports[-1]["max_ehvi"] > 0 and s.reports[-1]["front_size"] >= 1
+    with pytest.raises(ValueError, match="'ehvi' needs a front"):
+        MultiObjectiveBOED(objectives="accuracy", constraints=["latency<=0.02"], acquisition="ehvi")
 
 
 def test_boed_mo_can_take_its_candidates_from_nsga2_on_the_posterior(c10):
