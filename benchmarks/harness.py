@@ -230,6 +230,22 @@ def _fmt_q(v: float) -> str:
     return "not found" if not math.isfinite(v) else f"{v:.0f}"
 
 
+def markdown_frame(df: pd.DataFrame, floatfmt: int = 2) -> str:
+    """Any data frame as a markdown table (pandas' to_markdown needs tabulate, not a dependency)."""
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for i in range(len(df)):
+        cells = []
+        for c in cols:
+            v = df[c].iloc[i]
+            if isinstance(v, (float, np.floating)):
+                cells.append(f"{v:.3g}" if v != 0 and abs(v) < 0.1 else f"{v:.{floatfmt}f}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown_table(summary: pd.DataFrame) -> str:
     """The summary as a markdown table (regret in test-accuracy points)."""
     checkpoints = [c for c in summary.columns if c.startswith("test_regret_at_")]

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.harness import markdown_frame
 from boed_nas.space import NONE, SKIP, Cell
 from boed_nas.supernet import SearchConfig, fit_cost_table, run_search
 
@@ -45,21 +46,6 @@ def _bench():
     from benchmarks.nb201 import NB201Benchmark
 
     return NB201Benchmark("cifar10")
-
-
-def _md_table(df: pd.DataFrame, floatfmt: int = 2) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
-    for i in range(len(df)):
-        cells = []
-        for c in cols:
-            v = df[c].iloc[i]
-            if isinstance(v, (float, np.floating)):
-                cells.append(f"{v:.3g}" if v != 0 and abs(v) < 0.1 else f"{v:.{floatfmt}f}")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def _settings(cfg: SearchConfig) -> str:
@@ -123,7 +109,7 @@ def study_costfit(out: Path, bench) -> None:
     (out / "cost_fit.md").write_text(
         "# Per-op cost tables fitted to NB201 (CIFAR-10), additive model b + sum_e c[e, op_e]\n\n"
         "Least squares over all 15,625 cells; `none` fixed at 0 per edge (absorbed in b).\n\n"
-        + _md_table(df, 3) + "\n")
+        + markdown_frame(df, 3) + "\n")
     print((out / "cost_fit.md").read_text())
 
 
@@ -185,10 +171,10 @@ def study_collapse(out: Path, bench, seeds: int, epochs: int, arms=("off", "on",
           "discretisation; min_param = convs required on the deepest live input-output path.\n",
           f"NB201 paper reference: DARTS (V1/V2) collapses to all-skip cells, CIFAR-10 test {DARTS_COLLAPSE_C10:.2f}%. "
           f"Table best {bench.best_test_acc:.2f}%, table mean {np.mean(bench.test_acc):.2f}%.\n",
-          _md_table(agg), "\n", extra, "\nPer run:\n", _md_table(df[[c for c in cols if c in df]]), "\n"]
+          markdown_frame(agg), "\n", extra, "\nPer run:\n", markdown_frame(df[[c for c in cols if c in df]]), "\n"]
     (out / "collapse.md").write_text("\n".join(md))
     _plot_collapse(sh, out / "collapse.png")
-    print(_md_table(agg) + extra)
+    print(markdown_frame(agg) + extra)
 
 
 def _plot_collapse(sh: pd.DataFrame, path: Path) -> None:
@@ -255,7 +241,7 @@ def report_order(out: Path, seeds: int, epochs: int) -> None:
     md = [f"# First- vs second-order DARTS ({seeds} seeds)\n", f"Settings: {_settings(replace(BASE, epochs=epochs))}.\n",
           "sec_per_epoch in the search runs below was measured on 2 CPU cores shared with other jobs (load 5-8), "
           "so it is noisy; order_timing.csv has interleaved timings (1, 2, 1, 2, ...) that share the load.\n",
-          _md_table(agg)]
+          markdown_frame(agg)]
     if (out / "order_timing.csv").exists():
         t = pd.read_csv(out / "order_timing.csv")
         med = t.groupby("order").sec_per_epoch.median()
@@ -263,7 +249,7 @@ def report_order(out: Path, seeds: int, epochs: int) -> None:
                   f"first order {med.loc[1]:.2f} s/epoch, second order {med.loc[2]:.2f} s/epoch "
                   f"({med.loc[2] / med.loc[1]:.2f}x).\n")
     md += [f"\nSame derived cell for both orders in {same} of {seeds} seeds.\n\nPer run:\n",
-           _md_table(df[["order", "seed", "derived_cell", "c10_test_acc", "sec_per_epoch", "supernet_val_acc"]]), "\n"]
+           markdown_frame(df[["order", "seed", "derived_cell", "c10_test_acc", "sec_per_epoch", "supernet_val_acc"]]), "\n"]
     (out / "order.md").write_text("\n".join(md))
     print("\n".join(md[3:5]))
 
@@ -315,7 +301,7 @@ def report_lambda(out: Path, bench, seeds: int, epochs: int) -> None:
           "(pareto_front.csv). gap_to_front = front accuracy at the derived cell's latency minus its accuracy. "
           "expected_latency_ms = the fitted additive model under softmax(alpha) at the end; mean_cos = mean cosine "
           "between accuracy and cost gradients on alpha; conflict_share = share of steps with cosine < 0.\n",
-          _md_table(df[[c for c in cols if c in df]]), "\n"]
+          markdown_frame(df[[c for c in cols if c in df]]), "\n"]
     (out / "lambda_sweep.md").write_text("\n".join(md))
     _plot_lambda(df, lat_ms, acc, front, out / "lambda_sweep.png")
     print(md[-2])
