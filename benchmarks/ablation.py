@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness import _fmt_q, _iqr, markdown_frame
+from benchmarks.harness import _fmt_q, _iqr, markdown_frame, parse_seeds
 from benchmarks.nb201 import NB201Benchmark
 
 
@@ -53,16 +53,6 @@ def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int) -> dict:
             break
     return {"spec": spec, "dataset": bench.dataset, "seed": seed, "budget": budget, "queries": found,
             "seconds": round(time.perf_counter() - t0, 1)}
-
-
-def _parse_seeds(text: str) -> list[int]:
-    try:
-        if "-" in text:
-            lo, hi = (int(v) for v in text.split("-"))
-            return list(range(lo, hi + 1))
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--seeds {text!r}: expected a range like 20-27 or a list like 20,21,25") from None
 
 
 def run(specs: list[str], datasets: list[str], seeds: list[int], budget: int, out: str, jobs: int) -> None:
@@ -117,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "run":
             run(split_specs(args.strategies), [d.strip() for d in args.dataset.split(",") if d.strip()],
-                _parse_seeds(args.seeds), args.budget, args.out, args.jobs)
+                parse_seeds(args.seeds), args.budget, args.out, args.jobs)
         table = report(args.out if args.cmd == "run" else args.path)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

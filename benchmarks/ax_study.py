@@ -133,14 +133,6 @@ def run_one(arm: str, dataset: str, seed: int, budget: int) -> tuple[pd.DataFram
     return traj, run
 
 
-def _seeds(spec: str) -> list[int]:
-    out: list[int] = []
-    for part in spec.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
-    return out
-
-
 def report(out: Path) -> str:
     """Merge every run under ``out/runs`` into the trajectories, summary, table and plot."""
     from benchmarks.harness import plot_regret, queries_to_optimum, summarize
@@ -207,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     import torch
 
+    from benchmarks.harness import parse_seeds
+
     torch.set_num_threads(1)
     if not args.report:
         arms = [a.strip() for a in args.arms.split(",") if a.strip()]
@@ -214,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         if bad or args.budget < 1:
             p.error(f"unknown arms {bad}; expected some of {list(ARMS)}" if bad else "--budget must be positive")
         (args.out / "runs").mkdir(parents=True, exist_ok=True)
-        for seed in _seeds(args.seeds):
+        for seed in parse_seeds(args.seeds):
             for arm in arms:
                 stem = args.out / "runs" / f"{args.dataset}_{arm}_b{args.budget}_s{seed}"
                 if stem.with_suffix(".json").exists():

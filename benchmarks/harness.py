@@ -179,6 +179,18 @@ def run_bench(
     return pd.concat(results, ignore_index=True)
 
 
+def parse_seeds(spec: str) -> list[int]:
+    """Seeds from ``"0-19"``, ``"20,21"`` or ``"0,3,5-7"`` (ranges inclusive); ValueError otherwise."""
+    out: list[int] = []
+    for part in str(spec).split(","):
+        a, _, b = part.strip().partition("-")
+        try:
+            out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+        except ValueError:
+            raise ValueError(f"seeds {spec!r}: expected e.g. 0-19 or 0,3,5-7") from None
+    return out
+
+
 def queries_to_optimum(traj: pd.DataFrame) -> float:
     """First query that evaluated the validation optimum (its isomorphism class); inf if never."""
     hit = traj.index[traj["found_optimum"].to_numpy()]

@@ -31,17 +31,6 @@ OBJECTIVE_SETS = ("accuracy,latency", "accuracy,flops")
 STRATEGIES = ("boed-mo", "qnehvi", "parego", "nsga2", "mo-random")
 
 
-def _seeds(spec: str) -> list[int]:
-    out: list[int] = []
-    for part in spec.split(","):
-        a, _, b = part.partition("-")
-        try:
-            out += list(range(int(a), int(b) + 1)) if b else [int(a)]
-        except ValueError:
-            raise ValueError(f"--seeds {spec!r}: expected e.g. 0-19 or 0,3,5-7") from None
-    return out
-
-
 def run_file(out: Path, dataset: str, objectives: str, strategy: str, seed: int) -> Path:
     return out / "runs" / f"{dataset}__{objectives.replace(',', '+')}__{strategy}__seed{seed}.csv.gz"
 
@@ -72,6 +61,7 @@ def _run(task: tuple[str, str, str, str, int, int]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from benchmarks.harness import parse_seeds
     from benchmarks.nb201 import resolve_dataset
     from boed_nas.pareto import parse_objectives
     from strategies import strategy_class
@@ -84,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     for s in strategies:
         if not getattr(strategy_class(s), "multiobjective", False):
             raise ValueError(f"strategy {s!r} is not multi-objective")
-    tasks = [(str(out), d, o, s, seed, args.budget) for seed in _seeds(args.seeds) for d in datasets
+    tasks = [(str(out), d, o, s, seed, args.budget) for seed in parse_seeds(args.seeds) for d in datasets
              for o in objective_sets for s in strategies if not run_file(out, d, o, s, seed).exists()]
     print(f"{len(tasks)} runs to do", flush=True)
     if args.jobs <= 1:
