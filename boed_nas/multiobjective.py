@@ -210,7 +210,8 @@ class MultiObjectiveBOED(BOEDController):
         for spaces too large to enumerate, score only the classes pymoo's NSGA-II visits while
         maximising the posterior upper bound of accuracy against the costs
         (``nsga2_generations`` x ``nsga2_pop_size`` evaluations of the posterior per ask).
-    Other arguments are those of ``BOEDController`` (kernel, n_init, n_samples, plausible_size...).
+    Other arguments are those of ``BOEDController`` (kernel, n_init, n_samples, plausible_size...);
+    here ``kernel`` defaults to ``"categorical"`` and ``n_init`` to 10, the settings measured.
     """
 
     name = "boed-mo"
@@ -249,6 +250,10 @@ class MultiObjectiveBOED(BOEDController):
             kw["output_transform"] = "standardize"  # the utility is linear in raw accuracy
         if not self.problem.feasible.any():
             raise ValueError(f"no cell satisfies the constraints {self.problem.constraints}")
+        # the settings the multi-objective study measured; the single-objective defaults changed
+        # later, after an ablation that covered single-objective search only
+        kw.setdefault("kernel", "categorical")
+        kw.setdefault("n_init", 10)
         super().__init__(acquisition="mes", **kw)
         self.acquisition = acquisition
         self.scalarization = None if scalarization is None else float(scalarization)
