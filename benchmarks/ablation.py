@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.harness import _fmt_q, _iqr, markdown_frame, parse_seeds
-from benchmarks.nb201 import NB201Benchmark
+from benchmarks.nb201 import NB201Benchmark, resolve_dataset
 
 
 def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int) -> dict:
@@ -65,7 +65,7 @@ def run(specs: list[str], datasets: list[str], seeds: list[int], budget: int, ou
     if os.path.exists(out):
         with open(out) as f:
             done = {(r["spec"], r["dataset"], r["seed"]) for r in map(json.loads, f)}
-    datasets = [NB201Benchmark(d, seed=0).dataset for d in datasets]
+    datasets = [resolve_dataset(d).name for d in datasets]
     # seed-major order: every variant gets the same seeds first, so a partial run is still paired
     todo = [(sp, ds, se, budget) for se, ds, sp in itertools.product(seeds, datasets, specs) if (sp, ds, se) not in done]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)

@@ -49,19 +49,17 @@ from scipy.stats import norm
 from .space import N_EDGES, N_OPS, Cell
 
 KERNEL_PARTS = ("categorical", "additive", "wl")
-KERNELS = ("categorical", "additive", "wl", "categorical+wl", "categorical+additive")  # documented examples
-KernelName = str
+DTYPE = torch.float64
 
 
 def parse_kernel(name: str) -> tuple[str, ...]:
     """The parts of a kernel name (``"categorical+additive"`` -> both), validated, in canonical order."""
-    parts = [p.strip() for p in str(name).split("+")] if isinstance(name, str) else []
+    parts = [p.strip() for p in name.split("+")] if isinstance(name, str) else []
     bad = [p for p in parts if p not in KERNEL_PARTS]
     if not parts or bad or len(set(parts)) != len(parts):
         raise ValueError(f"unknown kernel {name!r}; expected one of {list(KERNEL_PARTS)} or a '+'-joined "
                          f"combination of distinct parts, e.g. 'categorical+wl'")
     return tuple(p for p in KERNEL_PARTS if p in parts)
-DTYPE = torch.float64
 
 
 class WeisfeilerLehmanKernel(Kernel):
@@ -131,7 +129,7 @@ class CellFeatures:
     column, the cell's standardised log-probability under it, read by ``PriorScoreMean``.
     """
 
-    def __init__(self, kernel: KernelName = "categorical", op_prior: np.ndarray | None = None, wl_h: int = 2):
+    def __init__(self, kernel: str = "categorical", op_prior: np.ndarray | None = None, wl_h: int = 2):
         self.parts = parse_kernel(kernel)
         self.kernel = kernel
         self.wl_h = wl_h
@@ -345,6 +343,6 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 __all__ = [
-    "KERNELS", "KERNEL_PARTS", "parse_kernel", "CellFeatures", "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
+    "KERNEL_PARTS", "parse_kernel", "CellFeatures", "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
     "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_variance", "posterior_mean_var",
 ]

@@ -107,18 +107,19 @@ def expected_hypervolume_improvement(mean: torch.Tensor, var: torch.Tensor, quer
     inside = (fc <= ref_c).all(1) & (fv > ref_v)
     fv, fc = fv[inside], fc[inside]
     # per cost dimension the grid lines: the front's coordinates and the reference
-    lines = [np.unique(np.concatenate([fc[:, d], [ref_c[d]]])) for d in range(k)]
-    lo = [np.concatenate([[-np.inf], ln[:-1]]) for ln in lines]  # grid cell d-intervals [lo, hi)
-    hi = lines
-    # the front's level on each grid cell: the best value among points costing at most its lower corner
+    hi = [np.unique(np.concatenate([fc[:, d], [ref_c[d]]])) for d in range(k)]
+    lo = [np.concatenate([[-np.inf], h[:-1]]) for h in hi]  # grid cell d-intervals [lo, hi)
+    # the front's level on each grid cell: the best value among points costing at most its lower
+    # corner, or the reference (also when the front is empty)
     corner = np.stack(np.meshgrid(*lo, indexing="ij"), -1).reshape(-1, k)  # G x k
     dominated = (fc[None, :, :] <= corner[:, None, :]).all(-1)  # G x F
-    level = np.where(dominated, fv[None, :], -np.inf).max(1, initial=-np.inf) if len(fv) else np.full(len(corner), -np.inf)
-    level = np.maximum(level, ref_v)
+    level = np.where(dominated, fv[None, :], -np.inf).max(1, initial=ref_v)
     # the volume of each grid cell above the candidate's costs: a product of per-dimension widths
     qc = np.asarray(query_costs, dtype=np.float64)
     widths = [np.clip(hi[d][None, :] - np.maximum(qc[:, d:d + 1], lo[d][None, :]), 0, None) for d in range(k)]
     vol = widths[0] if k == 1 else (widths[0][:, :, None] * widths[1][:, None, :]).reshape(len(qc), -1)  # N x G
+    # EI against one threshold per (candidate, grid cell): botorch's analytic ExpectedImprovement
+    # takes a single best_f for all candidates, so the closed form is written out here
     sd = var.clamp_min(1e-12).sqrt()[:, None]
     z = (mean[:, None] - torch.as_tensor(level)[None, :]) / sd
     normal = torch.distributions.Normal(torch.zeros((), dtype=mean.dtype), torch.ones((), dtype=mean.dtype))
