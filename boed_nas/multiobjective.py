@@ -1,4 +1,4 @@
-r"""Multi-objective BOED: information gain about the Pareto front of accuracy vs known costs.
+r"""Multi-objective BOED: the Pareto front of accuracy vs known costs, by exact EHVI or information gain.
 
     from boed_nas.multiobjective import MultiObjectiveBOED
     ctl = MultiObjectiveBOED(objectives="accuracy,latency", costs="nb201:cifar10", seed=0)
@@ -12,6 +12,9 @@ the isomorphism-class representatives) models it. Latency, FLOPs and params are 
 training (``boed_nas.pareto.KnownCosts``: the NB201 table, or the user's own lookup), so they need
 no model: one GP suffices, and a model list with deterministic cost models (what botorch's
 qNEHVI baseline uses) adds nothing the acquisition below cannot read directly.
+
+Two acquisitions, both over the whole pool: ``"ehvi"`` is the default for a front, ``"pfes"`` for
+a constrained or scalarised search (where there is no front, and it is max-value entropy search).
 
 Acquisition ``"pfes"``: Pareto-front entropy search for one learned objective and known costs.
 With known costs the Pareto front is a step function of cost. For a joint posterior sample
@@ -204,8 +207,13 @@ class MultiObjectiveBOED(BOEDController):
         ``lambda``: search for the best ``accuracy - lambda * cost`` (one cost objective; accuracy
         in %, the cost in its table unit) instead of the front; ``recommend()`` answers it.
     acquisition:
-        ``"pfes"`` (information gain about the front, the default) or ``"ehvi"`` (exact expected
-        hypervolume improvement, front mode only); see the module docstring.
+        ``"ehvi"`` (exact expected hypervolume improvement; front mode only) or ``"pfes"``
+        (information gain about the front, or about the best feasible or scalarised value); see
+        the module docstring. Default (``None``): ``"ehvi"`` for a front, ``"pfes"`` for a
+        constrained or scalarised search. EHVI is the front's default because on the NB201 study
+        (README) it reached 99% of the true hypervolume within 100 queries on all six settings and
+        ``"pfes"`` on none of them: the front's entropy counts every step of the front alike,
+        while the hypervolume weighs a step by the cost range it covers.
     candidates:
         ``"pool"`` (default): score every feasible class (6,466 on NB201, chunked). ``"nsga2"``:
         for spaces too large to enumerate, score only the classes pymoo's NSGA-II visits while
@@ -225,13 +233,13 @@ class MultiObjectiveBOED(BOEDController):
         costs: KnownCosts | str | Mapping[str, Any] | None = None,
         constraints: Mapping[str, float] | Sequence[str] | str | None = None,
         scalarization: float | None = None,
-        acquisition: str = "pfes",
+        acquisition: str | None = None,
         candidates: str = "pool",
         nsga2_generations: int = 20,
         nsga2_pop_size: int = 50,
         **kw: Any,
     ) -> None:
-        if acquisition not in MO_ACQUISITIONS:
+        if acquisition is not None and acquisition not in MO_ACQUISITIONS:
             raise ValueError(f"unknown acquisition {acquisition!r}; expected one of {list(MO_ACQUISITIONS)}")
         if candidates not in ("pool", "nsga2"):
             raise ValueError(f"unknown candidates {candidates!r}; expected 'pool' (enumerate every class) or 'nsga2'")
@@ -239,7 +247,10 @@ class MultiObjectiveBOED(BOEDController):
             if isinstance(v, bool) or not isinstance(v, int) or v < 2:
                 raise ValueError(f"{label} must be an integer >= 2, got {v!r}")
         self.problem = ParetoProblem(objectives, costs, constraints)
-        if acquisition == "ehvi" and (scalarization is not None or not self.problem.cost_objectives):
+        front = scalarization is None and bool(self.problem.cost_objectives)
+        if acquisition is None:
+            acquisition = "ehvi" if front else "pfes"
+        if acquisition == "ehvi" and not front:
             raise ValueError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
                              "use 'pfes' for a constrained or scalarised search")
         if scalarization is not None:

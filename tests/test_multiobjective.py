@@ -83,7 +83,7 @@ def test_exact_ehvi_is_pymoo_hypervolume_improvement(k):
 def test_boed_mo_proposes_pool_members_deterministically_and_resumes(c10, tmp_path):
     from benchmarks.nb201 import NB201Benchmark
 
-    a = MultiObjectiveBOED(objectives="accuracy,latency", costs="nb201:cifar10", seed=1, **FAST,
+    a = MultiObjectiveBOED(objectives="accuracy,latency", costs="nb201:cifar10", seed=1, acquisition="pfes", **FAST,
                            state_path=tmp_path / "s.json")
     cells = drive(a, NB201Benchmark("cifar10", seed=1), 9)
     pool = {str(c) for c in a.problem.pool}
@@ -92,7 +92,7 @@ def test_boed_mo_proposes_pool_members_deterministically_and_resumes(c10, tmp_pa
     assert a.reports and a.reports[-1]["n_plausible"] >= 2
     resumed = Strategy.load(tmp_path / "s.json")
     assert resumed.get_params() == a.get_params()
-    b = MultiObjectiveBOED(objectives="accuracy,latency", costs="nb201:cifar10", seed=1, **FAST)
+    b = MultiObjectiveBOED(objectives="accuracy,latency", costs="nb201:cifar10", seed=1, acquisition="pfes", **FAST)
     bench = NB201Benchmark("cifar10", seed=1)
     assert drive(b, bench, 9) == cells
     nxt = [str(c) for c in a.ask(1)]
@@ -111,6 +111,12 @@ def test_boed_mo_ehvi_acquisition_proposes_new_feasible_cells(c10):
     assert s.reports[-1]["max_ehvi"] > 0 and s.reports[-1]["front_size"] >= 1
     with pytest.raises(ValueError, match="'ehvi' needs a front"):
         MultiObjectiveBOED(objectives="accuracy", constraints=["latency<=0.02"], acquisition="ehvi")
+    with pytest.raises(ValueError, match="unknown acquisition 'qehvi'"):
+        MultiObjectiveBOED(acquisition="qehvi")
+    # the default: EHVI for a front, information gain where there is none (constraint, scalarisation)
+    assert MultiObjectiveBOED(objectives="accuracy,latency").acquisition == "ehvi"
+    assert MultiObjectiveBOED(objectives="accuracy", constraints=["latency<=0.02"]).acquisition == "pfes"
+    assert MultiObjectiveBOED(objectives="accuracy,flops", scalarization=0.1).acquisition == "pfes"
 
 
 def test_boed_mo_can_take_its_candidates_from_nsga2_on_the_posterior(c10):
