@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness import _fmt_q, _iqr, markdown_frame, parse_seeds
+from benchmarks.harness import _fmt_q, _iqr, markdown_frame, parse_seeds, run_search
 from benchmarks.nb201 import NB201Benchmark, resolve_dataset
 
 
@@ -43,15 +43,10 @@ def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int) -> dict:
     from strategies import make_strategy
 
     bench = NB201Benchmark(dataset, seed=seed)
-    target = bench.optimum("val_acc")[0].canonical().code
     strategy = make_strategy(spec, seed=seed)
-    t0, c0, found = time.perf_counter(), time.process_time(), None
-    for q in range(1, budget + 1):
-        (cell,) = strategy.ask(1)
-        strategy.tell(cell, bench.evaluate(cell))
-        if cell.canonical().code == target:
-            found = q
-            break
+    t0, c0 = time.perf_counter(), time.process_time()
+    traj = run_search(strategy, bench, budget, stop_at_optimum=True)
+    found = len(traj) if traj["found_optimum"].iloc[-1] else None
     return {"spec": spec, "dataset": bench.dataset, "seed": seed, "budget": budget, "queries": found,
             "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1)}
 

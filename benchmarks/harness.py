@@ -46,13 +46,16 @@ def run_search(
     batch_size: int = 1,
     callback: Callable[[dict[str, Any]], None] | None = None,
     hypervolume: HypervolumeReport | None = None,
+    stop_at_optimum: bool = False,
 ) -> pd.DataFrame:
     """Run ``strategy`` on ``bench`` for ``budget`` paid queries; one trajectory row per query.
 
     ``best_*`` and ``test_regret`` follow the best cell *by observed validation accuracy*;
     ``recommended_*`` follow the strategy's own ``recommend()`` (the BOED controller recommends
     by posterior mean). With ``hypervolume`` (a multi-objective search, see ``mo_report``), each
-    row also has ``hypervolume`` and ``hypervolume_ratio`` of the cells evaluated so far.
+    row also has ``hypervolume`` and ``hypervolume_ratio`` of the cells evaluated so far. With
+    ``stop_at_optimum`` the run ends at the query that first evaluates the validation optimum's
+    class (``benchmarks/ablation.py``: queries to the optimum without paying the whole budget).
     """
     if budget < 1 or batch_size < 1:
         raise ValueError(f"budget and batch_size must be positive, got budget={budget}, batch_size={batch_size}")
@@ -100,6 +103,10 @@ def run_search(
             rows.append(row)
             if callback is not None:
                 callback(row)
+            if found and stop_at_optimum:
+                break
+        if found and stop_at_optimum:
+            break
     return pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS + (MO_COLUMNS if hypervolume is not None else []))
 
 

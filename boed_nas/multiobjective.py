@@ -271,6 +271,7 @@ class MultiObjectiveBOED(BOEDController):
         self.scalarization = None if scalarization is None else float(scalarization)
         self.candidates, self.nsga2_generations, self.nsga2_pop_size = candidates, nsga2_generations, nsga2_pop_size
         self._pool_costs = self.problem.cost_matrix(self.problem.pool_codes)  # per class, of the evaluated member
+        self._worst_feasible_costs = self._pool_costs[self.problem.feasible].max(0)  # EHVI's cost reference
 
     def get_params(self) -> dict[str, Any]:
         p = super().get_params()
@@ -374,7 +375,7 @@ class MultiObjectiveBOED(BOEDController):
         fm, _ = posterior_mean_var(model, self.X[torch.as_tensor(idx)])
         fcost = self.problem.cost_matrix([o.cell.code for o in obs])
         keep = non_dominated(np.concatenate([fm.numpy()[:, None], fcost], 1), self.problem.objectives)
-        reference = [float(fm.min()), *self._pool_costs[self.problem.feasible].max(0)]
+        reference = [float(fm.min()), *self._worst_feasible_costs]
         scores = expected_hypervolume_improvement(mean, var, self._pool_costs[cand], fm.numpy()[keep], fcost[keep],
                                                   reference)
         info = {"n_candidates": int(len(cand)), "front_size": int(len(keep)),

@@ -108,6 +108,13 @@ def test_ablation_stops_at_the_optimum_resumes_and_rejects_bad_specs(tmp_path, c
     want = queries_to_optimum(full)
     got = next(r["queries"] for r in recs if r["spec"] == "local" and r["seed"] == 0)
     assert (got if got is not None else float("inf")) == want
+    from benchmarks.harness import run_search
+    from benchmarks.nb201 import NB201Benchmark
+    from strategies import make_strategy
+
+    stopped = run_search(make_strategy("local", seed=0), NB201Benchmark("cifar10", seed=0), 60, stop_at_optimum=True)
+    assert stopped["found_optimum"].sum() == (1 if want <= 60 else 0)  # the last row, at the first hit
+    assert len(stopped) == min(want, 60)
     assert ablation.main(args) == 0  # everything done: nothing is rerun or appended
     assert len(out.read_text().splitlines()) == 4
     assert "| cifar10 | local | 0-1 (2) |" in capsys.readouterr().out
