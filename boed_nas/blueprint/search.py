@@ -29,7 +29,14 @@ import torch
 from boed_nas.supernet.cost import hinge_budget
 from boed_nas.supernet.data import Splits, make_splits
 from boed_nas.supernet.ops import MODES
-from boed_nas.supernet.search import Architect, TemperatureSchedule, bilevel_epoch, evaluate_mixed, sparsity_penalty
+from boed_nas.supernet.search import (
+    Architect,
+    BilevelConfig,
+    TemperatureSchedule,
+    bilevel_epoch,
+    evaluate_mixed,
+    sparsity_penalty,
+)
 
 from .cost import EXACT_METRICS, METRICS, BlueprintCosts, load_latency_table, measure_latency_table
 from .discretise import argmax_blueprint, check_feasible
@@ -40,107 +47,49 @@ DEFAULT_STAGES = ";".join(f"{','.join(map(str, s.widths))}:{s.depth}:{s.stride}"
 
 
 @dataclass
-class BlueprintConfig:
-    """Every setting of a blueprint search (and of the retraining that follows it)."""
+class BlueprintConfig(BilevelConfig):
+    """Every setting of a blueprint search (and of the retraining that follows it):
+    ``BilevelConfig``'s (with the defaults below), the space, the cost metrics and retraining."""
 
     # space (stages as "w,w,w:depth:stride;...")
     stages: str = DEFAULT_STAGES
     kernels: tuple[int, ...] = DEFAULT_KERNELS
     stem_channels: int = 8
-    # data
-    data: str = "digits"
-    val_fraction: float = 0.5
+    # data: a share held out for reported test accuracy
     test_fraction: float = 0.2
-    data_limit: int | None = None
-    # schedule
+    # schedule and alpha: defaults of their own
     epochs: int = 8
     warmup_epochs: int = 1
-    batch_size: int = 64
-    # weights
-    w_lr: float = 0.05
-    w_lr_min: float = 0.001
-    w_momentum: float = 0.9
-    w_weight_decay: float = 3e-4
-    grad_clip: float = 5.0
-    # alpha
-    order: int = 1
     alpha_lr: float = 0.1  # a CPU demo makes ~80 alpha steps; logits must separate for the argmax to mean much
-    alpha_weight_decay: float = 1e-3
-    xi: float | None = None
-    # relaxation
-    mode: str = "softmax"
-    tau_start: float = 1.0
     tau_end: float = 0.1  # anneal hard: E[cost] under softmax(alpha / tau) then tracks the argmax's cost
     tau_schedule: str = "exp"
-    sparsity: float = 0.0
-    # cost
-    budget: float | None = None
+    # cost: the hinge on an exactly counted metric, lam on any
     budget_metric: str = "flops_M"
-    budget_weight: float = 1.0
-    lam: float = 0.0
     lam_metric: str = "latency"
     latency_table: str | None = None  # CSV from measure_blueprint_latency.py; None: measured when needed
-    surgery: bool = False
     # retraining from scratch
     retrain_epochs: int = 20
     retrain_lr: float = 0.05
-    # misc
-    seed: int = 0
-    threads: int | None = 1
-    verbose: bool = True
+
+    min_data_limit = 8
+    zero_budget_ok = False  # the hinge is divided by B^2
 
     def __post_init__(self) -> None:
-        def posint(name, minimum=1):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-
-        def nonneg(name, strict=False):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (strict and v == 0):
-                raise ValueError(f"{name} must be a {'positive' if strict else 'non-negative'} number, got {v!r}")
-
         if isinstance(self.kernels, str):
             self.kernels = parse_kernels(self.kernels)
         self.kernels = tuple(self.kernels)
         BlueprintSpace(parse_stages(self.stages), self.kernels, self.stem_channels)  # validates stages and kernels
-        for n in ("stem_channels", "epochs", "batch_size", "retrain_epochs"):
-            posint(n)
-        posint("warmup_epochs", 0)
-        posint("seed", 0)
-        if self.threads is not None:
-            posint("threads")
-        if self.data_limit is not None:
-            posint("data_limit", 8)
-        if self.warmup_epochs >= self.epochs:
-            raise ValueError(f"warmup_epochs ({self.warmup_epochs}) must be smaller than epochs ({self.epochs})")
-        for n in ("w_lr", "alpha_lr", "retrain_lr"):
-            nonneg(n, strict=True)
-        for n in ("w_lr_min", "w_momentum", "w_weight_decay", "grad_clip", "alpha_weight_decay", "sparsity",
-                  "budget_weight", "lam"):
-            nonneg(n)
-        if self.xi is not None:
-            nonneg("xi")
-        if self.budget is not None:
-            nonneg("budget", strict=True)
-        if self.order not in (1, 2):
-            raise ValueError(f"order must be 1 (first-order) or 2 (second-order, unrolled), got {self.order!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"unknown mode {self.mode!r}; expected one of {list(MODES)}")
-        TemperatureSchedule(self.tau_start, self.tau_end, self.tau_schedule)
+        super().__post_init__()
+        for n in ("stem_channels", "retrain_epochs"):
+            self._check_int(n)
+        self._check_nonneg("retrain_lr", strict=True)
         if self.budget_metric not in EXACT_METRICS:
             raise ValueError(f"budget_metric must be an exactly counted metric, one of {list(EXACT_METRICS)}; got "
                              f"{self.budget_metric!r} (latency enters through lam)")
         if self.lam_metric not in METRICS:
             raise ValueError(f"unknown lam_metric {self.lam_metric!r}; expected one of {list(METRICS)}")
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
         if not 0 <= self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
-
-    @property
-    def schedule(self) -> TemperatureSchedule:
-        return TemperatureSchedule(self.tau_start, self.tau_end, self.tau_schedule)
 
     def make_space(self, splits: Splits) -> BlueprintSpace:
         return BlueprintSpace(parse_stages(self.stages), self.kernels, self.stem_channels,

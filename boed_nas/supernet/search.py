@@ -63,13 +63,13 @@ class TemperatureSchedule:
 
 # ---------------------------------------------------------------------------------- config
 @dataclass
-class SearchConfig:
-    """Every setting of a supernet search. Defaults: a CPU demo on 8x8 digits (C=8, N=1, 10 epochs) in
-    under a minute on one core."""
+class BilevelConfig:
+    """The settings every bilevel search shares (the cell supernet's :class:`SearchConfig` and the
+    blueprint search's ``BlueprintConfig``): data split, schedule, the weights' SGD, alpha's Adam,
+    the relaxation and the cost penalties' weights. Subclasses add their space's settings and may
+    change defaults; ``__post_init__`` validates the shared ones (bad values raise ValueError)."""
 
-    # supernet and data
-    C: int = 8
-    N: int = 1
+    # data
     data: str = "digits"
     val_fraction: float = 0.5
     data_limit: int | None = None
@@ -94,64 +94,54 @@ class SearchConfig:
     tau_end: float = 1.0
     tau_schedule: str = "constant"
     sparsity: float = 0.0
-    # degeneracy guard
-    guard: bool = True
-    min_param: int = 1
-    guard_weight: float = 1.0
-    guard_target: float | None = None  # None: penalty -log P(guard); p in (0,1): hinge, zero while P >= p
-    # cost
-    cost_dataset: str = "cifar10"
+    # cost penalties: hinge max(0, E[cost] - budget)^2 and lam * E[cost]
     budget: float | None = None
-    budget_metric: str = "latency"
     budget_weight: float = 1.0
-    lam: float = 0.0  # weight of E[latency] (ms)
+    lam: float = 0.0
     surgery: bool = False
     # misc
     seed: int = 0
     threads: int | None = 1  # tiny models: one thread is as fast and does not fight for shared cores
     verbose: bool = True
 
+    min_data_limit = 4  # class constants (not fields): what a subclass's data needs
+    zero_budget_ok = True
+
+    def _check_int(self, name: str, minimum: int = 1) -> None:
+        v = getattr(self, name)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
+
+    def _check_nonneg(self, name: str, strict: bool = False) -> None:
+        v = getattr(self, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (strict and v == 0):
+            raise ValueError(f"{name} must be a {'positive' if strict else 'non-negative'} number, got {v!r}")
+
     def __post_init__(self) -> None:
-        def posint(name, minimum=1):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-
-        def nonneg(name, strict=False):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (strict and v == 0):
-                raise ValueError(f"{name} must be a {'positive' if strict else 'non-negative'} number, got {v!r}")
-
-        for n in ("C", "N", "epochs", "batch_size"):
-            posint(n)
-        posint("warmup_epochs", 0)
-        posint("seed", 0)
+        for n in ("epochs", "batch_size"):
+            self._check_int(n)
+        self._check_int("warmup_epochs", 0)
+        self._check_int("seed", 0)
         if self.threads is not None:
-            posint("threads")
+            self._check_int("threads")
         if self.data_limit is not None:
-            posint("data_limit", 4)
+            self._check_int("data_limit", self.min_data_limit)
         if self.warmup_epochs >= self.epochs:
             raise ValueError(f"warmup_epochs ({self.warmup_epochs}) must be smaller than epochs ({self.epochs})")
         for n in ("w_lr", "alpha_lr"):
-            nonneg(n, strict=True)
+            self._check_nonneg(n, strict=True)
         for n in ("w_lr_min", "w_momentum", "w_weight_decay", "grad_clip", "alpha_weight_decay", "sparsity",
-                  "guard_weight", "budget_weight", "lam"):
-            nonneg(n)
+                  "budget_weight", "lam"):
+            self._check_nonneg(n)
         if self.xi is not None:
-            nonneg("xi")
+            self._check_nonneg("xi")
         if self.budget is not None:
-            nonneg("budget")
+            self._check_nonneg("budget", strict=not self.zero_budget_ok)
         if self.order not in (1, 2):
             raise ValueError(f"order must be 1 (first-order) or 2 (second-order, unrolled), got {self.order!r}")
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {list(MODES)}")
         TemperatureSchedule(self.tau_start, self.tau_end, self.tau_schedule)  # validates
-        check_min_param(self.min_param)
-        if self.guard_target is not None and not (isinstance(self.guard_target, (int, float))
-                                                  and 0 < self.guard_target < 1):
-            raise ValueError(f"guard_target must be a probability in (0, 1) or None, got {self.guard_target!r}")
-        if self.budget_metric not in COST_METRICS:
-            raise ValueError(f"unknown budget metric {self.budget_metric!r}; expected one of {list(COST_METRICS)}")
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
 
@@ -161,6 +151,37 @@ class SearchConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class SearchConfig(BilevelConfig):
+    """Every setting of a supernet search: :class:`BilevelConfig`'s, the supernet's size, the
+    degeneracy guard and the NB201 cost. Defaults: a CPU demo on 8x8 digits (C=8, N=1, 10 epochs)
+    in under a minute on one core."""
+
+    # supernet
+    C: int = 8
+    N: int = 1
+    # degeneracy guard
+    guard: bool = True
+    min_param: int = 1
+    guard_weight: float = 1.0
+    guard_target: float | None = None  # None: penalty -log P(guard); p in (0,1): hinge, zero while P >= p
+    # cost: budget and lam (weight of E[latency] in ms) are BilevelConfig's
+    cost_dataset: str = "cifar10"
+    budget_metric: str = "latency"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for n in ("C", "N"):
+            self._check_int(n)
+        self._check_nonneg("guard_weight")
+        check_min_param(self.min_param)
+        if self.guard_target is not None and not (isinstance(self.guard_target, (int, float))
+                                                  and 0 < self.guard_target < 1):
+            raise ValueError(f"guard_target must be a probability in (0, 1) or None, got {self.guard_target!r}")
+        if self.budget_metric not in COST_METRICS:
+            raise ValueError(f"unknown budget metric {self.budget_metric!r}; expected one of {list(COST_METRICS)}")
 
 
 # ---------------------------------------------------------------------------------- penalties
