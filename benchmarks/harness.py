@@ -65,11 +65,28 @@ def run_search(
     best_val, best_cell = -math.inf, None
     cum_cost, found = 0.0, False
     evaluated: list[int] = []
-    while len(rows) < budget:
+    waiting: dict[str, Any] | None = None  # the last row told, its recommendation not yet taken
+
+    def finish(row: dict[str, Any]) -> None:
+        # a model-based strategy fits its model on the first call after a tell, be it ask() or
+        # recommend(); the last row of a batch takes its recommendation after the next ask, so
+        # that ask_seconds holds the fit, as it does in a user's ask/tell loop that never asks for
+        # a recommendation (same history, same model: the trajectory does not change)
+        rec = strategy.recommend()
+        row["recommended_cell"] = str(rec) if rec is not None else ""
+        row["recommended_test_regret"] = bench.test_regret(rec) if rec is not None else math.nan
+        rows.append(row)
+        if callback is not None:
+            callback(row)
+
+    while len(rows) + (waiting is not None) < budget:
         t0 = time.perf_counter()
-        cells = strategy.ask(min(batch_size, budget - len(rows)))
+        cells = strategy.ask(min(batch_size, budget - len(rows) - (waiting is not None)))
         ask_seconds = (time.perf_counter() - t0) / len(cells)
-        for cell in cells:
+        if waiting is not None:
+            finish(waiting)
+            waiting = None
+        for k, cell in enumerate(cells):
             out = bench.evaluate(cell)
             strategy.tell(cell, out)
             cum_cost += out.cost
@@ -77,7 +94,6 @@ def run_search(
             if not out.failed and val > best_val:
                 best_val, best_cell = val, cell
             found = found or cell.canonical().code == opt_key
-            rec = strategy.recommend()
             row = {
                 "query": len(rows) + 1,
                 "cell": str(cell),
@@ -90,8 +106,6 @@ def run_search(
                 "best_val_so_far": best_val,
                 "best_cell": str(best_cell),
                 "test_regret": bench.test_regret(best_cell) if best_cell is not None else math.nan,
-                "recommended_cell": str(rec) if rec is not None else "",
-                "recommended_test_regret": bench.test_regret(rec) if rec is not None else math.nan,
                 "found_optimum": found,
                 "ask_seconds": ask_seconds,
             }
@@ -100,13 +114,17 @@ def run_search(
                     evaluated.append(cell.code)
                 row["hypervolume"] = hypervolume.hypervolume(evaluated)
                 row["hypervolume_ratio"] = row["hypervolume"] / hypervolume.true_hypervolume
-            rows.append(row)
-            if callback is not None:
-                callback(row)
+            last = k == len(cells) - 1 and len(rows) + 1 < budget and not (found and stop_at_optimum)
+            if last:
+                waiting = row
+            else:
+                finish(row)
             if found and stop_at_optimum:
                 break
         if found and stop_at_optimum:
             break
+    if waiting is not None:
+        finish(waiting)
     return pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS + (MO_COLUMNS if hypervolume is not None else []))
 
 

@@ -140,6 +140,41 @@ def test_trajectory_columns_and_monotone_best(c10):
     assert traj["cost"].gt(0).all()
 
 
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_the_model_fit_is_timed_in_the_ask_not_in_recommend(c10, batch_size):
+    # a model-based strategy fits on the first call after a tell; the bench must make that call
+    # the ask (as in a user's loop that never asks for a recommendation): the recommendation for
+    # the last cell of a batch is taken after the next ask, the others' at once
+    calls = []
+
+    class Logged:  # what run_search calls, logged
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def ask(self, n=1):
+            calls.append("ask")
+            return self.inner.ask(n)
+
+        def recommend(self):
+            calls.append("recommend")
+            return self.inner.recommend()
+
+    c10.reset()
+    traj = run_search(Logged(make_strategy("local", seed=0)), c10, 7, batch_size=batch_size)
+    c10.reset()
+    plain = run_search(make_strategy("local", seed=0), c10, 7, batch_size=batch_size)
+    c10.reset()
+    assert traj.drop(columns="ask_seconds").equals(plain.drop(columns="ask_seconds"))  # same trajectory
+    n_asks = -(-7 // batch_size)
+    assert calls.count("ask") == n_asks and calls.count("recommend") == 7
+    asks = [i for i, c in enumerate(calls) if c == "ask"]
+    assert asks[1] - asks[0] - 1 == batch_size - 1, calls  # the batch's last recommendation waits
+    assert all(calls[i + 1] == "recommend" for i in asks[1:]), calls  # ... and comes right after the ask
+
+
 def test_outcome_coercion():
     assert Outcome.coerce(None).failed
     assert Outcome.coerce({"val_acc": 1}).metrics == {"val_acc": 1}
