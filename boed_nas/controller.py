@@ -75,6 +75,11 @@ class BOEDController(Strategy):
     op_prior:
         A 6 x 5 array of op probabilities per edge (e.g. a supernet's softmax(alpha)); enters the
         GP prior mean with a weight fitted by marginal likelihood.
+    refit_every:
+        Fit the GP's hyperparameters by marginal likelihood after every ``refit_every`` tells
+        (default 1: after each); in between the model is conditioned on the new data with the
+        last fitted hyperparameters. The fit is most of an ask's cost (README, "Ask time"), so a
+        larger value makes asks cheaper; its effect on search quality is not measured yet.
     """
 
     name = "boed"
@@ -90,6 +95,7 @@ class BOEDController(Strategy):
         plausible_size: int = 1024,
         proposals: Sequence[Cell | str] | None = None,
         op_prior: Sequence[Sequence[float]] | np.ndarray | None = None,
+        refit_every: int = 1,
         **kw: Any,
     ) -> None:
         parse_kernel(kernel)
@@ -97,7 +103,8 @@ class BOEDController(Strategy):
             raise ValueError(f"unknown acquisition {acquisition!r}; expected one of {list(ACQUISITIONS)}")
         if output_transform not in ("rank", "standardize"):
             raise ValueError(f"unknown output_transform {output_transform!r}; expected 'rank' or 'standardize'")
-        for label, v, lo in (("n_init", n_init, 1), ("n_samples", n_samples, 2), ("plausible_size", plausible_size, 2)):
+        for label, v, lo in (("n_init", n_init, 1), ("n_samples", n_samples, 2), ("plausible_size", plausible_size, 2),
+                             ("refit_every", refit_every, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ValueError(f"{label} must be an integer >= {lo}, got {v!r}")
         super().__init__(**kw)
@@ -107,6 +114,7 @@ class BOEDController(Strategy):
         self.output_transform = output_transform
         self.n_samples = n_samples
         self.plausible_size = plausible_size
+        self.refit_every = refit_every
         self.proposals = [Cell.parse(c) for c in (proposals or [])]
         self.op_prior = None if op_prior is None else np.asarray(op_prior, dtype=np.float64)
         self.features = CellFeatures(kernel, op_prior=self.op_prior)
@@ -129,6 +137,7 @@ class BOEDController(Strategy):
             "plausible_size": self.plausible_size,
             "proposals": [str(c) for c in self.proposals],
             "op_prior": None if self.op_prior is None else self.op_prior.tolist(),
+            "refit_every": self.refit_every,
         }
 
     # ------------------------------------------------------------------ belief
@@ -158,9 +167,14 @@ class BOEDController(Strategy):
         # warm start from the last fit; a belief saved at this very history is rebuilt, not refitted,
         # so a resumed run holds the identical model
         exact = self._hyper is not None and self._hyper["n"] == len(self.history)
+        # hyperparameters last fitted at history size fitted_at (older states: at n, every tell)
+        fitted_at = None if self._hyper is None else self._hyper.get("fitted_at", self._hyper["n"])
+        refit = fitted_at is None or len(self.history) - fitted_at >= self.refit_every
+        optimize = not exact and refit
         model = fit_belief(self.X[idx], torch.tensor(y)[:, None], self.features, seed=self.seed + len(self.history),
-                           init=None if self._hyper is None else self._hyper["params"], optimize=not exact)
-        self._hyper = {"n": len(self.history), "params": hyperparameters(model)}
+                           init=None if self._hyper is None else self._hyper["params"], optimize=optimize)
+        self._hyper = {"n": len(self.history), "params": hyperparameters(model),
+                       "fitted_at": len(self.history) if optimize else fitted_at}
         self._model_cache = (len(self.history), model, idx)
         return model, idx
 

@@ -65,7 +65,8 @@ def test_chunked_posterior_matches_gpytorch():
     assert v1[:40].max() < v1[40:].median()
 
 
-def test_resume_after_crash_continues_identically(tmp_path):
+@pytest.mark.parametrize("refit_every", [1, 4])
+def test_resume_after_crash_continues_identically(tmp_path, refit_every):
     def run(ctl, n, rng):
         out = []
         for _ in range(n):
@@ -75,13 +76,33 @@ def test_resume_after_crash_continues_identically(tmp_path):
             ctl.recommend()  # as the harness does; must not perturb the trajectory
         return out
 
-    full = run(small(seed=4, n_init=5), 16, np.random.default_rng(0))
+    full = run(small(seed=4, n_init=5, refit_every=refit_every), 16, np.random.default_rng(0))
     path = tmp_path / "boed.json"
     rng = np.random.default_rng(0)
-    first = run(small(seed=4, n_init=5, state_path=path), 10, rng)
+    first = run(small(seed=4, n_init=5, refit_every=refit_every, state_path=path), 10, rng)
     resumed = Strategy.load(path)
-    assert isinstance(resumed, BOEDController) and resumed.n_samples == 128
+    assert isinstance(resumed, BOEDController) and resumed.n_samples == 128 and resumed.refit_every == refit_every
     assert first + run(resumed, 6, rng) == full
+
+
+def test_hyperparameters_are_refitted_every_refit_every_tells():
+    rng = np.random.default_rng(1)
+    ctl = small(seed=2, n_init=3, refit_every=3)
+    fitted = []  # (history size, size at the last marginal-likelihood fit, hyperparameters)
+    for _ in range(12):
+        (c,) = ctl.ask()
+        ctl.tell(c, {"val_acc": synthetic(c, rng)})
+        if ctl.fit() is not None:  # from two successes on
+            fitted.append((len(ctl.history), ctl._hyper["fitted_at"], ctl._hyper["params"]))
+    refits = [n for n, at, _ in fitted if at == n]
+    assert refits == [2, 5, 8, 11], refits  # the first fit, then every third tell
+    for (_, _, before), (n, at, p) in zip(fitted, fitted[1:]):
+        if at != n:
+            assert p == before  # conditioned on the new cell with the hyperparameters kept
+        else:
+            assert p != before
+    with pytest.raises(ValueError, match="refit_every must be an integer >= 1"):
+        small(refit_every=0)
 
 
 def test_batches_are_distinct_and_pending_cells_are_respected():
