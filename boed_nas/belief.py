@@ -230,6 +230,7 @@ def fit_belief(
     seed: int = 0,
     init: dict[str, list] | None = None,
     optimize: bool = True,
+    cold_start: bool = True,
 ) -> SingleTaskGP:
     """Fit a GP to inputs ``X`` (``n x d``, from ``features``) and targets ``Y`` (``n x 1``).
 
@@ -238,6 +239,8 @@ def fit_belief(
     ``hyperparameters()``, a warm start) or gpytorch's defaults; the same data and start give the
     same model, and the random restarts botorch may draw on failure are seeded by ``seed``. With
     ``optimize=False`` the model is built with ``init`` as it is (to restore a saved belief).
+    With ``init`` and ``cold_start=False`` only the warm start is optimised (about a third of the
+    cost: the start from the defaults is the long one).
     """
     def build() -> SingleTaskGP:
         likelihood = GaussianLikelihood(noise_prior=GammaPrior(1.1, 0.05), noise_constraint=GreaterThan(1e-4))
@@ -255,7 +258,7 @@ def fit_belief(
     # two starts, gpytorch's defaults and the warm start, and keep the higher marginal likelihood:
     # a warm start alone can stay stuck in a degenerate optimum found on the first few points
     best, best_mll = None, -math.inf
-    for start in [None] if init is None else [None, init]:
+    for start in [None] if init is None else [None, init] if cold_start else [init]:
         model = build()
         if start is not None:
             set_hyperparameters(model, start)

@@ -65,8 +65,8 @@ def test_chunked_posterior_matches_gpytorch():
     assert v1[:40].max() < v1[40:].median()
 
 
-@pytest.mark.parametrize("refit_every", [1, 4])
-def test_resume_after_crash_continues_identically(tmp_path, refit_every):
+@pytest.mark.parametrize("refit", [{}, {"refit_every": 4}, {"cold_start_every": 3}])
+def test_resume_after_crash_continues_identically(tmp_path, refit):
     def run(ctl, n, rng):
         out = []
         for _ in range(n):
@@ -76,12 +76,13 @@ def test_resume_after_crash_continues_identically(tmp_path, refit_every):
             ctl.recommend()  # as the harness does; must not perturb the trajectory
         return out
 
-    full = run(small(seed=4, n_init=5, refit_every=refit_every), 16, np.random.default_rng(0))
+    full = run(small(seed=4, n_init=5, **refit), 16, np.random.default_rng(0))
     path = tmp_path / "boed.json"
     rng = np.random.default_rng(0)
-    first = run(small(seed=4, n_init=5, refit_every=refit_every, state_path=path), 10, rng)
+    first = run(small(seed=4, n_init=5, state_path=path, **refit), 10, rng)
     resumed = Strategy.load(path)
-    assert isinstance(resumed, BOEDController) and resumed.n_samples == 128 and resumed.refit_every == refit_every
+    assert isinstance(resumed, BOEDController) and resumed.n_samples == 128
+    assert all(getattr(resumed, k) == v for k, v in refit.items())
     assert first + run(resumed, 6, rng) == full
 
 
@@ -103,6 +104,29 @@ def test_hyperparameters_are_refitted_every_refit_every_tells():
             assert p != before
     with pytest.raises(ValueError, match="refit_every must be an integer >= 1"):
         small(refit_every=0)
+
+
+def test_the_start_from_the_defaults_is_added_every_cold_start_every_tells(monkeypatch):
+    import boed_nas.controller as controller
+
+    starts = []
+    real = controller.fit_belief
+
+    def logged(*a, **kw):
+        starts.append(kw.get("cold_start", True) or kw.get("init") is None)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(controller, "fit_belief", logged)
+    rng = np.random.default_rng(1)
+    ctl = small(seed=2, n_init=3, cold_start_every=4)
+    for _ in range(12):
+        (c,) = ctl.ask()
+        ctl.tell(c, {"val_acc": synthetic(c, rng)})
+        ctl.fit()
+    # fits at 2..12 tells: the first has no warm start; then defaults again at 6 and 10 only
+    assert starts == [True, False, False, False, True, False, False, False, True, False, False], starts
+    with pytest.raises(ValueError, match="cold_start_every must be an integer >= 1"):
+        small(cold_start_every=0)
 
 
 def test_batches_are_distinct_and_pending_cells_are_respected():
