@@ -83,8 +83,10 @@ class BOEDController(Strategy):
         the optimum (README, "Ask time").
     cold_start_every:
         Each fit optimises from the previous fit's hyperparameters and, every
-        ``cold_start_every`` tells (default 1: always), also from gpytorch's defaults, keeping the
-        better marginal likelihood; the start from the defaults is about two thirds of a fit.
+        ``cold_start_every`` tells (default 10; 1: at every fit), also from gpytorch's defaults,
+        keeping the better marginal likelihood. The start from the defaults is about two thirds of
+        a fit; on held-out NB201 seeds 20-27 (CIFAR-10 and CIFAR-100) 10 and 1 took identical
+        numbers of queries to the optimum in all 16 runs (README, "Ask time").
     """
 
     name = "boed"
@@ -101,7 +103,7 @@ class BOEDController(Strategy):
         proposals: Sequence[Cell | str] | None = None,
         op_prior: Sequence[Sequence[float]] | np.ndarray | None = None,
         refit_every: int = 1,
-        cold_start_every: int = 1,
+        cold_start_every: int = 10,
         **kw: Any,
     ) -> None:
         parse_kernel(kernel)

@@ -220,7 +220,8 @@ class MultiObjectiveBOED(BOEDController):
         maximising the posterior upper bound of accuracy against the costs
         (``nsga2_generations`` x ``nsga2_pop_size`` evaluations of the posterior per ask).
     Other arguments are those of ``BOEDController`` (kernel, n_init, n_samples, plausible_size...);
-    here ``kernel`` defaults to ``"categorical"`` and ``n_init`` to 10, the settings measured.
+    here ``kernel`` defaults to ``"categorical"``, ``n_init`` to 10 and ``cold_start_every`` to 1,
+    the settings measured.
     """
 
     name = "boed-mo"
@@ -266,6 +267,7 @@ class MultiObjectiveBOED(BOEDController):
         # later, after an ablation that covered single-objective search only
         kw.setdefault("kernel", "categorical")
         kw.setdefault("n_init", 10)
+        kw.setdefault("cold_start_every", 1)
         super().__init__(acquisition="mes", **kw)
         self.acquisition = acquisition
         self.scalarization = None if scalarization is None else float(scalarization)
