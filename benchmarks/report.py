@@ -17,7 +17,7 @@ run shorter than N is refused (it cannot be extended).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -44,14 +44,41 @@ def read_trajectories(source: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
-def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | None = None) -> pd.DataFrame:
+def parse_renames(items: Sequence[str] | None) -> dict[str, str]:
+    """``["OLD=NEW", ...]`` (strategy labels) as a dict; ValueError naming a malformed item. A
+    spec's settings hold '=' too, so the split is at the first '=' outside brackets."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        depth, cut = 0, None
+        for i, ch in enumerate(item):
+            depth += (ch == "[") - (ch == "]")
+            if ch == "=" and depth == 0:
+                cut = i
+                break
+        old, new = (item[:cut].strip(), item[cut + 1:].strip()) if cut is not None else ("", "")
+        if not old or not new:
+            raise ValueError(f"--rename expects OLD=NEW (two strategy labels), got {item!r}")
+        out[old] = new
+    return out
+
+
+def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | None = None,
+                       renames: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Concatenate bench trajectories, each run cut to its first ``budget`` queries if given;
-    ValueError on overlapping runs, unequal budgets or a run shorter than ``budget``."""
+    ``renames`` maps strategy labels to new ones first (a label written when a default was
+    different, spelled out); ValueError on overlapping runs, unequal budgets or a run shorter
+    than ``budget``, and on a rename whose label no source has."""
     if not sources:
         raise ValueError("merge_trajectories needs at least one bench folder")
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
         raise ValueError(f"budget must be a positive integer, got {budget!r}")
     parts = [read_trajectories(s) for s in sources]
+    if renames:
+        labels = set().union(*(set(p["strategy"]) for p in parts))
+        unknown = [k for k in renames if k not in labels]
+        if unknown:
+            raise ValueError(f"--rename: no run is labelled {unknown[0]!r}; labels: {sorted(labels)}")
+        parts = [p.assign(strategy=p["strategy"].replace(dict(renames))) for p in parts]
     if budget is not None:
         for p, s in zip(parts, sources):
             lengths = p.groupby(KEY)["query"].max()

@@ -144,9 +144,9 @@ def _write_bench(out: Path, traj, summarize, markdown_table, plots: dict) -> int
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchmarks.report import merge_trajectories, write_report
+    from benchmarks.report import merge_trajectories, parse_renames, write_report
 
-    traj = merge_trajectories(args.folders, budget=args.budget)
+    traj = merge_trajectories(args.folders, budget=args.budget, renames=parse_renames(args.rename))
     table = write_report(traj, args.out, command="boed-nas " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["report"]
                          else "")
     print(table)
@@ -374,6 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=int, default=None,
                    help="cut every run to its first N queries (equal to a budget-N run: strategies never see "
                         "the budget), so benches of different budgets compare. Default: keep whole runs")
+    p.add_argument("--rename", action="append", default=None, metavar="OLD=NEW",
+                   help="relabel a strategy, e.g. 'boed=boed[cold_start_every=1]' for runs made when a default "
+                        "was different (repeatable; labels that become equal merge)")
     p.set_defaults(func=cmd_report)
 
     try:

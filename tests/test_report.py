@@ -58,6 +58,18 @@ def test_report_command(tmp_path, capsys):
     assert "| cifar100 | local | 2 | 6 |" in (tmp_path / "all" / "table.md").read_text()
     assert main(["report", str(a), str(a), "--out", str(tmp_path / "x")]) == 2
     assert "appears in more than one source" in capsys.readouterr().err
+    # relabelling: runs written under an old default's name, spelled out; equal labels merge
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "r"), "--rename", "local=local[x=1]",
+                 "--rename", "random=local[x=1]"]) == 2  # now two runs per (label, seed): refused
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "r"), "--rename", "local=ls[a=1,b=2]"]) == 0
+    table = (tmp_path / "r" / "table.md").read_text()
+    assert "| cifar100 | ls[a=1,b=2] | 2 | 6 |" in table and "| local |" not in table
+    capsys.readouterr()
+    for bad in ("local", "=x", "local[a=1]"):
+        assert main(["report", str(a), "--out", str(tmp_path / "y"), "--rename", bad]) == 2
+        assert "--rename expects OLD=NEW" in capsys.readouterr().err
+    assert main(["report", str(a), "--out", str(tmp_path / "y"), "--rename", "bananas=b"]) == 2
+    assert "no run is labelled 'bananas'" in capsys.readouterr().err
 
 
 def test_budget_cuts_runs_to_a_shorter_bench(tmp_path):
