@@ -79,7 +79,7 @@ def run_search(
         if callback is not None:
             callback(row)
 
-    while len(rows) + (waiting is not None) < budget:
+    while len(rows) + (waiting is not None) < budget and not (found and stop_at_optimum):
         t0 = time.perf_counter()
         cells = strategy.ask(min(batch_size, budget - len(rows) - (waiting is not None)))
         ask_seconds = (time.perf_counter() - t0) / len(cells)
@@ -121,8 +121,6 @@ def run_search(
                 finish(row)
             if found and stop_at_optimum:
                 break
-        if found and stop_at_optimum:
-            break
     if waiting is not None:
         finish(waiting)
     return pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS + (MO_COLUMNS if hypervolume is not None else []))
