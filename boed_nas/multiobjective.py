@@ -212,7 +212,7 @@ class MultiObjectiveBOED(BOEDController):
         the module docstring. Default (``None``): ``"ehvi"`` for a front, ``"pfes"`` for a
         constrained or scalarised search. EHVI is the front's default because on the NB201 study
         (README) it reached 99% of the true hypervolume within 100 queries on all six settings and
-        ``"pfes"`` on none of them: the front's entropy counts every step of the front alike,
+        ``"pfes"`` (3 seeds) only on the two CIFAR-10 settings: the front's entropy counts every step of the front alike,
         while the hypervolume weighs a step by the cost range it covers.
     candidates:
         ``"pool"`` (default): score every feasible class (6,466 on NB201, chunked). ``"nsga2"``:
