@@ -248,12 +248,6 @@ class MultiObjectiveBOED(BOEDController):
             if isinstance(v, bool) or not isinstance(v, int) or v < 2:
                 raise ValueError(f"{label} must be an integer >= 2, got {v!r}")
         self.problem = ParetoProblem(objectives, costs, constraints)
-        front = scalarization is None and bool(self.problem.cost_objectives)
-        if acquisition is None:
-            acquisition = "ehvi" if front else "pfes"
-        if acquisition == "ehvi" and not front:
-            raise ValueError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
-                             "use 'pfes' for a constrained or scalarised search")
         if scalarization is not None:
             if isinstance(scalarization, bool) or not np.isfinite(float(scalarization)) or float(scalarization) < 0:
                 raise ValueError(f"scalarization (lambda) must be a finite number >= 0, got {scalarization!r}")
@@ -261,6 +255,12 @@ class MultiObjectiveBOED(BOEDController):
                 raise ValueError(f"scalarization accuracy - lambda * cost needs exactly one cost objective, got "
                                  f"{[o.name for o in self.problem.objectives]}")
             kw["output_transform"] = "standardize"  # the utility is linear in raw accuracy
+        self.scalarization = None if scalarization is None else float(scalarization)
+        if acquisition is None:
+            acquisition = "ehvi" if self._front_mode() else "pfes"
+        if acquisition == "ehvi" and not self._front_mode():
+            raise ValueError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
+                             "use 'pfes' for a constrained or scalarised search")
         if not self.problem.feasible.any():
             raise ValueError(f"no cell satisfies the constraints {self.problem.constraints}")
         # the settings the multi-objective study measured; the single-objective defaults changed
@@ -270,7 +270,6 @@ class MultiObjectiveBOED(BOEDController):
         kw.setdefault("cold_start_every", 1)
         super().__init__(acquisition="mes", **kw)
         self.acquisition = acquisition
-        self.scalarization = None if scalarization is None else float(scalarization)
         self.candidates, self.nsga2_generations, self.nsga2_pop_size = candidates, nsga2_generations, nsga2_pop_size
         self._pool_costs = self.problem.cost_matrix(self.problem.pool_codes)  # per class, of the evaluated member
         self._worst_feasible_costs = self._pool_costs[self.problem.feasible].max(0)  # EHVI's cost reference
