@@ -163,6 +163,21 @@ def entropy_search(b: PoolBelief, n_bins: int = 8, generator: torch.Generator | 
     return scores
 
 
+def score_on_gp(name: str, b: PoolBelief) -> torch.Tensor:
+    """The one-point acquisitions ``"mes"``, ``"ei"`` and ``"ucb"`` scored by botorch on the GP
+    itself, the way ``score`` did before ``PoolMarginals``: slower, same values. Kept as the
+    reference that tests and ``benchmarks/pool_marginals_check.py`` compare ``score`` with."""
+    Xc = b.X[b.candidates]
+    acqf = {
+        "mes": lambda: DiscreteMaxValueEntropy(b.model, Xc[:1], b.samples.max(dim=1).values),
+        "ei": lambda: LogExpectedImprovement(b.model, best_f=b.incumbent),
+        "ucb": lambda: UpperConfidenceBound(b.model, beta=4.0),
+    }
+    if name not in acqf:
+        raise ValueError(f"score_on_gp covers {list(acqf)}, got {name!r}")
+    return _chunked(acqf[name](), Xc)
+
+
 def score(name: str, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
     """Acquisition values of ``b.candidates`` under acquisition ``name``."""
     pool = PoolMarginals(b.mean, b.var, b.noise_var)

@@ -254,9 +254,7 @@ def test_additive_kernel_learns_per_edge_effects_from_few_cells():
 def test_pool_marginals_give_botorch_scores_on_the_gp_itself(acq):
     # the one-point acquisitions read the pool's precomputed marginals; botorch given the GP
     # itself must score every candidate the same
-    from botorch.acquisition import LogExpectedImprovement, UpperConfidenceBound
-
-    from boed_nas.acquisition import DiscreteMaxValueEntropy, _chunked, score
+    from boed_nas.acquisition import score, score_on_gp
 
     c = small(seed=3, n_init=8)
     rng = np.random.default_rng(3)
@@ -265,13 +263,7 @@ def test_pool_marginals_give_botorch_scores_on_the_gp_itself(acq):
         c.tell(cell, {"val_acc": synthetic(cell, rng)})
     model, evaluated = c.fit()
     b = c.pool_belief(model, evaluated, [], c._generator(0, 0))
-    Xc = b.X[b.candidates]
-    reference = {
-        "mes": lambda: DiscreteMaxValueEntropy(b.model, Xc[:1], b.samples.max(dim=1).values),
-        "ei": lambda: LogExpectedImprovement(b.model, best_f=b.incumbent),
-        "ucb": lambda: UpperConfidenceBound(b.model, beta=4.0),
-    }[acq]()
-    expected = _chunked(reference, Xc)
+    expected = score_on_gp(acq, b)
     got = score(acq, b, c._generator(0, 1))
     assert got.shape == (len(b.candidates),)
     assert torch.allclose(got, expected, rtol=1e-6, atol=1e-9)
