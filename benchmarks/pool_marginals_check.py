@@ -1,0 +1,76 @@
+"""Check that GIBBON, EI and UCB pick the same cell from the pool's precomputed marginals
+(``PoolMarginals``) as from botorch's posterior of the GP itself, on recorded bench runs.
+
+For each run and every ``--every``-th query it replays the run's observations into a ``boed``
+controller, builds the belief over the pool once, and scores the candidates both ways; it prints
+whether the argmax agrees, the largest score difference relative to the largest score, and the
+CPU seconds of the GIBBON scoring each way.
+
+    python benchmarks/pool_marginals_check.py benchmarks/results/nb201/additive_cifar100 --seeds 0-2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+    from benchmarks.harness import parse_seeds
+    from boed_nas import Cell, Outcome
+    from boed_nas.acquisition import score, score_on_gp
+    from strategies import make_strategy
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")
+    ap.add_argument("--seeds", default="0-2")
+    ap.add_argument("--every", type=int, default=25)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    folder = Path(args.folder)
+    path = next((folder / n for n in ("trajectories.csv", "trajectories.csv.gz") if (folder / n).exists()), None)
+    if path is None:
+        print(f"error: no trajectories.csv(.gz) in {folder}", file=sys.stderr)
+        return 2
+    traj = pd.read_csv(path)
+    label = sorted(traj["strategy"].unique())[0]
+    n = differ = 0
+    worst = cpu_gp = cpu_pool = 0.0
+    for seed in parse_seeds(args.seeds):
+        run = traj[(traj["strategy"] == label) & (traj["seed"] == seed)].sort_values("query")
+        s = make_strategy("boed", seed=seed)
+        for q, r in enumerate(run.itertuples(), start=1):
+            outcome = (Outcome(failed=True, cost=float(r.cost)) if r.failed
+                       else Outcome(metrics={"val_acc": float(r.val_acc)}, cost=float(r.cost)))
+            s.tell(Cell.parse(r.cell), outcome)
+            if q % args.every or q < s.n_init:
+                continue
+            model, evaluated = s.fit()
+            b = s.pool_belief(model, evaluated, [], s._generator(0, 0))
+            for name in ("mes", "ei", "ucb"):
+                c0 = time.process_time()
+                ref = score_on_gp(name, b)
+                c1 = time.process_time()
+                got = score(name, b, s._generator(0, 1))
+                c2 = time.process_time()
+                if name == "mes":
+                    cpu_gp, cpu_pool = cpu_gp + c1 - c0, cpu_pool + c2 - c1
+                rel = float((ref - got).abs().max() / ref.abs().max())
+                same = int(ref.argmax()) == int(got.argmax())
+                n, differ, worst = n + 1, differ + (not same), max(worst, rel)
+                print(f"{r.dataset} seed {seed} query {q} {name}: {'same' if same else 'DIFFERENT'} argmax, "
+                      f"relative difference {rel:.1e}", flush=True)
+    points = max(1, n // 3)
+    print(f"{n} scorings at {points} (run, query) points: argmax differs in {differ}; largest relative "
+          f"difference {worst:.1e}; GIBBON CPU s per point: on the GP {cpu_gp / points:.2f}, "
+          f"from the pool's marginals {cpu_pool / points:.2f}")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
