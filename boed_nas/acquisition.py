@@ -88,8 +88,6 @@ class PoolMarginals(Model):
     this one; a q>1 or joint acquisition (JES, batch GIBBON) needs the GP itself.
     """
 
-    _num_outputs = 1
-
     def __init__(self, mean: torch.Tensor, var: torch.Tensor, noise_var: float):
         super().__init__()
         self._mean, self._var, self._noise_var = mean, var, noise_var
@@ -102,8 +100,10 @@ class PoolMarginals(Model):
                   posterior_transform=None, **kwargs) -> GPyTorchPosterior:
         if output_indices not in (None, [0]) or posterior_transform is not None:
             raise NotImplementedError("PoolMarginals serves one output without a posterior transform")
+        if not isinstance(observation_noise, bool):
+            raise NotImplementedError("PoolMarginals adds its learned noise only (observation_noise=True/False)")
         idx = X[..., 0].long()  # batch x q pool indices
-        var = self._var[idx] + (self._noise_var if observation_noise is True else 0.0)
+        var = self._var[idx] + (self._noise_var if observation_noise else 0.0)
         return GPyTorchPosterior(MultivariateNormal(self._mean[idx], DiagLinearOperator(var)))
 
 
@@ -163,29 +163,37 @@ def entropy_search(b: PoolBelief, n_bins: int = 8, generator: torch.Generator | 
     return scores
 
 
+ONE_POINT = ("mes", "ei", "ucb")
+
+
+def _one_point(name: str, b: PoolBelief, model: Model, X: torch.Tensor) -> torch.Tensor:
+    """Acquisition ``name`` (one of ``ONE_POINT``) of ``model`` at the inputs ``X``, one row per
+    candidate of ``b``."""
+    if name == "mes":
+        acqf = DiscreteMaxValueEntropy(model, X[:1], b.samples.max(dim=1).values)
+    elif name == "ei":
+        acqf = LogExpectedImprovement(model, best_f=b.incumbent)
+    else:
+        acqf = UpperConfidenceBound(model, beta=4.0)
+    return _chunked(acqf, X)
+
+
 def score_on_gp(name: str, b: PoolBelief) -> torch.Tensor:
     """The one-point acquisitions ``"mes"``, ``"ei"`` and ``"ucb"`` scored by botorch on the GP
     itself, the way ``score`` did before ``PoolMarginals``: slower, same values. Kept as the
     reference that tests and ``benchmarks/pool_marginals_check.py`` compare ``score`` with."""
-    Xc = b.X[b.candidates]
-    acqf = {
-        "mes": lambda: DiscreteMaxValueEntropy(b.model, Xc[:1], b.samples.max(dim=1).values),
-        "ei": lambda: LogExpectedImprovement(b.model, best_f=b.incumbent),
-        "ucb": lambda: UpperConfidenceBound(b.model, beta=4.0),
-    }
-    if name not in acqf:
-        raise ValueError(f"score_on_gp covers {list(acqf)}, got {name!r}")
-    return _chunked(acqf[name](), Xc)
+    if name not in ONE_POINT:
+        raise ValueError(f"score_on_gp covers {list(ONE_POINT)}, got {name!r}")
+    return _one_point(name, b, b.model, b.X[b.candidates])
 
 
 def score(name: str, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
     """Acquisition values of ``b.candidates`` under acquisition ``name``."""
-    pool = PoolMarginals(b.mean, b.var, b.noise_var)
-    Ic = b.candidates.to(b.mean.dtype).unsqueeze(-1)  # the candidates as inputs of ``pool``
+    if name in ONE_POINT:  # from the pool's marginals, the candidates' pool indices as inputs
+        pool = PoolMarginals(b.mean, b.var, b.noise_var)
+        return _one_point(name, b, pool, b.candidates.to(b.mean.dtype).unsqueeze(-1))
     if name == "es":
         return entropy_search(b, generator=generator)
-    if name == "mes":
-        return _chunked(DiscreteMaxValueEntropy(pool, Ic[:1], b.samples.max(dim=1).values), Ic)
     if name == "jes":
         n_opt = min(32, b.samples.shape[0])
         arg = b.samples[:n_opt].argmax(dim=1)
@@ -194,10 +202,6 @@ def score(name: str, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
             estimation_type="LB",
         )
         return _chunked(acqf, b.X[b.candidates], chunk=256)
-    if name == "ei":
-        return _chunked(LogExpectedImprovement(pool, best_f=b.incumbent), Ic)
-    if name == "ucb":
-        return _chunked(UpperConfidenceBound(pool, beta=4.0), Ic)
     if name == "ts":
         pos = {int(p): i for i, p in enumerate(b.plausible.tolist())}
         s = b.samples[int(torch.randint(b.samples.shape[0], (1,), generator=generator))]
