@@ -202,6 +202,16 @@ def run_bench(
     return pd.concat(results, ignore_index=True)
 
 
+def recorded_outcome(row: Any) -> Any:
+    """The ``Outcome`` a strategy was told for one trajectory row (a failure, or its ``val_acc``),
+    for replaying a recorded run."""
+    from boed_nas import Outcome
+
+    if row.failed:
+        return Outcome(failed=True, cost=float(row.cost))
+    return Outcome(metrics={"val_acc": float(row.val_acc)}, cost=float(row.cost))
+
+
 def parse_seeds(spec: str) -> list[int]:
     """Seeds from ``"0-19"``, ``"20,21"`` or ``"0,3,5-7"`` (ranges inclusive); ValueError otherwise."""
     out: list[int] = []

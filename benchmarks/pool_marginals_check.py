@@ -7,6 +7,8 @@ whether the argmax agrees, the largest score difference relative to the largest 
 CPU seconds of the GIBBON scoring each way.
 
     python benchmarks/pool_marginals_check.py benchmarks/results/nb201/additive_cifar100 --seeds 0-2
+
+(``--label`` picks the runs to replay where a folder holds several strategies.)
 """
 
 from __future__ import annotations
@@ -14,40 +16,41 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-
-import pandas as pd
 
 
 def main(argv: list[str] | None = None) -> int:
     import torch
-    from benchmarks.harness import parse_seeds
-    from boed_nas import Cell, Outcome
+    from benchmarks.harness import parse_seeds, recorded_outcome
+    from benchmarks.report import read_trajectories
+    from boed_nas import Cell
     from boed_nas.acquisition import score, score_on_gp
     from strategies import make_strategy
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")
+    ap.add_argument("--label", default=None, help="the strategy label of the runs (default: the folder's only one)")
     ap.add_argument("--seeds", default="0-2")
     ap.add_argument("--every", type=int, default=25)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    folder = Path(args.folder)
-    path = next((folder / n for n in ("trajectories.csv", "trajectories.csv.gz") if (folder / n).exists()), None)
-    if path is None:
-        print(f"error: no trajectories.csv(.gz) in {folder}", file=sys.stderr)
+    try:
+        traj = read_trajectories(args.folder)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
-    traj = pd.read_csv(path)
-    label = sorted(traj["strategy"].unique())[0]
+    labels = sorted(traj["strategy"].unique())
+    label = args.label if args.label is not None else labels[0] if len(labels) == 1 else None
+    if label not in labels:
+        print(f"error: give --label, one of {labels}" if label is None else
+              f"error: no runs labelled {label!r} in {args.folder}; labels: {labels}", file=sys.stderr)
+        return 2
     n = differ = 0
     worst = cpu_gp = cpu_pool = 0.0
     for seed in parse_seeds(args.seeds):
         run = traj[(traj["strategy"] == label) & (traj["seed"] == seed)].sort_values("query")
         s = make_strategy("boed", seed=seed)
         for q, r in enumerate(run.itertuples(), start=1):
-            outcome = (Outcome(failed=True, cost=float(r.cost)) if r.failed
-                       else Outcome(metrics={"val_acc": float(r.val_acc)}, cost=float(r.cost)))
-            s.tell(Cell.parse(r.cell), outcome)
+            s.tell(Cell.parse(r.cell), recorded_outcome(r))
             if q % args.every or q < s.n_init:
                 continue
             model, evaluated = s.fit()

@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 
-from benchmarks.harness import markdown_frame, parse_seeds
+from benchmarks.harness import markdown_frame, parse_seeds, recorded_outcome
+from benchmarks.report import read_trajectories
 
 
 def time_ask(spec: str, traj: pd.DataFrame, dataset: str, seed: int, query: int, objectives: str | None = None) -> dict:
@@ -32,7 +30,7 @@ def time_ask(spec: str, traj: pd.DataFrame, dataset: str, seed: int, query: int,
     import torch
 
     torch.set_num_threads(1)
-    from boed_nas import Cell, Outcome
+    from boed_nas import Cell
     from strategies import make_strategy
 
     if query < 3 or query > len(traj):
@@ -42,9 +40,7 @@ def time_ask(spec: str, traj: pd.DataFrame, dataset: str, seed: int, query: int,
     for i, r in enumerate(traj.head(query - 1).itertuples()):
         if i == query - 2:
             strategy.recommend()  # a model-based strategy fits here: the warm start of the timed fit
-        outcome = (Outcome(failed=True, cost=float(r.cost)) if r.failed
-                   else Outcome(metrics={"val_acc": float(r.val_acc)}, cost=float(r.cost)))
-        strategy.tell(Cell.parse(r.cell), outcome)
+        strategy.tell(Cell.parse(r.cell), recorded_outcome(r))
     t0, c0 = time.perf_counter(), time.process_time()
     (cell,) = strategy.ask(1)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -64,15 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--at", default="50,100,200", help="query numbers")
     args = ap.parse_args(argv)
     try:
-        path = Path(args.folder)
-        if path.is_dir():
-            path = next((path / n for n in ("trajectories.csv", "trajectories.csv.gz") if (path / n).exists()), None)
-            if path is None:
-                raise ValueError(f"no trajectories.csv(.gz) in {args.folder}")
-        traj = pd.read_csv(path)
+        traj = read_trajectories(args.folder)
         runs = traj[traj["strategy"] == args.label]
         if runs.empty:
-            raise ValueError(f"no runs labelled {args.label!r} in {path}; labels: {sorted(traj['strategy'].unique())}")
+            raise ValueError(f"no runs labelled {args.label!r} in {args.folder}; labels: {sorted(traj['strategy'].unique())}")
         queries = [int(q) for q in args.at.split(",")]
         rows = []
         keys = ["dataset", "objectives", "seed"] if "objectives" in runs else ["dataset", "seed"]

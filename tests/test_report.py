@@ -132,3 +132,15 @@ def test_ablation_stops_at_the_optimum_resumes_and_rejects_bad_specs(tmp_path, c
     assert "| cifar10 | local | 0-1 (2) |" in capsys.readouterr().out
     assert ablation.main(["run", "--strategies", "boed[n_inti=5]", "--seeds", "0", "--out", str(out)]) == 2
     assert "n_inti" in capsys.readouterr().err
+
+
+def test_recorded_outcome_tells_what_the_run_was_told():
+    from collections import namedtuple
+
+    from benchmarks.harness import recorded_outcome
+
+    Row = namedtuple("Row", "failed val_acc cost")
+    ok = recorded_outcome(Row(False, 91.5, 2.0))
+    assert not ok.failed and ok.metrics["val_acc"] == 91.5 and ok.cost == 2.0
+    bad = recorded_outcome(Row(True, float("nan"), 1.0))
+    assert bad.failed and bad.cost == 1.0
