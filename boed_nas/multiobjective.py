@@ -256,9 +256,10 @@ class MultiObjectiveBOED(BOEDController):
                                  f"{[o.name for o in self.problem.objectives]}")
             kw["output_transform"] = "standardize"  # the utility is linear in raw accuracy
         self.scalarization = None if scalarization is None else float(scalarization)
+        front = self._front_mode()
         if acquisition is None:
-            acquisition = "ehvi" if self._front_mode() else "pfes"
-        if acquisition == "ehvi" and not self._front_mode():
+            acquisition = "ehvi" if front else "pfes"
+        if acquisition == "ehvi" and not front:
             raise ValueError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
                              "use 'pfes' for a constrained or scalarised search")
         if not self.problem.feasible.any():
