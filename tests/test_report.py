@@ -144,3 +144,19 @@ def test_recorded_outcome_tells_what_the_run_was_told():
     assert not ok.failed and ok.metrics["val_acc"] == 91.5 and ok.cost == 2.0
     bad = recorded_outcome(Row(True, float("nan"), 1.0))
     assert bad.failed and bad.cost == 1.0
+
+
+def test_acquisition_ties_replay_reproduces_the_recorded_picks(tmp_path, capsys):
+    from benchmarks import acquisition_ties
+
+    traj = run_bench(["boed"], "cifar10", [16], 9, progress=False)
+    traj.to_csv(tmp_path / "trajectories.csv", index=False)
+    assert acquisition_ties.main([str(tmp_path), "--seeds", "16", "--queries", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "replayed picks that differ from the recorded run: 0" in out
+    # a run whose seventh cell is not what the acquisition picks is caught
+    other = traj.loc[traj["query"] > 7, "cell"].iloc[-1]
+    traj.loc[traj["query"] == 7, "cell"] = other
+    traj.to_csv(tmp_path / "trajectories.csv", index=False)
+    assert acquisition_ties.main([str(tmp_path), "--seeds", "16", "--queries", "9"]) == 1
+    assert "query 7: replay picks" in capsys.readouterr().out

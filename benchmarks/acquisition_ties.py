@@ -1,0 +1,87 @@
+"""Count the GP picks of recorded ``boed`` runs where the acquisition's maximum is tied.
+
+For each run it replays the recorded observations into a ``boed`` controller, one tell at a
+time, and at every GP pick within the first ``--queries`` queries scores the pool exactly as the
+ask did (same fit schedule, same seeded generators). It prints the picks where more than one
+candidate scores within ``--rtol`` (relative to the largest score) of the maximum: there
+``argmax`` takes the candidate that comes first in the pool's order, or the one that wins by
+last-bit rounding, so the choice depends on the op labelling and on the floating-point build,
+not on the belief. It also checks that the replayed argmax is the cell the run asked for next.
+
+    python benchmarks/acquisition_ties.py benchmarks/results/nb201/current_default --seeds 0-19 --queries 20
+
+(``--label`` picks the runs to replay where a folder holds several strategies.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+    from benchmarks.harness import parse_seeds, recorded_outcome
+    from benchmarks.report import read_trajectories
+    from boed_nas import Cell
+    from boed_nas.acquisition import score
+    from strategies import make_strategy
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")
+    ap.add_argument("--label", default=None, help="the strategy label of the runs (default: the folder's only one)")
+    ap.add_argument("--seeds", default="0-19")
+    ap.add_argument("--queries", type=int, default=20, help="look at the picks up to this query")
+    ap.add_argument("--rtol", type=float, default=1e-9, help="scores this close to the maximum count as tied")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        traj = read_trajectories(args.folder)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    labels = sorted(traj["strategy"].unique())
+    label = args.label if args.label is not None else labels[0] if len(labels) == 1 else None
+    if label not in labels:
+        print(f"error: give --label, one of {labels}" if label is None else
+              f"error: no runs labelled {label!r} in {args.folder}; labels: {labels}", file=sys.stderr)
+        return 2
+    by_dataset: dict[str, list[int]] = {}
+    mismatches = 0
+    for dataset in sorted(traj["dataset"].unique()):
+        for seed in parse_seeds(args.seeds):
+            run = traj[(traj["strategy"] == label) & (traj["dataset"] == dataset) & (traj["seed"] == seed)]
+            run = run.sort_values("query").head(args.queries)
+            if run.empty:
+                continue
+            s = make_strategy("boed", seed=seed)
+            cells = [Cell.parse(c) for c in run["cell"]]
+            tied: list[str] = []
+            for q, r in enumerate(run.itertuples(), start=1):
+                if q >= len(cells):
+                    break
+                s.tell(cells[q - 1], recorded_outcome(r))
+                fitted = s.fit() if len(s._successes()) >= s.n_init else None
+                if fitted is None:
+                    continue
+                model, evaluated = fitted
+                b = s.pool_belief(model, evaluated, [], s._generator(0, 0))
+                sc = score(s.acquisition, b, s._generator(0, 1))
+                top = sc.max()
+                n_tied = int((sc >= top - args.rtol * top.abs()).sum())
+                pick = s.universe[int(b.candidates[int(sc.argmax())])]
+                if pick.canonical().code != cells[q].canonical().code:
+                    mismatches += 1
+                    print(f"{dataset} seed {seed} query {q + 1}: replay picks {pick}, the run asked {cells[q]}")
+                if n_tied > 1:
+                    tied.append(f"query {q + 1} ({n_tied} tied)")
+            by_dataset.setdefault(dataset, []).append(len(tied) > 0)
+            print(f"{dataset} seed {seed}: {', '.join(tied) if tied else 'no tie'}", flush=True)
+    for dataset, hit in by_dataset.items():
+        print(f"{dataset}: {sum(hit)} of {len(hit)} runs meet a tied maximum within their first {args.queries} queries")
+    print(f"replayed picks that differ from the recorded run: {mismatches}")
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
