@@ -22,7 +22,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     import torch
     from benchmarks.harness import parse_seeds, recorded_outcome
-    from benchmarks.report import read_trajectories
+    from benchmarks.report import runs_of
     from boed_nas import Cell
     from boed_nas.acquisition import score
     from strategies import make_strategy
@@ -36,21 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        traj = read_trajectories(args.folder)
+        traj = runs_of(args.folder, args.label)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    labels = sorted(traj["strategy"].unique())
-    label = args.label if args.label is not None else labels[0] if len(labels) == 1 else None
-    if label not in labels:
-        print(f"error: give --label, one of {labels}" if label is None else
-              f"error: no runs labelled {label!r} in {args.folder}; labels: {labels}", file=sys.stderr)
         return 2
     by_dataset: dict[str, list[int]] = {}
     mismatches = 0
     for dataset in sorted(traj["dataset"].unique()):
         for seed in parse_seeds(args.seeds):
-            run = traj[(traj["strategy"] == label) & (traj["dataset"] == dataset) & (traj["seed"] == seed)]
+            run = traj[(traj["dataset"] == dataset) & (traj["seed"] == seed)]
             run = run.sort_values("query").head(args.queries)
             if run.empty:
                 continue

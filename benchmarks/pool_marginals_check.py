@@ -21,7 +21,7 @@ import time
 def main(argv: list[str] | None = None) -> int:
     import torch
     from benchmarks.harness import parse_seeds, recorded_outcome
-    from benchmarks.report import read_trajectories
+    from benchmarks.report import runs_of
     from boed_nas import Cell
     from boed_nas.acquisition import score, score_on_gp
     from strategies import make_strategy
@@ -34,21 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        traj = read_trajectories(args.folder)
+        traj = runs_of(args.folder, args.label)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    labels = sorted(traj["strategy"].unique())
-    label = args.label if args.label is not None else labels[0] if len(labels) == 1 else None
-    if label not in labels:
-        print(f"error: give --label, one of {labels}" if label is None else
-              f"error: no runs labelled {label!r} in {args.folder}; labels: {labels}", file=sys.stderr)
-        return 2
     n = differ = 0
     worst = cpu_gp = cpu_pool = 0.0
-    for seed in parse_seeds(args.seeds):
-        run = traj[(traj["strategy"] == label) & (traj["seed"] == seed)].sort_values("query")
-        s = make_strategy("boed", seed=seed)
+    for (dataset, seed), run in traj.groupby(["dataset", "seed"]):
+        if seed not in parse_seeds(args.seeds):
+            continue
+        run = run.sort_values("query")
+        s = make_strategy("boed", seed=int(seed))
         for q, r in enumerate(run.itertuples(), start=1):
             s.tell(Cell.parse(r.cell), recorded_outcome(r))
             if q % args.every or q < s.n_init:

@@ -44,6 +44,20 @@ def read_trajectories(source: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
+def runs_of(source: str | os.PathLike[str], label: str | None = None) -> pd.DataFrame:
+    """The trajectories of the runs labelled ``label`` in a bench folder or file; without a label,
+    of the folder's only strategy. ValueError naming the labels there when that is ambiguous or absent."""
+    traj = read_trajectories(source)
+    labels = sorted(traj["strategy"].unique())
+    if label is None:
+        if len(labels) != 1:
+            raise ValueError(f"{str(source)!r} holds several strategies; give a label, one of {labels}")
+        label = labels[0]
+    if label not in labels:
+        raise ValueError(f"no runs labelled {label!r} in {str(source)!r}; labels: {labels}")
+    return traj[traj["strategy"] == label]
+
+
 def parse_renames(items: Sequence[str] | None) -> dict[str, str]:
     """``["OLD=NEW", ...]`` (strategy labels) as a dict; ValueError naming a malformed item. A
     spec's settings hold '=' too, so the split is at the first '=' outside brackets."""

@@ -21,7 +21,7 @@ import time
 import pandas as pd
 
 from benchmarks.harness import markdown_frame, parse_seeds, recorded_outcome
-from benchmarks.report import read_trajectories
+from benchmarks.report import runs_of
 
 
 def time_ask(spec: str, traj: pd.DataFrame, dataset: str, seed: int, query: int, objectives: str | None = None) -> dict:
@@ -60,10 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--at", default="50,100,200", help="query numbers")
     args = ap.parse_args(argv)
     try:
-        traj = read_trajectories(args.folder)
-        runs = traj[traj["strategy"] == args.label]
-        if runs.empty:
-            raise ValueError(f"no runs labelled {args.label!r} in {args.folder}; labels: {sorted(traj['strategy'].unique())}")
+        runs = runs_of(args.folder, args.label)
         queries = [int(q) for q in args.at.split(",")]
         rows = []
         keys = ["dataset", "objectives", "seed"] if "objectives" in runs else ["dataset", "seed"]

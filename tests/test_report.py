@@ -160,3 +160,16 @@ def test_acquisition_ties_replay_reproduces_the_recorded_picks(tmp_path, capsys)
     traj.to_csv(tmp_path / "trajectories.csv", index=False)
     assert acquisition_ties.main([str(tmp_path), "--seeds", "16", "--queries", "9"]) == 1
     assert "query 7: replay picks" in capsys.readouterr().out
+
+
+def test_runs_of_picks_one_strategy_or_names_the_labels(tmp_path):
+    from benchmarks.report import runs_of
+
+    run_bench(["random", "local"], "cifar100", [0], 3, progress=False).to_csv(tmp_path / "trajectories.csv", index=False)
+    assert set(runs_of(tmp_path, "local")["strategy"]) == {"local"}
+    with pytest.raises(ValueError, match=r"several strategies; give a label, one of \['local', 'random'\]"):
+        runs_of(tmp_path)
+    with pytest.raises(ValueError, match=r"no runs labelled 'boed'.*labels: \['local', 'random'\]"):
+        runs_of(tmp_path, "boed")
+    run_bench(["random"], "cifar100", [0], 3, progress=False).to_csv(tmp_path / "trajectories.csv", index=False)
+    assert len(runs_of(tmp_path)) == 3
