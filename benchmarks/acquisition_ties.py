@@ -21,11 +21,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     import torch
-    from benchmarks.harness import parse_seeds, recorded_outcome
+    from benchmarks.harness import parse_seeds, replayed_beliefs
     from benchmarks.report import runs_of
     from boed_nas import Cell
     from boed_nas.acquisition import score
-    from strategies import make_strategy
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")
@@ -42,35 +41,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     by_dataset: dict[str, list[int]] = {}
     mismatches = 0
-    for dataset in sorted(traj["dataset"].unique()):
-        for seed in parse_seeds(args.seeds):
-            run = traj[(traj["dataset"] == dataset) & (traj["seed"] == seed)]
-            run = run.sort_values("query").head(args.queries)
-            if run.empty:
-                continue
-            s = make_strategy("boed", seed=seed)
-            cells = [Cell.parse(c) for c in run["cell"]]
-            tied: list[str] = []
-            for q, r in enumerate(run.itertuples(), start=1):
-                if q >= len(cells):
-                    break
-                s.tell(cells[q - 1], recorded_outcome(r))
-                fitted = s.fit() if len(s._successes()) >= s.n_init else None
-                if fitted is None:
-                    continue
-                model, evaluated = fitted
-                b = s.pool_belief(model, evaluated, [], s._generator(0, 0))
-                sc = score(s.acquisition, b, s._generator(0, 1))
-                top = sc.max()
-                n_tied = int((sc >= top - args.rtol * top.abs()).sum())
-                pick = s.universe[int(b.candidates[int(sc.argmax())])]
-                if pick.canonical().code != cells[q].canonical().code:
-                    mismatches += 1
-                    print(f"{dataset} seed {seed} query {q + 1}: replay picks {pick}, the run asked {cells[q]}")
-                if n_tied > 1:
-                    tied.append(f"query {q + 1} ({n_tied} tied)")
-            by_dataset.setdefault(dataset, []).append(len(tied) > 0)
-            print(f"{dataset} seed {seed}: {', '.join(tied) if tied else 'no tie'}", flush=True)
+    seeds = parse_seeds(args.seeds)
+    for (dataset, seed), run in traj.groupby(["dataset", "seed"]):
+        if seed not in seeds:
+            continue
+        run = run.sort_values("query").head(args.queries)
+        cells = [Cell.parse(c) for c in run["cell"]]
+        tied: list[str] = []
+        # after the q-th tell the pick is the (q+1)-th cell, so the last cell is only checked, not told
+        for q, s, b in replayed_beliefs(run.iloc[:-1], seed):
+            sc = score(s.acquisition, b, s._generator(0, 1))
+            top = sc.max()
+            n_tied = int((sc >= top - args.rtol * top.abs()).sum())
+            pick = s.universe[int(b.candidates[int(sc.argmax())])]
+            if pick.canonical().code != cells[q].canonical().code:
+                mismatches += 1
+                print(f"{dataset} seed {seed} query {q + 1}: replay picks {pick}, the run asked {cells[q]}")
+            if n_tied > 1:
+                tied.append(f"query {q + 1} ({n_tied} tied)")
+        by_dataset.setdefault(dataset, []).append(len(tied) > 0)
+        print(f"{dataset} seed {seed}: {', '.join(tied) if tied else 'no tie'}", flush=True)
     for dataset, hit in by_dataset.items():
         print(f"{dataset}: {sum(hit)} of {len(hit)} runs meet a tied maximum within their first {args.queries} queries")
     print(f"replayed picks that differ from the recorded run: {mismatches}")

@@ -212,6 +212,23 @@ def recorded_outcome(row: Any) -> Any:
     return Outcome(metrics={"val_acc": float(row.val_acc)}, cost=float(row.cost))
 
 
+def replayed_beliefs(run: pd.DataFrame, seed: int, want: Callable[[int], bool] = lambda q: True):
+    """Replay a recorded ``boed`` run (its trajectory rows) into a fresh ``boed`` controller, one
+    tell at a time. After the q-th tell, where ``want(q)`` and the GP is in use, yield ``(q,
+    controller, belief)``: the belief over the pool built as the next ask would build it (the
+    controller's fit, its seeded generator, nothing pending)."""
+    from boed_nas import Cell
+    from strategies import make_strategy
+
+    s = make_strategy("boed", seed=int(seed))
+    for q, r in enumerate(run.sort_values("query").itertuples(), start=1):
+        s.tell(Cell.parse(r.cell), recorded_outcome(r))
+        if not want(q) or len(s._successes()) < s.n_init:
+            continue
+        model, evaluated = s.fit()
+        yield q, s, s.pool_belief(model, evaluated, [], s._generator(0, 0))
+
+
 def parse_seeds(spec: str) -> list[int]:
     """Seeds from ``"0-19"``, ``"20,21"`` or ``"0,3,5-7"`` (ranges inclusive); ValueError otherwise."""
     out: list[int] = []

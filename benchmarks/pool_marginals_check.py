@@ -20,11 +20,9 @@ import time
 
 def main(argv: list[str] | None = None) -> int:
     import torch
-    from benchmarks.harness import parse_seeds, recorded_outcome
+    from benchmarks.harness import parse_seeds, replayed_beliefs
     from benchmarks.report import runs_of
-    from boed_nas import Cell
     from boed_nas.acquisition import score, score_on_gp
-    from strategies import make_strategy
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")
@@ -40,17 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     n = differ = 0
     worst = cpu_gp = cpu_pool = 0.0
+    seeds = parse_seeds(args.seeds)
     for (dataset, seed), run in traj.groupby(["dataset", "seed"]):
-        if seed not in parse_seeds(args.seeds):
+        if seed not in seeds:
             continue
-        run = run.sort_values("query")
-        s = make_strategy("boed", seed=int(seed))
-        for q, r in enumerate(run.itertuples(), start=1):
-            s.tell(Cell.parse(r.cell), recorded_outcome(r))
-            if q % args.every or q < s.n_init:
-                continue
-            model, evaluated = s.fit()
-            b = s.pool_belief(model, evaluated, [], s._generator(0, 0))
+        for q, s, b in replayed_beliefs(run, seed, want=lambda q: q % args.every == 0):
             for name in ("mes", "ei", "ucb"):
                 c0 = time.process_time()
                 ref = score_on_gp(name, b)
@@ -62,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                 rel = float((ref - got).abs().max() / ref.abs().max())
                 same = int(ref.argmax()) == int(got.argmax())
                 n, differ, worst = n + 1, differ + (not same), max(worst, rel)
-                print(f"{r.dataset} seed {seed} query {q} {name}: {'same' if same else 'DIFFERENT'} argmax, "
+                print(f"{dataset} seed {seed} query {q} {name}: {'same' if same else 'DIFFERENT'} argmax, "
                       f"relative difference {rel:.1e}", flush=True)
     points = max(1, n // 3)
     print(f"{n} scorings at {points} (run, query) points: argmax differs in {differ}; largest relative "
