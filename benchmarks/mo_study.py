@@ -64,13 +64,13 @@ def cmd_run(args: argparse.Namespace) -> None:
     from benchmarks.harness import parse_seeds
     from benchmarks.nb201 import resolve_dataset
     from boed_nas.pareto import parse_objectives
-    from strategies import strategy_class
+    from strategies import split_specs, strategy_class
 
     out = Path(args.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     datasets = [resolve_dataset(d).name for d in args.datasets.split(",")]
     objective_sets = [",".join(o.name for o in parse_objectives(s, min_count=2)) for s in args.objectives]
-    strategies = [s for s in args.strategies.split(",") if s]
+    strategies = split_specs(args.strategies)  # "boed-mo[acquisition=pfes,n_init=5]" stays one spec
     for s in strategies:
         if not getattr(strategy_class(s), "multiobjective", False):
             raise ValueError(f"strategy {s!r} is not multi-objective")
