@@ -220,8 +220,8 @@ class MultiObjectiveBOED(BOEDController):
         maximising the posterior upper bound of accuracy against the costs
         (``nsga2_generations`` x ``nsga2_pop_size`` evaluations of the posterior per ask).
     Other arguments are those of ``BOEDController`` (kernel, n_init, n_samples, plausible_size...);
-    here ``kernel`` defaults to ``"categorical"``, ``n_init`` to 10 and ``cold_start_every`` to 1,
-    the settings measured.
+    here ``kernel`` defaults to ``"categorical"``, ``n_init`` to 10, ``cold_start_every`` to 1 and
+    ``output_transform`` to ``"rank"`` (``"standardize"`` under a scalarisation), the settings measured.
     """
 
     name = "boed-mo"
@@ -269,6 +269,9 @@ class MultiObjectiveBOED(BOEDController):
         kw.setdefault("kernel", "categorical")
         kw.setdefault("n_init", 10)
         kw.setdefault("cold_start_every", 1)
+        # the front's EHVI on rank-transformed accuracy, although the hypervolume is linear in raw
+        # accuracy: a standardised GP reached 99% in 39 of 60 runs against 52 (README, MO section)
+        kw.setdefault("output_transform", "rank")
         super().__init__(acquisition="mes", **kw)
         self.acquisition = acquisition
         self.candidates, self.nsga2_generations, self.nsga2_pop_size = candidates, nsga2_generations, nsga2_pop_size

@@ -117,6 +117,10 @@ def test_boed_mo_ehvi_acquisition_proposes_new_feasible_cells(c10):
     assert MultiObjectiveBOED(objectives="accuracy,latency").acquisition == "ehvi"
     assert MultiObjectiveBOED(objectives="accuracy", constraints=["latency<=0.02"]).acquisition == "pfes"
     assert MultiObjectiveBOED(objectives="accuracy,flops", scalarization=0.1).acquisition == "pfes"
+    # the GP's target: ranks for a front (measured), raw-scale standardisation for a linear utility
+    assert MultiObjectiveBOED(objectives="accuracy,latency").output_transform == "rank"
+    assert MultiObjectiveBOED(objectives="accuracy,latency", output_transform="standardize").output_transform == "standardize"
+    assert MultiObjectiveBOED(objectives="accuracy,flops", scalarization=0.1).output_transform == "standardize"
 
 
 def test_boed_mo_can_take_its_candidates_from_nsga2_on_the_posterior(c10):
