@@ -270,7 +270,7 @@ class MultiObjectiveBOED(BOEDController):
         kw.setdefault("n_init", 10)
         kw.setdefault("cold_start_every", 1)
         # the front's EHVI on rank-transformed accuracy, although the hypervolume is linear in raw
-        # accuracy: a standardised GP reached 99% in 39 of 60 runs against 52 (README, MO section)
+        # accuracy: a standardised GP reached 99% in 38 of 60 runs against 52 (README, MO section)
         kw.setdefault("output_transform", "rank")
         super().__init__(acquisition="mes", **kw)
         self.acquisition = acquisition
