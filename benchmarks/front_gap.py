@@ -24,19 +24,22 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def front_level(report, codes: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The step function A(c) of the front of ``codes`` at the costs ``at`` (the reference
-    accuracy where no front cell costs at most c)."""
+def front_level(report, codes: Sequence[int], at: np.ndarray) -> np.ndarray:
+    """The step function A(c) of the cells ``codes`` (the same as of their front): for each cost c
+    in ``at``, the best accuracy among them costing at most c, or the reference accuracy where none
+    does. boed-mo's ``front_levels`` (a running maximum over cells sorted by cost) computes it."""
+    import torch
+    from boed_nas.multiobjective import front_levels
+
     (acc_j,), (cost_j,) = _axes(report)
-    front = report.front(codes)
+    codes = np.asarray(list(codes), dtype=np.int64)
     ref = report.reference_point[acc_j]
-    if len(front) == 0:
+    if len(codes) == 0:
         return np.full(len(at), ref)
-    order = np.argsort(report.table[front, cost_j], kind="stable")
-    c = report.table[front[order], cost_j]
-    a = np.maximum.accumulate(report.table[front[order], acc_j])
-    k = np.searchsorted(c, at, side="right") - 1
-    return np.where(k >= 0, a[np.maximum(k, 0)], ref)
+    T = report.table
+    level = front_levels(torch.as_tensor(T[codes, acc_j])[None, :], T[codes][:, [cost_j]],
+                         np.asarray(at, dtype=np.float64)[:, None])[0].numpy()
+    return np.maximum(level, ref)  # -inf where no cell is that cheap
 
 
 def _axes(report) -> tuple[list[int], list[int]]:
@@ -52,15 +55,15 @@ def missing_by_cost(report, codes: Sequence[int], split: float) -> tuple[float, 
     """(below, above): the true hypervolume not covered by the front of ``codes``, as shares of
     the true hypervolume, on costs below ``split`` and at or above it."""
     (acc_j,), (cost_j,) = _axes(report)
-    codes = np.asarray(list(codes), dtype=np.int64)
+    found = report.front(codes)  # feasible cells only, as the hypervolume counts them
     ref_c = report.reference_point[cost_j]
     T = report.table
     # A_true and A_found only change at front costs: integrate exactly between breakpoints
-    cuts = np.unique(np.concatenate([T[report.true_front, cost_j], T[report.front(codes), cost_j],
+    cuts = np.unique(np.concatenate([T[report.true_front, cost_j], T[found, cost_j],
                                      [min(max(split, T[:, cost_j].min()), ref_c), ref_c]]))
     cuts = cuts[cuts <= ref_c]
     left, width = cuts[:-1], np.diff(cuts)
-    area = (front_level(report, report.true_front, left) - front_level(report, codes, left)) * width
+    area = (front_level(report, report.true_front, left) - front_level(report, found, left)) * width
     total = report.true_hypervolume
     return float(area[left < split].sum() / total), float(area[left >= split].sum() / total)
 
@@ -69,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     from benchmarks.harness import markdown_frame, mo_report, parse_seeds
     from benchmarks.nb201 import NB201Benchmark
-    from benchmarks.report import read_trajectories
+    from benchmarks.report import read_trajectories, runs_of
     from boed_nas.space import Cell
+    from strategies import split_specs
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", help="a multi-objective results folder (mo_study.py report's trajectories.csv.gz)")
@@ -82,19 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.quantile < 1:
         print(f"error: --quantile must be in (0, 1), got {args.quantile}", file=sys.stderr)
         return 2
-    try:
-        traj = read_trajectories(args.folder)
+    try:  # labels such as "boed-mo[acquisition=pfes,n_init=5]" keep their commas
+        traj = read_trajectories(args.folder) if args.strategies is None else runs_of(
+            args.folder, split_specs(args.strategies))
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    labels = sorted(traj["strategy"].unique())
-    wanted = labels if args.strategies is None else [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in labels]
-    if unknown:
-        print(f"error: no runs labelled {unknown} in {args.folder!r}; labels: {labels}", file=sys.stderr)
-        return 2
-    traj = traj[traj["strategy"].isin(wanted) & traj["seed"].isin(parse_seeds(args.seeds))
-                & (traj["query"] <= args.at)]
+    traj = traj[traj["seed"].isin(parse_seeds(args.seeds)) & (traj["query"] <= args.at)]
     rows = []
     for (dataset, objectives), g in traj.groupby(["dataset", "objectives"], sort=False):
         report = mo_report(NB201Benchmark(dataset, seed=0), objectives.replace("+", ","))

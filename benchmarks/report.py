@@ -44,18 +44,21 @@ def read_trajectories(source: str | os.PathLike[str]) -> pd.DataFrame:
     return df
 
 
-def runs_of(source: str | os.PathLike[str], label: str | None = None) -> pd.DataFrame:
-    """The trajectories of the runs labelled ``label`` in a bench folder or file; without a label,
-    of the folder's only strategy. ValueError naming the labels there when that is ambiguous or absent."""
+def runs_of(source: str | os.PathLike[str], label: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """The trajectories of the runs labelled ``label`` (or any of a list of labels) in a bench
+    folder or file; without a label, of the folder's only strategy. ValueError naming the labels
+    there when that is ambiguous or a label is absent."""
     traj = read_trajectories(source)
     labels = sorted(traj["strategy"].unique())
     if label is None:
         if len(labels) != 1:
             raise ValueError(f"{str(source)!r} holds several strategies; give a label, one of {labels}")
         label = labels[0]
-    if label not in labels:
-        raise ValueError(f"no runs labelled {label!r} in {str(source)!r}; labels: {labels}")
-    return traj[traj["strategy"] == label]
+    wanted = [label] if isinstance(label, str) else list(label)
+    absent = [w for w in wanted if w not in labels]
+    if absent:
+        raise ValueError(f"no runs labelled {', '.join(map(repr, absent))} in {str(source)!r}; labels: {labels}")
+    return traj[traj["strategy"].isin(wanted)]
 
 
 def parse_renames(items: Sequence[str] | None) -> dict[str, str]:

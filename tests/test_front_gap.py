@@ -66,4 +66,4 @@ def test_cli_reports_runs_of_a_results_folder(tmp_path, capsys, c10):
     assert "| cifar10 | accuracy+latency | s | 1 |" in out
     assert "| 0.0000 | 0.0000 |" in out  # the true front itself misses nothing
     assert main([str(tmp_path), "--strategies", "nope"]) == 2
-    assert "no runs labelled ['nope']" in capsys.readouterr().err
+    assert "no runs labelled 'nope'" in capsys.readouterr().err

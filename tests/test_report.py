@@ -171,5 +171,9 @@ def test_runs_of_picks_one_strategy_or_names_the_labels(tmp_path):
         runs_of(tmp_path)
     with pytest.raises(ValueError, match=r"no runs labelled 'boed'.*labels: \['local', 'random'\]"):
         runs_of(tmp_path, "boed")
+    # several labels: the runs of any of them; every absent one is named
+    assert set(runs_of(tmp_path, ["local", "random"])["strategy"]) == {"local", "random"}
+    with pytest.raises(ValueError, match=r"no runs labelled 'boed', 'bananas'"):
+        runs_of(tmp_path, ["local", "boed", "bananas"])
     run_bench(["random"], "cifar100", [0], 3, progress=False).to_csv(tmp_path / "trajectories.csv", index=False)
     assert len(runs_of(tmp_path)) == 3
