@@ -9,7 +9,10 @@ strategies) is the default::
 ``run`` writes one file per (dataset, objectives, strategy, seed) under ``<out>/runs/`` and skips
 runs already there, so the study can be run in pieces (by strategy, dataset or seed range, on
 several machines) and stopped at any time; ``report`` summarises whatever runs exist (the table
-says how many seeds each row has): ``trajectories.csv.gz`` (every run merged), ``summary.csv``,
+says how many seeds each row has). ``runs/`` is not committed, so ``report`` also keeps the runs of
+the ``trajectories.csv.gz`` already in ``<out>`` (the committed merge) that ``runs/`` lacks: on a
+fresh clone, new seeds are added to the committed ones, not put in their place (``--runs-only``
+reports ``runs/`` alone). It writes ``trajectories.csv.gz`` (every run merged), ``summary.csv``,
 ``table.md``, ``hypervolume_ratio.png`` and,
 per setting, ``front_<dataset>_<objectives>.png`` (the seed-0 boed-mo front against the true one).
 Every run is the harness's ``run_search`` with the same benchmark seed for every strategy.
@@ -29,6 +32,7 @@ import pandas as pd
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 OBJECTIVE_SETS = ("accuracy,latency", "accuracy,flops")
 STRATEGIES = ("boed-mo", "qnehvi", "parego", "nsga2", "mo-random")
+RUN_KEY = ["dataset", "objectives", "strategy", "seed"]  # one run: one file under runs/
 
 
 def run_file(out: Path, dataset: str, objectives: str, strategy: str, seed: int) -> Path:
@@ -86,16 +90,43 @@ def cmd_run(args: argparse.Namespace) -> None:
                 print(msg, flush=True)
 
 
+def collect_runs(out: Path, runs_only: bool = False) -> tuple[pd.DataFrame, int, int]:
+    """Every run under ``out/runs`` and, unless ``runs_only``, the runs of ``out/trajectories.csv.gz``
+    that ``runs/`` lacks (a run in ``runs/`` replaces the merged copy with the same key).
+
+    Returns the trajectories and how many runs came from each source. ``runs/`` is git-ignored: on a
+    fresh clone it holds only the runs made there, and a report of those alone would overwrite the
+    committed merge with a fraction of it.
+    """
+    files = sorted((out / "runs").glob("*.csv.gz"))
+    parts = [pd.read_csv(f) for f in files]
+    merged = out / "trajectories.csv.gz"
+    n_kept = 0
+    if not runs_only and merged.exists():
+        old = pd.read_csv(merged)
+        missing = [c for c in RUN_KEY if c not in old.columns]
+        if missing:
+            raise ValueError(f"{merged} has no column(s) {missing}; expected the run key {RUN_KEY} "
+                             "(a file written by `mo_study.py report`)")
+        new_keys = {tuple(k) for p in parts for k in p[RUN_KEY].drop_duplicates().itertuples(index=False)}
+        old_keys = old[RUN_KEY].apply(tuple, axis=1)
+        kept = old[~old_keys.isin(new_keys)]
+        n_kept = int(kept[RUN_KEY].drop_duplicates().shape[0])
+        parts.append(kept)
+    if not files and not n_kept:
+        raise FileNotFoundError(f"no runs under {out / 'runs'}"
+                                + ("" if runs_only else f" and no {merged.name} in {out}"))
+    return pd.concat(parts, ignore_index=True), len(files), n_kept
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from benchmarks.harness import markdown_table_mo, mo_report, plot_hypervolume_ratio, summarize_mo
     from benchmarks.nb201 import NB201Benchmark
     from boed_nas.pareto import plot_front
 
     out = Path(args.out)
-    files = sorted((out / "runs").glob("*.csv.gz"))
-    if not files:
-        raise FileNotFoundError(f"no runs under {out / 'runs'}")
-    traj = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    traj, n_files, n_kept = collect_runs(out, args.runs_only)
+    print(f"{n_files} runs from {out / 'runs'}, {n_kept} kept from {out / 'trajectories.csv.gz'}", flush=True)
     order = {c: {v: i for i, v in enumerate(vals)} for c, vals in
              (("dataset", DATASETS), ("objectives", [o.replace(",", "+") for o in OBJECTIVE_SETS]),
               ("strategy", STRATEGIES))}
@@ -135,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     r.set_defaults(func=cmd_run)
     s = sub.add_parser("report")
     s.add_argument("--out", default="benchmarks/results/mo")
+    s.add_argument("--runs-only", action="store_true",
+                   help="report the runs under <out>/runs only, not those of <out>/trajectories.csv.gz")
     s.set_defaults(func=cmd_report)
     args = p.parse_args(argv)
     try:
