@@ -19,7 +19,8 @@ accuracy; regret is in test-accuracy points against the table's best.
 
 Each (arm, seed) run is written to ``OUT/runs/`` as soon as it ends (a rerun skips it), and the
 report (``trajectories.csv.gz``, ``runs.csv``, ``summary.csv``, ``table.md``, ``regret.png``) is
-rebuilt from all of them. Wall time per trial is the median time of one ``ask`` (Ax's
+rebuilt from all of them and from the runs of the committed ``trajectories.csv.gz`` / ``runs.csv``
+that ``runs/`` (git-ignored) lacks, so seeds added on a fresh clone join the committed ones. Wall time per trial is the median time of one ``ask`` (Ax's
 ``get_next_trials`` plus the strategy's bookkeeping); CPU time per trial is the process CPU time of
 a whole run divided by its budget. The machine's load average is kept with every run.
 """
@@ -27,6 +28,7 @@ a whole run divided by its budget. The machine's load average is kept with every
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import os
@@ -133,15 +135,34 @@ def run_one(arm: str, dataset: str, seed: int, budget: int) -> tuple[pd.DataFram
     return traj, run
 
 
-def report(out: Path) -> str:
-    """Merge every run under ``out/runs`` into the trajectories, summary, table and plot."""
-    from benchmarks.harness import plot_regret, queries_to_optimum, summarize
+def _nodes(d: Any) -> dict[str, int]:
+    """A run's ``generation_nodes``: a dict (from its JSON) or its text in ``runs.csv`` (JSON, or the
+    Python literal older reports wrote)."""
+    if isinstance(d, dict):
+        return d
+    try:
+        return json.loads(d)
+    except json.JSONDecodeError:
+        return ast.literal_eval(d)
 
+
+def report(out: Path, runs_only: bool = False) -> str:
+    """Merge every run under ``out/runs`` and, unless ``runs_only``, the runs of the committed
+    ``trajectories.csv.gz`` / ``runs.csv`` that ``runs/`` lacks (``runs/`` is git-ignored: on a fresh
+    clone it holds only the runs made there) into the trajectories, summary, table and plot."""
+    from benchmarks.harness import plot_regret, queries_to_optimum, summarize
+    from benchmarks.report import with_committed
+
+    key = ["dataset", "strategy", "seed"]
     files = sorted((out / "runs").glob("*.csv.gz"))
-    if not files:
-        raise SystemExit(f"no runs under {out / 'runs'}")
-    traj = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    runs = pd.DataFrame([json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))])
+    traj, n_kept = with_committed([pd.read_csv(f) for f in files],
+                                  None if runs_only else out / "trajectories.csv.gz", key)
+    if not len(traj):
+        raise SystemExit(f"no runs under {out / 'runs'}" + ("" if runs_only else " and no committed trajectories"))
+    runs, _ = with_committed([pd.DataFrame([json.loads(p.read_text())]) for p in sorted((out / "runs").glob("*.json"))],
+                             None if runs_only else out / "runs.csv", key)
+    runs["generation_nodes"] = [json.dumps(_nodes(d)) for d in runs["generation_nodes"]]
+    print(f"{len(files)} runs from {out / 'runs'}, {n_kept} kept from {out / 'trajectories.csv.gz'}", flush=True)
     order = {a: i for i, a in enumerate(ARMS)}
     traj = traj.sort_values(["strategy", "seed", "query"], key=lambda s: s.map(order) if s.name == "strategy" else s)
     traj.to_csv(out / "trajectories.csv.gz", index=False)
@@ -165,7 +186,7 @@ def report(out: Path) -> str:
         per_seed = [queries_to_optimum(x.sort_values("query")) for _, x in g.groupby("seed")]
         nodes: dict[str, int] = {}
         for d in r["generation_nodes"]:
-            for k, v in (d if isinstance(d, dict) else json.loads(d)).items():
+            for k, v in _nodes(d).items():
                 nodes[k] = nodes.get(k, 0) + int(v)
         lines.append(
             f"| {arm} | {s['seeds']} | {s['budget']} | {s['final_test_regret_median']:.2f} "
@@ -196,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default="cifar10")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--report", action="store_true", help="only rebuild the report from the runs so far")
+    p.add_argument("--runs-only", action="store_true",
+                   help="report the runs under OUT/runs only, not those of the committed trajectories.csv.gz")
     args = p.parse_args(argv)
     import torch
 
@@ -219,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{arm} seed {seed}: final regret {traj['test_regret'].iloc[-1]:.2f}, "
                       f"wall {run['wall_s_per_trial']:.2f} s/trial, cpu {run['cpu_s_per_trial']:.2f} s/trial, "
                       f"load {run['loadavg_start']:.1f}, nodes {run['generation_nodes']}", flush=True)
-    print(report(args.out))
+    print(report(args.out, args.runs_only))
     return 0
 
 

@@ -92,31 +92,16 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def collect_runs(out: Path, runs_only: bool = False) -> tuple[pd.DataFrame, int, int]:
     """Every run under ``out/runs`` and, unless ``runs_only``, the runs of ``out/trajectories.csv.gz``
-    that ``runs/`` lacks (a run in ``runs/`` replaces the merged copy with the same key).
+    (the committed merge) that ``runs/`` lacks; and how many runs came from each."""
+    from benchmarks.report import with_committed
 
-    Returns the trajectories and how many runs came from each source. ``runs/`` is git-ignored: on a
-    fresh clone it holds only the runs made there, and a report of those alone would overwrite the
-    committed merge with a fraction of it.
-    """
     files = sorted((out / "runs").glob("*.csv.gz"))
-    parts = [pd.read_csv(f) for f in files]
     merged = out / "trajectories.csv.gz"
-    n_kept = 0
-    if not runs_only and merged.exists():
-        old = pd.read_csv(merged)
-        missing = [c for c in RUN_KEY if c not in old.columns]
-        if missing:
-            raise ValueError(f"{merged} has no column(s) {missing}; expected the run key {RUN_KEY} "
-                             "(a file written by `mo_study.py report`)")
-        new_keys = {tuple(k) for p in parts for k in p[RUN_KEY].drop_duplicates().itertuples(index=False)}
-        old_keys = old[RUN_KEY].apply(tuple, axis=1)
-        kept = old[~old_keys.isin(new_keys)]
-        n_kept = int(kept[RUN_KEY].drop_duplicates().shape[0])
-        parts.append(kept)
+    traj, n_kept = with_committed([pd.read_csv(f) for f in files], None if runs_only else merged, RUN_KEY)
     if not files and not n_kept:
         raise FileNotFoundError(f"no runs under {out / 'runs'}"
                                 + ("" if runs_only else f" and no {merged.name} in {out}"))
-    return pd.concat(parts, ignore_index=True), len(files), n_kept
+    return traj, len(files), n_kept
 
 
 def cmd_report(args: argparse.Namespace) -> None:

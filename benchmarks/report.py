@@ -61,6 +61,31 @@ def runs_of(source: str | os.PathLike[str], label: str | Sequence[str] | None = 
     return traj[traj["strategy"].isin(wanted)]
 
 
+def with_committed(new: Sequence[pd.DataFrame], committed: str | os.PathLike[str] | None,
+                   key: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """``new`` (runs made here, one frame per run file) together with the runs of ``committed`` (a
+    merged file an earlier report wrote; None or a missing file: none) whose ``key`` none of ``new`` has, so a run made
+    again replaces its committed copy; and how many runs were kept from ``committed``.
+
+    For studies that write one file per run to a git-ignored ``runs/`` and commit the merge: on a
+    fresh clone ``runs/`` holds only the runs made there, and a report of those alone would replace
+    the committed merge with a fraction of it. ValueError when ``committed`` lacks a key column.
+    """
+    key = list(key)
+    parts = list(new)
+    path = None if committed is None else Path(committed)
+    if path is None or not path.exists():
+        return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=key)), 0
+    old = pd.read_csv(path)
+    missing = [c for c in key if c not in old.columns]
+    if missing:
+        raise ValueError(f"{str(path)!r} has no column(s) {missing}; expected the run key {key} "
+                         "(a file written by the study's report)")
+    made = {tuple(k) for p in parts for k in p[key].drop_duplicates().itertuples(index=False)}
+    kept = old[~pd.Series(list(old[key].itertuples(index=False, name=None)), index=old.index).isin(made)]
+    return pd.concat([*parts, kept], ignore_index=True), int(len(kept[key].drop_duplicates()))
+
+
 def parse_renames(items: Sequence[str] | None) -> dict[str, str]:
     """``["OLD=NEW", ...]`` (strategy labels) as a dict; ValueError naming a malformed item. A
     spec's settings hold '=' too, so the split is at the first '=' outside brackets."""

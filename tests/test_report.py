@@ -177,3 +177,26 @@ def test_runs_of_picks_one_strategy_or_names_the_labels(tmp_path):
         runs_of(tmp_path, ["local", "boed", "bananas"])
     run_bench(["random"], "cifar100", [0], 3, progress=False).to_csv(tmp_path / "trajectories.csv", index=False)
     assert len(runs_of(tmp_path)) == 3
+
+
+def test_ax_study_report_adds_new_runs_to_the_committed_ones(tmp_path):
+    """runs/ is git-ignored: a report on a fresh clone keeps the committed runs it lacks."""
+    import json
+
+    from benchmarks.ax_study import report
+
+    traj = run_bench(["random"], "cifar10", range(3), 12, progress=False).assign(strategy="sobol")
+    run = {"dataset": "cifar10", "strategy": "sobol", "budget": 12, "cpu_s_per_trial": 0.1, "loadavg_start": 1.0,
+           "duplicates": 0, "generation_nodes": {"Sobol": 12}}
+    traj[traj.seed < 2].to_csv(tmp_path / "trajectories.csv.gz", index=False)
+    # an older report wrote generation_nodes as a Python literal, not JSON
+    pd.DataFrame([{**run, "seed": s, "generation_nodes": str(run["generation_nodes"])} for s in (0, 1)]).to_csv(
+        tmp_path / "runs.csv", index=False)
+    (tmp_path / "runs").mkdir()
+    traj[traj.seed == 2].to_csv(tmp_path / "runs" / "cifar10_sobol_b12_s2.csv.gz", index=False)
+    (tmp_path / "runs" / "cifar10_sobol_b12_s2.json").write_text(json.dumps({**run, "seed": 2}))
+    table = report(tmp_path)
+    assert "| sobol | 3 | 12 |" in table and "| Sobol 36 |" in table
+    assert sorted(pd.read_csv(tmp_path / "trajectories.csv.gz").seed.unique()) == [0, 1, 2]
+    assert sorted(pd.read_csv(tmp_path / "runs.csv").seed) == [0, 1, 2]
+    assert "| sobol | 1 | 12 |" in report(tmp_path, runs_only=True)
