@@ -221,7 +221,8 @@ class MultiObjectiveBOED(BOEDController):
         (``nsga2_generations`` x ``nsga2_pop_size`` evaluations of the posterior per ask).
     Other arguments are those of ``BOEDController`` (kernel, n_init, n_samples, plausible_size...);
     here ``kernel`` defaults to ``"categorical"``, ``n_init`` to 10, ``cold_start_every`` to 1 and
-    ``output_transform`` to ``"rank"`` (``"standardize"`` under a scalarisation), the settings measured.
+    ``output_transform`` to ``"rank"`` (``"standardize"`` under a scalarisation, which refuses any
+    other), the settings measured.
     """
 
     name = "boed-mo"
@@ -254,7 +255,11 @@ class MultiObjectiveBOED(BOEDController):
             if len(self.problem.cost_objectives) != 1:
                 raise ValueError(f"scalarization accuracy - lambda * cost needs exactly one cost objective, got "
                                  f"{[o.name for o in self.problem.objectives]}")
-            kw["output_transform"] = "standardize"  # the utility is linear in raw accuracy
+            # the utility is linear in raw accuracy, and it is computed in the GP's units (lambda / sd):
+            # only a standardised GP is affine in accuracy, so a rank transform would be silently wrong
+            if kw.setdefault("output_transform", "standardize") != "standardize":
+                raise ValueError(f"scalarization needs output_transform='standardize' (accuracy - lambda * cost is "
+                                 f"linear in raw accuracy), got output_transform={kw['output_transform']!r}")
         self.scalarization = None if scalarization is None else float(scalarization)
         front = self._front_mode()
         if acquisition is None:

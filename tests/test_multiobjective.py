@@ -121,6 +121,8 @@ def test_boed_mo_ehvi_acquisition_proposes_new_feasible_cells(c10):
     assert MultiObjectiveBOED(objectives="accuracy,latency").output_transform == "rank"
     assert MultiObjectiveBOED(objectives="accuracy,latency", output_transform="standardize").output_transform == "standardize"
     assert MultiObjectiveBOED(objectives="accuracy,flops", scalarization=0.1).output_transform == "standardize"
+    with pytest.raises(ValueError, match="scalarization needs output_transform='standardize'.*got output_transform='rank'"):
+        MultiObjectiveBOED(objectives="accuracy,flops", scalarization=0.1, output_transform="rank")
 
 
 def test_boed_mo_can_take_its_candidates_from_nsga2_on_the_posterior(c10):
