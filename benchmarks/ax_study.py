@@ -146,6 +146,17 @@ def _nodes(d: Any) -> dict[str, int]:
         return ast.literal_eval(d)
 
 
+def _runs(out: Path, runs_only: bool = False) -> pd.DataFrame:
+    """The run records (``runs/*.json``, and unless ``runs_only`` those of the committed ``runs.csv``
+    that ``runs/`` lacks)."""
+    from benchmarks.report import with_committed
+
+    key = ["dataset", "strategy", "seed"]
+    runs, _ = with_committed([pd.DataFrame([json.loads(p.read_text())]) for p in sorted((out / "runs").glob("*.json"))],
+                             None if runs_only else out / "runs.csv", key)
+    return runs
+
+
 def report(out: Path, runs_only: bool = False) -> str:
     """Merge every run under ``out/runs`` and, unless ``runs_only``, the runs of the committed
     ``trajectories.csv.gz`` / ``runs.csv`` that ``runs/`` lacks (``runs/`` is git-ignored: on a fresh
@@ -159,9 +170,16 @@ def report(out: Path, runs_only: bool = False) -> str:
                                   None if runs_only else out / "trajectories.csv.gz", key)
     if not len(traj):
         raise SystemExit(f"no runs under {out / 'runs'}" + ("" if runs_only else " and no committed trajectories"))
-    runs, _ = with_committed([pd.DataFrame([json.loads(p.read_text())]) for p in sorted((out / "runs").glob("*.json"))],
-                             None if runs_only else out / "runs.csv", key)
+    runs = _runs(out, runs_only)
+    lacking = set(map(tuple, traj[key].drop_duplicates().values)) - set(map(tuple, runs[key].values))
+    if lacking:
+        raise SystemExit(f"{len(lacking)} run(s) have a trajectory but no record (runs/*.json or runs.csv), e.g. "
+                         f"{sorted(lacking)[0]}")
     runs["generation_nodes"] = [json.dumps(_nodes(d)) for d in runs["generation_nodes"]]
+    settings = runs[["dataset", "budget"]].drop_duplicates()
+    if len(settings) > 1:  # the table has one row per arm: one dataset and budget per --out
+        raise SystemExit(f"{out} would mix runs of {[tuple(r) for r in settings.values]} (dataset, budget); "
+                         "give each setting its own --out (or --runs-only to report runs/ alone)")
     print(f"{len(files)} runs from {out / 'runs'}, {n_kept} kept from {out / 'trajectories.csv.gz'}", flush=True)
     order = {a: i for i, a in enumerate(ARMS)}
     traj = traj.sort_values(["strategy", "seed", "query"], key=lambda s: s.map(order) if s.name == "strategy" else s)
@@ -230,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         bad = [a for a in arms if a not in ARMS]
         if bad or args.budget < 1:
             p.error(f"unknown arms {bad}; expected some of {list(ARMS)}" if bad else "--budget must be positive")
+        done = _runs(args.out, args.runs_only)
+        other = done[(done["dataset"] != args.dataset) | (done["budget"] != args.budget)] if len(done) else done
+        if len(other):  # refuse before the compute, not at the report
+            p.error(f"{args.out} holds runs of (dataset, budget) {sorted({tuple(r) for r in other[['dataset', 'budget']].values})}, "
+                    f"not ({args.dataset!r}, {args.budget}); give this setting its own --out")
         (args.out / "runs").mkdir(parents=True, exist_ok=True)
         for seed in parse_seeds(args.seeds):
             for arm in arms:

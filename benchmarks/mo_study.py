@@ -100,7 +100,7 @@ def collect_runs(out: Path, runs_only: bool = False) -> tuple[pd.DataFrame, int,
     traj, n_kept = with_committed([pd.read_csv(f) for f in files], None if runs_only else merged, RUN_KEY)
     if not files and not n_kept:
         raise FileNotFoundError(f"no runs under {out / 'runs'}"
-                                + ("" if runs_only else f" and no {merged.name} in {out}"))
+                                + ("" if runs_only else f" and none in {merged}"))
     return traj, len(files), n_kept
 
 

@@ -40,7 +40,7 @@ def test_new_runs_are_added_to_the_committed_merge_and_replace_their_own_key(tmp
 
 
 def test_report_without_runs_or_merge_names_what_is_missing(tmp_path, capsys):
-    with pytest.raises(FileNotFoundError, match="no runs under .*runs and no trajectories.csv.gz"):
+    with pytest.raises(FileNotFoundError, match="no runs under .*runs and none in .*trajectories.csv.gz"):
         collect_runs(tmp_path)
     assert main(["report", "--out", str(tmp_path)]) == 2
     assert "no runs under" in capsys.readouterr().err
