@@ -149,11 +149,10 @@ def _nodes(d: Any) -> dict[str, int]:
 def _runs(out: Path, runs_only: bool = False) -> pd.DataFrame:
     """The run records (``runs/*.json``, and unless ``runs_only`` those of the committed ``runs.csv``
     that ``runs/`` lacks)."""
-    from benchmarks.report import with_committed
+    from benchmarks.report import KEY, with_committed
 
-    key = ["dataset", "strategy", "seed"]
     runs, _ = with_committed([pd.DataFrame([json.loads(p.read_text())]) for p in sorted((out / "runs").glob("*.json"))],
-                             None if runs_only else out / "runs.csv", key)
+                             None if runs_only else out / "runs.csv", KEY)
     return runs
 
 
@@ -162,9 +161,9 @@ def report(out: Path, runs_only: bool = False) -> str:
     ``trajectories.csv.gz`` / ``runs.csv`` that ``runs/`` lacks (``runs/`` is git-ignored: on a fresh
     clone it holds only the runs made there) into the trajectories, summary, table and plot."""
     from benchmarks.harness import plot_regret, queries_to_optimum, summarize
+    from benchmarks.report import KEY as key
     from benchmarks.report import with_committed
 
-    key = ["dataset", "strategy", "seed"]
     files = sorted((out / "runs").glob("*.csv.gz"))
     traj, n_kept = with_committed([pd.read_csv(f) for f in files],
                                   None if runs_only else out / "trajectories.csv.gz", key)

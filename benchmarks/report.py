@@ -81,8 +81,8 @@ def with_committed(new: Sequence[pd.DataFrame], committed: str | os.PathLike[str
     if missing:
         raise ValueError(f"{str(path)!r} has no column(s) {missing}; expected the run key {key} "
                          "(a file written by the study's report)")
-    made = {tuple(k) for p in parts for k in p[key].drop_duplicates().itertuples(index=False)}
-    kept = old[~pd.Series(list(old[key].itertuples(index=False, name=None)), index=old.index).isin(made)]
+    made = {k for p in parts for k in p[key].itertuples(index=False, name=None)}
+    kept = old[~pd.MultiIndex.from_frame(old[key]).isin(made)]
     return pd.concat([*parts, kept], ignore_index=True), int(len(kept[key].drop_duplicates()))
 
 
