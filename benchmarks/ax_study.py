@@ -161,6 +161,7 @@ def report(out: Path, runs_only: bool = False) -> str:
     ``trajectories.csv.gz`` / ``runs.csv`` that ``runs/`` lacks (``runs/`` is git-ignored: on a fresh
     clone it holds only the runs made there) into the trajectories, summary, table and plot."""
     from benchmarks.harness import plot_regret, queries_to_optimum, summarize
+    from benchmarks.report import GZIP
     from benchmarks.report import KEY as key
     from benchmarks.report import with_committed
 
@@ -182,7 +183,7 @@ def report(out: Path, runs_only: bool = False) -> str:
     print(f"{len(files)} runs from {out / 'runs'}, {n_kept} kept from {out / 'trajectories.csv.gz'}", flush=True)
     order = {a: i for i, a in enumerate(ARMS)}
     traj = traj.sort_values(["strategy", "seed", "query"], key=lambda s: s.map(order) if s.name == "strategy" else s)
-    traj.to_csv(out / "trajectories.csv.gz", index=False)
+    traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
     runs.to_csv(out / "runs.csv", index=False)
     summary = summarize(traj, checkpoints=(25, 50, 100))
     summary.to_csv(out / "summary.csv", index=False)

@@ -107,6 +107,7 @@ def collect_runs(out: Path, runs_only: bool = False) -> tuple[pd.DataFrame, int,
 def cmd_report(args: argparse.Namespace) -> None:
     from benchmarks.harness import markdown_table_mo, mo_report, plot_hypervolume_ratio, summarize_mo
     from benchmarks.nb201 import NB201Benchmark
+    from benchmarks.report import GZIP
     from boed_nas.pareto import plot_front
 
     out = Path(args.out)
@@ -118,7 +119,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     traj = traj.sort_values(["dataset", "objectives", "strategy", "seed", "query"], kind="stable",
                             key=lambda c: c.map(lambda v: order[c.name].get(v, 99)) if c.name in order else c)
     # one merged file next to the summary: runs/ is git-ignored, this is what the table is made from
-    traj.to_csv(out / "trajectories.csv.gz", index=False, compression="gzip")
+    traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
     summary = summarize_mo(traj)
     summary.to_csv(out / "summary.csv", index=False)
     table = markdown_table_mo(summary)

@@ -25,6 +25,9 @@ import pandas as pd
 from .harness import TRAJECTORY_COLUMNS, markdown_table, plot_regret, summarize
 
 KEY = ["dataset", "strategy", "seed"]
+# gzip stamps the write time into its header; a fixed stamp keeps a merged trajectories.csv.gz
+# byte-identical when a report is rebuilt from the same runs, so git sees no change
+GZIP = {"method": "gzip", "mtime": 0}
 
 
 def read_trajectories(source: str | os.PathLike[str]) -> pd.DataFrame:
@@ -155,7 +158,7 @@ def write_report(traj: pd.DataFrame, out: str | os.PathLike[str], command: str =
     """``trajectories.csv.gz``, ``summary.csv``, ``table.md`` and regret plots in ``out``; the table."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    traj.to_csv(out / "trajectories.csv.gz", index=False)
+    traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
     summary = summarize(traj)
     summary.to_csv(out / "summary.csv", index=False)
     table = markdown_table(summary)

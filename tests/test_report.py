@@ -1,5 +1,7 @@
 """Merging bench pieces run by seed range into one report."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -50,12 +52,19 @@ def test_bad_sources_are_named(tmp_path):
         merge_trajectories([])
 
 
+def _gzip_mtime(path):
+    """The write time gzip stamps into bytes 4-8 of its header; a report fixes it at 0, so the
+    merged file of a rebuilt report is byte-identical and shows no change in git."""
+    return int.from_bytes(Path(path).read_bytes()[4:8], "little")
+
+
 def test_report_command(tmp_path, capsys):
     from boed_nas.cli import main
 
     a, b = _piece(tmp_path, "a", [0], budget=6), _piece(tmp_path, "b", [1], budget=6)
     assert main(["report", str(a), str(b), "--out", str(tmp_path / "all")]) == 0
     assert "| cifar100 | local | 2 | 6 |" in (tmp_path / "all" / "table.md").read_text()
+    assert _gzip_mtime(tmp_path / "all" / "trajectories.csv.gz") == 0
     assert main(["report", str(a), str(a), "--out", str(tmp_path / "x")]) == 2
     assert "appears in more than one source" in capsys.readouterr().err
     # relabelling: runs written under an old default's name, spelled out; equal labels merge
@@ -202,6 +211,7 @@ def test_ax_study_report_adds_new_runs_to_the_committed_ones(tmp_path):
     assert "| sobol | 3 | 12 |" in table and "| Sobol 36 |" in table
     merged = pd.read_csv(tmp_path / "trajectories.csv.gz")
     assert sorted(merged.seed.unique()) == [0, 1, 2] and len(merged) == 36
+    assert _gzip_mtime(tmp_path / "trajectories.csv.gz") == 0
     assert (merged[merged.seed == 1].ask_seconds == 9.0).all()
     runs = pd.read_csv(tmp_path / "runs.csv").sort_values("seed")
     assert list(runs.seed) == [0, 1, 2] and list(runs.duplicates) == [0, 4, 0]
