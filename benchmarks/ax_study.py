@@ -161,9 +161,8 @@ def report(out: Path, runs_only: bool = False) -> str:
     ``trajectories.csv.gz`` / ``runs.csv`` that ``runs/`` lacks (``runs/`` is git-ignored: on a fresh
     clone it holds only the runs made there) into the trajectories, summary, table and plot."""
     from benchmarks.harness import plot_regret, queries_to_optimum, summarize
-    from benchmarks.report import GZIP
+    from benchmarks.report import GZIP, with_committed
     from benchmarks.report import KEY as key
-    from benchmarks.report import with_committed
 
     files = sorted((out / "runs").glob("*.csv.gz"))
     traj, n_kept = with_committed([pd.read_csv(f) for f in files],
