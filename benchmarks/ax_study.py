@@ -161,16 +161,15 @@ def report(out: Path, runs_only: bool = False) -> str:
     ``trajectories.csv.gz`` / ``runs.csv`` that ``runs/`` lacks (``runs/`` is git-ignored: on a fresh
     clone it holds only the runs made there) into the trajectories, summary, table and plot."""
     from benchmarks.harness import plot_regret, queries_to_optimum, summarize
-    from benchmarks.report import GZIP, with_committed
-    from benchmarks.report import KEY as key
+    from benchmarks.report import GZIP, KEY, with_committed
 
     files = sorted((out / "runs").glob("*.csv.gz"))
     traj, n_kept = with_committed([pd.read_csv(f) for f in files],
-                                  None if runs_only else out / "trajectories.csv.gz", key)
+                                  None if runs_only else out / "trajectories.csv.gz", KEY)
     if not len(traj):
         raise SystemExit(f"no runs under {out / 'runs'}" + ("" if runs_only else " and no committed trajectories"))
     runs = _runs(out, runs_only)
-    lacking = set(map(tuple, traj[key].drop_duplicates().values)) - set(map(tuple, runs[key].values))
+    lacking = set(map(tuple, traj[KEY].drop_duplicates().values)) - set(map(tuple, runs[KEY].values))
     if lacking:
         raise SystemExit(f"{len(lacking)} run(s) have a trajectory but no record (runs/*.json or runs.csv), e.g. "
                          f"{sorted(lacking)[0]}")
