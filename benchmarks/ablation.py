@@ -29,8 +29,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness import _fmt_q, _iqr, markdown_frame, parse_seeds, run_search
-from benchmarks.nb201 import NB201Benchmark, resolve_dataset
+from boed_nas.experiment.bench import _fmt_q, _iqr, markdown_frame, parse_seeds
+from boed_nas.experiment.loop import run_search
+from boed_nas.nb201.benchmark import NB201Benchmark, resolve_dataset
 
 
 def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int) -> dict:
@@ -40,7 +41,7 @@ def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from strategies import make_strategy
+    from boed_nas.registry import make_strategy
 
     bench = NB201Benchmark(dataset, seed=seed)
     strategy = make_strategy(spec, seed=seed)
@@ -52,7 +53,7 @@ def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int) -> dict:
 
 
 def run(specs: list[str], datasets: list[str], seeds: list[int], budget: int, out: str, jobs: int) -> None:
-    from strategies import make_strategy
+    from boed_nas.registry import make_strategy
 
     for spec in specs:  # a bad spec fails now, not in a worker an hour later
         make_strategy(spec, seed=0)
@@ -86,7 +87,7 @@ def report(path: str) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from strategies import split_specs
+    from boed_nas.registry import split_specs
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)

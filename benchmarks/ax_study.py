@@ -1,6 +1,6 @@
 """boed-nas inside Ax vs Ax's own strategies on NB201: regret, queries to optimum, time per trial.
 
-Arms (every one drives a real Ax ``Client`` on the NB201 experiment of ``boed_nas.ax``):
+Arms (every one drives a real Ax ``Client`` on the NB201 experiment of ``boed_nas.integrations.ax``):
 
 - ``boed-node``: an Ax service loop (``get_next_trials`` / ``complete_trial``) with
   ``boed_generation_strategy(seed=s)``: 10 Sobol trials, then the BOED node.
@@ -49,7 +49,13 @@ def run_ax_loop(bench: Any, budget: int, seed: int) -> tuple[pd.DataFrame, dict[
     """The Ax service loop with the BOED generation strategy; harness-style trajectory rows."""
     from ax.api.client import Client
 
-    from boed_nas.ax import boed_generation_strategy, boed_node, cell_of, configure_nb201, quiet_ax
+    from boed_nas.integrations.ax import (
+        boed_generation_strategy,
+        boed_node,
+        cell_of,
+        configure_nb201,
+        quiet_ax,
+    )
 
     quiet = 40  # logging.ERROR: Ax's INFO line per trial is noise here
     client = Client(random_seed=seed)
@@ -105,8 +111,8 @@ def run_ax_loop(bench: Any, budget: int, seed: int) -> tuple[pd.DataFrame, dict[
 
 
 def run_strategy(name: str, bench: Any, budget: int, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from benchmarks.harness import run_search
-    from strategies import make_strategy
+    from boed_nas.experiment.loop import run_search
+    from boed_nas.registry import make_strategy
 
     strategy = make_strategy(name, seed=seed)
     traj = run_search(strategy, bench, budget)
@@ -114,9 +120,9 @@ def run_strategy(name: str, bench: Any, budget: int, seed: int) -> tuple[pd.Data
 
 
 def run_one(arm: str, dataset: str, seed: int, budget: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from benchmarks.nb201 import NB201Benchmark
-
     import ax.api.client  # noqa: F401  (Ax's import, seconds, stays out of the timings)
+
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     bench = NB201Benchmark(dataset, seed=seed)
     load0 = os.getloadavg()[0]
@@ -149,7 +155,8 @@ def _nodes(d: Any) -> dict[str, int]:
 def _runs(out: Path, runs_only: bool = False) -> pd.DataFrame:
     """The run records (``runs/*.json``, and unless ``runs_only`` those of the committed ``runs.csv``
     that ``runs/`` lacks)."""
-    from benchmarks.report import KEY, with_committed
+    from benchmarks.common import with_committed
+    from boed_nas.experiment.report import KEY
 
     runs, _ = with_committed([pd.DataFrame([json.loads(p.read_text())]) for p in sorted((out / "runs").glob("*.json"))],
                              None if runs_only else out / "runs.csv", KEY)
@@ -160,8 +167,10 @@ def report(out: Path, runs_only: bool = False) -> str:
     """Merge every run under ``out/runs`` and, unless ``runs_only``, the runs of the committed
     ``trajectories.csv.gz`` / ``runs.csv`` that ``runs/`` lacks (``runs/`` is git-ignored: on a fresh
     clone it holds only the runs made there) into the trajectories, summary, table and plot."""
-    from benchmarks.harness import plot_regret, queries_to_optimum, summarize
-    from benchmarks.report import GZIP, KEY, with_committed
+    from benchmarks.common import with_committed
+    from boed_nas.experiment.bench import queries_to_optimum, summarize
+    from boed_nas.experiment.plots import plot_regret
+    from boed_nas.experiment.report import GZIP, KEY
 
     files = sorted((out / "runs").glob("*.csv.gz"))
     traj, n_kept = with_committed([pd.read_csv(f) for f in files],
@@ -238,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     import torch
 
-    from benchmarks.harness import parse_seeds
+    from boed_nas.experiment.bench import parse_seeds
 
     torch.set_num_threads(1)
     if not args.report:

@@ -29,7 +29,8 @@ def front_level(report, codes: Sequence[int], at: np.ndarray) -> np.ndarray:
     in ``at``, the best accuracy among them costing at most c, or the reference accuracy where none
     does. boed-mo's ``front_levels`` (a running maximum over cells sorted by cost) computes it."""
     import torch
-    from boed_nas.multiobjective import front_levels
+
+    from boed_nas.mo.controller import front_levels
 
     (acc_j,), (cost_j,) = _axes(report)
     codes = np.asarray(list(codes), dtype=np.int64)
@@ -70,11 +71,13 @@ def missing_by_cost(report, codes: Sequence[int], split: float) -> tuple[float, 
 
 def main(argv: list[str] | None = None) -> int:
     import pandas as pd
-    from benchmarks.harness import markdown_frame, mo_report, parse_seeds
-    from benchmarks.nb201 import NB201Benchmark
-    from benchmarks.report import read_trajectories, runs_of
-    from boed_nas.space import Cell
-    from strategies import split_specs
+
+    from benchmarks.common import runs_of
+    from boed_nas.experiment.bench import markdown_frame, mo_report, parse_seeds
+    from boed_nas.experiment.report import read_trajectories
+    from boed_nas.nb201.benchmark import NB201Benchmark
+    from boed_nas.nb201.space import Cell
+    from boed_nas.registry import split_specs
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", help="a multi-objective results folder (mo_study.py report's trajectories.csv.gz)")

@@ -44,9 +44,10 @@ def _run(task: tuple[str, str, str, str, int, int]) -> str:
     import torch
 
     torch.set_num_threads(1)
-    from benchmarks.harness import mo_report, run_search
-    from benchmarks.nb201 import NB201Benchmark
-    from strategies import make_strategy
+    from boed_nas.experiment.bench import mo_report
+    from boed_nas.experiment.loop import run_search
+    from boed_nas.nb201.benchmark import NB201Benchmark
+    from boed_nas.registry import make_strategy
 
     path = run_file(Path(out), dataset, objectives, strategy, seed)
     bench = NB201Benchmark(dataset, seed=seed)
@@ -65,10 +66,10 @@ def _run(task: tuple[str, str, str, str, int, int]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from benchmarks.harness import parse_seeds
-    from benchmarks.nb201 import resolve_dataset
-    from boed_nas.pareto import parse_objectives
-    from strategies import split_specs, strategy_class
+    from boed_nas.experiment.bench import parse_seeds
+    from boed_nas.mo.pareto import parse_objectives
+    from boed_nas.nb201.benchmark import resolve_dataset
+    from boed_nas.registry import split_specs, strategy_class
 
     out = Path(args.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -93,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 def collect_runs(out: Path, runs_only: bool = False) -> tuple[pd.DataFrame, int, int]:
     """Every run under ``out/runs`` and, unless ``runs_only``, the runs of ``out/trajectories.csv.gz``
     (the committed merge) that ``runs/`` lacks; and how many runs came from each."""
-    from benchmarks.report import with_committed
+    from benchmarks.common import with_committed
 
     files = sorted((out / "runs").glob("*.csv.gz"))
     merged = out / "trajectories.csv.gz"
@@ -105,10 +106,11 @@ def collect_runs(out: Path, runs_only: bool = False) -> tuple[pd.DataFrame, int,
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from benchmarks.harness import markdown_table_mo, mo_report, plot_hypervolume_ratio, summarize_mo
-    from benchmarks.nb201 import NB201Benchmark
-    from benchmarks.report import GZIP
-    from boed_nas.pareto import plot_front
+    from boed_nas.experiment.bench import markdown_table_mo, mo_report, summarize_mo
+    from boed_nas.experiment.plots import plot_hypervolume_ratio
+    from boed_nas.experiment.report import GZIP
+    from boed_nas.mo.pareto import plot_front
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     out = Path(args.out)
     traj, n_files, n_kept = collect_runs(out, args.runs_only)

@@ -20,9 +20,10 @@ import time
 
 def main(argv: list[str] | None = None) -> int:
     import torch
-    from benchmarks.harness import parse_seeds, replayed_beliefs
-    from benchmarks.report import runs_of
-    from boed_nas.acquisition import score, score_on_gp
+
+    from benchmarks.common import replayed_beliefs, runs_of
+    from boed_nas.bo.acquisition import score, score_on_gp
+    from boed_nas.experiment.bench import parse_seeds
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")

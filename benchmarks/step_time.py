@@ -18,10 +18,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+
 import pandas as pd
 
-from benchmarks.harness import markdown_frame, parse_seeds, recorded_outcome
-from benchmarks.report import runs_of
+from benchmarks.common import recorded_outcome, runs_of
+from boed_nas.experiment.bench import markdown_frame, parse_seeds
 
 
 def time_ask(spec: str, traj: pd.DataFrame, dataset: str, seed: int, query: int, objectives: str | None = None) -> dict:
@@ -31,7 +32,7 @@ def time_ask(spec: str, traj: pd.DataFrame, dataset: str, seed: int, query: int,
 
     torch.set_num_threads(1)
     from boed_nas import Cell
-    from strategies import make_strategy
+    from boed_nas.registry import make_strategy
 
     if query < 3 or query > len(traj):
         raise ValueError(f"query must be in [3, {len(traj)}] for this run, got {query}")

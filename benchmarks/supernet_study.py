@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness import markdown_frame
-from boed_nas.space import NONE, SKIP, Cell
-from boed_nas.supernet import SearchConfig, fit_cost_table, run_search
+from boed_nas.experiment.bench import markdown_frame
+from boed_nas.nb201.space import NONE, SKIP, Cell
+from boed_nas.supernet import SearchConfig, fit_cost_table, search_supernet
 
 DARTS_COLLAPSE_C10 = 54.30  # NB201 paper, Table 5: DARTS-V1/V2 on CIFAR-10 (test), all-skip cell
 
@@ -43,7 +43,7 @@ BASE = SearchConfig(C=8, N=1, epochs=15, batch_size=64, alpha_lr=3e-2, verbose=F
 
 
 def _bench():
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     return NB201Benchmark("cifar10")
 
@@ -61,7 +61,7 @@ def skip_none(cell: Cell) -> int:
 
 def run_row(cfg: SearchConfig, bench, **extra) -> tuple[dict, object]:
     t0 = time.perf_counter()
-    r = run_search(cfg, bench=bench)
+    r = search_supernet(cfg, bench=bench)
     wall = time.perf_counter() - t0
     cell, argmax, rep = r.derive()
     look, look_arg = bench.lookup(cell), bench.lookup(argmax)
@@ -209,7 +209,7 @@ def time_orders(repeats: int = 3, epochs: int = 1) -> pd.DataFrame:
     rows = []
     for rep in range(repeats):
         for order in (1, 2):
-            r = run_search(replace(BASE, epochs=epochs, order=order, seed=100 + rep))
+            r = search_supernet(replace(BASE, epochs=epochs, order=order, seed=100 + rep))
             rows.append({"order": order, "repeat": rep, "sec_per_epoch": float(np.mean([h["seconds"] for h in r.history[1:]]))})
             print(f"timing order={order} repeat={rep}: {rows[-1]['sec_per_epoch']:.2f} s/epoch", flush=True)
     return pd.DataFrame(rows)

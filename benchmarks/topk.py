@@ -19,15 +19,15 @@ import sys
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness import _iqr
-from benchmarks.nb201 import NB201Benchmark
-from benchmarks.report import read_trajectories
-from boed_nas.space import N_CELLS, Cell, canonical_cells
+from boed_nas.experiment.bench import _iqr
+from boed_nas.experiment.report import read_trajectories
+from boed_nas.nb201.benchmark import NB201Benchmark
+from boed_nas.nb201.space import N_CELLS, Cell, canonical_cells
 
 
 @functools.lru_cache(maxsize=1)
 def _class_codes() -> tuple[np.ndarray, np.ndarray]:
-    """(representative code of every cell, the representatives' codes) from ``boed_nas.space``."""
+    """(representative code of every cell, the representatives' codes) from ``boed_nas.nb201.space``."""
     return (np.array([Cell.from_code(c).canonical().code for c in range(N_CELLS)]),
             np.array([c.code for c in canonical_cells()]))
 

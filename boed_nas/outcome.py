@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import OutcomeError
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -33,7 +35,7 @@ class Outcome:
             return cls(failed=True)
         if isinstance(value, Mapping):
             return cls(metrics=dict(value))
-        raise ValueError(
+        raise OutcomeError(
             f"cannot read an outcome from {value!r}; expected an Outcome, a dict of metric -> float, "
             "or None for a failed trial"
         )
@@ -41,24 +43,24 @@ class Outcome:
     def checked(self, metric: str) -> Outcome:
         """This outcome with its metrics checked: finite floats, ``metric`` present unless failed.
 
-        Returns a copy without ``info``; raises ValueError naming the bad value.
+        Returns a copy without ``info``; raises OutcomeError naming the bad value.
         """
         metrics: dict[str, float] = {}
         for name, v in self.metrics.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "__float__"):
-                raise ValueError(f"metric {name!r} = {v!r} is not a number")
+                raise OutcomeError(f"metric {name!r} = {v!r} is not a number")
             f = float(v)
             if not math.isfinite(f):
-                raise ValueError(
+                raise OutcomeError(
                     f"metric {name!r} = {f!r} is not finite; report a trial that produced no metric as "
                     "failed (Outcome(failed=True) or tell(cell, None)) instead"
                 )
             metrics[name] = f
         if not self.failed and metric not in metrics:
-            raise ValueError(f"outcome lacks the search metric {metric!r}; got metrics {sorted(metrics)}")
+            raise OutcomeError(f"outcome lacks the search metric {metric!r}; got metrics {sorted(metrics)}")
         cost = float(self.cost)
         if not math.isfinite(cost) or cost < 0:
-            raise ValueError(f"cost = {self.cost!r} must be a finite non-negative number")
+            raise OutcomeError(f"cost = {self.cost!r} must be a finite non-negative number")
         return Outcome(metrics=metrics, cost=cost, failed=bool(self.failed))
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,6 +8,10 @@ owns what every strategy shares, so each subclass writes only its proposal rule:
 - the history of observations and the set of pending (asked, not yet told) cells;
 - de-duplication by isomorphism class: a strategy never proposes a cell isomorphic to one
   already evaluated or pending, so a search never pays twice for the same network;
+- the pending cells of a batch: ``ask(n)`` marks each proposed cell pending as soon as it is
+  proposed, so the next pick of the same batch already sees it (a subclass proposes one cell at a
+  time in ``_propose_one``, or a whole batch in ``_propose``, as a generator or a list);
+- one seed-derivation recipe (``derived_seed``) for randomness that must not depend on ``self.rng``;
 - checks on told outcomes (finite metrics, no duplicate tell) that raise before anything is
   recorded;
 - optional checkpointing: with ``state_path`` set, the state is written atomically after every
@@ -19,25 +23,20 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from . import registry
+from .errors import ConfigError, DuplicateTellError, StateError, UnknownStrategyError
+from .nb201.space import N_CELLS, Cell, canonical_cells
 from .outcome import Outcome
-from .space import N_CELLS, Cell, as_rng, canonical_cells
+from .seeding import as_rng, derive_seed
 
 STATE_VERSION = 1
-
-
-class StateError(ValueError):
-    """A saved state that cannot be read or does not fit the strategy."""
-
-
-class DuplicateTellError(ValueError):
-    """A cell (or one isomorphic to it) was told twice."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,6 @@ class Observation:
 
     def value(self, metric: str) -> float | None:
         return None if self.outcome.failed else self.outcome.metrics[metric]
-
-
-_REGISTRY: dict[str, type[Strategy]] = {}
 
 
 class Strategy:
@@ -71,8 +67,8 @@ class Strategy:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.name != "base":
-            _REGISTRY[cls.name] = cls
+        if "name" in cls.__dict__ and cls.name != "base":  # a subclass that names itself is findable by name
+            registry.register(cls)
 
     def __init__(
         self,
@@ -98,28 +94,39 @@ class Strategy:
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self, n: int = 1) -> list[Cell]:
-        """Propose ``n`` new cells, none isomorphic to an evaluated or pending cell."""
+        """Propose ``n`` new cells, none isomorphic to an evaluated or pending cell; they become pending.
+
+        Each proposed cell is pending from the moment it is proposed, so later picks of the same
+        batch see it; if the proposal fails part-way, the cells of this batch are pending no more.
+        """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"ask(n) needs a positive integer n, got {n!r}")
+            raise ConfigError(f"ask(n) needs a positive integer n, got {n!r}")
         remaining = len(canonical_cells()) - len(self._seen) - len(self.pending)
         if n > remaining:
-            raise ValueError(f"ask({n}) but only {remaining} unevaluated isomorphism classes remain")
+            raise ConfigError(f"ask({n}) but only {remaining} unevaluated isomorphism classes remain")
         out: list[Cell] = []
-        for cell in self._propose(int(n)):
-            key = cell.canonical().code
-            if key in self._seen or key in self.pending:
-                raise RuntimeError(f"{self.name} proposed {cell}, which is already evaluated or pending")
-            self.pending[key] = cell
-            out.append(cell)
-        if len(out) != n:
-            raise RuntimeError(f"{self.name} proposed {len(out)} cells for ask({n})")
+        try:
+            for cell in self._propose(int(n)):
+                key = cell.canonical().code
+                if key in self._seen or key in self.pending:
+                    raise RuntimeError(f"{self.name} proposed {cell}, which is already evaluated or pending")
+                if len(out) == n:
+                    raise RuntimeError(f"{self.name} proposed more than {n} cells for ask({n})")
+                self.pending[key] = cell
+                out.append(cell)
+            if len(out) != n:
+                raise RuntimeError(f"{self.name} proposed {len(out)} cells for ask({n})")
+        except BaseException:
+            for cell in out:
+                self.pending.pop(cell.canonical().code, None)
+            raise
         return out
 
     def tell(self, cell: Cell | str | int, outcome: Outcome | Mapping[str, float] | None) -> None:
         """Record the outcome of evaluating ``cell``. ``None`` or ``Outcome(failed=True)`` is a failure.
 
-        Raises ValueError (nothing recorded) for NaN/inf metrics, a missing search metric, or a
-        cell already told (``DuplicateTellError``).
+        Raises (nothing recorded) ``OutcomeError`` for NaN/inf metrics or a missing search metric,
+        ``DuplicateTellError`` for a cell already told (or one isomorphic to it).
         """
         cell = Cell.parse(cell)
         checked = Outcome.coerce(outcome).checked(self.metric)
@@ -137,11 +144,21 @@ class Strategy:
         if self.state_path is not None:
             self.save(self.state_path)
 
+    def set_pending(self, cells: Iterable[Cell | str | int]) -> None:
+        """Make exactly ``cells`` pending (e.g. the trials an outside scheduler has running); cells
+        already told are left out. Later asks propose none of them."""
+        pending: dict[int, Cell] = {}
+        for cell in map(Cell.parse, cells):
+            key = cell.canonical().code
+            if key not in self._seen:
+                pending.setdefault(key, cell)  # of isomorphic cells, the first stands for its class
+        self.pending = pending
+
     def forget_pending(self, cell: Cell | str | int) -> None:
         """Drop a pending cell without an outcome (an abandoned trial); it may be proposed again."""
         cell = Cell.parse(cell)
         if self.pending.pop(cell.canonical().code, None) is None:
-            raise ValueError(f"{cell} is not pending; pending cells are {[str(c) for c in self.pending.values()]}")
+            raise ConfigError(f"{cell} is not pending; pending cells are {[str(c) for c in self.pending.values()]}")
 
     def recommend(self) -> Cell | None:
         """The cell this strategy would deploy now: by default the best observed one."""
@@ -156,8 +173,15 @@ class Strategy:
         return max(ok, key=lambda o: sign * o.outcome.metrics[self.metric])
 
     # ------------------------------------------------------------------ for subclasses
-    def _propose(self, n: int) -> list[Cell]:
-        raise NotImplementedError
+    def _propose(self, n: int) -> Iterable[Cell]:
+        """The ``n`` cells of one ``ask``. By default one ``_propose_one(k)`` per pick ``k``, each cell
+        pending before the next pick; override to propose a batch jointly (a list, or a generator)."""
+        for k in range(n):
+            yield self._propose_one(k)
+
+    def _propose_one(self, k: int) -> Cell:
+        """The ``k``-th cell of the current batch (the batch's earlier cells are already pending)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither _propose_one nor _propose")
 
     def _observe(self, obs: Observation) -> None:
         """Update internal state after a tell (default: nothing beyond the history)."""
@@ -180,8 +204,13 @@ class Strategy:
                 return cell
         free = [c for c in canonical_cells() if self.is_new(c)]
         if not free:
-            raise ValueError("every isomorphism class has been evaluated or is pending")
+            raise ConfigError("every isomorphism class has been evaluated or is pending")
         return free[int(self.rng.integers(len(free)))]
+
+    def derived_seed(self, *salt: int, bits: int = 63) -> int:
+        """A seed derived from (seed, observations told, cells pending, *salt): randomness that does
+        not consume ``self.rng``, so that it is the same in a resumed run (``boed_nas.seeding``)."""
+        return derive_seed(self.seed, len(self.history), len(self.pending), *salt, bits=bits)
 
     def signed(self, obs: Observation) -> float:
         """The observation's metric, negated when minimising (so larger is always better)."""
@@ -259,19 +288,16 @@ class Strategy:
             raise
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise StateError(f"cannot read strategy state {str(path)!r}: {e}") from e
-        if not isinstance(state, dict) or state.get("strategy") not in _REGISTRY:
-            name = state.get("strategy") if isinstance(state, dict) else None
-            raise StateError(
-                f"{str(path)!r} names strategy {name!r}; expected one of {sorted(_REGISTRY)} "
-                "(import the module that defines it first)"
-            )
+        name = state.get("strategy") if isinstance(state, dict) else None
+        try:
+            cls = registry.strategy_class(name) if isinstance(name, str) else None
+        except UnknownStrategyError:
+            cls = None
+        if cls is None:
+            raise StateError(f"{str(path)!r} names strategy {name!r}; expected one of {registry.available()}")
         params = dict(state.get("params", {}))
         params.update(overrides)
-        strategy = _REGISTRY[state["strategy"]](**params)
+        strategy = cls(**params)
         strategy.load_state_dict(state)
         return strategy
-
-
-def registered_strategies() -> dict[str, type[Strategy]]:
-    return dict(_REGISTRY)
 

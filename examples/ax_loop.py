@@ -18,8 +18,15 @@ import torch
 from ax.api.client import Client
 from ax.utils.common.logger import set_stderr_log_level
 
-from benchmarks.nb201 import NB201Benchmark
-from boed_nas.ax import PARAMETER_NAMES, boed_generation_strategy, boed_node, cell_of, configure_nb201, recommend
+from boed_nas.integrations.ax import (
+    PARAMETER_NAMES,
+    boed_generation_strategy,
+    boed_node,
+    cell_of,
+    configure_nb201,
+    recommend,
+)
+from boed_nas.nb201.benchmark import NB201Benchmark
 
 torch.set_num_threads(1)
 set_stderr_log_level(logging.WARNING)  # Ax logs every trial at INFO; this script prints its own lines

@@ -1,7 +1,7 @@
 """Ax's own generation strategies as ask/tell baselines: ``"ax"`` (Ax's default) and ``"sobol"``.
 
 ``make_strategy("ax", seed=0)`` drives an Ax ``Client`` configured with the NB201 space
-(``boed_nas.ax.configure_nb201``) and Ax's default generation strategy, ``method="fast"`` (center
+(``boed_nas.integrations.ax.configure_nb201``) and Ax's default generation strategy, ``method="fast"`` (center
 point, Sobol, then BoTorch's modular GP with its defaults), seeded with ``Client(random_seed=seed)``
 and ``initialization_random_seed=seed``. ``"sobol"`` is Ax's quasi-random search
 (``method="random_search"``, without the center point). ``ask`` turns into ``client.get_next_trials``, ``tell`` into
@@ -26,7 +26,8 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from boed_nas.space import Cell
+from boed_nas.errors import ConfigError
+from boed_nas.nb201.space import Cell
 from boed_nas.strategy import Observation, StateError, Strategy
 
 MAX_CONSECUTIVE_DUPLICATES = 200
@@ -51,7 +52,7 @@ class AxDefault(Strategy):
             isinstance(initialization_budget, bool) or not isinstance(initialization_budget, int)
             or initialization_budget < 1
         ):
-            raise ValueError(f"initialization_budget must be None or an integer >= 1, got {initialization_budget!r}")
+            raise ConfigError(f"initialization_budget must be None or an integer >= 1, got {initialization_budget!r}")
         super().__init__(**kw)
         self.initialization_budget = initialization_budget
         self._client: Any = None
@@ -69,7 +70,7 @@ class AxDefault(Strategy):
         if self._client is None:
             from ax.api.client import Client
 
-            from boed_nas.ax import configure_nb201, quiet_ax
+            from boed_nas.integrations.ax import configure_nb201, quiet_ax
 
             with quiet_ax():
                 client = Client(random_seed=self.seed)
@@ -82,7 +83,7 @@ class AxDefault(Strategy):
 
     # ------------------------------------------------------------------ ask / tell
     def _propose(self, n: int) -> list[Cell]:
-        from boed_nas.ax import cell_of, quiet_ax
+        from boed_nas.integrations.ax import cell_of, quiet_ax
 
         out: list[Cell] = []
         streak = 0
@@ -106,7 +107,7 @@ class AxDefault(Strategy):
     def _accept(self, index: int, cell: Cell, taken: set[int] = frozenset()) -> Cell | None:
         """Keep Ax trial ``index`` as a proposal, or settle it inside Ax if its cell is isomorphic to
         one evaluated (answered with the known result) or pending (abandoned); None when settled."""
-        from boed_nas.ax import quiet_ax
+        from boed_nas.integrations.ax import quiet_ax
 
         key = cell.canonical().code
         if key in self._seen:
@@ -129,7 +130,7 @@ class AxDefault(Strategy):
     def _observe(self, obs: Observation) -> None:
         if self._replaying:
             return  # load_state_dict replays the history; the Ax client comes back from its snapshot
-        from boed_nas.ax import parameters_of, quiet_ax
+        from boed_nas.integrations.ax import parameters_of, quiet_ax
 
         key = obs.cell.canonical().code
         with quiet_ax(level=_ERROR):
@@ -143,7 +144,7 @@ class AxDefault(Strategy):
                 self.client.complete_trial(index, raw_data={self.metric: obs.outcome.metrics[self.metric]})
 
     def forget_pending(self, cell: Cell | str | int) -> None:
-        from boed_nas.ax import quiet_ax
+        from boed_nas.integrations.ax import quiet_ax
 
         cell = Cell.parse(cell)
         super().forget_pending(cell)
@@ -154,7 +155,7 @@ class AxDefault(Strategy):
 
     # ------------------------------------------------------------------ state
     def _extra_state(self) -> dict[str, Any]:
-        from boed_nas.ax import quiet_ax
+        from boed_nas.integrations.ax import quiet_ax
 
         fd, path = tempfile.mkstemp(suffix=".json")
         os.close(fd)
@@ -177,9 +178,12 @@ class AxDefault(Strategy):
 
     def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
         from ax.api.client import Client
-        from ax.storage.json_store.decoder import generation_strategy_from_json, object_from_json
+        from ax.storage.json_store.decoder import (
+            generation_strategy_from_json,
+            object_from_json,
+        )
 
-        from boed_nas.ax import quiet_ax
+        from boed_nas.integrations.ax import quiet_ax
 
         if "ax_client" not in extra:
             raise StateError(f"the saved {self.name!r} state has no Ax client snapshot")

@@ -5,7 +5,7 @@ BANANAS is Bayesian optimisation with a neural predictor:
 1. evaluate ``n_init`` random cells;
 2. then, at every ``ask``: train an ensemble of ``n_models`` feed-forward networks (same data,
    different random initialisations) on the *path encoding* of the evaluated cells
-   (:func:`boed_nas.encodings.path_encoding`) to predict the search metric;
+   (:func:`boed_nas.nb201.encodings.path_encoding`) to predict the search metric;
 3. generate about ``n_candidates`` candidates by mutating the ``n_parents`` best evaluated cells
    (1 to ``max_edits`` edges changed each), keeping only cells of unevaluated, non-pending
    isomorphism classes;
@@ -41,12 +41,14 @@ of threads; the harness and tests use one).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from boed_nas.encodings import path_encoding
-from boed_nas.space import N_EDGES, N_OPS, Cell
+from boed_nas.errors import ConfigError
+from boed_nas.nb201.encodings import path_encoding
+from boed_nas.nb201.space import N_EDGES, N_OPS, Cell
 from boed_nas.strategy import Observation, Strategy
 
 ACQUISITIONS = ("its", "ucb")
@@ -54,7 +56,7 @@ ACQUISITIONS = ("its", "ucb")
 
 def _check_int(name: str, value: Any, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+        raise ConfigError(f"{name} must be an integer >= {lo}, got {value!r}")
     return int(value)
 
 
@@ -163,17 +165,17 @@ class Bananas(Strategy):
         max_edits = _check_int("max_edits", max_edits, 1)
         epochs = _check_int("epochs", epochs, 1)
         if max_edits > N_EDGES:
-            raise ValueError(f"max_edits must be at most {N_EDGES} (the number of edges), got {max_edits}")
+            raise ConfigError(f"max_edits must be at most {N_EDGES} (the number of edges), got {max_edits}")
         if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition must be one of {list(ACQUISITIONS)}, got {acquisition!r}")
+            raise ConfigError(f"acquisition must be one of {list(ACQUISITIONS)}, got {acquisition!r}")
         if not isinstance(hidden, (tuple, list)):
-            raise ValueError(f"hidden must be a tuple or list of layer widths, got {hidden!r}")
+            raise ConfigError(f"hidden must be a tuple or list of layer widths, got {hidden!r}")
         hidden = tuple(_check_int("hidden layer width", h, 1) for h in hidden)
         if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+            raise ConfigError(f"lr must be a positive finite number, got {lr!r}")
         if isinstance(ucb_beta, bool) or not (
                 isinstance(ucb_beta, (int, float)) and math.isfinite(ucb_beta) and ucb_beta >= 0):
-            raise ValueError(f"ucb_beta must be a non-negative finite number, got {ucb_beta!r}")
+            raise ConfigError(f"ucb_beta must be a non-negative finite number, got {ucb_beta!r}")
         super().__init__(**kw)
         self.n_init = n_init
         self.n_models = n_models
@@ -196,20 +198,14 @@ class Bananas(Strategy):
         }
 
     # ------------------------------------------------------------------ proposal
-    def _propose(self, n: int) -> list[Cell]:
-        out: list[Cell] = []
+    def _propose(self, n: int) -> Iterator[Cell]:
         ok = [o for o in self.history if not o.outcome.failed]
         n_asked = len(self.history) + len(self.pending)
         n_random = n if len(ok) < 2 else min(n, max(0, self.n_init - n_asked))
         for _ in range(n_random):
-            cell = self.random_new_cell()
-            out.append(cell)
-            self.pending[cell.canonical().code] = cell
+            yield self.random_new_cell()
         if n > n_random:
-            out.extend(self._model_based(n - n_random, ok))
-        for c in out:
-            del self.pending[c.canonical().code]
-        return out
+            yield from self._model_based(n - n_random, ok)
 
     def _candidates(self, parents: list[Cell]) -> list[Cell]:
         seen: set[int] = set()
@@ -231,8 +227,9 @@ class Bananas(Strategy):
                 cands.append(cell)
         return cands
 
-    def _model_based(self, n: int, ok: list[Observation]) -> list[Cell]:
-        """``n`` cells by acquisition over mutations of the best cells; adds them to ``pending``."""
+    def _model_based(self, n: int, ok: list[Observation]) -> Iterator[Cell]:
+        """``n`` cells by acquisition over mutations of the best cells, then random ones if the
+        mutations found fewer than ``n`` new classes."""
         import torch
 
         ranked = sorted(ok, key=self.signed, reverse=True)
@@ -253,10 +250,6 @@ class Bananas(Strategy):
                 score = mean + self.ucb_beta * std
             order = np.argsort(-score, kind="stable")
             chosen = [cands[i] for i in order[:n]]
-        for cell in chosen:
-            self.pending[cell.canonical().code] = cell
-        while len(chosen) < n:
-            cell = self.random_new_cell()
-            chosen.append(cell)
-            self.pending[cell.canonical().code] = cell
-        return chosen
+        yield from chosen
+        for _ in range(n - len(chosen)):
+            yield self.random_new_cell()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from boed_nas.space import Cell
+from boed_nas.errors import ConfigError
+from boed_nas.nb201.space import Cell
 from boed_nas.strategy import Observation, Strategy
 
 
@@ -14,15 +15,8 @@ class RandomSearch(Strategy):
 
     name = "random"
 
-    def _propose(self, n: int) -> list[Cell]:
-        out: list[Cell] = []
-        for _ in range(n):
-            cell = self.random_new_cell()
-            out.append(cell)
-            self.pending[cell.canonical().code] = cell  # so the next draw avoids it; ask() re-adds it
-        for c in out:
-            del self.pending[c.canonical().code]
-        return out
+    def _propose_one(self, k: int) -> Cell:
+        return self.random_new_cell()
 
 
 class RegularizedEvolution(Strategy):
@@ -39,7 +33,7 @@ class RegularizedEvolution(Strategy):
 
     def __init__(self, *, population_size: int = 10, sample_size: int = 3, **kw: Any) -> None:
         if population_size < 1 or not 1 <= sample_size <= population_size:
-            raise ValueError(
+            raise ConfigError(
                 f"need population_size >= 1 and 1 <= sample_size <= population_size, "
                 f"got population_size={population_size}, sample_size={sample_size}"
             )
@@ -54,27 +48,18 @@ class RegularizedEvolution(Strategy):
         ok = [o for o in self.history if not o.outcome.failed]
         return ok[-self.population_size :]
 
-    def _propose(self, n: int) -> list[Cell]:
-        out: list[Cell] = []
-        for _ in range(n):
-            pop = self.population()
-            n_asked = len(self.history) + len(self.pending)
-            if n_asked < self.population_size or not pop:
-                cell = self.random_new_cell()
-            else:
-                idx = self.rng.choice(len(pop), size=min(self.sample_size, len(pop)), replace=False)
-                parent = max((pop[i] for i in idx), key=self.signed).cell
-                for _ in range(100):
-                    cell = parent.mutate(self.rng)
-                    if self.is_new(cell):
-                        break
-                else:
-                    cell = self.random_new_cell()
-            out.append(cell)
-            self.pending[cell.canonical().code] = cell
-        for c in out:
-            del self.pending[c.canonical().code]
-        return out
+    def _propose_one(self, k: int) -> Cell:
+        pop = self.population()
+        n_asked = len(self.history) + len(self.pending)
+        if n_asked < self.population_size or not pop:
+            return self.random_new_cell()
+        idx = self.rng.choice(len(pop), size=min(self.sample_size, len(pop)), replace=False)
+        parent = max((pop[i] for i in idx), key=self.signed).cell
+        for _ in range(100):
+            cell = parent.mutate(self.rng)
+            if self.is_new(cell):
+                return cell
+        return self.random_new_cell()
 
 
 class LocalSearch(Strategy):
@@ -90,7 +75,7 @@ class LocalSearch(Strategy):
 
     def __init__(self, *, n_init: int = 10, **kw: Any) -> None:
         if n_init < 1:
-            raise ValueError(f"n_init must be >= 1, got {n_init}")
+            raise ConfigError(f"n_init must be >= 1, got {n_init}")
         super().__init__(**kw)
         self.n_init = n_init
         self.current: Cell | None = None
@@ -106,24 +91,13 @@ class LocalSearch(Strategy):
         nbrs = obs.cell.neighbours()
         self.queue = [nbrs[i] for i in order]
 
-    def _propose(self, n: int) -> list[Cell]:
-        out: list[Cell] = []
-        for _ in range(n):
-            cell = None
-            if self.current is not None:
-                while self.queue:
-                    cand = self.queue.pop(0)
-                    if self.is_new(cand):
-                        cell = cand
-                        break
-            if cell is None:
-                # initial design, or a local optimum: a random (re)start
-                cell = self.random_new_cell()
-            out.append(cell)
-            self.pending[cell.canonical().code] = cell
-        for c in out:
-            del self.pending[c.canonical().code]
-        return out
+    def _propose_one(self, k: int) -> Cell:
+        if self.current is not None:
+            while self.queue:
+                cand = self.queue.pop(0)
+                if self.is_new(cand):
+                    return cand
+        return self.random_new_cell()  # initial design, or a local optimum: a random (re)start
 
     def _observe(self, obs: Observation) -> None:
         if obs.outcome.failed:

@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from boed_nas.belief import CellFeatures, OutputTransform, fit_belief
-from boed_nas.multiobjective import nsga2_on_cells
-from boed_nas.pareto import KnownCosts, ParetoProblem, non_dominated
-from boed_nas.space import N_EDGES, N_OPS, Cell
+from boed_nas.bo.belief import CellFeatures, OutputTransform, fit_belief
+from boed_nas.errors import ConfigError
+from boed_nas.mo.controller import nsga2_on_cells
+from boed_nas.mo.pareto import KnownCosts, ParetoProblem, non_dominated
+from boed_nas.nb201.space import N_EDGES, N_OPS, Cell
 from boed_nas.strategy import Observation, Strategy
 
 
@@ -48,7 +49,7 @@ class MultiObjectiveStrategy(Strategy):
                  constraints: Mapping[str, float] | Sequence[str] | str | None = None, **kw: Any) -> None:
         self.problem = ParetoProblem(objectives, costs, constraints)
         if not self.problem.feasible.any():
-            raise ValueError(f"no cell satisfies the constraints {self.problem.constraints}")
+            raise ConfigError(f"no cell satisfies the constraints {self.problem.constraints}")
         super().__init__(**kw)
 
     def get_params(self) -> dict[str, Any]:
@@ -77,15 +78,12 @@ class MultiObjectiveStrategy(Strategy):
                             self.problem.cost_matrix([o.cell.code for o in obs])], axis=1)
         return [obs[i].cell for i in non_dominated(F, self.problem.objectives)]
 
-    def _one_at_a_time(self, n: int, pick) -> list[Cell]:
-        out: list[Cell] = []
-        for k in range(n):
-            cell = pick(k)
-            out.append(cell)
-            self.pending[cell.canonical().code] = cell
-        for c in out:
-            del self.pending[c.canonical().code]
-        return out
+    def random_free_class(self) -> Cell:
+        """The evaluated member of a uniformly drawn feasible class that is neither evaluated nor pending."""
+        free = self.free_classes()
+        if len(free) == 0:
+            raise ConfigError("every feasible isomorphism class has been evaluated or is pending")
+        return self.problem.pool[int(free[int(self.rng.integers(len(free)))])]
 
 
 class MORandomSearch(MultiObjectiveStrategy):
@@ -93,14 +91,8 @@ class MORandomSearch(MultiObjectiveStrategy):
 
     name = "mo-random"
 
-    def _propose(self, n: int) -> list[Cell]:
-        def pick(_: int) -> Cell:
-            free = self.free_classes()
-            if len(free) == 0:
-                raise ValueError("every feasible isomorphism class has been evaluated or is pending")
-            return self.problem.pool[int(free[int(self.rng.integers(len(free)))])]
-
-        return self._one_at_a_time(n, pick)
+    def _propose_one(self, k: int) -> Cell:
+        return self.random_free_class()
 
 
 # ----------------------------------------------------------------------------------- NSGA-II
@@ -119,7 +111,7 @@ class NSGA2Search(MultiObjectiveStrategy):
     def __init__(self, *, pop_size: int = 20, max_stale_generations: int = 50, **kw: Any) -> None:
         for label, v, lo in (("pop_size", pop_size, 2), ("max_stale_generations", max_stale_generations, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{label} must be an integer >= {lo}, got {v!r}")
+                raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
         super().__init__(**kw)
         self.pop_size = pop_size
         self.max_stale_generations = max_stale_generations
@@ -178,17 +170,11 @@ class NSGA2Search(MultiObjectiveStrategy):
             stale += 1
         return []
 
-    def _propose(self, n: int) -> list[Cell]:
-        def pick(_: int) -> Cell:
-            for cell in self._drive():
-                if self.is_new(cell):
-                    return cell
-            free = self.free_classes()
-            if len(free) == 0:
-                raise ValueError("every feasible isomorphism class has been evaluated or is pending")
-            return self.problem.pool[int(free[int(self.rng.integers(len(free)))])]
-
-        return self._one_at_a_time(n, pick)
+    def _propose_one(self, k: int) -> Cell:
+        for cell in self._drive():
+            if self.is_new(cell):
+                return cell
+        return self.random_free_class()
 
     def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
         self._algo, self._current = None, None  # rebuilt from the history on the next ask
@@ -202,7 +188,7 @@ class _BotorchMO(MultiObjectiveStrategy):
                  mc_samples: int = 128, chunk: int = 512, **kw: Any) -> None:
         for label, v, lo in (("n_init", n_init, 2), ("mc_samples", mc_samples, 1), ("chunk", chunk, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{label} must be an integer >= {lo}, got {v!r}")
+                raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
         super().__init__(**kw)
         self.n_init, self.kernel, self.output_transform = n_init, kernel, output_transform
         self.mc_samples, self.chunk = mc_samples, chunk
@@ -261,31 +247,27 @@ class _BotorchMO(MultiObjectiveStrategy):
         """botorch's sampler for the model's posterior (a ListSampler for a ModelList), seeded."""
         from botorch.sampling.get_sampler import get_sampler
 
-        seq = np.random.SeedSequence([self.seed, len(self.history), len(self.pending), salt])
         with torch.no_grad():
             posterior = model.posterior(X[:1])
-        return get_sampler(posterior, torch.Size([self.mc_samples]), seed=int(seq.generate_state(1)[0] >> 1))
+        return get_sampler(posterior, torch.Size([self.mc_samples]), seed=self.derived_seed(salt, bits=31))
 
     def _acquisition(self, model, Xb: torch.Tensor, Yb: torch.Tensor, X_pending: torch.Tensor | None, salt: int):
         raise NotImplementedError
 
-    def _propose(self, n: int) -> list[Cell]:
-        def pick(k: int) -> Cell:
-            free = self.free_classes()
-            if len(free) == 0:
-                raise ValueError("every feasible isomorphism class has been evaluated or is pending")
-            if len([o for o in self.history if not o.outcome.failed]) < self.n_init:
-                return self.problem.pool[int(free[int(self.rng.integers(len(free)))])]
-            model, Xb, Yb = self._model()
-            pend = [self.problem.class_of_code[c.code] for c in self.pending.values()]
-            X_pending = self.X[torch.tensor(pend)] if pend else None
-            acqf = self._acquisition(model, Xb, Yb, X_pending, k)
-            Xc = self.X[torch.as_tensor(free)]
-            with torch.no_grad():
-                scores = torch.cat([acqf(Xc[i : i + self.chunk].unsqueeze(-2)) for i in range(0, len(Xc), self.chunk)])
-            return self.problem.pool[int(free[int(torch.argmax(scores))])]
-
-        return self._one_at_a_time(n, pick)
+    def _propose_one(self, k: int) -> Cell:
+        if len([o for o in self.history if not o.outcome.failed]) < self.n_init:
+            return self.random_free_class()
+        free = self.free_classes()
+        if len(free) == 0:
+            raise ConfigError("every feasible isomorphism class has been evaluated or is pending")
+        model, Xb, Yb = self._model()
+        pend = [self.problem.class_of_code[c.code] for c in self.pending.values()]
+        X_pending = self.X[torch.tensor(pend)] if pend else None
+        acqf = self._acquisition(model, Xb, Yb, X_pending, k)
+        Xc = self.X[torch.as_tensor(free)]
+        with torch.no_grad():
+            scores = torch.cat([acqf(Xc[i : i + self.chunk].unsqueeze(-2)) for i in range(0, len(Xc), self.chunk)])
+        return self.problem.pool[int(free[int(torch.argmax(scores))])]
 
 
 class QNEHVI(_BotorchMO):
@@ -300,10 +282,12 @@ class QNEHVI(_BotorchMO):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         if not self.problem.cost_objectives:
-            raise ValueError("qnehvi needs at least one cost objective besides accuracy (e.g. 'accuracy,latency')")
+            raise ConfigError("qnehvi needs at least one cost objective besides accuracy (e.g. 'accuracy,latency')")
 
     def _acquisition(self, model, Xb, Yb, X_pending, salt):
-        from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+        from botorch.acquisition.multi_objective.logei import (
+            qLogNoisyExpectedHypervolumeImprovement,
+        )
 
         y = Yb[:, 0]
         ref = torch.cat([(y.min() - 0.1 * (y.max() - y.min()))[None], -torch.ones(Yb.shape[1] - 1, dtype=Yb.dtype)])
@@ -320,11 +304,12 @@ class ParEGO(_BotorchMO):
     def _acquisition(self, model, Xb, Yb, X_pending, salt):
         from botorch.acquisition.logei import qLogNoisyExpectedImprovement
         from botorch.acquisition.objective import GenericMCObjective
-        from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
+        from botorch.utils.multi_objective.scalarization import (
+            get_chebyshev_scalarization,
+        )
         from botorch.utils.sampling import sample_simplex
 
-        seq = np.random.SeedSequence([self.seed, len(self.history), len(self.pending), salt, 1])
-        weights = sample_simplex(Yb.shape[1], seed=int(seq.generate_state(1)[0] >> 1), dtype=Yb.dtype).squeeze(0)
+        weights = sample_simplex(Yb.shape[1], seed=self.derived_seed(salt, 1, bits=31), dtype=Yb.dtype).squeeze(0)
         objective = GenericMCObjective(get_chebyshev_scalarization(weights, Yb))
         return qLogNoisyExpectedImprovement(model, X_baseline=Xb, objective=objective, X_pending=X_pending,
                                             sampler=self._sampler(model, Xb, salt), prune_baseline=True)

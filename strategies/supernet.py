@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from boed_nas.controller import BOEDController
-from boed_nas.space import Cell
+from boed_nas.bo.controller import BOEDController
+from boed_nas.errors import ConfigError
+from boed_nas.nb201.space import Cell
 from boed_nas.strategy import Strategy
-
 
 _ALPHA_CACHE: dict[str, np.ndarray] = {}
 """Supernet alphas computed in this process, keyed by the full search config (seed included)."""
@@ -39,11 +39,11 @@ def _check_config(supernet: Mapping[str, Any] | None) -> dict[str, Any]:
 
     cfg = dict(supernet or {})
     if "seed" in cfg:
-        raise ValueError("supernet={'seed': ...} is not allowed: the supernet runs with the strategy's own seed")
+        raise ConfigError("supernet={'seed': ...} is not allowed: the supernet runs with the strategy's own seed")
     fields = {f.name for f in dataclasses.fields(SearchConfig)}
     unknown = sorted(set(cfg) - fields)
     if unknown:
-        raise ValueError(f"unknown supernet setting(s) {unknown}; expected fields of SearchConfig: {sorted(fields)}")
+        raise ConfigError(f"unknown supernet setting(s) {unknown}; expected fields of SearchConfig: {sorted(fields)}")
     return cfg
 
 
@@ -62,13 +62,13 @@ class _SupernetSource:
 
     def supernet_result(self):
         """The ``SearchResult`` (alpha and the guard settings) this strategy starts from."""
-        from boed_nas.supernet import SearchConfig, SearchResult, run_search
+        from boed_nas.supernet import SearchConfig, SearchResult, search_supernet
 
         cfg = SearchConfig(**{"verbose": False, **self.supernet, "seed": self.seed})
         if self.alpha is None:
             key = (json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=repr))
             if key not in _ALPHA_CACHE:  # boed-supernet and darts with one seed share one search
-                _ALPHA_CACHE[key] = run_search(cfg).alpha
+                _ALPHA_CACHE[key] = search_supernet(cfg).alpha
             self.alpha = _ALPHA_CACHE[key].copy()
         return SearchResult(alpha=self.alpha, config=dataclasses.asdict(cfg))
 
@@ -109,11 +109,11 @@ class SupernetBOED(_SupernetSource, BOEDController):
     ) -> None:
         for key in ("proposals", "op_prior"):
             if kw.get(key) is not None:
-                raise ValueError(f"boed-supernet takes its {key} from the supernet; use strategy 'boed' to pass {key}")
+                raise ConfigError(f"boed-supernet takes its {key} from the supernet; use strategy 'boed' to pass {key}")
             kw.pop(key, None)
         for label, v in (("n_top", n_top), ("n_sampled", n_sampled)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"{label} must be a non-negative integer, got {v!r}")
+                raise ConfigError(f"{label} must be a non-negative integer, got {v!r}")
         super().__init__(**kw)
         self._init_supernet(alpha, supernet)
         self.n_top, self.n_sampled, self.prior = n_top, n_sampled, bool(prior)
@@ -127,7 +127,7 @@ class SupernetBOED(_SupernetSource, BOEDController):
     def _apply_supernet(self) -> None:
         if self._prior_applied:
             return
-        from boed_nas.belief import CellFeatures
+        from boed_nas.bo.belief import CellFeatures
         result = self.supernet_result()
         # proposals sampled from a generator of their own, so self.rng (saved state) is untouched
         rng = np.random.default_rng([self.seed, 0x5EED])
@@ -142,9 +142,9 @@ class SupernetBOED(_SupernetSource, BOEDController):
         self._apply_supernet()
         return super().fit()
 
-    def _propose(self, n: int) -> list[Cell]:
+    def _propose_one(self, pick: int) -> Cell:
         self._apply_supernet()
-        return super()._propose(n)
+        return super()._propose_one(pick)
 
 
 class DARTS(_SupernetSource, Strategy):

@@ -12,7 +12,7 @@ def _one_thread():
 
 @pytest.fixture(scope="session")
 def c10():
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     return NB201Benchmark("cifar10", seed=0)
 

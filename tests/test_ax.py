@@ -7,13 +7,13 @@ import warnings
 
 import pytest
 
-from benchmarks.nb201 import NB201Benchmark
-from boed_nas.space import Cell, canonical_cells
+from boed_nas.nb201.benchmark import NB201Benchmark
+from boed_nas.nb201.space import Cell, canonical_cells
+from boed_nas.registry import make_strategy
 from boed_nas.strategy import Strategy
-from strategies import make_strategy
 
 ax_client = pytest.importorskip("ax.api.client")
-boed_ax = pytest.importorskip("boed_nas.ax")
+boed_ax = pytest.importorskip("boed_nas.integrations.ax")
 Client = ax_client.Client
 N_INIT = 4  # a short Sobol start keeps these tests fast
 
@@ -79,7 +79,7 @@ def test_nb201_experiment_in_ax_has_six_choices_and_two_objectives():
 
 
 def boed_nas_ops():
-    from boed_nas.space import OPS
+    from boed_nas.nb201.space import OPS
 
     return OPS
 

@@ -1,13 +1,12 @@
 import numpy as np
 import pytest
-
-from benchmarks.harness import run_search
-from benchmarks.nb201 import NB201Benchmark
-from boed_nas.strategy import Strategy
-from strategies import make_strategy, strategy_class
-from strategies.bananas import Bananas
-
+from boed_nas.strategies.bananas import Bananas
 from helpers import drive  # noqa: E402
+
+from boed_nas.experiment.loop import run_search
+from boed_nas.nb201.benchmark import NB201Benchmark
+from boed_nas.registry import make_strategy, strategy_class
+from boed_nas.strategy import Strategy
 
 # small, fast settings for the mechanics tests (the algorithm is the same)
 FAST = dict(n_init=5, epochs=15, n_candidates=30)

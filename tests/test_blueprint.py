@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from boed_nas.bilevel import Architect, make_splits, sample_gumbel
 from boed_nas.blueprint import (
     Blueprint,
     BlueprintConfig,
@@ -34,12 +35,10 @@ from boed_nas.blueprint import (
     network_params,
     parse_stages,
     run_blueprint,
-    run_blueprint_search,
+    search_blueprint,
     space_costs,
 )
 from boed_nas.blueprint.discretise import group_log_probs
-from boed_nas.supernet import Architect, make_splits
-from boed_nas.supernet.ops import sample_gumbel
 
 torch.set_num_threads(1)
 
@@ -352,10 +351,10 @@ def test_hinge_is_zero_inside_the_budget_and_quadratic_outside(tiny_costs):
 def test_search_is_seeded_and_the_architect_moves_every_group():
     short = {**TINY_RUN, "data_limit": 48}
     cfg = BlueprintConfig(**short, seed=1, budget=0.01)
-    a = run_blueprint_search(cfg)
-    b = run_blueprint_search(cfg)
+    a = search_blueprint(cfg)
+    b = search_blueprint(cfg)
     assert np.array_equal(a.alpha, b.alpha)
-    c = run_blueprint_search(BlueprintConfig(**short, seed=2, budget=0.01))
+    c = search_blueprint(BlueprintConfig(**short, seed=2, budget=0.01))
     assert not np.array_equal(a.alpha, c.alpha)
     assert len(a.history) == cfg.epochs + 1 and "expected_flops_M" in a.history[-1]
     kinds = {r["kind"] for r in a.alpha_history}

@@ -3,9 +3,14 @@ import pytest
 import torch
 
 from boed_nas import Strategy
-from boed_nas.belief import CellFeatures, OutputTransform, fit_belief, posterior_mean_var
-from boed_nas.controller import BOEDController
-from boed_nas.space import Cell, canonical_cells
+from boed_nas.bo.belief import (
+    CellFeatures,
+    OutputTransform,
+    fit_belief,
+    posterior_mean_var,
+)
+from boed_nas.bo.controller import BOEDController
+from boed_nas.nb201.space import Cell, canonical_cells
 
 POOL = canonical_cells()
 TARGET = POOL[4321]
@@ -39,7 +44,7 @@ def small(**kw):
 
 
 def test_information_gain_beats_random_on_a_known_optimum():
-    from strategies import make_strategy
+    from boed_nas.registry import make_strategy
 
     boed = [queries_to_best(small(seed=s, n_init=8), 50, s) for s in range(3)]
     rand = [queries_to_best(make_strategy("random", seed=s), 50, s) for s in range(3)]
@@ -107,7 +112,7 @@ def test_hyperparameters_are_refitted_every_refit_every_tells():
 
 
 def test_the_start_from_the_defaults_is_added_every_cold_start_every_tells(monkeypatch):
-    import boed_nas.controller as controller
+    import boed_nas.bo.controller as controller
 
     starts = []
     real = controller.fit_belief
@@ -208,7 +213,7 @@ def test_op_prior_and_proposals_are_used():
 
 
 def test_failed_cells_are_never_proposed_again(c10):
-    from boed_nas.controller import BOEDController
+    from boed_nas.bo.controller import BOEDController
 
     ctl = BOEDController(seed=4, n_init=3)
     failed = []
@@ -226,7 +231,7 @@ def test_failed_cells_are_never_proposed_again(c10):
 
 
 def test_kernel_names_combine_parts_and_bad_names_are_rejected():
-    from boed_nas.belief import parse_kernel
+    from boed_nas.bo.belief import parse_kernel
 
     assert parse_kernel("wl+categorical") == ("categorical", "wl")
     assert parse_kernel("additive") == ("additive",)
@@ -254,7 +259,7 @@ def test_additive_kernel_learns_per_edge_effects_from_few_cells():
 def test_pool_marginals_give_botorch_scores_on_the_gp_itself(acq):
     # the one-point acquisitions read the pool's precomputed marginals; botorch given the GP
     # itself must score every candidate the same
-    from boed_nas.acquisition import score, score_on_gp
+    from boed_nas.bo.acquisition import score, score_on_gp
 
     c = small(seed=3, n_init=8)
     rng = np.random.default_rng(3)

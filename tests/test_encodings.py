@@ -3,10 +3,25 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from boed_nas.encodings import (
-    N_PATH_FEATURES, ROUTES, adjacency, onehot, path_encoding, path_names, wl_features, wl_vocabulary,
+from boed_nas.nb201.encodings import (
+    N_PATH_FEATURES,
+    ROUTES,
+    adjacency,
+    onehot,
+    path_encoding,
+    path_names,
+    wl_features,
+    wl_vocabulary,
 )
-from boed_nas.space import EDGES, N_CELLS, NONE, OPS, Cell, all_cells, canonical_cells
+from boed_nas.nb201.space import (
+    EDGES,
+    N_CELLS,
+    NONE,
+    OPS,
+    Cell,
+    all_cells,
+    canonical_cells,
+)
 
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"

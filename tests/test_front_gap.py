@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.front_gap import front_level, main, missing_by_cost
-from boed_nas.pareto import KnownCosts, hypervolume_report, parse_objectives
-from boed_nas.space import N_CELLS, Cell
+from boed_nas.mo.pareto import KnownCosts, hypervolume_report, parse_objectives
+from boed_nas.nb201.space import N_CELLS, Cell
 
 ACC_LAT = parse_objectives("accuracy,latency")
 
@@ -52,7 +52,8 @@ def test_three_objectives_are_rejected_by_name():
 
 
 def test_cli_reports_runs_of_a_results_folder(tmp_path, capsys, c10):
-    from benchmarks.harness import TRAJECTORY_COLUMNS, mo_report
+    from boed_nas.experiment.bench import mo_report
+    from boed_nas.experiment.loop import TRAJECTORY_COLUMNS
 
     rep = mo_report(c10, "accuracy,latency")
     rows = []

@@ -4,23 +4,27 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import drive  # noqa: E402
 from pymoo.indicators.hv import HV
 
-from boed_nas.acquisition import DiscreteMaxValueEntropy
-from boed_nas.belief import CellFeatures, fit_belief, noise_variance, posterior_mean_var
+from boed_nas.bo.acquisition import DiscreteMaxValueEntropy
+from boed_nas.bo.belief import (
+    CellFeatures,
+    fit_belief,
+    noise_variance,
+    posterior_mean_var,
+)
 from boed_nas.cli import main
-from boed_nas.multiobjective import (
+from boed_nas.mo.controller import (
     MultiObjectiveBOED,
     expected_hypervolume_improvement,
     front_levels,
     gibbon_information_gain,
 )
-from boed_nas.pareto import KnownCosts
-from boed_nas.space import Cell, canonical_cells
+from boed_nas.mo.pareto import KnownCosts
+from boed_nas.nb201.space import Cell, canonical_cells
+from boed_nas.registry import make_strategy
 from boed_nas.strategy import Strategy
-from strategies import make_strategy
-
-from helpers import drive  # noqa: E402
 
 FAST = {"n_samples": 64, "plausible_size": 256, "n_init": 6}  # a small belief keeps the tests quick
 
@@ -81,7 +85,7 @@ def test_exact_ehvi_is_pymoo_hypervolume_improvement(k):
 
 # ----------------------------------------------------------------------------- boed-mo
 def test_boed_mo_proposes_pool_members_deterministically_and_resumes(c10, tmp_path):
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     a = MultiObjectiveBOED(objectives="accuracy,latency", costs="nb201:cifar10", seed=1, acquisition="pfes", **FAST,
                            state_path=tmp_path / "s.json")
@@ -102,7 +106,7 @@ def test_boed_mo_proposes_pool_members_deterministically_and_resumes(c10, tmp_pa
 
 
 def test_boed_mo_ehvi_acquisition_proposes_new_feasible_cells(c10):
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     s = MultiObjectiveBOED(objectives="accuracy,flops,latency", costs="nb201:cifar10", acquisition="ehvi", seed=2,
                            **FAST)
@@ -126,7 +130,7 @@ def test_boed_mo_ehvi_acquisition_proposes_new_feasible_cells(c10):
 
 
 def test_boed_mo_can_take_its_candidates_from_nsga2_on_the_posterior(c10):
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     kw = dict(objectives="accuracy,latency", costs="nb201:cifar10", candidates="nsga2", nsga2_generations=3,
               nsga2_pop_size=10, seed=4, **FAST)
@@ -143,7 +147,7 @@ def test_boed_mo_can_take_its_candidates_from_nsga2_on_the_posterior(c10):
 
 @pytest.mark.parametrize("name", ["boed-mo", "nsga2", "mo-random"])
 def test_failed_trials_are_not_proposed_again(name):
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     kw = {"boed-mo": FAST, "nsga2": {"pop_size": 4}}.get(name, {})
     s = make_strategy(name, seed=0, objectives="accuracy,latency", costs="nb201:cifar10", **kw)
@@ -160,7 +164,7 @@ def test_failed_trials_are_not_proposed_again(name):
 
 
 def test_constrained_search_never_answers_with_a_cell_over_the_budget(c10):
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     bound = float(np.quantile(c10.latency, 0.2))
     bench = NB201Benchmark("cifar10", seed=0)
@@ -179,7 +183,7 @@ def test_constrained_search_never_answers_with_a_cell_over_the_budget(c10):
 
 
 def test_scalarised_search_recommends_by_accuracy_minus_lambda_cost(c10):
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     with pytest.raises(ValueError, match="exactly one cost objective"):
         MultiObjectiveBOED(objectives="accuracy,latency,flops", scalarization=1.0)
@@ -223,7 +227,7 @@ def test_mo_strategies_reject_bad_input(bad, msg):
 
 # ----------------------------------------------------------------------------- baselines
 def test_nsga2_is_seeded_deduplicated_and_resumes_by_replay(tmp_path):
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     a = make_strategy("nsga2", seed=3, objectives="accuracy,flops", costs="nb201:cifar10", pop_size=6,
                       state_path=tmp_path / "n.json")
@@ -251,7 +255,7 @@ def no_cpp_extension(monkeypatch):
 
 @pytest.mark.parametrize("name", ["qnehvi", "parego"])
 def test_botorch_baselines_propose_feasible_pool_cells_reproducibly(name, no_cpp_extension, c10):
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     bound = float(np.quantile(c10.latency, 0.5))
     kw = dict(objectives="accuracy,latency", costs="nb201:cifar10", constraints=[f"latency<={bound!r}"],
@@ -326,7 +330,7 @@ def test_cli_lambda_sweep_writes_one_search_per_lambda(tmp_path):
     # at lambda = 1000 points per MFLOP only the cheapest evaluated cell can be the answer
     s = json.loads((out / "lambda_1000" / "summary.json").read_text())
     t = pd.read_csv(out / "lambda_1000" / "trajectory.csv")
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     flops = NB201Benchmark("cifar10").flops_M
     assert s["recommended_costs"]["flops"] == min(flops[Cell.from_str(c).code] for c in t["cell"])

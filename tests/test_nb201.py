@@ -4,8 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from benchmarks.nb201 import NB201Benchmark, load_table, resolve_dataset
-from boed_nas.space import Cell
+from boed_nas.nb201.benchmark import NB201Benchmark, load_table, resolve_dataset
+from boed_nas.nb201.space import Cell
 
 
 def test_known_optima(c10):

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from boed_nas.network import NB201Network, count_flops, count_params
-from boed_nas.space import Cell
+from boed_nas.nb201.network import NB201Network, count_flops, count_params
+from boed_nas.nb201.space import Cell
 
 
 @pytest.mark.parametrize("index", [0, 1, 6111, 857, 15624])

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from pymoo.indicators.hv import HV
 
-from boed_nas.pareto import (
+from boed_nas.mo.pareto import (
     OBJECTIVES,
     KnownCosts,
     ParetoProblem,
@@ -12,7 +12,7 @@ from boed_nas.pareto import (
     parse_constraint,
     parse_objectives,
 )
-from boed_nas.space import N_CELLS, Cell, canonical_cells
+from boed_nas.nb201.space import N_CELLS, Cell, canonical_cells
 
 
 def brute_force_front(F: np.ndarray, maximize: list[bool]) -> np.ndarray:

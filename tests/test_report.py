@@ -5,8 +5,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.harness import run_bench
-from benchmarks.report import merge_trajectories, read_trajectories, write_report
+from boed_nas.experiment.bench import run_bench
+from boed_nas.experiment.report import (
+    merge_trajectories,
+    read_trajectories,
+    write_report,
+)
 
 
 def _piece(tmp_path, name, seeds, budget=12):
@@ -97,9 +101,9 @@ def test_budget_cuts_runs_to_a_shorter_bench(tmp_path):
 
 
 def test_topk_top1_is_queries_to_optimum_and_k_is_monotone():
-    from benchmarks.harness import summarize
-    from benchmarks.nb201 import NB201Benchmark
     from benchmarks.topk import class_ranks, topk_table
+    from boed_nas.experiment.bench import summarize
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     bench = NB201Benchmark("cifar10")
     rank = class_ranks(bench)
@@ -116,7 +120,7 @@ def test_ablation_stops_at_the_optimum_resumes_and_rejects_bad_specs(tmp_path, c
     import json
 
     from benchmarks import ablation
-    from benchmarks.harness import queries_to_optimum
+    from boed_nas.experiment.bench import queries_to_optimum
 
     out = tmp_path / "runs.jsonl"
     args = ["run", "--strategies", "local,random", "--dataset", "cifar10", "--seeds", "0-1", "--budget", "60",
@@ -129,9 +133,9 @@ def test_ablation_stops_at_the_optimum_resumes_and_rejects_bad_specs(tmp_path, c
     want = queries_to_optimum(full)
     got = next(r["queries"] for r in recs if r["spec"] == "local" and r["seed"] == 0)
     assert (got if got is not None else float("inf")) == want
-    from benchmarks.harness import run_search
-    from benchmarks.nb201 import NB201Benchmark
-    from strategies import make_strategy
+    from boed_nas.experiment.loop import run_search
+    from boed_nas.nb201.benchmark import NB201Benchmark
+    from boed_nas.registry import make_strategy
 
     stopped = run_search(make_strategy("local", seed=0), NB201Benchmark("cifar10", seed=0), 60, stop_at_optimum=True)
     assert stopped["found_optimum"].sum() == (1 if want <= 60 else 0)  # the last row, at the first hit
@@ -146,7 +150,7 @@ def test_ablation_stops_at_the_optimum_resumes_and_rejects_bad_specs(tmp_path, c
 def test_recorded_outcome_tells_what_the_run_was_told():
     from collections import namedtuple
 
-    from benchmarks.harness import recorded_outcome
+    from benchmarks.common import recorded_outcome
 
     Row = namedtuple("Row", "failed val_acc cost")
     ok = recorded_outcome(Row(False, 91.5, 2.0))
@@ -172,7 +176,7 @@ def test_acquisition_ties_replay_reproduces_the_recorded_picks(tmp_path, capsys)
 
 
 def test_runs_of_picks_one_strategy_or_names_the_labels(tmp_path):
-    from benchmarks.report import runs_of
+    from benchmarks.common import runs_of
 
     run_bench(["random", "local"], "cifar100", [0], 3, progress=False).to_csv(tmp_path / "trajectories.csv", index=False)
     assert set(runs_of(tmp_path, "local")["strategy"]) == {"local"}

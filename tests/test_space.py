@@ -3,9 +3,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from boed_nas.space import (
-    EDGES, N_CELLS, OPS, Cell, all_cells, as_rng, canonical_cells, sample_cell,
+from boed_nas.nb201.space import (
+    EDGES,
+    N_CELLS,
+    OPS,
+    Cell,
+    all_cells,
+    canonical_cells,
+    sample_cell,
 )
+from boed_nas.seeding import as_rng
 
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 codes = st.integers(min_value=0, max_value=N_CELLS - 1)

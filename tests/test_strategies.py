@@ -6,13 +6,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from benchmarks.harness import run_bench, run_search, summarize
-from benchmarks.nb201 import NB201Benchmark
-from boed_nas import DuplicateTellError, Outcome, StateError, Strategy
-from strategies import available, make_strategy
-
 from helpers import drive  # noqa: E402
+
+from boed_nas import DuplicateTellError, Outcome, StateError, Strategy
+from boed_nas.experiment.bench import run_bench, summarize
+from boed_nas.experiment.loop import run_search
+from boed_nas.nb201.benchmark import NB201Benchmark
+from boed_nas.registry import available, make_strategy
 
 FAST = ["random", "evolution", "local"]
 
@@ -29,7 +29,7 @@ def test_same_seed_same_trajectory(name):
 def test_never_pays_twice_for_a_class(name):
     s = make_strategy(name, seed=1)
     cells = drive(s, NB201Benchmark(seed=1), 120, batch=3)
-    from boed_nas.space import Cell
+    from boed_nas.nb201.space import Cell
 
     classes = [Cell.from_str(c).canonical() for c in cells]
     assert len(set(classes)) == len(classes)
@@ -183,7 +183,7 @@ def test_outcome_coercion():
 
 
 def test_strategy_specs_carry_settings_and_bad_ones_are_named():
-    from strategies import make_strategy, parse_spec, split_specs
+    from boed_nas.registry import make_strategy, parse_spec, split_specs
 
     assert parse_spec("boed[n_init=5, kernel=wl, plausible_size=None]") == (
         "boed", {"n_init": 5, "kernel": "wl", "plausible_size": None})

@@ -12,32 +12,44 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from boed_nas.network import NB201Network
-from boed_nas.space import N_EDGES, N_OPS, NONE, OPS, PARAMETRIC_OPS, SKIP, Cell, all_cells
-from boed_nas.supernet import (
+from boed_nas.bilevel import (
     Architect,
-    Penalties,
+    TemperatureSchedule,
+    hinge_budget,
+    make_splits,
+    mixing_weights,
+    pcgrad,
+    sample_gumbel,
+    sparsity_penalty,
+    width_candidates,
+)
+from boed_nas.nb201.network import NB201Network
+from boed_nas.nb201.space import (
+    N_EDGES,
+    N_OPS,
+    NONE,
+    OPS,
+    PARAMETRIC_OPS,
+    SKIP,
+    Cell,
+    all_cells,
+)
+from boed_nas.supernet import (
+    CellPenalties,
     SearchConfig,
     SearchResult,
     Supernet,
-    TemperatureSchedule,
     cell_log_probs,
     derive,
     fit_cost_table,
     guard_penalty,
-    hinge_budget,
-    make_splits,
-    mixing_weights,
     nb201_mixed_op,
     parametric_depth,
     passes_guard,
-    pcgrad,
-    run_search,
     soft_guard,
-    sparsity_penalty,
     top_k_cells,
-    width_candidates,
 )
+from boed_nas.supernet import search_supernet as run_search
 
 torch.set_num_threads(1)
 TINY = dict(C=2, N=1, epochs=2, batch_size=16, data_limit=64, verbose=False, threads=1)
@@ -45,7 +57,7 @@ TINY = dict(C=2, N=1, epochs=2, batch_size=16, data_limit=64, verbose=False, thr
 
 @pytest.fixture(scope="module")
 def bench():
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     return NB201Benchmark("cifar10")
 
@@ -107,7 +119,6 @@ def test_channel_adapters_project_candidates_to_the_common_width():
 def test_hard_mode_samples_one_op_per_edge_and_passes_gradient_to_alpha():
     alpha = torch.zeros(N_EDGES, N_OPS, requires_grad=True)
     g = torch.Generator().manual_seed(0)
-    from boed_nas.supernet.ops import sample_gumbel
 
     w, hard = mixing_weights(alpha, 1.0, "hard", sample_gumbel((N_EDGES, N_OPS), g))
     assert len(hard) == N_EDGES and torch.allclose(w.detach().sum(-1), torch.ones(N_EDGES))
@@ -246,7 +257,7 @@ def test_cost_fit_refuses_a_constant_column():
 
 def test_latency_penalty_moves_alpha_to_cheaper_ops(bench):
     t = fit_cost_table(bench, "latency")
-    pen = Penalties(guard=False, lam=1.0, cost_tables={"latency": t})
+    pen = CellPenalties(guard=False, lam=1.0, cost_tables={"latency": t})
     alpha = torch.zeros(N_EDGES, N_OPS, requires_grad=True)
     pen.cost(torch.softmax(alpha, -1)).backward()
     conv = sorted(PARAMETRIC_OPS)
@@ -276,7 +287,7 @@ def test_architect_logs_cosine_and_applies_surgery(bench):
     torch.manual_seed(0)
     model = Supernet(C=2, N=1, num_classes=3, in_channels=1)
     t = fit_cost_table(bench, "latency")
-    pen = Penalties(guard=False, lam=0.5, cost_tables={"latency": t})
+    pen = CellPenalties(guard=False, lam=0.5, cost_tables={"latency": t})
     arch = Architect(model, order=1, penalties=pen, surgery=True)
     batch = (torch.randn(4, 1, 8, 8), torch.tensor([0, 1, 2, 0]))
     log = arch.step(batch, batch, lambda a: (torch.softmax(a, -1), None), lambda a: torch.softmax(a, -1), 0.01)
@@ -483,7 +494,7 @@ def test_bad_arguments_raise_clear_value_errors():
 
 # ------------------------------------------------------------------------------ CLI
 def _parse(argv):
-    from boed_nas.supernet import cli
+    from boed_nas.cli import supernet as cli
 
     p = argparse.ArgumentParser()
     cli.add_arguments(p)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from benchmarks.nb201 import NB201Benchmark
+from boed_nas.nb201.benchmark import NB201Benchmark
+from boed_nas.registry import make_strategy
 from boed_nas.strategy import Strategy
 from boed_nas.supernet.result import cell_log_probs, derive, top_k_cells
-from strategies import make_strategy
 from tests.helpers import drive
 
 ALPHA = np.random.default_rng(7).normal(size=(6, 5)) * 2.0
@@ -38,15 +38,16 @@ def test_boed_supernet_runs_the_supernet_once_and_resumes_without_it(tmp_path, m
     bench = NB201Benchmark("cifar10", seed=1)
     drive(s, bench, 5)
     assert s.alpha is not None and s.alpha.shape == (6, 5)
-    import boed_nas.supernet as sn
-    import strategies.supernet
+    import boed_nas.strategies.supernet
 
-    strategies.supernet._ALPHA_CACHE.clear()  # so only the saved alpha can spare the search
+    import boed_nas.supernet as sn
+
+    boed_nas.strategies.supernet._ALPHA_CACHE.clear()  # so only the saved alpha can spare the search
 
     def fail(*a, **k):
         raise AssertionError("the supernet must not run again on resume")
 
-    monkeypatch.setattr(sn, "run_search", fail)
+    monkeypatch.setattr(sn, "search_supernet", fail)
     resumed = Strategy.load(path)
     np.testing.assert_array_equal(resumed.alpha, s.alpha)
     assert resumed.ask(2) == s.ask(2)

@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from boed_nas.blueprint import BlueprintConfig, BlueprintCosts, BlueprintSpace, measure_latency_table, parse_kernels, parse_stages
+from boed_nas.blueprint import (
+    BlueprintConfig,
+    BlueprintCosts,
+    BlueprintSpace,
+    measure_latency_table,
+    parse_kernels,
+    parse_stages,
+)
 from boed_nas.blueprint.cost import measure_network_latency
 
 

@@ -1,6 +1,6 @@
 """Measure the FLOPs of the real NB201 network for every one of the 15,625 cells.
 
-Uses ``torch.utils.flop_counter.FlopCounterMode`` on ``boed_nas.network.NB201Network`` with
+Uses ``torch.utils.flop_counter.FlopCounterMode`` on ``boed_nas.nb201.network.NB201Network`` with
 C=16, N=5: a 1x3x32x32 input for CIFAR-10 (10 classes) and CIFAR-100 (100 classes), and a
 1x3x16x16 input for ImageNet16-120 (120 classes). FlopCounterMode counts 2 FLOPs per
 multiply-add of convolutions and linear layers (nothing for BN, ReLU, pooling, additions), so
@@ -30,8 +30,8 @@ import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from boed_nas.network import NB201Network
-from boed_nas.space import N_CELLS, N_EDGES, N_OPS, Cell, all_cells
+from boed_nas.nb201.network import NB201Network
+from boed_nas.nb201.space import N_CELLS, N_EDGES, N_OPS, Cell, all_cells
 
 DATASETS = {"c10": (10, 32), "c100": (100, 32), "in16": (120, 16)}
 _EDGE = re.compile(r"^(?:.*\.)?cells\.(\d+)\.edges\.(\d+)$")

@@ -10,8 +10,8 @@ Modules: ``space`` (macro space, blueprints, choice groups), ``network`` (discre
 with kernel branches, width adapters and depth gates), ``cost`` (exact per-candidate FLOPs/params by
 FlopCounterMode, latency lookup table, expected cost), ``search`` (config, penalties, the bilevel
 loop on the supernet ``Architect``), ``discretise`` (derivation with the hard-budget repair, the
-hand-made baseline), ``train`` (retraining from scratch), ``result`` (pipeline, files, lambda sweep),
-``cli`` (``boed-nas blueprint``).
+hand-made baseline), ``train`` (retraining from scratch), ``result`` (a search's outcome), ``pipeline``
+(search, derive, retrain; files; lambda sweep). The command is ``boed-nas blueprint`` (``boed_nas.cli.blueprint``).
 """
 
 from .cost import (
@@ -24,11 +24,38 @@ from .cost import (
     network_flops,
     network_params,
 )
-from .discretise import argmax_blueprint, baseline_blueprint, blueprint_log_prob, check_feasible, derive
-from .network import BlueprintNetwork, BlueprintSupernet, GatedBlock, ResidualBlock, group_mixing, group_probs
-from .result import BlueprintSearchResult, run_blueprint, run_lambda_sweep
-from .search import BlueprintConfig, BlueprintPenalties, evaluate_supernet, run_blueprint_search, space_costs
-from .space import Blueprint, BlueprintSpace, ChoiceGroup, StageSpec, parse_kernels, parse_stages
+from .discretise import (
+    argmax_blueprint,
+    baseline_blueprint,
+    blueprint_log_prob,
+    check_feasible,
+    derive,
+)
+from .network import (
+    BlueprintNetwork,
+    BlueprintSupernet,
+    GatedBlock,
+    ResidualBlock,
+    group_mixing,
+    group_probs,
+)
+from .pipeline import run_blueprint, run_lambda_sweep
+from .result import BlueprintSearchResult
+from .search import (
+    BlueprintConfig,
+    BlueprintPenalties,
+    evaluate_supernet,
+    search_blueprint,
+    space_costs,
+)
+from .space import (
+    Blueprint,
+    BlueprintSpace,
+    ChoiceGroup,
+    StageSpec,
+    parse_kernels,
+    parse_stages,
+)
 from .train import train_blueprint
 
 __all__ = ["Blueprint", "BlueprintConfig", "BlueprintCosts", "BlueprintNetwork", "BlueprintPenalties",
@@ -36,5 +63,5 @@ __all__ = ["Blueprint", "BlueprintConfig", "BlueprintCosts", "BlueprintNetwork",
            "ResidualBlock", "StageSpec", "argmax_blueprint", "baseline_blueprint", "blueprint_log_prob",
            "check_feasible", "count_flops", "count_params", "derive", "evaluate_supernet", "group_mixing",
            "group_probs", "load_latency_table", "measure_latency_table", "measure_network_latency", "network_flops",
-           "network_params", "parse_kernels", "parse_stages", "run_blueprint", "run_blueprint_search",
-           "run_lambda_sweep", "space_costs", "train_blueprint"]
+           "network_params", "parse_kernels", "parse_stages", "run_blueprint",
+           "run_lambda_sweep", "search_blueprint", "space_costs", "train_blueprint"]

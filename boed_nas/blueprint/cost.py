@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..errors import ConfigError
 from .network import BlueprintNetwork, Head, ResidualBlock, make_layer, make_stem
 from .space import Blueprint, BlueprintSpace
 
@@ -166,7 +167,7 @@ def load_latency_table(path: str | Path):
     df = pd.read_csv(path)
     missing = [c for c in LATENCY_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"latency table {path} lacks columns {missing}; expected {LATENCY_COLUMNS}")
+        raise ConfigError(f"latency table {path} lacks columns {missing}; expected {LATENCY_COLUMNS}")
     return df
 
 
@@ -258,7 +259,7 @@ class BlueprintCosts:
 
         def part(key):
             if key not in lut:
-                raise ValueError(f"latency table has no entry for {key} (part, c_in, c_out, kernel, stride, h, w); "
+                raise ConfigError(f"latency table has no entry for {key} (part, c_in, c_out, kernel, stride, h, w); "
                                  f"it was measured for another space: measure it again for this one")
             return lut[key]
 
@@ -279,8 +280,8 @@ class BlueprintCosts:
     def _check(self, metric: str) -> _Tables:
         if metric not in self.tables:
             if metric == "latency":
-                raise ValueError("no latency table: measure one (measure_latency_table) or pass latency_table=")
-            raise ValueError(f"unknown cost metric {metric!r}; expected one of {list(METRICS)}")
+                raise ConfigError("no latency table: measure one (measure_latency_table) or pass latency_table=")
+            raise ConfigError(f"unknown cost metric {metric!r}; expected one of {list(METRICS)}")
         return self.tables[metric]
 
     # -- costs -------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ class BlueprintCosts:
         t = self._check(metric)
         sp = self.space
         if p.shape != (sp.n_logits,):
-            raise ValueError(f"expected a flat probability vector of {sp.n_logits} entries, got {tuple(p.shape)}")
+            raise ConfigError(f"expected a flat probability vector of {sp.n_logits} entries, got {tuple(p.shape)}")
 
         def g(kind, s, ell=None):
             return p[sp.group(kind, s, ell).slice]

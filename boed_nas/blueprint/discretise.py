@@ -11,7 +11,7 @@ fits, greedily and deterministically:
   lost, and repeat.
 
 Every move lowers the exact cost and the space's smallest blueprint has the lowest cost, so the
-repair ends, inside the budget, whenever the budget is feasible at all (else ValueError before any
+repair ends, inside the budget, whenever the budget is feasible at all (else ConfigError before any
 search). The result is then counted again on the built network (FlopCounterMode / parameter count):
 the budget guarantee is on that count, not on the expected cost.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
 from .cost import EXACT_METRICS, BlueprintCosts, count_params, network_flops
 from .network import BlueprintNetwork
 from .space import Blueprint, BlueprintSpace
@@ -37,7 +38,7 @@ def group_log_probs(alpha, space: BlueprintSpace) -> list[np.ndarray]:
     """log softmax(alpha) within each group (``alpha`` flat, the layout of ``space.groups()``)."""
     a = np.asarray(alpha, dtype=np.float64).reshape(-1)
     if a.shape != (space.n_logits,) or not np.all(np.isfinite(a)):
-        raise ValueError(f"alpha must be a finite vector of {space.n_logits} logits for this space, got shape {a.shape}")
+        raise ConfigError(f"alpha must be a finite vector of {space.n_logits} logits for this space, got shape {a.shape}")
     out = []
     for g in space.groups():
         x = a[g.slice]
@@ -66,17 +67,17 @@ def exact_cost(bp: Blueprint, space: BlueprintSpace, metric: str) -> float:
         return network_flops(bp, space) / 1e6
     if metric == "params_M":
         return count_params(BlueprintNetwork(bp, space)) / 1e6
-    raise ValueError(f"a hard budget needs an exactly counted metric, one of {list(EXACT_METRICS)}; got {metric!r}")
+    raise ConfigError(f"a hard budget needs an exactly counted metric, one of {list(EXACT_METRICS)}; got {metric!r}")
 
 
 def check_feasible(costs: BlueprintCosts, budget: float, metric: str = "flops_M") -> None:
     if metric not in EXACT_METRICS:
-        raise ValueError(f"a hard budget needs an exactly counted metric, one of {list(EXACT_METRICS)}; got {metric!r}")
+        raise ConfigError(f"a hard budget needs an exactly counted metric, one of {list(EXACT_METRICS)}; got {metric!r}")
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not np.isfinite(budget) or budget <= 0:
-        raise ValueError(f"budget must be a positive number ({metric}), got {budget!r}")
+        raise ConfigError(f"budget must be a positive number ({metric}), got {budget!r}")
     lo, hi = costs.range(metric)
     if not fits(lo, budget):
-        raise ValueError(f"budget {budget} {metric} is below the cheapest blueprint of the space "
+        raise ConfigError(f"budget {budget} {metric} is below the cheapest blueprint of the space "
                          f"({costs.space.smallest()}: {lo:.6g} {metric}); nothing can meet it")
 
 
@@ -145,7 +146,7 @@ def baseline_blueprint(space: BlueprintSpace, costs: BlueprintCosts, budget: flo
     The family is the usual hand design: one kernel size everywhere (3x3, else the smallest kernel
     above it, else the largest), the same width index in every stage (widths grow with the stages
     as the space's candidates do), and the same number of kept blocks in every stage. If none of
-    them fits, smaller uniform kernels are tried. ValueError if nothing of the family fits.
+    them fits, smaller uniform kernels are tried. ConfigError if nothing of the family fits.
     """
     check_feasible(costs, budget, metric)
     ks = sorted(space.kernels)
@@ -164,4 +165,4 @@ def baseline_blueprint(space: BlueprintSpace, costs: BlueprintCosts, budget: flo
                     best, best_cost = bp, c
         if best is not None:
             return best
-    raise ValueError(f"no uniform hand-made blueprint fits the budget {budget} {metric}")
+    raise ConfigError(f"no uniform hand-made blueprint fits the budget {budget} {metric}")

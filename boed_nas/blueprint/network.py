@@ -22,9 +22,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from boed_nas.network import ReLUConvBN
-from boed_nas.supernet.ops import ArchitectureParameters, MixedOp, mixing_weights
+from boed_nas.nb201.network import ReLUConvBN
 
+from ..bilevel.mixed import ArchitectureParameters, MixedOp
+from ..bilevel.relaxation import mixing_weights
+from ..errors import ConfigError
 from .space import Blueprint, BlueprintSpace, ChoiceGroup
 
 
@@ -93,7 +95,7 @@ class BlueprintNetwork(nn.Module):
 def group_probs(alpha: torch.Tensor, groups: Sequence[ChoiceGroup], tau: float = 1.0) -> torch.Tensor:
     """``softmax(alpha / tau)`` within each choice group, concatenated (the flat layout of alpha)."""
     if not tau > 0:
-        raise ValueError(f"temperature must be positive, got {tau!r}")
+        raise ConfigError(f"temperature must be positive, got {tau!r}")
     return torch.cat([torch.softmax(alpha[g.slice] / tau, -1) for g in groups])
 
 
@@ -165,7 +167,7 @@ class BlueprintSupernet(ArchitectureParameters, nn.Module):
         if weights is None:
             weights = group_probs(self.alpha, self.groups)
         if weights.shape != (self.space.n_logits,):
-            raise ValueError(f"expected a flat weight vector of {self.space.n_logits} entries, got {tuple(weights.shape)}")
+            raise ConfigError(f"expected a flat weight vector of {self.space.n_logits} entries, got {tuple(weights.shape)}")
         gi = self._gidx
         x = self.stem(x)
         for s, layers in enumerate(self.stages):
@@ -189,12 +191,12 @@ class BlueprintSupernet(ArchitectureParameters, nn.Module):
 
         Only blueprints whose every width is its stage's common (largest) width map weight for weight:
         a narrower candidate is followed by an adapter in the supernet, which the discrete network does
-        not have. ValueError otherwise.
+        not have. ConfigError otherwise.
         """
         bp = self.space.parse(blueprint)
         for s, st in enumerate(self.space.stages):
             if bp.widths[s] != st.common_width:
-                raise ValueError(f"inherit needs every stage at its common width {st.common_width}; stage {s} has "
+                raise ConfigError(f"inherit needs every stage at its common width {st.common_width}; stage {s} has "
                                  f"width {bp.widths[s]} (its candidates pass through an adapter in the supernet)")
         net = BlueprintNetwork(bp, self.space)
         net.stem.load_state_dict(self.stem.state_dict())

@@ -1,10 +1,10 @@
 """Bilevel blueprint search: supernet weights on the training split, choice logits on the validation split.
 
-The machinery is the cell supernet's: ``supernet.search.Architect`` (first-order or unrolled
-second-order gradient on ``model.alpha``, Adam, optional PCGrad surgery between the accuracy and
-the cost gradient), ``TemperatureSchedule`` for annealing, ``supernet.ops.mixing_weights`` (softmax,
-Gumbel-softmax or GDAS hard sampling, here applied per choice group), ``sparsity_penalty`` and
-``hinge_budget``. Only the penalties are new: :class:`BlueprintPenalties` takes the expected cost
+The machinery is the cell supernet's, ``boed_nas.bilevel``: the ``Architect`` (first-order or
+unrolled second-order gradient on ``model.alpha``, Adam, optional PCGrad surgery between the
+accuracy and the cost gradient), ``TemperatureSchedule`` for annealing, ``mixing_weights``
+(softmax, Gumbel-softmax or GDAS hard sampling, here applied per choice group) and the bilevel
+loop. Only the penalties are the space's own: :class:`BlueprintPenalties` takes the expected cost
 from the exact per-candidate tables of :class:`~boed_nas.blueprint.cost.BlueprintCosts`::
 
     budget_weight * max(0, E[cost] - B)^2 / B^2  +  lam * E[lam_metric]
@@ -26,22 +26,29 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from boed_nas.supernet.cost import hinge_budget
-from boed_nas.supernet.data import Splits, make_splits
-from boed_nas.supernet.ops import MODES
-from boed_nas.supernet.search import (
-    Architect,
-    BilevelConfig,
-    TemperatureSchedule,
-    bilevel_epoch,
-    evaluate_mixed,
-    sparsity_penalty,
+from ..bilevel.architect import Architect, Penalties, sparsity_penalty
+from ..bilevel.config import BilevelConfig
+from ..bilevel.data import Splits, make_splits
+from ..bilevel.loop import bilevel_epoch, evaluate_mixed
+from ..errors import ConfigError
+from ..settings import setting
+from .cost import (
+    EXACT_METRICS,
+    METRICS,
+    BlueprintCosts,
+    load_latency_table,
+    measure_latency_table,
 )
-
-from .cost import EXACT_METRICS, METRICS, BlueprintCosts, load_latency_table, measure_latency_table
 from .discretise import argmax_blueprint, check_feasible
 from .network import BlueprintSupernet, group_mixing, group_probs
-from .space import DEFAULT_KERNELS, DIGITS_STAGES, BlueprintSpace, parse_kernels, parse_stages
+from .result import BlueprintSearchResult
+from .space import (
+    DEFAULT_KERNELS,
+    DIGITS_STAGES,
+    BlueprintSpace,
+    parse_kernels,
+    parse_stages,
+)
 
 DEFAULT_STAGES = ";".join(f"{','.join(map(str, s.widths))}:{s.depth}:{s.stride}" for s in DIGITS_STAGES)
 
@@ -52,11 +59,13 @@ class BlueprintConfig(BilevelConfig):
     ``BilevelConfig``'s (with the defaults below), the space, the cost metrics and retraining."""
 
     # space (stages as "w,w,w:depth:stride;...")
-    stages: str = DEFAULT_STAGES
-    kernels: tuple[int, ...] = DEFAULT_KERNELS
-    stem_channels: int = 8
+    stages: str = setting(DEFAULT_STAGES, "stages as 'w,w:depth:stride;...' (layer 0 mandatory, depth-1 gated "
+                                          "blocks)", group="space")
+    kernels: tuple[int, ...] = setting(DEFAULT_KERNELS, "kernel sizes per layer, comma-separated", group="space")
+    stem_channels: int = setting(8, "channels of the stem", group="space")
     # data: a share held out for reported test accuracy
-    test_fraction: float = 0.2
+    test_fraction: float = setting(0.2, "share held out from search, for the reported test accuracy",
+                                   group="data and run")
     # schedule and alpha: defaults of their own
     epochs: int = 8
     warmup_epochs: int = 1
@@ -64,12 +73,17 @@ class BlueprintConfig(BilevelConfig):
     tau_end: float = 0.1  # anneal hard: E[cost] under softmax(alpha / tau) then tracks the argmax's cost
     tau_schedule: str = "exp"
     # cost: the hinge on an exactly counted metric, lam on any
-    budget_metric: str = "flops_M"
-    lam_metric: str = "latency"
-    latency_table: str | None = None  # CSV from measure_blueprint_latency.py; None: measured when needed
+    budget_metric: str = setting("flops_M", "the exactly counted metric of the hard budget: the derived "
+                                            "blueprint's counted cost never exceeds the budget", group="cost",
+                                 choices=EXACT_METRICS)
+    lam_metric: str = setting("latency", "latency (ms, a lookup table measured on this machine), flops_M or "
+                                         "params_M", group="cost", choices=tuple(METRICS))
+    latency_table: str | None = setting(None, "CSV from benchmarks/scripts/measure_blueprint_latency.py; none: "
+                                              "measured when lambda needs it", group="cost")
     # retraining from scratch
-    retrain_epochs: int = 20
-    retrain_lr: float = 0.05
+    retrain_epochs: int = setting(20, "epochs to retrain the derived network (and the baseline) from scratch",
+                                  group="retraining")
+    retrain_lr: float = setting(0.05, "learning rate of the retraining", group="retraining")
 
     min_data_limit = 8
     zero_budget_ok = False  # the hinge is divided by B^2
@@ -84,12 +98,12 @@ class BlueprintConfig(BilevelConfig):
             self._check_int(n)
         self._check_nonneg("retrain_lr", strict=True)
         if self.budget_metric not in EXACT_METRICS:
-            raise ValueError(f"budget_metric must be an exactly counted metric, one of {list(EXACT_METRICS)}; got "
+            raise ConfigError(f"budget_metric must be an exactly counted metric, one of {list(EXACT_METRICS)}; got "
                              f"{self.budget_metric!r} (latency enters through lam)")
         if self.lam_metric not in METRICS:
-            raise ValueError(f"unknown lam_metric {self.lam_metric!r}; expected one of {list(METRICS)}")
+            raise ConfigError(f"unknown lam_metric {self.lam_metric!r}; expected one of {list(METRICS)}")
         if not 0 <= self.test_fraction < 1:
-            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
+            raise ConfigError(f"test_fraction must be in [0, 1), got {self.test_fraction!r}")
 
     def make_space(self, splits: Splits) -> BlueprintSpace:
         return BlueprintSpace(parse_stages(self.stages), self.kernels, self.stem_channels,
@@ -113,48 +127,38 @@ def space_costs(space: BlueprintSpace) -> BlueprintCosts:
 
 # ---------------------------------------------------------------------------------- penalties
 @dataclass
-class BlueprintPenalties:
-    """The alpha-side terms, with the interface ``supernet.search.Architect`` calls (``cost``, ``regulariser``)."""
+class BlueprintPenalties(Penalties):
+    """The blueprint search's alpha-side terms: ``Penalties``' with the expected costs of the exact
+    per-candidate tables (``costs``), the hinge in units of the budget (divided by B^2, so one
+    weight suits any budget) and sparsity summed over the choice groups."""
 
     costs: BlueprintCosts
-    sparsity: float = 0.0
-    budget: float | None = None
-    budget_metric: str = "flops_M"
-    budget_weight: float = 1.0
-    lam: float = 0.0
-    lam_metric: str = "latency"
-    groups: tuple = field(default=())
+    budget_metric: str = field(default="flops_M", kw_only=True)
+    groups: tuple = field(init=False, default=())
 
     def __post_init__(self) -> None:
         self.groups = self.costs.space.groups()
 
-    def cost(self, p: torch.Tensor) -> torch.Tensor | None:
-        c = None
-        if self.budget is not None and self.budget_weight > 0:
-            e = self.costs.expected(p, self.budget_metric)
-            c = self.budget_weight * hinge_budget(e, self.budget) / self.budget ** 2
-        if self.lam > 0:
-            t = self.lam * self.costs.expected(p, self.lam_metric)
-            c = t if c is None else c + t
-        return c
+    def expected(self, p: torch.Tensor, metric: str) -> torch.Tensor:
+        return self.costs.expected(p, metric)
 
-    def regulariser(self, p: torch.Tensor) -> torch.Tensor:
+    def hinge_scale(self) -> float:
+        return self.budget ** 2
+
+    def sparsity_term(self, p: torch.Tensor) -> torch.Tensor:
         r = p.new_zeros(())
-        if self.sparsity > 0:
-            for g in self.groups:
-                r = r + sparsity_penalty(p[g.slice].unsqueeze(0))
-            r = self.sparsity * r
+        for g in self.groups:
+            r = r + sparsity_penalty(p[g.slice].unsqueeze(0))
         return r
 
 
 # ---------------------------------------------------------------------------------- the search
-def run_blueprint_search(config: BlueprintConfig | None = None, data=None, progress: bool | None = None):
+def search_blueprint(config: BlueprintConfig | None = None, data=None, progress: bool | None = None
+                     ) -> BlueprintSearchResult:
     """One bilevel search; returns a :class:`~boed_nas.blueprint.result.BlueprintSearchResult`.
 
     ``data``: None (``config.data``), an (X, y) pair or a torch Dataset.
     """
-    from .result import BlueprintSearchResult
-
     cfg = config or BlueprintConfig()
     progress = cfg.verbose if progress is None else progress
     splits = make_splits(cfg.data if data is None else data, cfg.val_fraction, cfg.seed, cfg.data_limit,
@@ -170,8 +174,8 @@ def run_blueprint_search(config: BlueprintConfig | None = None, data=None, progr
         costs = costs.with_latency(latency)
     if cfg.budget is not None:
         check_feasible(costs, cfg.budget, cfg.budget_metric)
-    penalties = BlueprintPenalties(costs, cfg.sparsity, cfg.budget, cfg.budget_metric, cfg.budget_weight, cfg.lam,
-                                   cfg.lam_metric)
+    penalties = BlueprintPenalties(costs=costs, sparsity=cfg.sparsity, budget=cfg.budget, budget_metric=cfg.budget_metric,
+                                   budget_weight=cfg.budget_weight, lam=cfg.lam, lam_metric=cfg.lam_metric)
     old = torch.get_num_threads()
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)

@@ -20,8 +20,8 @@ one ``(bypass, keep)`` group per optional block (its gate). The search's archite
 one flat vector, the groups' logits concatenated in that order; a blueprint is one option index
 per group (:meth:`BlueprintSpace.to_indices` / :meth:`from_indices`).
 
-The interface mirrors the NB201 cell space (``boed_nas.space``): a blueprint is immutable and
-hashable, ``Blueprint.from_str`` / ``BlueprintSpace.parse`` read it (ValueError quoting the defect),
+The interface mirrors the NB201 cell space (``boed_nas.nb201.space``): a blueprint is immutable and
+hashable, ``Blueprint.from_str`` / ``BlueprintSpace.parse`` read it (SpaceError quoting the defect),
 ``str()`` writes it, and the space validates, samples, enumerates neighbours and mutates.
 """
 
@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from boed_nas.space import as_rng
+from ..errors import SpaceError
+from ..seeding import as_rng
 
 BYPASS = "-"
 GATE_OPTIONS = ("bypass", "keep")
@@ -47,7 +48,7 @@ _STAGE = re.compile(r"^\s*(\d+)\s*\[([^\[\]]*)\]\s*$")
 
 def _posint(name: str, v, minimum: int = 1) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
+        raise SpaceError(f"{name} must be an integer >= {minimum}, got {v!r}")
     return int(v)
 
 
@@ -63,17 +64,17 @@ class Blueprint:
         widths = tuple(self.widths)
         kernels = tuple(tuple(k) for k in self.kernels)
         if not widths:
-            raise ValueError("a blueprint needs at least one stage")
+            raise SpaceError("a blueprint needs at least one stage")
         if len(widths) != len(kernels):
-            raise ValueError(f"a blueprint has one kernel list per stage: {len(widths)} widths but "
+            raise SpaceError(f"a blueprint has one kernel list per stage: {len(widths)} widths but "
                              f"{len(kernels)} kernel lists")
         for s, w in enumerate(widths):
             _posint(f"stage {s} width", w)
         for s, ks in enumerate(kernels):
             if not ks:
-                raise ValueError(f"stage {s} has no layers; every stage has a mandatory layer 0")
+                raise SpaceError(f"stage {s} has no layers; every stage has a mandatory layer 0")
             if ks[0] is None:
-                raise ValueError(f"stage {s}: layer 0 is mandatory (it changes width and stride) and cannot "
+                raise SpaceError(f"stage {s}: layer 0 is mandatory (it changes width and stride) and cannot "
                                  f"be bypassed, got {BYPASS!r}")
             for ell, k in enumerate(ks):
                 if k is not None:
@@ -93,14 +94,14 @@ class Blueprint:
     def from_str(cls, text: str) -> Blueprint:
         """Parse the string form (syntax only; :meth:`BlueprintSpace.parse` also checks the space)."""
         if not isinstance(text, str):
-            raise ValueError(f"a blueprint string must be a str, got {type(text).__name__}: {text!r}")
+            raise SpaceError(f"a blueprint string must be a str, got {type(text).__name__}: {text!r}")
         if not text.strip():
-            raise ValueError(f"empty blueprint string; expected {BLUEPRINT_FORM}")
+            raise SpaceError(f"empty blueprint string; expected {BLUEPRINT_FORM}")
         widths, kernels = [], []
         for s, part in enumerate(text.split("|")):
             m = _STAGE.match(part)
             if m is None:
-                raise ValueError(f"blueprint {text!r}: stage {s} {part.strip()!r} is malformed; expected "
+                raise SpaceError(f"blueprint {text!r}: stage {s} {part.strip()!r} is malformed; expected "
                                  f"{BLUEPRINT_FORM}")
             ks = []
             for tok in m.group(2).split(","):
@@ -110,7 +111,7 @@ class Blueprint:
                 elif tok.isdigit():
                     ks.append(int(tok))
                 else:
-                    raise ValueError(f"blueprint {text!r}: stage {s} has layer token {tok!r}; expected a kernel "
+                    raise SpaceError(f"blueprint {text!r}: stage {s} has layer token {tok!r}; expected a kernel "
                                      f"size (e.g. 3) or {BYPASS!r} for a bypassed block")
             widths.append(int(m.group(1)))
             kernels.append(tuple(ks))
@@ -150,11 +151,11 @@ class StageSpec:
     def __post_init__(self) -> None:
         widths = tuple(self.widths) if isinstance(self.widths, Sequence) else self.widths
         if not isinstance(widths, tuple) or not widths:
-            raise ValueError(f"a stage needs at least one candidate width, got {self.widths!r}")
+            raise SpaceError(f"a stage needs at least one candidate width, got {self.widths!r}")
         for w in widths:
             _posint("a stage width", w)
         if len(set(widths)) != len(widths):
-            raise ValueError(f"stage widths must be distinct, got {widths!r}")
+            raise SpaceError(f"stage widths must be distinct, got {widths!r}")
         _posint("stage depth", self.depth)
         _posint("stage stride", self.stride)
         object.__setattr__(self, "widths", tuple(sorted(int(w) for w in widths)))
@@ -188,18 +189,18 @@ class ChoiceGroup:
 def parse_stages(text: str) -> tuple[StageSpec, ...]:
     """Stages from ``"w,w,w:depth:stride;..."``, e.g. ``"8,12,16:3:1;16,24,32:3:2"``."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"expected stages as 'w,w,w:depth:stride;...', got {text!r}")
+        raise SpaceError(f"expected stages as 'w,w,w:depth:stride;...', got {text!r}")
     out = []
     for s, part in enumerate(text.split(";")):
         fields = part.strip().split(":")
         if len(fields) not in (1, 2, 3):
-            raise ValueError(f"stage {s} {part!r}: expected 'w,w,w:depth:stride'")
+            raise SpaceError(f"stage {s} {part!r}: expected 'w,w,w:depth:stride'")
         try:
             widths = tuple(int(w) for w in fields[0].split(","))
             depth = int(fields[1]) if len(fields) > 1 else 3
             stride = int(fields[2]) if len(fields) > 2 else 1
         except ValueError:
-            raise ValueError(f"stage {s} {part!r}: widths, depth and stride must be integers "
+            raise SpaceError(f"stage {s} {part!r}: widths, depth and stride must be integers "
                              f"('w,w,w:depth:stride')") from None
         out.append(StageSpec(widths, depth, stride))
     return tuple(out)
@@ -209,7 +210,7 @@ def parse_kernels(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(k) for k in str(text).split(","))
     except ValueError:
-        raise ValueError(f"expected odd kernel sizes like '1,3,5,7', got {text!r}") from None
+        raise SpaceError(f"expected odd kernel sizes like '1,3,5,7', got {text!r}") from None
 
 
 DIGITS_STAGES = (StageSpec((8, 16), 3, 1), StageSpec((16, 32), 3, 2), StageSpec((32, 64), 3, 2))
@@ -230,21 +231,21 @@ class BlueprintSpace:
     def __post_init__(self) -> None:
         stages = tuple(self.stages)
         if not stages or not all(isinstance(s, StageSpec) for s in stages):
-            raise ValueError(f"stages must be a non-empty sequence of StageSpec, got {self.stages!r}")
+            raise SpaceError(f"stages must be a non-empty sequence of StageSpec, got {self.stages!r}")
         kernels = tuple(self.kernels)
         if not kernels:
-            raise ValueError("the space needs at least one kernel size")
+            raise SpaceError("the space needs at least one kernel size")
         for k in kernels:
             if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 or k % 2 == 0:
-                raise ValueError(f"kernel sizes must be odd positive integers (same padding), got {k!r} in {kernels}")
+                raise SpaceError(f"kernel sizes must be odd positive integers (same padding), got {k!r} in {kernels}")
         if len(set(kernels)) != len(kernels):
-            raise ValueError(f"kernel sizes must be distinct, got {kernels}")
+            raise SpaceError(f"kernel sizes must be distinct, got {kernels}")
         for n in ("stem_channels", "in_channels", "num_classes"):
             _posint(n, getattr(self, n))
         size = self.input_size
         hw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
         if len(hw) != 2:
-            raise ValueError(f"input_size must be an int or (H, W), got {size!r}")
+            raise SpaceError(f"input_size must be an int or (H, W), got {size!r}")
         for v in hw:
             _posint("input size", v)
         object.__setattr__(self, "stages", stages)
@@ -297,25 +298,25 @@ class BlueprintSpace:
         for g in self.groups():
             if g.kind == kind and g.stage == stage and g.layer == layer:
                 return g
-        raise ValueError(f"no {kind} group at stage {stage} layer {layer} in this space")
+        raise SpaceError(f"no {kind} group at stage {stage} layer {layer} in this space")
 
     # ---- blueprints ------------------------------------------------------------------------
     def validate(self, bp: Blueprint) -> Blueprint:
-        """``bp`` if it belongs to this space; ValueError naming the first mismatch otherwise."""
+        """``bp`` if it belongs to this space; SpaceError naming the first mismatch otherwise."""
         if not isinstance(bp, Blueprint):
-            raise ValueError(f"expected a Blueprint, got {type(bp).__name__}: {bp!r}")
+            raise SpaceError(f"expected a Blueprint, got {type(bp).__name__}: {bp!r}")
         if bp.n_stages != self.n_stages:
-            raise ValueError(f"blueprint {bp} has {bp.n_stages} stages, the space has {self.n_stages}")
+            raise SpaceError(f"blueprint {bp} has {bp.n_stages} stages, the space has {self.n_stages}")
         for s, (st, w, ks) in enumerate(zip(self.stages, bp.widths, bp.kernels)):
             if w not in st.widths:
-                raise ValueError(f"blueprint {bp}: stage {s} width {w} is not a candidate; expected one of "
+                raise SpaceError(f"blueprint {bp}: stage {s} width {w} is not a candidate; expected one of "
                                  f"{list(st.widths)}")
             if len(ks) != st.depth:
-                raise ValueError(f"blueprint {bp}: stage {s} lists {len(ks)} layers, the space has depth "
+                raise SpaceError(f"blueprint {bp}: stage {s} lists {len(ks)} layers, the space has depth "
                                  f"{st.depth} (write {BYPASS!r} for a bypassed block)")
             for ell, k in enumerate(ks):
                 if k is not None and k not in self.kernels:
-                    raise ValueError(f"blueprint {bp}: stage {s} layer {ell} kernel {k} is not a candidate; "
+                    raise SpaceError(f"blueprint {bp}: stage {s} layer {ell} kernel {k} is not a candidate; "
                                      f"expected one of {list(self.kernels)}")
         return bp
 
@@ -327,7 +328,7 @@ class BlueprintSpace:
             return self.validate(Blueprint.from_str(value))
         if isinstance(value, (Sequence, np.ndarray)):
             return self.from_indices(value)
-        raise ValueError(f"cannot read a blueprint from {value!r}; expected {BLUEPRINT_FORM} or "
+        raise SpaceError(f"cannot read a blueprint from {value!r}; expected {BLUEPRINT_FORM} or "
                          f"{len(self.groups())} option indices")
 
     def to_indices(self, bp: Blueprint) -> tuple[int, ...]:
@@ -348,10 +349,10 @@ class BlueprintSpace:
         groups = self.groups()
         idx = [int(i) for i in indices]
         if len(idx) != len(groups):
-            raise ValueError(f"expected {len(groups)} option indices (one per choice group), got {len(idx)}")
+            raise SpaceError(f"expected {len(groups)} option indices (one per choice group), got {len(idx)}")
         for g, i in zip(groups, idx):
             if not 0 <= i < len(g.options):
-                raise ValueError(f"option index {i} of group {g.name} is not in 0..{len(g.options) - 1}")
+                raise SpaceError(f"option index {i} of group {g.name} is not in 0..{len(g.options) - 1}")
         choice = {g.name: g.options[i] for g, i in zip(groups, idx)}
         widths, kernels = [], []
         for s, st in enumerate(self.stages):

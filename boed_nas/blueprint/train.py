@@ -8,8 +8,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from boed_nas.supernet.data import Splits
-
+from ..bilevel.data import Splits
+from ..errors import ConfigError
 from .network import BlueprintNetwork
 from .space import Blueprint, BlueprintSpace
 
@@ -39,7 +39,7 @@ def train_blueprint(blueprint: Blueprint | str, space: BlueprintSpace, splits: S
     from tqdm.auto import tqdm
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
     bp = space.parse(blueprint)
     old = torch.get_num_threads()
     if threads is not None:

@@ -2,26 +2,23 @@
 
 Quick use::
 
-    from boed_nas.supernet import SearchConfig, run_search
-    result = run_search(SearchConfig(epochs=10, seed=0))
+    from boed_nas.supernet import SearchConfig, search_supernet
+    result = search_supernet(SearchConfig(epochs=10, seed=0))
     result.derived_cell, result.op_prior(), result.proposals(k=5, n_samples=5, rng=0)
 
-Modules: ``ops`` (mixed op, channel adapter, supernet), ``search`` (config, temperature,
-architect, the bilevel loop), ``guard`` (degeneracy guard), ``cost`` (fitted per-op cost
-tables, hinge budget), ``surgery`` (PCGrad), ``result`` (discretisation, proposals, reports),
-``data`` (offline datasets), ``cli`` (``boed-nas supernet``).
+Modules: ``ops`` (the NB201 supernet of mixed cells), ``search`` (config, penalties, the search),
+``guard`` (degeneracy guard), ``cost`` (per-op cost tables fitted to NB201), ``result``
+(discretisation, proposals, reports). The machinery it shares with the blueprint search (the
+architect, the bilevel loop, relaxations, mixed ops, data) is ``boed_nas.bilevel``; the command is
+``boed-nas supernet`` (``boed_nas.cli.supernet``).
 """
 
-from .cost import CostTable, fit_cost_table, hinge_budget
-from .data import Splits, load_data, make_splits
+from .cost import CostTable, fit_cost_table
 from .guard import guard_penalty, parametric_depth, passes_guard, soft_guard
-from .ops import ChannelAdapter, MixedCell, MixedOp, Supernet, mixing_weights, nb201_mixed_op, width_candidates
+from .ops import MixedCell, Supernet, nb201_mixed_op
 from .result import SearchResult, cell_log_probs, derive, top_k_cells
-from .search import Architect, Penalties, SearchConfig, TemperatureSchedule, run_search, sparsity_penalty
-from .surgery import cosine, pcgrad
+from .search import CellPenalties, SearchConfig, search_supernet
 
-__all__ = ["Architect", "ChannelAdapter", "CostTable", "MixedCell", "MixedOp", "Penalties", "SearchConfig",
-           "SearchResult", "Splits", "Supernet", "TemperatureSchedule", "cell_log_probs", "cosine", "derive",
-           "fit_cost_table", "guard_penalty", "hinge_budget", "load_data", "make_splits", "mixing_weights",
-           "nb201_mixed_op", "parametric_depth", "passes_guard", "pcgrad", "run_search", "soft_guard",
-           "sparsity_penalty", "top_k_cells", "width_candidates"]
+__all__ = ["CellPenalties", "CostTable", "MixedCell", "SearchConfig", "SearchResult", "Supernet", "cell_log_probs",
+           "derive", "fit_cost_table", "guard_penalty", "nb201_mixed_op", "parametric_depth", "passes_guard",
+           "search_supernet", "soft_guard", "top_k_cells"]

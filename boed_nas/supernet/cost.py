@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from boed_nas.space import N_CELLS, N_EDGES, N_OPS, NONE, all_cells
+from boed_nas.nb201.space import N_CELLS, N_EDGES, N_OPS, NONE, all_cells
+
+from ..errors import ConfigError
 
 COST_METRICS = {"latency": 1000.0, "flops_M": 1.0, "params_M": 1.0}
 """Metric name -> factor from the table's unit to the unit used here."""
@@ -69,16 +71,16 @@ def _design() -> np.ndarray:
 def fit_cost_table(bench, metric: str = "latency") -> CostTable:
     """Least-squares fit of the additive model to ``bench``'s column ``metric``.
 
-    ``bench`` is an ``NB201Benchmark`` (arrays indexed by cell code). ValueError if the metric is
+    ``bench`` is an ``NB201Benchmark`` (arrays indexed by cell code). ConfigError if the metric is
     unknown or its column is missing or constant (e.g. the all-zero FLOPs placeholder).
     """
     if metric not in COST_METRICS:
-        raise ValueError(f"unknown cost metric {metric!r}; expected one of {list(COST_METRICS)}")
+        raise ConfigError(f"unknown cost metric {metric!r}; expected one of {list(COST_METRICS)}")
     y = np.asarray(getattr(bench, metric), dtype=np.float64) * COST_METRICS[metric]
     if y.shape != (N_CELLS,) or not np.all(np.isfinite(y)):
-        raise ValueError(f"benchmark column {metric!r} is missing or has non-finite values")
+        raise ConfigError(f"benchmark column {metric!r} is missing or has non-finite values")
     if np.ptp(y) == 0:
-        raise ValueError(f"benchmark column {metric!r} of {getattr(bench, 'dataset', '?')} is constant "
+        raise ConfigError(f"benchmark column {metric!r} of {getattr(bench, 'dataset', '?')} is constant "
                          f"({y[0]}): no cost to fit (the FLOPs column is a zero placeholder until measured); "
                          f"use another cost metric, e.g. 'latency' or 'params_M'")
     X = _design()
@@ -101,6 +103,3 @@ def fit_cost_table(bench, metric: str = "latency") -> CostTable:
     )
 
 
-def hinge_budget(expected_cost: torch.Tensor, budget: float) -> torch.Tensor:
-    """``max(0, E[cost] - B)^2``: zero inside the budget, quadratic outside."""
-    return torch.clamp(expected_cost - budget, min=0.0) ** 2

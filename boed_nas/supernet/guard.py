@@ -21,7 +21,9 @@ import math
 
 import torch
 
-from boed_nas.space import EDGES, N_NODES, NONE, OPS, PARAMETRIC_OPS, Cell
+from boed_nas.nb201.space import EDGES, N_NODES, NONE, OPS, PARAMETRIC_OPS, Cell
+
+from ..errors import ConfigError
 
 _CONV = sorted(PARAMETRIC_OPS)
 _FREE = [o for o in range(len(OPS)) if o not in PARAMETRIC_OPS and o != NONE]  # skip, pool
@@ -48,7 +50,7 @@ def passes_guard(cell: Cell, min_param: int = 1) -> bool:
 
 def check_min_param(min_param: int) -> None:
     if isinstance(min_param, bool) or not isinstance(min_param, int) or not 1 <= min_param <= N_NODES - 1:
-        raise ValueError(f"min_param (convolutions required on the deepest path) must be an integer in "
+        raise ConfigError(f"min_param (convolutions required on the deepest path) must be an integer in "
                          f"1..{N_NODES - 1}, got {min_param!r}")
 
 
@@ -84,5 +86,5 @@ def guard_penalty(weights: torch.Tensor, min_param: int = 1, eps: float = 1e-6,
     if target is None:
         return nll
     if not 0 < target < 1:
-        raise ValueError(f"guard target must be a probability in (0, 1), got {target!r}")
+        raise ConfigError(f"guard target must be a probability in (0, 1), got {target!r}")
     return torch.clamp(nll + math.log(target), min=0.0)

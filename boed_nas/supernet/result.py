@@ -9,29 +9,28 @@ from pathlib import Path
 
 import numpy as np
 
-from boed_nas.space import EDGES, N_CELLS, N_EDGES, N_OPS, OPS, Cell, as_rng
-
+from ..errors import ConfigError, SpaceError
+from ..nb201.benchmark import NB201Benchmark
+from ..nb201.space import EDGES, N_CELLS, N_EDGES, N_OPS, OPS, Cell, all_cells
+from ..seeding import as_rng
+from .cost import COST_METRICS
 from .guard import check_min_param, parametric_depth
 
 
 @functools.lru_cache(maxsize=1)
 def _all_ops() -> np.ndarray:
-    from boed_nas.space import all_cells
-
     return np.array([c.ops for c in all_cells()], dtype=np.int64)  # (15625, 6), row = code
 
 
 @functools.lru_cache(maxsize=8)
 def _guard_mask(min_param: int) -> np.ndarray:
-    from boed_nas.space import all_cells
-
     return np.array([parametric_depth(c) >= min_param for c in all_cells()])
 
 
 def _check_alpha(alpha) -> np.ndarray:
     a = np.asarray(alpha, dtype=np.float64)
     if a.shape != (N_EDGES, N_OPS) or not np.all(np.isfinite(a)):
-        raise ValueError(f"alpha must be a finite {N_EDGES} x {N_OPS} array (edges x ops in OPS order), got shape {a.shape}")
+        raise ConfigError(f"alpha must be a finite {N_EDGES} x {N_OPS} array (edges x ops in OPS order), got shape {a.shape}")
     return a
 
 
@@ -52,7 +51,7 @@ def top_k_cells(alpha, k: int, guard: bool = False, min_param: int = 1, feasible
     ``feasible``: an optional boolean mask over the 15,625 codes (e.g. cost <= budget); only those cells.
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+        raise ConfigError(f"k must be a non-negative integer, got {k!r}")
     lp = cell_log_probs(alpha)
     order = np.lexsort((np.arange(N_CELLS), -lp))
     if guard:
@@ -66,7 +65,7 @@ def top_k_cells(alpha, k: int, guard: bool = False, min_param: int = 1, feasible
 def _check_mask(feasible) -> np.ndarray:
     m = np.asarray(feasible)
     if m.shape != (N_CELLS,) or m.dtype != bool:
-        raise ValueError(f"feasible must be a boolean mask over the {N_CELLS} cell codes, got {m.dtype} {m.shape}")
+        raise SpaceError(f"feasible must be a boolean mask over the {N_CELLS} cell codes, got {m.dtype} {m.shape}")
     return m
 
 
@@ -86,13 +85,13 @@ def derive(alpha, guard: bool = True, min_param: int = 1, cost: np.ndarray | Non
     feasible = None
     if budget is not None:
         if cost is None:
-            raise ValueError("a budget needs the cost of every cell (cost=array over the 15,625 codes)")
+            raise ConfigError("a budget needs the cost of every cell (cost=array over the 15,625 codes)")
         cost = np.asarray(cost, dtype=np.float64)
         if cost.shape != (N_CELLS,):
-            raise ValueError(f"cost must have one value per cell code ({N_CELLS}), got shape {cost.shape}")
+            raise SpaceError(f"cost must have one value per cell code ({N_CELLS}), got shape {cost.shape}")
         feasible = cost <= budget
         if not (feasible & (_guard_mask(min_param) if guard else True)).any():
-            raise ValueError(f"no cell{' passing the guard' if guard else ''} has cost <= budget {budget} "
+            raise ConfigError(f"no cell{' passing the guard' if guard else ''} has cost <= budget {budget} "
                              f"(the smallest is {cost[_guard_mask(min_param)].min() if guard else cost.min():.6g})")
     if guard or feasible is not None:
         cell = top_k_cells(a, 1, guard=guard, min_param=min_param, feasible=feasible)[0]
@@ -131,7 +130,7 @@ class SearchResult:
     def op_prior(self, tau: float = 1.0) -> np.ndarray:
         """Op probabilities per edge, softmax(alpha / tau): a (6, 5) array in OPS order, rows sum to 1."""
         if not tau > 0:
-            raise ValueError(f"temperature must be positive, got {tau!r}")
+            raise ConfigError(f"temperature must be positive, got {tau!r}")
         return np.exp(log_softmax(self.alpha / tau))
 
     @property
@@ -147,8 +146,6 @@ class SearchResult:
         budget = self.config.get("budget")
         if budget is None:
             return None
-        from .cost import COST_METRICS
-
         metric = self.config.get("budget_metric", "latency")
         return getattr(_bench(self.config.get("cost_dataset", "cifar10")), metric) * COST_METRICS[metric]
 
@@ -175,7 +172,7 @@ class SearchResult:
         """n cells drawn independently from the product distribution, rejecting those failing the guard
         (and, if the search had a budget, those over it)."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+            raise ConfigError(f"n must be a non-negative integer, got {n!r}")
         rng = as_rng(rng)
         guard = self.guard if guard is None else guard
         p = self.op_prior()
@@ -199,7 +196,7 @@ class SearchResult:
         With the guard on (the search's setting) every proposal passes it. No duplicates.
         """
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 0:
-            raise ValueError(f"n_samples must be a non-negative integer, got {n_samples!r}")
+            raise ConfigError(f"n_samples must be a non-negative integer, got {n_samples!r}")
         rng = as_rng(rng)
         out = self.top_k(k)
         seen = set(out)
@@ -236,7 +233,6 @@ class SearchResult:
         if self.cost_tables:
             out["cost_fit"] = {m: t.summary() for m, t in self.cost_tables.items()}
         if bench_datasets:
-            from benchmarks.nb201 import NB201Benchmark
 
             out["nb201"] = {}
             for d in bench_datasets:
@@ -262,8 +258,6 @@ class SearchResult:
 
 @functools.lru_cache(maxsize=4)
 def _bench(dataset: str):
-    from benchmarks.nb201 import NB201Benchmark
-
     return NB201Benchmark(dataset)
 
 

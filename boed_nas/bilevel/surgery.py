@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import ConfigError
+
 
 def cosine(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12) -> float:
     na, nb = a.norm(), b.norm()
@@ -20,7 +22,7 @@ def pcgrad(g_acc: torch.Tensor, g_cost: torch.Tensor, eps: float = 1e-12) -> tup
     and the cosine between the original gradients.
     """
     if g_acc.shape != g_cost.shape:
-        raise ValueError(f"gradient shapes differ: {tuple(g_acc.shape)} vs {tuple(g_cost.shape)}")
+        raise ConfigError(f"gradient shapes differ: {tuple(g_acc.shape)} vs {tuple(g_cost.shape)}")
     cos = cosine(g_acc, g_cost, eps)
     if cos >= 0:
         return g_acc + g_cost, cos

@@ -30,8 +30,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from boed_nas.nb201.space import N_CELLS, Cell
 from boed_nas.outcome import Outcome
-from boed_nas.space import N_CELLS, Cell, as_rng
+from boed_nas.seeding import as_rng
+
+from ..errors import ConfigError, UnknownDatasetError
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,14 @@ METRICS = ("val_acc", "params_M", "flops_M", "latency")
 def resolve_dataset(name: str) -> DatasetInfo:
     key = _ALIASES.get(str(name).lower())
     if key is None:
-        raise ValueError(f"unknown dataset {name!r}; expected one of {list(DATASETS)}")
+        raise UnknownDatasetError(f"unknown dataset {name!r}; expected one of {list(DATASETS)}")
     return DATASETS[key]
 
 
 @functools.lru_cache(maxsize=1)
 def load_table() -> pd.DataFrame:
     """The shipped table, one row per cell, indexed by cell code (0..15624)."""
-    with resources.files("boed_nas.data").joinpath("nb201.csv.gz").open("rb") as raw, gzip.open(raw) as f:
+    with resources.files("boed_nas.nb201.data").joinpath("nb201.csv.gz").open("rb") as raw, gzip.open(raw) as f:
         df = pd.read_csv(f, dtype={"op_code": str})
     df.index = pd.Index([int(s.replace("-", ""), 5) for s in df["op_code"]], name="code")
     return df.sort_index()
@@ -119,7 +122,7 @@ class NB201Benchmark:
     def cell_of_index(self, arch_index: int) -> Cell:
         """The cell with NB201 ``arch_index`` (the official API's index)."""
         if not 0 <= int(arch_index) < N_CELLS:
-            raise ValueError(f"arch_index {arch_index!r} is not in 0..{N_CELLS - 1}")
+            raise ConfigError(f"arch_index {arch_index!r} is not in 0..{N_CELLS - 1}")
         return Cell.from_code(int(self._code_of_index[int(arch_index)]))
 
     def index_of(self, cell: Cell | str | int) -> int:
@@ -146,7 +149,7 @@ class NB201Benchmark:
         """The best cell of the table and its value (val_acc: mean over training seeds)."""
         values = {"val_acc": self.val_mean, "test_acc": self.test_acc}.get(metric)
         if values is None:
-            raise ValueError(f"unknown metric {metric!r}; expected 'val_acc' or 'test_acc'")
+            raise ConfigError(f"unknown metric {metric!r}; expected 'val_acc' or 'test_acc'")
         c = int(np.argmax(values))
         return Cell.from_code(c), float(values[c])
 
@@ -191,7 +194,7 @@ class NB201Benchmark:
         elif isinstance(val, (int, np.integer)) and not isinstance(val, bool) and 0 <= val < self._nseeds[c]:
             k, v = int(val), self._val_seeds[c, int(val)]
         else:
-            raise ValueError(
+            raise ConfigError(
                 f"val={val!r}; expected 'sample', 'mean' or a training seed in 0..{self._nseeds[c] - 1} for {cell}"
             )
         out = Outcome(

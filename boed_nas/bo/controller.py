@@ -1,6 +1,6 @@
 """The BOED controller: a GP belief over cells and an information-gain acquisition, ask/tell.
 
-    from boed_nas.controller import BOEDController
+    from boed_nas.bo.controller import BOEDController
     ctl = BOEDController(seed=0)                     # kernel="categorical+additive", acquisition="mes"
     for _ in range(100):
         (cell,) = ctl.ask()
@@ -30,19 +30,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import ConfigError
+from ..nb201.space import Cell, canonical_cells
+from ..strategy import Strategy
 from .acquisition import ACQUISITIONS, PoolBelief, score
 from .belief import (
-    parse_kernel,
     CellFeatures,
     OutputTransform,
     fit_belief,
     hyperparameters,
     joint_samples,
     noise_variance,
+    parse_kernel,
     posterior_mean_var,
 )
-from .space import Cell, canonical_cells
-from .strategy import Strategy
 
 
 class BOEDController(Strategy):
@@ -65,7 +66,7 @@ class BOEDController(Strategy):
     n_init:
         Size of the initial design before the GP is used (default 5).
     output_transform:
-        ``"rank"`` (default) or ``"standardize"``; see ``boed_nas.belief.OutputTransform``.
+        ``"rank"`` (default) or ``"standardize"``; see ``boed_nas.bo.belief.OutputTransform``.
     n_samples:
         Joint posterior samples per pick (for es/mes/jes/ts and the reports).
     plausible_size:
@@ -108,13 +109,13 @@ class BOEDController(Strategy):
     ) -> None:
         parse_kernel(kernel)
         if acquisition not in ACQUISITIONS:
-            raise ValueError(f"unknown acquisition {acquisition!r}; expected one of {list(ACQUISITIONS)}")
+            raise ConfigError(f"unknown acquisition {acquisition!r}; expected one of {list(ACQUISITIONS)}")
         if output_transform not in ("rank", "standardize"):
-            raise ValueError(f"unknown output_transform {output_transform!r}; expected 'rank' or 'standardize'")
+            raise ConfigError(f"unknown output_transform {output_transform!r}; expected 'rank' or 'standardize'")
         for label, v, lo in (("n_init", n_init, 1), ("n_samples", n_samples, 2), ("plausible_size", plausible_size, 2),
                              ("refit_every", refit_every, 1), ("cold_start_every", cold_start_every, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"{label} must be an integer >= {lo}, got {v!r}")
+                raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
         super().__init__(**kw)
         self.kernel = kernel
         self.acquisition = acquisition
@@ -196,8 +197,7 @@ class BOEDController(Strategy):
         return model, idx
 
     def _generator(self, *salt: int) -> torch.Generator:
-        seq = np.random.SeedSequence([self.seed, len(self.history), len(self.pending), *salt])
-        return torch.Generator().manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
+        return torch.Generator().manual_seed(self.derived_seed(*salt))
 
     def pool_belief(self, model: Any, evaluated: np.ndarray, pending: list[int], generator: torch.Generator) -> PoolBelief:
         """The posterior over the universe with ``pending`` cells fantasised at their posterior mean."""
@@ -238,29 +238,19 @@ class BOEDController(Strategy):
         dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
         return cands[int(np.argmax(dist))]  # maximin Hamming distance to what is taken
 
-    def _propose(self, n: int) -> list[Cell]:
-        out: list[Cell] = []
-        for pick in range(n):
-            ok = self._successes()
-            fitted = self.fit() if len(ok) >= self.n_init else None
-            if fitted is None:
-                cell = self._initial_cell()
-            else:
-                model, evaluated = fitted
-                pending = [self._index(c) for c in self.pending.values()]
-                b = self.pool_belief(model, evaluated, pending, self._generator(pick, 0))
-                s = score(self.acquisition, b, self._generator(pick, 1))
-                if self.acquisition == "es" and not bool((s > 0).any()):
-                    s = b.mean[b.candidates] + 2 * b.var[b.candidates].sqrt()  # nothing informative left: UCB
-                choice = int(b.candidates[int(torch.argmax(s))])
-                cell = self.universe[choice]
-                if pick == 0:
-                    self._record_report(b, evaluated)
-            out.append(cell)
-            self.pending[cell.canonical().code] = cell
-        for c in out:
-            del self.pending[c.canonical().code]
-        return out
+    def _propose_one(self, pick: int) -> Cell:
+        if len(self._successes()) < self.n_init or (fitted := self.fit()) is None:
+            return self._initial_cell()
+        model, evaluated = fitted
+        pending = [self._index(c) for c in self.pending.values()]
+        b = self.pool_belief(model, evaluated, pending, self._generator(pick, 0))
+        s = score(self.acquisition, b, self._generator(pick, 1))
+        if self.acquisition == "es" and not bool((s > 0).any()):
+            s = b.mean[b.candidates] + 2 * b.var[b.candidates].sqrt()  # nothing informative left: UCB
+        choice = int(b.candidates[int(torch.argmax(s))])
+        if pick == 0:
+            self._record_report(b, evaluated)
+        return self.universe[choice]
 
     def _record_report(self, b: PoolBelief, evaluated: np.ndarray) -> None:
         cells, probs = b.argmax_distribution()

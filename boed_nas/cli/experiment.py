@@ -1,10 +1,4 @@
-"""The ``boed-nas`` command.
-
-    boed-nas search   one search on NB201 (default: CIFAR-10, budget 100), with a progress bar
-    boed-nas bench    several strategies x seeds side by side: a markdown table and regret plots
-    boed-nas report   merge bench folders run by seed range into one table and plots
-    boed-nas supernet differentiable (DARTS-family) search that proposes cells
-"""
+"""``boed-nas search``, ``bench`` and ``report``: searches on the shipped NB201 table and their reports."""
 
 from __future__ import annotations
 
@@ -13,6 +7,28 @@ import json
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError
+from ..experiment.bench import (
+    markdown_table,
+    markdown_table_mo,
+    mo_report,
+    mo_strategies,
+    run_bench,
+    summarize,
+    summarize_mo,
+)
+from ..experiment.loop import run_search
+from ..experiment.plots import plot_hypervolume_ratio, plot_regret
+from ..experiment.report import merge_trajectories, parse_renames, write_report
+from ..mo.pareto import parse_objectives, plot_front
+from ..nb201.benchmark import NB201Benchmark
+from ..nb201.space import Cell
+from ..registry import available, make_strategy, split_specs, strategy_class
 
 DEFAULT_STRATEGY = "boed"
 
@@ -26,17 +42,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _positive(name: str, v: int) -> None:
     if v < 1:
-        raise ValueError(f"--{name} must be a positive integer, got {v}")
+        raise ConfigError(f"--{name} must be a positive integer, got {v}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     if _multiobjective(args):
         return cmd_search_mo(args)
-    from tqdm.auto import tqdm
-
-    from benchmarks.harness import plot_regret, run_search
-    from benchmarks.nb201 import NB201Benchmark
-    from strategies import make_strategy
 
     _positive("budget", args.budget)
     bench = NB201Benchmark(args.dataset, seed=args.seed)
@@ -105,19 +116,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return cmd_bench_mo(args)
     if args.strategies is None:
         args.strategies = "random,evolution,local"
-    from benchmarks.harness import markdown_table, plot_regret, run_bench, summarize
 
     _positive("budget", args.budget)
     _positive("seeds", args.seeds)
-    from strategies import split_specs
 
     names = split_specs(args.strategies)
     if not names:
-        raise ValueError(f"--strategies {args.strategies!r} names no strategy")
+        raise ConfigError(f"--strategies {args.strategies!r} names no strategy")
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    import pandas as pd
 
     trajs = []
     for ds in datasets:
@@ -144,8 +152,6 @@ def _write_bench(out: Path, traj, summarize, markdown_table, plots: dict) -> int
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchmarks.report import merge_trajectories, parse_renames, write_report
-
     traj = merge_trajectories(args.folders, budget=args.budget, renames=parse_renames(args.rename))
     table = write_report(traj, args.out, command="boed-nas " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["report"]
                          else "")
@@ -178,31 +184,18 @@ def _multiobjective(args: argparse.Namespace) -> bool:
 
 
 def _mo_strategy_names(names: list[str]) -> list[str]:
-    from strategies import strategy_class
-
-    from benchmarks.harness import mo_strategies
-
     out = []
     for n in names:
         if n.split("[", 1)[0].strip() == "boed":
             n = "boed-mo" + n.split("boed", 1)[1]
         if not getattr(strategy_class(n), "multiobjective", False):
-            raise ValueError(f"strategy {n!r} is single-objective; with --objectives/--constraint use one of "
+            raise ConfigError(f"strategy {n!r} is single-objective; with --objectives/--constraint use one of "
                              f"{mo_strategies()}")
         out.append(n)
     return out
 
 
 def _mo_search_one(args, strategy_name: str, objectives, out: Path, scalarization: float | None = None) -> dict:
-    import numpy as np
-    from tqdm.auto import tqdm
-
-    from benchmarks.harness import mo_report, plot_hypervolume_ratio, run_search
-    from benchmarks.nb201 import NB201Benchmark
-    from boed_nas.pareto import plot_front
-    from boed_nas.space import Cell
-    from strategies import make_strategy
-
     bench = NB201Benchmark(args.dataset, seed=args.seed)
     out.mkdir(parents=True, exist_ok=True)
     extra = {} if scalarization is None else {"scalarization": scalarization}
@@ -272,8 +265,6 @@ def _mo_search_one(args, strategy_name: str, objectives, out: Path, scalarizatio
 
 
 def cmd_search_mo(args: argparse.Namespace) -> int:
-    from boed_nas.pareto import parse_objectives
-
     _positive("budget", args.budget)
     objectives = parse_objectives(args.objectives or "accuracy")
     (name,) = _mo_strategy_names([args.strategy])
@@ -292,11 +283,11 @@ def cmd_search_mo(args: argparse.Namespace) -> int:
     try:
         lambdas = [float(x) for x in args.lambdas.split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"--lambdas {args.lambdas!r}: expected comma-separated numbers, e.g. 0,100,500") from None
+        raise ConfigError(f"--lambdas {args.lambdas!r}: expected comma-separated numbers, e.g. 0,100,500") from None
     if not lambdas:
-        raise ValueError(f"--lambdas {args.lambdas!r} names no lambda")
+        raise ConfigError(f"--lambdas {args.lambdas!r} names no lambda")
     if name != "boed-mo":
-        raise ValueError(f"--lambdas runs boed-mo (the scalarised search); got --strategy {name!r}")
+        raise ConfigError(f"--lambdas runs boed-mo (the scalarised search); got --strategy {name!r}")
     rows = []
     for lam in lambdas:
         s = _mo_search_one(args, name, [o.name for o in objectives], out / f"lambda_{lam:g}", scalarization=lam)
@@ -306,7 +297,6 @@ def cmd_search_mo(args: argparse.Namespace) -> int:
                      **{k: s.get(k) for k in ("table_optimum_cell", "table_optimum_val_acc_mean",
                                              "recommended_utility_regret")}})
         print(f"lambda {lam:g}: {rows[-1]}")
-    import pandas as pd
 
     pd.DataFrame(rows).to_csv(out / "sweep.csv", index=False)
     print(f"wrote {out}/sweep.csv and one folder per lambda")
@@ -314,14 +304,8 @@ def cmd_search_mo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_mo(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from benchmarks.harness import markdown_table_mo, plot_hypervolume_ratio, run_bench, summarize_mo
-    from boed_nas.pareto import parse_objectives
-
     _positive("budget", args.budget)
     _positive("seeds", args.seeds)
-    from strategies import split_specs
 
     names = _mo_strategy_names(split_specs(args.strategies or MO_DEFAULT_STRATEGIES))
     sets = [[o.name for o in parse_objectives(o, min_count=2)] for o in (args.objectives or ["accuracy,latency"])]
@@ -340,13 +324,9 @@ def cmd_bench_mo(args: argparse.Namespace) -> int:
                         {"hypervolume_ratio.png": lambda path: plot_hypervolume_ratio(traj, path)})
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from strategies import available
 
-    parser = argparse.ArgumentParser(prog="boed-nas", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """The ``search``, ``bench`` and ``report`` subcommands."""
     p = sub.add_parser("search", help="run one search on NB201")
     _add_common(p)
     p.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {available()}. Default: {DEFAULT_STRATEGY}")
@@ -379,32 +359,3 @@ def build_parser() -> argparse.ArgumentParser:
                         "was different (repeatable; labels that become equal merge)")
     p.set_defaults(func=cmd_report)
 
-    try:
-        from boed_nas.supernet import cli as supernet_cli
-    except ImportError:
-        supernet_cli = None
-    if supernet_cli is not None:
-        p = sub.add_parser("supernet", help="differentiable supernet search (DARTS family)")
-        supernet_cli.add_arguments(p)
-        p.set_defaults(func=supernet_cli.main)
-
-    from boed_nas.blueprint import cli as blueprint_cli
-
-    p = sub.add_parser("blueprint", help="whole-network blueprint search (kernels, depth, width) under a FLOPs budget")
-    blueprint_cli.add_arguments(p)
-    p.set_defaults(func=blueprint_cli.main)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"boed-nas {args.command}: error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 r"""Multi-objective BOED: the Pareto front of accuracy vs known costs, by exact EHVI or information gain.
 
-    from boed_nas.multiobjective import MultiObjectiveBOED
+    from boed_nas.mo.controller import MultiObjectiveBOED
     ctl = MultiObjectiveBOED(objectives="accuracy,latency", costs="nb201:cifar10", seed=0)
     for _ in range(100):
         (cell,) = ctl.ask()
@@ -9,7 +9,7 @@ r"""Multi-objective BOED: the Pareto front of accuracy vs known costs, by exact 
 
 Only accuracy is learned: one GP (the single-objective controller's belief, ``fit_belief`` on
 the isomorphism-class representatives) models it. Latency, FLOPs and params are known before
-training (``boed_nas.pareto.KnownCosts``: the NB201 table, or the user's own lookup), so they need
+training (``boed_nas.mo.pareto.KnownCosts``: the NB201 table, or the user's own lookup), so they need
 no model: one GP suffices, and a model list with deterministic cost models (what botorch's
 qNEHVI baseline uses) adds nothing the acquisition below cannot read directly.
 
@@ -74,10 +74,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .belief import joint_samples, noise_variance, posterior_mean_var
-from .controller import BOEDController
+from ..bo.belief import joint_samples, noise_variance, posterior_mean_var
+from ..bo.controller import BOEDController
+from ..errors import ConfigError
+from ..nb201.space import N_EDGES, N_OPS, Cell
 from .pareto import KnownCosts, ParetoProblem, non_dominated
-from .space import N_EDGES, N_OPS, Cell
 
 MO_ACQUISITIONS = ("pfes", "ehvi")
 
@@ -104,7 +105,7 @@ def expected_hypervolume_improvement(mean: torch.Tensor, var: torch.Tensor, quer
     maximised) at ``front_costs`` (F x k), with ``reference`` = (value, cost_1, ..., cost_k)."""
     k = query_costs.shape[1]
     if k not in (1, 2):
-        raise ValueError(f"exact EHVI needs one or two known costs, got {k}")
+        raise ConfigError(f"exact EHVI needs one or two known costs, got {k}")
     ref_v, ref_c = float(reference[0]), np.asarray(reference[1:], dtype=np.float64)
     fv, fc = np.asarray(front_values, dtype=np.float64), np.asarray(front_costs, dtype=np.float64).reshape(-1, k)
     inside = (fc <= ref_c).all(1) & (fv > ref_v)
@@ -197,7 +198,7 @@ class MultiObjectiveBOED(BOEDController):
         params. ``"accuracy"`` alone (with ``constraints``) is a constrained search.
     costs:
         The known costs: ``"nb201:<dataset>"`` (default ``"nb201:cifar10"``), a
-        ``boed_nas.pareto.KnownCosts``, or a mapping cost name -> array over the 15,625 cell codes
+        ``boed_nas.mo.pareto.KnownCosts``, or a mapping cost name -> array over the 15,625 cell codes
         or callable cell -> value. Only a string spec is saved with the state; resume with
         ``Strategy.load(path, costs=...)`` otherwise.
     constraints:
@@ -242,33 +243,33 @@ class MultiObjectiveBOED(BOEDController):
         **kw: Any,
     ) -> None:
         if acquisition is not None and acquisition not in MO_ACQUISITIONS:
-            raise ValueError(f"unknown acquisition {acquisition!r}; expected one of {list(MO_ACQUISITIONS)}")
+            raise ConfigError(f"unknown acquisition {acquisition!r}; expected one of {list(MO_ACQUISITIONS)}")
         if candidates not in ("pool", "nsga2"):
-            raise ValueError(f"unknown candidates {candidates!r}; expected 'pool' (enumerate every class) or 'nsga2'")
+            raise ConfigError(f"unknown candidates {candidates!r}; expected 'pool' (enumerate every class) or 'nsga2'")
         for label, v in (("nsga2_generations", nsga2_generations), ("nsga2_pop_size", nsga2_pop_size)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-                raise ValueError(f"{label} must be an integer >= 2, got {v!r}")
+                raise ConfigError(f"{label} must be an integer >= 2, got {v!r}")
         self.problem = ParetoProblem(objectives, costs, constraints)
         if scalarization is not None:
             if isinstance(scalarization, bool) or not np.isfinite(float(scalarization)) or float(scalarization) < 0:
-                raise ValueError(f"scalarization (lambda) must be a finite number >= 0, got {scalarization!r}")
+                raise ConfigError(f"scalarization (lambda) must be a finite number >= 0, got {scalarization!r}")
             if len(self.problem.cost_objectives) != 1:
-                raise ValueError(f"scalarization accuracy - lambda * cost needs exactly one cost objective, got "
+                raise ConfigError(f"scalarization accuracy - lambda * cost needs exactly one cost objective, got "
                                  f"{[o.name for o in self.problem.objectives]}")
             # the utility is linear in raw accuracy, and it is computed in the GP's units (lambda / sd):
             # only a standardised GP is affine in accuracy, so a rank transform would be silently wrong
             if kw.setdefault("output_transform", "standardize") != "standardize":
-                raise ValueError(f"scalarization needs output_transform='standardize' (accuracy - lambda * cost is "
+                raise ConfigError(f"scalarization needs output_transform='standardize' (accuracy - lambda * cost is "
                                  f"linear in raw accuracy), got output_transform={kw['output_transform']!r}")
         self.scalarization = None if scalarization is None else float(scalarization)
         front = self._front_mode()
         if acquisition is None:
             acquisition = "ehvi" if front else "pfes"
         if acquisition == "ehvi" and not front:
-            raise ValueError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
+            raise ConfigError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
                              "use 'pfes' for a constrained or scalarised search")
         if not self.problem.feasible.any():
-            raise ValueError(f"no cell satisfies the constraints {self.problem.constraints}")
+            raise ConfigError(f"no cell satisfies the constraints {self.problem.constraints}")
         # the settings the multi-objective study measured; the single-objective defaults changed
         # later, after an ablation that covered single-objective search only
         kw.setdefault("kernel", "categorical")
@@ -428,7 +429,7 @@ class MultiObjectiveBOED(BOEDController):
                 return c
         free = [i for i in np.flatnonzero(self.problem.feasible) if self.is_new(self.universe[i])]
         if not free:
-            raise ValueError("every feasible isomorphism class has been evaluated or is pending")
+            raise ConfigError("every feasible isomorphism class has been evaluated or is pending")
         taken = [o.cell.canonical() for o in self.history] + [c.canonical() for c in self.pending.values()]
         picks = self.rng.choice(len(free), size=min(64, len(free)), replace=False)
         if not taken:
@@ -438,26 +439,17 @@ class MultiObjectiveBOED(BOEDController):
         dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
         return self._deploy(int(free[int(picks[int(np.argmax(dist))])]))  # maximin Hamming distance
 
-    def _propose(self, n: int) -> list[Cell]:
-        out: list[Cell] = []
-        for pick in range(n):
-            fitted = self.fit() if len(self._successes()) >= self.n_init else None
-            if fitted is None:
-                cell = self._initial_cell()
-            else:
-                model, evaluated = fitted
-                pending = [self._index(c) for c in self.pending.values()]
-                cand, scores, info = self._acquire(model, evaluated, pending, self._generator(pick, 0))
-                if len(cand) == 0:
-                    raise ValueError("every feasible isomorphism class has been evaluated or is pending")
-                cell = self._deploy(int(cand[int(torch.argmax(scores))]))
-                if pick == 0:
-                    self.reports.append({"observations": len(self._successes()), **info})
-            out.append(cell)
-            self.pending[cell.canonical().code] = cell
-        for c in out:
-            del self.pending[c.canonical().code]
-        return out
+    def _propose_one(self, pick: int) -> Cell:
+        if len(self._successes()) < self.n_init or (fitted := self.fit()) is None:
+            return self._initial_cell()
+        model, evaluated = fitted
+        pending = [self._index(c) for c in self.pending.values()]
+        cand, scores, info = self._acquire(model, evaluated, pending, self._generator(pick, 0))
+        if len(cand) == 0:
+            raise ConfigError("every feasible isomorphism class has been evaluated or is pending")
+        if pick == 0:
+            self.reports.append({"observations": len(self._successes()), **info})
+        return self._deploy(int(cand[int(torch.argmax(scores))]))
 
     # ------------------------------------------------------------------ recommend
     def _feasible_successes(self) -> list:

@@ -22,7 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .harness import TRAJECTORY_COLUMNS, markdown_table, plot_regret, summarize
+from ..errors import ConfigError
+from .bench import markdown_table, summarize
+from .loop import TRAJECTORY_COLUMNS
+from .plots import plot_regret
 
 KEY = ["dataset", "strategy", "seed"]
 # gzip stamps the write time into its header; a fixed stamp keeps a merged trajectories.csv.gz
@@ -43,54 +46,12 @@ def read_trajectories(source: str | os.PathLike[str]) -> pd.DataFrame:
     df = pd.read_csv(path)
     missing = [c for c in (*KEY, *TRAJECTORY_COLUMNS) if c not in df.columns]
     if missing:
-        raise ValueError(f"{str(path)!r} is not a bench trajectory file: it lacks columns {missing}")
+        raise ConfigError(f"{str(path)!r} is not a bench trajectory file: it lacks columns {missing}")
     return df
 
 
-def runs_of(source: str | os.PathLike[str], label: str | Sequence[str] | None = None) -> pd.DataFrame:
-    """The trajectories of the runs labelled ``label`` (or any of a list of labels) in a bench
-    folder or file; without a label, of the folder's only strategy. ValueError naming the labels
-    there when that is ambiguous or a label is absent."""
-    traj = read_trajectories(source)
-    labels = sorted(traj["strategy"].unique())
-    if label is None:
-        if len(labels) != 1:
-            raise ValueError(f"{str(source)!r} holds several strategies; give a label, one of {labels}")
-        label = labels[0]
-    wanted = [label] if isinstance(label, str) else list(label)
-    absent = [w for w in wanted if w not in labels]
-    if absent:
-        raise ValueError(f"no runs labelled {', '.join(map(repr, absent))} in {str(source)!r}; labels: {labels}")
-    return traj[traj["strategy"].isin(wanted)]
-
-
-def with_committed(new: Sequence[pd.DataFrame], committed: str | os.PathLike[str] | None,
-                   key: Sequence[str]) -> tuple[pd.DataFrame, int]:
-    """``new`` (runs made here, one frame per run file) together with the runs of ``committed`` (a
-    merged file an earlier report wrote; None or a missing file: none) whose ``key`` none of ``new`` has, so a run made
-    again replaces its committed copy; and how many runs were kept from ``committed``.
-
-    For studies that write one file per run to a git-ignored ``runs/`` and commit the merge: on a
-    fresh clone ``runs/`` holds only the runs made there, and a report of those alone would replace
-    the committed merge with a fraction of it. ValueError when ``committed`` lacks a key column.
-    """
-    key = list(key)
-    parts = list(new)
-    path = None if committed is None else Path(committed)
-    if path is None or not path.exists():
-        return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=key)), 0
-    old = pd.read_csv(path)
-    missing = [c for c in key if c not in old.columns]
-    if missing:
-        raise ValueError(f"{str(path)!r} has no column(s) {missing}; expected the run key {key} "
-                         "(a file written by the study's report)")
-    made = {k for p in parts for k in p[key].itertuples(index=False, name=None)}
-    kept = old[~pd.MultiIndex.from_frame(old[key]).isin(made)]
-    return pd.concat([*parts, kept], ignore_index=True), int(len(kept[key].drop_duplicates()))
-
-
 def parse_renames(items: Sequence[str] | None) -> dict[str, str]:
-    """``["OLD=NEW", ...]`` (strategy labels) as a dict; ValueError naming a malformed item. A
+    """``["OLD=NEW", ...]`` (strategy labels) as a dict; ConfigError naming a malformed item. A
     spec's settings hold '=' too, so the split is at the first '=' outside brackets."""
     out: dict[str, str] = {}
     for item in items or []:
@@ -102,7 +63,7 @@ def parse_renames(items: Sequence[str] | None) -> dict[str, str]:
                 break
         old, new = (item[:cut].strip(), item[cut + 1:].strip()) if cut is not None else ("", "")
         if not old or not new:
-            raise ValueError(f"--rename expects OLD=NEW (two strategy labels), got {item!r}")
+            raise ConfigError(f"--rename expects OLD=NEW (two strategy labels), got {item!r}")
         out[old] = new
     return out
 
@@ -111,18 +72,18 @@ def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | 
                        renames: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Concatenate bench trajectories, each run cut to its first ``budget`` queries if given;
     ``renames`` maps strategy labels to new ones first (a label written when a default was
-    different, spelled out); ValueError on overlapping runs, unequal budgets or a run shorter
+    different, spelled out); ConfigError on overlapping runs, unequal budgets or a run shorter
     than ``budget``, and on a rename whose label no source has."""
     if not sources:
-        raise ValueError("merge_trajectories needs at least one bench folder")
+        raise ConfigError("merge_trajectories needs at least one bench folder")
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
-        raise ValueError(f"budget must be a positive integer, got {budget!r}")
+        raise ConfigError(f"budget must be a positive integer, got {budget!r}")
     parts = [read_trajectories(s) for s in sources]
     if renames:
         labels = set().union(*(set(p["strategy"]) for p in parts))
         unknown = [k for k in renames if k not in labels]
         if unknown:
-            raise ValueError(f"--rename: no run is labelled {unknown[0]!r}; labels: {sorted(labels)}")
+            raise ConfigError(f"--rename: no run is labelled {unknown[0]!r}; labels: {sorted(labels)}")
         parts = [p.assign(strategy=p["strategy"].replace(dict(renames))) for p in parts]
     if budget is not None:
         for p, s in zip(parts, sources):
@@ -130,14 +91,14 @@ def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | 
             short = lengths[lengths < budget]
             if len(short):
                 (ds, name, seed), n = next(iter(short.items()))
-                raise ValueError(f"run ({ds}, {name}, seed {seed}) in {str(s)!r} has {int(n)} queries, fewer than "
+                raise ConfigError(f"run ({ds}, {name}, seed {seed}) in {str(s)!r} has {int(n)} queries, fewer than "
                                  f"budget {budget}: a run can be cut, not extended")
         parts = [p[p["query"] <= budget] for p in parts]
     runs = pd.concat([p[KEY].drop_duplicates().assign(source=str(s)) for p, s in zip(parts, sources)])
     dup = runs[runs.duplicated(KEY, keep=False)]
     if len(dup):
         first = dup.iloc[0]
-        raise ValueError(
+        raise ConfigError(
             f"run ({first['dataset']}, {first['strategy']}, seed {first['seed']}) appears in more than one source: "
             f"{list(dup[(dup[KEY] == first[KEY]).all(axis=1)]['source'])}"
         )
@@ -146,7 +107,7 @@ def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | 
     mixed = budgets[budgets.map(len) > 1]
     if len(mixed):
         (ds, name), b = next(iter(mixed.items()))
-        raise ValueError(f"runs of {name} on {ds} have different budgets {sorted(int(x) for x in b)}; "
+        raise ConfigError(f"runs of {name} on {ds} have different budgets {sorted(int(x) for x in b)}; "
                          "merge only pieces of one bench command")
     # datasets and strategies in order of first appearance (as the bench ran them), then seed, query
     rank = {c: {v: i for i, v in enumerate(dict.fromkeys(traj[c]))} for c in ("dataset", "strategy")}

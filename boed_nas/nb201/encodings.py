@@ -2,7 +2,7 @@
 
 Every encoder takes a single cell or a sequence of cells, where a cell is a :class:`Cell` or an
 official arch string, and returns a float64 array with one row per cell (a single cell gives one
-row). Anything else raises ValueError naming the bad value. Integer codes are refused on purpose:
+row). Anything else raises SpaceError naming the bad value. Integer codes are refused on purpose:
 ``[3, 3, 4, 1, 3, 1]`` could be six codes or the op ids of one cell.
 
 Speed: each encoder tabulates all 15,625 cells on its first use (one-hot and paths: a few
@@ -73,6 +73,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import SpaceError
 from .space import EDGES, N_CELLS, N_EDGES, N_OPS, NONE, OPS, Cell
 
 __all__ = [
@@ -101,12 +102,12 @@ N_NODES_DAG = N_EDGES + 2  # input, 6 op nodes, output
 
 # ------------------------------------------------------------------------------ input handling
 def _codes(cells: Any, fn: str) -> np.ndarray:
-    """Cell codes of a single cell / arch string or of a sequence of them; ValueError otherwise."""
+    """Cell codes of a single cell / arch string or of a sequence of them; SpaceError otherwise."""
     if isinstance(cells, (Cell, str)):
         cells = [cells]
     elif isinstance(cells, (bytes, bytearray, Mapping)) or not isinstance(cells, Iterable) or (
             isinstance(cells, np.ndarray) and cells.ndim != 1):
-        raise ValueError(
+        raise SpaceError(
             f"{fn}() needs a Cell, an NB201 arch string or a sequence of them, got "
             f"{type(cells).__name__}: {cells!r}"
         )
@@ -118,9 +119,9 @@ def _codes(cells: Any, fn: str) -> np.ndarray:
             try:
                 out.append(Cell.from_str(c).code)
             except ValueError as e:
-                raise ValueError(f"{fn}(): item {i} is not a valid cell: {e}") from None
+                raise SpaceError(f"{fn}(): item {i} is not a valid cell: {e}") from None
         else:
-            raise ValueError(
+            raise SpaceError(
                 f"{fn}(): item {i} is {type(c).__name__} {c!r}; expected a Cell or an NB201 arch string"
             )
     return np.asarray(out, dtype=np.int64)
@@ -133,8 +134,8 @@ def _one_cell(cell: Any, fn: str) -> Cell:
         try:
             return Cell.from_str(cell)
         except ValueError as e:
-            raise ValueError(f"{fn}(): {e}") from None
-    raise ValueError(f"{fn}() needs one Cell or NB201 arch string, got {type(cell).__name__}: {cell!r}")
+            raise SpaceError(f"{fn}(): {e}") from None
+    raise SpaceError(f"{fn}() needs one Cell or NB201 arch string, got {type(cell).__name__}: {cell!r}")
 
 
 # ------------------------------------------------------------------------------ one-hot
@@ -322,7 +323,7 @@ def _wl_table(h: int) -> tuple[Any, tuple[str, ...]]:
 
 def _check_h(h: Any) -> int:
     if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or not 0 <= h <= 4:
-        raise ValueError(f"h (WL iterations) must be an integer in 0..4, got {h!r}")
+        raise SpaceError(f"h (WL iterations) must be an integer in 0..4, got {h!r}")
     return int(h)
 
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .space import EDGES, N_NODES, OPS, Cell
+from ..errors import ConfigError, SpaceError
+from .space import N_NODES, OPS, Cell
 
 
 class ReLUConvBN(nn.Sequential):
@@ -53,7 +54,7 @@ assert tuple(OP_FACTORIES) == OPS, "OP_FACTORIES must follow space.OPS"
 def make_op(op: int | str, channels: int, affine: bool = True) -> nn.Module:
     name = OPS[op] if isinstance(op, int) else op
     if name not in OP_FACTORIES:
-        raise ValueError(f"unknown op {op!r}; expected one of {list(OPS)}")
+        raise SpaceError(f"unknown op {op!r}; expected one of {list(OPS)}")
     return OP_FACTORIES[name](channels, affine)
 
 
@@ -103,9 +104,9 @@ class NB201Network(nn.Module):
     ):
         super().__init__()
         if cell is None and cell_factory is None:
-            raise ValueError("NB201Network needs a cell or a cell_factory")
+            raise ConfigError("NB201Network needs a cell or a cell_factory")
         if C < 1 or N < 1 or num_classes < 1:
-            raise ValueError(f"C, N and num_classes must be positive, got C={C}, N={N}, num_classes={num_classes}")
+            raise ConfigError(f"C, N and num_classes must be positive, got C={C}, N={N}, num_classes={num_classes}")
         factory = cell_factory or (lambda c: CellModule(cell, c))
         self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         layers: list[nn.Module] = []

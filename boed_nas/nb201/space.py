@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SpaceError
+
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """Operation names; an op id is an index into this tuple (NB201's ``op_code`` order)."""
 
@@ -44,11 +46,11 @@ _TOKEN = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
 
 
 def op_id(name: str) -> int:
-    """The id of an op name; ValueError naming the valid ops otherwise."""
+    """The id of an op name; SpaceError naming the valid ops otherwise."""
     try:
         return OPS.index(name)
     except ValueError:
-        raise ValueError(f"unknown op {name!r}; expected one of {list(OPS)}") from None
+        raise SpaceError(f"unknown op {name!r}; expected one of {list(OPS)}") from None
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -60,41 +62,41 @@ class Cell:
     def __post_init__(self) -> None:
         ops = tuple(self.ops)
         if len(ops) != N_EDGES:
-            raise ValueError(f"a cell has {N_EDGES} edges, got {len(ops)} ops: {ops!r}")
+            raise SpaceError(f"a cell has {N_EDGES} edges, got {len(ops)} ops: {ops!r}")
         for o in ops:
             if isinstance(o, bool) or not isinstance(o, (int, np.integer)) or not 0 <= o < N_OPS:
-                raise ValueError(f"op id {o!r} in {ops!r} is not an integer in 0..{N_OPS - 1} ({list(OPS)})")
+                raise SpaceError(f"op id {o!r} in {ops!r} is not an integer in 0..{N_OPS - 1} ({list(OPS)})")
         object.__setattr__(self, "ops", tuple(int(o) for o in ops))
 
     # ---- construction ------------------------------------------------------------------------
     @classmethod
     def from_str(cls, arch: str) -> Cell:
-        """Parse an official NB201 arch string; ValueError quoting the string on any defect."""
+        """Parse an official NB201 arch string; SpaceError quoting the string on any defect."""
         if not isinstance(arch, str):
-            raise ValueError(f"an arch string must be a str, got {type(arch).__name__}: {arch!r}")
+            raise SpaceError(f"an arch string must be a str, got {type(arch).__name__}: {arch!r}")
         s = arch.strip()
         if not (s.startswith("|") and s.endswith("|")):
-            raise ValueError(f"malformed arch string {arch!r}: expected {ARCH_STR_FORM}")
+            raise SpaceError(f"malformed arch string {arch!r}: expected {ARCH_STR_FORM}")
         nodes = s[1:-1].split("|+|")
         if len(nodes) != N_NODES - 1:
-            raise ValueError(
+            raise SpaceError(
                 f"arch string {arch!r} has {len(nodes)} node groups, expected {N_NODES - 1}: {ARCH_STR_FORM}"
             )
         ops: list[int] = []
         for j, group in enumerate(nodes, start=1):
             tokens = group.split("|")
             if len(tokens) != j:
-                raise ValueError(
+                raise SpaceError(
                     f"arch string {arch!r}: node {j} has {len(tokens)} input edges, expected {j} "
                     f"(wrong edge count); expected {ARCH_STR_FORM}"
                 )
             for i, tok in enumerate(tokens):
                 m = _TOKEN.match(tok)
                 if m is None:
-                    raise ValueError(f"arch string {arch!r}: malformed edge {tok!r}, expected 'op~{i}'")
+                    raise SpaceError(f"arch string {arch!r}: malformed edge {tok!r}, expected 'op~{i}'")
                 name, src = m.group(1), int(m.group(2))
                 if src != i:
-                    raise ValueError(f"arch string {arch!r}: edge {tok!r} into node {j} must come from node {i}")
+                    raise SpaceError(f"arch string {arch!r}: edge {tok!r} into node {j} must come from node {i}")
                 ops.append(op_id(name))
         return cls(tuple(ops))
 
@@ -102,7 +104,7 @@ class Cell:
     def from_code(cls, code: int) -> Cell:
         """The cell with integer code ``code`` (0..15624)."""
         if isinstance(code, bool) or not isinstance(code, (int, np.integer)) or not 0 <= code < N_CELLS:
-            raise ValueError(f"cell code {code!r} is not an integer in 0..{N_CELLS - 1}")
+            raise SpaceError(f"cell code {code!r} is not an integer in 0..{N_CELLS - 1}")
         return _cell_of_code(int(code))
 
     @classmethod
@@ -110,7 +112,7 @@ class Cell:
         """Build from 6 op names in edge order."""
         names = list(names)
         if len(names) != N_EDGES:
-            raise ValueError(f"a cell has {N_EDGES} edges, got {len(names)} op names: {names!r}")
+            raise SpaceError(f"a cell has {N_EDGES} edges, got {len(names)} op names: {names!r}")
         return cls(tuple(op_id(n) for n in names))
 
     @classmethod
@@ -124,7 +126,7 @@ class Cell:
             return cls.from_code(int(value))
         if isinstance(value, Sequence) or isinstance(value, np.ndarray):
             return cls(tuple(value))
-        raise ValueError(f"cannot read a cell from {value!r}; expected an arch string ({ARCH_STR_FORM}), "
+        raise SpaceError(f"cannot read a cell from {value!r}; expected an arch string ({ARCH_STR_FORM}), "
                          f"a code in 0..{N_CELLS - 1} or 6 op ids")
 
     # ---- views -------------------------------------------------------------------------------
@@ -262,12 +264,3 @@ def canonical_cells() -> tuple[Cell, ...]:
 def sample_cell(rng: np.random.Generator) -> Cell:
     """A cell drawn uniformly from the 15,625 cells."""
     return _cell_of_code(int(rng.integers(N_CELLS)))
-
-
-def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """The one place a seed becomes a generator (a Generator passes through unchanged)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return np.random.default_rng(seed)

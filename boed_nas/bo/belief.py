@@ -46,7 +46,8 @@ from gpytorch.priors import GammaPrior, LogNormalPrior
 from linear_operator.utils.cholesky import psd_safe_cholesky
 from scipy.stats import norm
 
-from .space import N_EDGES, N_OPS, Cell
+from ..errors import ConfigError
+from ..nb201.space import N_EDGES, N_OPS, Cell
 
 KERNEL_PARTS = ("categorical", "additive", "wl")
 DTYPE = torch.float64
@@ -57,7 +58,7 @@ def parse_kernel(name: str) -> tuple[str, ...]:
     parts = [p.strip() for p in name.split("+")] if isinstance(name, str) else []
     bad = [p for p in parts if p not in KERNEL_PARTS]
     if not parts or bad or len(set(parts)) != len(parts):
-        raise ValueError(f"unknown kernel {name!r}; expected one of {list(KERNEL_PARTS)} or a '+'-joined "
+        raise ConfigError(f"unknown kernel {name!r}; expected one of {list(KERNEL_PARTS)} or a '+'-joined "
                          f"combination of distinct parts, e.g. 'categorical+wl'")
     return tuple(p for p in KERNEL_PARTS if p in parts)
 
@@ -69,7 +70,7 @@ class WeisfeilerLehmanKernel(Kernel):
         k(x, x') = \frac{\langle \phi(x), \phi(x') \rangle}{\lVert \phi(x) \rVert \, \lVert \phi(x') \rVert}
 
     where :math:`\phi` counts the WL subtree patterns of a cell graph up to ``h`` iterations
-    (``boed_nas.encodings.wl_features``). Inputs are the feature vectors, ``batch x n x F``.
+    (``boed_nas.nb201.encodings.wl_features``). Inputs are the feature vectors, ``batch x n x F``.
 
     Reference: Ru, Wan, Dong, Osborne. Interpretable Neural Architecture Search via Bayesian
     Optimisation with Weisfeiler-Lehman Kernels. ICLR 2021.
@@ -137,7 +138,7 @@ class CellFeatures:
         if op_prior is not None:
             p = np.asarray(op_prior, dtype=np.float64)
             if p.shape != (N_EDGES, N_OPS) or not np.all(np.isfinite(p)) or (p < 0).any():
-                raise ValueError(f"op_prior must be a finite non-negative {N_EDGES}x{N_OPS} array, got shape {p.shape}")
+                raise ConfigError(f"op_prior must be a finite non-negative {N_EDGES}x{N_OPS} array, got shape {p.shape}")
             p = p / p.sum(axis=1, keepdims=True)
             self.log_prior = np.log(np.clip(p, 1e-6, None))
         self._prior_stats: tuple[float, float] | None = None
@@ -162,8 +163,8 @@ class CellFeatures:
 
 @functools.lru_cache(maxsize=4)
 def _wl_all(h: int) -> tuple[dict[Cell, int], np.ndarray]:
-    from .encodings import wl_features
-    from .space import all_cells
+    from ..nb201.encodings import wl_features
+    from ..nb201.space import all_cells
 
     cells = list(all_cells())
     feats = np.asarray(wl_features(cells, h=h), dtype=np.float64)
@@ -219,7 +220,7 @@ class OutputTransform:
             sums = np.bincount(inv, weights=ranks)
             ranks = (sums / counts)[inv]
             return norm.ppf((ranks - 0.5) / len(y))
-        raise ValueError(f"unknown output transform {self.kind!r}; expected 'rank' or 'standardize'")
+        raise ConfigError(f"unknown output transform {self.kind!r}; expected 'rank' or 'standardize'")
 
 
 def fit_belief(

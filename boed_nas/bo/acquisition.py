@@ -40,6 +40,7 @@ from botorch.posteriors import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
 from linear_operator.operators import DiagLinearOperator
 
+from ..errors import ConfigError
 from .belief import entropy
 
 ACQUISITIONS = ("es", "mes", "jes", "ei", "ucb", "ts")
@@ -183,7 +184,7 @@ def score_on_gp(name: str, b: PoolBelief) -> torch.Tensor:
     itself, the way ``score`` did before ``PoolMarginals``: slower, same values. Kept as the
     reference that tests and ``benchmarks/pool_marginals_check.py`` compare ``score`` with."""
     if name not in ONE_POINT:
-        raise ValueError(f"score_on_gp covers {list(ONE_POINT)}, got {name!r}")
+        raise ConfigError(f"score_on_gp covers {list(ONE_POINT)}, got {name!r}")
     return _one_point(name, b, b.model, b.X[b.candidates])
 
 
@@ -206,4 +207,4 @@ def score(name: str, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
         pos = {int(p): i for i, p in enumerate(b.plausible.tolist())}
         s = b.samples[int(torch.randint(b.samples.shape[0], (1,), generator=generator))]
         return torch.tensor([s[pos[int(c)]] if int(c) in pos else -torch.inf for c in b.candidates], dtype=s.dtype)
-    raise ValueError(f"unknown acquisition {name!r}; expected one of {list(ACQUISITIONS)}")
+    raise ConfigError(f"unknown acquisition {name!r}; expected one of {list(ACQUISITIONS)}")

@@ -1,0 +1,62 @@
+"""Record the trajectories of a fixed set of runs, to check that a refactoring changed no behaviour.
+
+    python benchmarks/scripts/behaviour_fingerprint.py record OUT     # write OUT/single.csv.gz, mo.csv, ax_loop.txt
+    python benchmarks/scripts/behaviour_fingerprint.py check OUT REF  # record into OUT, then compare with REF
+
+The runs: boed, bananas and evolution on CIFAR-10, CIFAR-100 and ImageNet16-120, seeds 0-2, budget
+60; boed-mo on CIFAR-10 accuracy+latency, seed 0, budget 60; and ``examples/ax_loop.py``'s output.
+Timing columns (``ask_seconds``) and the temporary file name the example prints are left out;
+everything else must be byte-identical. ``benchmarks/results/restructure/`` holds the reference
+recorded before the 0.2 restructure (commit ce95776, old import paths), about 5 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from boed_nas.experiment.bench import run_bench
+
+FILES = ("single.csv.gz", "mo.csv", "ax_loop.txt")
+GZIP = {"method": "gzip", "mtime": 0}  # no time stamp in the header: the same rows give the same bytes
+
+
+def _text(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+
+
+def record(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    parts = [run_bench(["boed", "bananas", "evolution"], ds, range(3), 60, jobs=2, progress=False)
+             for ds in ("cifar10", "cifar100", "ImageNet16-120")]
+    pd.concat(parts, ignore_index=True).drop(columns=["ask_seconds"]).to_csv(out / "single.csv.gz", index=False,
+                                                                           compression=GZIP)
+    mo = run_bench(["boed-mo"], "cifar10", [0], 60, progress=False, objectives="accuracy,latency")
+    mo.drop(columns=["ask_seconds"]).to_csv(out / "mo.csv", index=False)
+    example = Path(__file__).resolve().parents[2] / "examples" / "ax_loop.py"
+    text = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, check=True).stdout
+    (out / "ax_loop.txt").write_text(re.sub(r"--- saved and reloaded .*? \(", "--- saved and reloaded <tmp> (", text))
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "record":
+        record(Path(argv[1]))
+        return 0
+    if len(argv) == 3 and argv[0] == "check":
+        out, ref = Path(argv[1]), Path(argv[2])
+        record(out)
+        differ = [f for f in FILES if _text(out / f) != _text(ref / f)]
+        for f in FILES:
+            print(f"{f}: {'DIFFERS' if f in differ else 'identical'}")
+        return 1 if differ else 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

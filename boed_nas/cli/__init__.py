@@ -1,0 +1,45 @@
+"""The ``boed-nas`` command.
+
+    boed-nas search   one search on NB201 (default: CIFAR-10, budget 100), with a progress bar
+    boed-nas bench    several strategies x seeds side by side: a markdown table and regret plots
+    boed-nas report   merge bench folders run by seed range into one table and plots
+    boed-nas supernet differentiable (DARTS-family) search that proposes cells
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..registry import ENTRY_POINT_GROUP, available
+from . import blueprint, experiment, supernet
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="boed-nas", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="strategies (--strategy, --strategies; registered under the entry-point group "
+               f"'{ENTRY_POINT_GROUP}'): {', '.join(available())}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    experiment.add_commands(sub)
+    p = sub.add_parser("supernet", help="differentiable supernet search (DARTS family)")
+    supernet.add_arguments(p)
+    p.set_defaults(func=supernet.main)
+    p = sub.add_parser("blueprint", help="whole-network blueprint search (kernels, depth, width) under a FLOPs budget")
+    blueprint.add_arguments(p)
+    p.set_defaults(func=blueprint.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"boed-nas {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

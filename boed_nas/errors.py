@@ -1,0 +1,55 @@
+"""The errors boed-nas raises for bad input, one hierarchy a user can catch by kind.
+
+Every error here is a ``ValueError`` (through :class:`BoedNasError`), so code that catches
+``ValueError`` keeps working; catch a subclass to tell the kinds apart::
+
+    try:
+        strategy.tell(cell, outcome)
+    except DuplicateTellError:
+        ...                       # told before: nothing was recorded
+    except OutcomeError as e:
+        ...                       # NaN, a string, the search metric missing: nothing was recorded
+
+Messages name the bad value and what was expected. Errors that mean a bug in boed-nas itself stay
+``RuntimeError``.
+"""
+
+from __future__ import annotations
+
+
+class BoedNasError(ValueError):
+    """Base of every error boed-nas raises for bad input."""
+
+
+class SpaceError(BoedNasError):
+    """A cell, op, arch string or configuration that is not in the search space, or a malformed space."""
+
+
+class UnknownDatasetError(BoedNasError):
+    """A dataset name the benchmark does not have."""
+
+
+class UnknownStrategyError(BoedNasError):
+    """A strategy name no registered strategy has."""
+
+
+class OutcomeError(BoedNasError):
+    """An evaluation result that cannot be told: a non-finite or non-numeric metric, the search
+    metric missing, a negative cost."""
+
+
+class DuplicateTellError(BoedNasError):
+    """A cell (or one isomorphic to it) was told twice."""
+
+
+class StateError(BoedNasError):
+    """A saved state that cannot be read or does not fit the strategy."""
+
+
+class ConfigError(BoedNasError):
+    """A setting, argument or input file that does not fit: out of range, of the wrong type,
+    unknown, or inconsistent with another."""
+
+
+__all__ = ["BoedNasError", "ConfigError", "DuplicateTellError", "OutcomeError", "SpaceError", "StateError",
+           "UnknownDatasetError", "UnknownStrategyError"]

@@ -1,0 +1,138 @@
+"""The one registry of search strategies: entry points, plus classes defined in this process.
+
+A strategy is found by its name in two places, one registry:
+
+- the entry-point group ``boed_nas.strategies`` of every installed distribution, the standard Python
+  plugin mechanism: boed-nas registers its own strategies there (``pyproject.toml``), and a
+  third-party package registers its own in its ``pyproject.toml``::
+
+      [project.entry-points."boed_nas.strategies"]
+      my-search = "my_package.search:MySearch"      # a boed_nas.Strategy subclass with name = "my-search"
+
+  Names are read from the installed metadata without importing anything; the class is imported
+  when the strategy is first built;
+- every ``Strategy`` subclass defined in the running process (a class in a user's script), by its
+  ``name``, so that ``Strategy.load`` and ``make_strategy`` find it without packaging.
+
+``make_strategy("boed[n_init=5]", seed=3)`` builds one from a spec: a name with settings, the
+constructor's keyword arguments (``boed-nas bench --strategies "boed,boed[kernel=wl]"`` labels its
+rows with the spec).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError, UnknownStrategyError
+
+if TYPE_CHECKING:
+    from .strategy import Strategy
+
+ENTRY_POINT_GROUP = "boed_nas.strategies"
+
+_DEFINED: dict[str, type[Strategy]] = {}
+"""Strategy subclasses defined in this process, by name (filled by ``Strategy.__init_subclass__``)."""
+
+
+def register(cls: type[Strategy]) -> type[Strategy]:
+    """Make ``cls`` findable by its ``name`` (done for every ``Strategy`` subclass as it is defined)."""
+    _DEFINED[cls.name] = cls
+    return cls
+
+
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    # a distribution installed twice (e.g. an editable install and a build on the path) lists the
+    # same entry point twice; the first found wins, as for imports
+    out: dict[str, importlib.metadata.EntryPoint] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        out.setdefault(ep.name, ep)
+    return out
+
+
+def available() -> list[str]:
+    """Every strategy name: installed (entry points) and defined in this process; nothing is imported."""
+    return sorted(set(_entry_points()) | set(_DEFINED))
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    """The class of a strategy name (or of a spec's name, ``"boed[n_init=5]"``)."""
+    if "[" in name:
+        name = parse_spec(name)[0]
+    if name in _DEFINED:
+        return _DEFINED[name]
+    eps = _entry_points()
+    if name not in eps:
+        raise UnknownStrategyError(f"unknown strategy {name!r}; expected one of {available()}")
+    try:
+        cls = eps[name].load()
+    except ModuleNotFoundError as e:
+        raise UnknownStrategyError(f"strategy {name!r} is not available: {e}") from e
+    from .strategy import Strategy
+
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)) or cls.name != name:
+        raise UnknownStrategyError(
+            f"entry point {name!r} = {eps[name].value!r} is not a boed_nas Strategy subclass named {name!r}")
+    return cls
+
+
+_SPEC = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*(?:\[(.*)\])?\s*$", re.S)
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """A strategy with settings: ``"boed[n_init=5,kernel=wl]"`` -> ``("boed", {"n_init": 5, "kernel": "wl"})``.
+
+    Values are Python literals (``5``, ``0.1``, ``None``, ``True``, ``'x'``); anything else is
+    taken as a string. A bare name has no settings.
+    """
+    m = _SPEC.match(spec) if isinstance(spec, str) else None
+    if m is None:
+        raise ConfigError(f"strategy spec {spec!r} is not NAME or NAME[key=value,...]")
+    name, body = m.group(1), m.group(2)
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, (x.strip() for x in (body or "").split(","))):
+        key, eq, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not eq or not key.isidentifier() or not raw:
+            raise ConfigError(f"setting {item!r} in strategy spec {spec!r} is not key=value")
+        if key in kwargs or key == "seed":
+            raise ConfigError(f"setting {key!r} in strategy spec {spec!r} is repeated or reserved (seed)")
+        try:
+            kwargs[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            kwargs[key] = raw
+    return name, kwargs
+
+
+def split_specs(text: str) -> list[str]:
+    """Split a comma-separated list of strategy specs, keeping commas inside ``[...]``."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return [s.strip() for s in out if s.strip()]
+
+
+def make_strategy(name: str, *, seed: int = 0, **kwargs: Any) -> Strategy:
+    """Build a strategy by name or spec, e.g. ``make_strategy("evolution", seed=3)``,
+    ``make_strategy("boed[n_init=5]", seed=3)``; a setting given both ways is an error."""
+    base, settings = parse_spec(name)
+    clash = sorted(set(settings) & set(kwargs))
+    if clash:
+        raise ConfigError(f"settings {clash} are given both in the spec {name!r} and as arguments")
+    cls = strategy_class(base)
+    try:
+        return cls(seed=seed, **settings, **kwargs)
+    except TypeError as e:
+        raise ConfigError(f"strategy {base!r} does not take these settings {sorted({**settings, **kwargs})}: {e}") from e
+
+
+__all__ = ["ENTRY_POINT_GROUP", "available", "make_strategy", "parse_spec", "register", "split_specs",
+           "strategy_class"]
