@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from boed_nas.experiment.bench import _fmt_q, _iqr, markdown_frame, parse_seeds
+from boed_nas.experiment.bench import _fmt_q, markdown_frame, median_iqr, parse_seeds
 from boed_nas.experiment.loop import run_search
 from boed_nas.nb201.benchmark import NB201Benchmark, resolve_dataset
 
@@ -78,7 +78,7 @@ def report(path: str) -> pd.DataFrame:
     rows = []
     for (ds, spec), g in runs.groupby(["dataset", "spec"], sort=False):
         q = g["queries"].astype(float).fillna(math.inf).to_numpy()
-        med, lo, hi = _iqr(q)
+        med, lo, hi = median_iqr(q)
         rows.append({"dataset": ds, "strategy": spec, "seeds": f"{g.seed.min()}-{g.seed.max()} ({len(g)})",
                      "queries to optimum, median [IQR]": f"{_fmt_q(med)} [{_fmt_q(lo)}, {_fmt_q(hi)}]",
                      "worst": _fmt_q(float(np.max(q))), "found": f"{int(np.isfinite(q).sum())}/{len(q)}",

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from boed_nas.experiment.bench import _iqr
+from boed_nas.experiment.bench import median_iqr
 from boed_nas.experiment.report import read_trajectories
 from boed_nas.nb201.benchmark import NB201Benchmark
 from boed_nas.nb201.space import N_CELLS, Cell, canonical_cells
@@ -63,7 +63,7 @@ def topk_table(traj: pd.DataFrame, ks: tuple[int, ...] = (1, 3, 5, 10)) -> pd.Da
             per_run = [rank[[Cell.parse(c).code for c in r.sort_values("query")["cell"]]] for _, r in h.groupby("seed")]
             for k in ks:
                 first = np.array([float(np.argmax(rk < k) + 1) if (rk < k).any() else np.inf for rk in per_run])
-                row[f"top-{k}"] = _iqr(first)[0]
+                row[f"top-{k}"] = median_iqr(first)[0]
             rows.append({**row, **ties})
     return pd.DataFrame(rows)
 

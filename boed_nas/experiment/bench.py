@@ -121,9 +121,32 @@ def queries_to_optimum(traj: pd.DataFrame) -> float:
     return float(traj.loc[hit[0], "query"]) if len(hit) else math.inf
 
 
-def _iqr(x: np.ndarray) -> tuple[float, float, float]:
-    q = np.percentile(x, [25, 50, 75], method="lower") if np.isinf(x).any() else np.percentile(x, [25, 50, 75])
-    return float(q[1]), float(q[0]), float(q[2])
+def quantile(x: Sequence[float] | np.ndarray, q: float) -> float:
+    """The ``q``-th percentile of ``x`` with linear interpolation (numpy's default: the median of an
+    even count is the mean of the two middle values), where ``inf`` stands for "never": a run that
+    never reached the target counts as infinitely many queries, and a percentile that interpolates
+    towards such a run is ``inf`` too. The one convention of every table boed-nas writes."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) == 0:
+        return math.nan
+    finite = x[np.isfinite(x)]
+    if len(finite) == len(x):
+        return float(np.percentile(x, q))
+    if len(finite) == 0:
+        return math.inf
+    # a finite stand-in far above every finite value: whatever interpolates towards it lands above them
+    top = float(finite.max())
+    v = float(np.percentile(np.where(np.isfinite(x), x, top + 1e300), q))
+    return math.inf if v > top else v
+
+
+def median_iqr(x: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
+    """(median, 25th, 75th percentile) by ``quantile``'s convention."""
+    return quantile(x, 50), quantile(x, 25), quantile(x, 75)
+
+
+def _median(x: Sequence[float] | np.ndarray) -> float:
+    return quantile(x, 50)
 
 
 def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100, 200)) -> pd.DataFrame:
@@ -135,8 +158,8 @@ def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100,
         final = np.array([r["test_regret"].iloc[budget - 1] for r in runs])
         rec = np.array([r["recommended_test_regret"].iloc[budget - 1] for r in runs])
         q = np.array([queries_to_optimum(r) for r in runs])
-        med, lo, hi = _iqr(final)
-        qmed, qlo, qhi = _iqr(q)
+        med, lo, hi = median_iqr(final)
+        qmed, qlo, qhi = median_iqr(q)
         row = {
             "dataset": dataset,
             "strategy": name,
@@ -145,19 +168,19 @@ def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100,
             "final_test_regret_median": med,
             "final_test_regret_q25": lo,
             "final_test_regret_q75": hi,
-            "recommended_test_regret_median": float(np.median(rec)),
+            "recommended_test_regret_median": _median(rec),
             "queries_to_optimum_median": qmed,
             "queries_to_optimum_q25": qlo,
             "queries_to_optimum_q75": qhi,
             "found_optimum": int(np.isfinite(q).sum()),
-            "ask_seconds_median": float(np.median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs]))),
+            "ask_seconds_median": float(_median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs]))),
         }
         for c in checkpoints:
             if c <= budget:
-                row[f"test_regret_at_{c}"] = float(np.median([r["test_regret"].iloc[c - 1] for r in runs]))
+                row[f"test_regret_at_{c}"] = _median([r["test_regret"].iloc[c - 1] for r in runs])
                 row[f"recommended_test_regret_at_{c}"] = float(
                     np.median([r["recommended_test_regret"].iloc[c - 1] for r in runs]))
-                row[f"ask_seconds_at_{c}"] = float(np.median([r["ask_seconds"].iloc[c - 1] for r in runs]))
+                row[f"ask_seconds_at_{c}"] = _median([r["ask_seconds"].iloc[c - 1] for r in runs])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -235,19 +258,19 @@ def summarize_mo(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (25, 5
         budget = int(min(r["query"].max() for r in runs))
         final = np.array([r["hypervolume_ratio"].iloc[budget - 1] for r in runs])
         q = np.array([queries_to_ratio(r, target) for r in runs])
-        med, lo, hi = _iqr(final)
-        qmed, qlo, qhi = _iqr(q)
+        med, lo, hi = median_iqr(final)
+        qmed, qlo, qhi = median_iqr(q)
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         row.update({
             "seeds": len(runs), "budget": budget,
             "hv_ratio_final_median": med, "hv_ratio_final_q25": lo, "hv_ratio_final_q75": hi,
             f"queries_to_{target:g}_median": qmed, f"queries_to_{target:g}_q25": qlo,
             f"queries_to_{target:g}_q75": qhi, f"reached_{target:g}": int(np.isfinite(q).sum()),
-            "ask_seconds_median": float(np.median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs]))),
+            "ask_seconds_median": float(_median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs]))),
         })
         for c in checkpoints:
             if c <= budget:
-                row[f"hv_ratio_at_{c}"] = float(np.median([r["hypervolume_ratio"].iloc[c - 1] for r in runs]))
+                row[f"hv_ratio_at_{c}"] = _median([r["hypervolume_ratio"].iloc[c - 1] for r in runs])
         rows.append(row)
     return pd.DataFrame(rows)
 
