@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import torch
 
 from boed_nas.errors import ConfigError
 from boed_nas.nb201.encodings import path_encoding
@@ -71,8 +72,6 @@ class EnsembleMLP:
     """
 
     def __init__(self, n_inputs: int, hidden: tuple[int, ...], n_models: int, generator: Any) -> None:
-        import torch
-
         sizes = [n_inputs, *hidden, 1]
         self.params: list[Any] = []  # w0, b0, w1, b1, ...
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -84,8 +83,6 @@ class EnsembleMLP:
 
     def forward(self, x: Any) -> Any:
         """(N, D) inputs -> (n_models, N) predictions."""
-        import torch
-
         h = x.unsqueeze(0).expand(self.n_models, -1, -1)
         n_layers = len(self.params) // 2
         for i in range(n_layers):
@@ -96,8 +93,6 @@ class EnsembleMLP:
 
     def fit(self, x: Any, y: Any, *, epochs: int, lr: float) -> float:
         """Full-batch Adam on each member's mean absolute error; returns the final mean loss."""
-        import torch
-
         opt = torch.optim.Adam(self.params, lr=lr)
         loss = torch.zeros(())
         for _ in range(epochs):
@@ -109,8 +104,6 @@ class EnsembleMLP:
 
     def predict(self, x: Any) -> np.ndarray:
         """(n_models, N) float64 predictions."""
-        import torch
-
         with torch.no_grad():
             return self.forward(x).double().numpy()
 
@@ -230,8 +223,6 @@ class Bananas(Strategy):
     def _model_based(self, n: int, ok: list[Observation]) -> Iterator[Cell]:
         """``n`` cells by acquisition over mutations of the best cells, then random ones if the
         mutations found fewer than ``n`` new classes."""
-        import torch
-
         ranked = sorted(ok, key=self.signed, reverse=True)
         cands = self._candidates([o.cell for o in ranked[: self.n_parents]])
         chosen: list[Cell] = []

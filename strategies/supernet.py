@@ -25,18 +25,22 @@ from typing import Any
 
 import numpy as np
 
+from boed_nas import (
+    supernet as cell_supernet,  # the module, so tests can replace its search
+)
+from boed_nas.bo.belief import CellFeatures
 from boed_nas.bo.controller import BOEDController
 from boed_nas.errors import ConfigError
 from boed_nas.nb201.space import Cell
 from boed_nas.strategy import Strategy
+from boed_nas.supernet import SearchConfig, SearchResult
+from boed_nas.supernet.result import check_alpha, top_k_cells
 
 _ALPHA_CACHE: dict[str, np.ndarray] = {}
 """Supernet alphas computed in this process, keyed by the full search config (seed included)."""
 
 
 def _check_config(supernet: Mapping[str, Any] | None) -> dict[str, Any]:
-    from boed_nas.supernet import SearchConfig
-
     cfg = dict(supernet or {})
     if "seed" in cfg:
         raise ConfigError("supernet={'seed': ...} is not allowed: the supernet runs with the strategy's own seed")
@@ -55,20 +59,16 @@ class _SupernetSource:
     alpha: np.ndarray | None
 
     def _init_supernet(self, alpha: Any, supernet: Mapping[str, Any] | None) -> None:
-        from boed_nas.supernet.result import _check_alpha
-
         self.supernet = _check_config(supernet)
-        self.alpha = None if alpha is None else _check_alpha(alpha)
+        self.alpha = None if alpha is None else check_alpha(alpha)
 
     def supernet_result(self):
         """The ``SearchResult`` (alpha and the guard settings) this strategy starts from."""
-        from boed_nas.supernet import SearchConfig, SearchResult, search_supernet
-
         cfg = SearchConfig(**{"verbose": False, **self.supernet, "seed": self.seed})
         if self.alpha is None:
             key = (json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=repr))
             if key not in _ALPHA_CACHE:  # boed-supernet and darts with one seed share one search
-                _ALPHA_CACHE[key] = search_supernet(cfg).alpha
+                _ALPHA_CACHE[key] = cell_supernet.search_supernet(cfg).alpha
             self.alpha = _ALPHA_CACHE[key].copy()
         return SearchResult(alpha=self.alpha, config=dataclasses.asdict(cfg))
 
@@ -127,7 +127,6 @@ class SupernetBOED(_SupernetSource, BOEDController):
     def _apply_supernet(self) -> None:
         if self._prior_applied:
             return
-        from boed_nas.bo.belief import CellFeatures
         result = self.supernet_result()
         # proposals sampled from a generator of their own, so self.rng (saved state) is untouched
         rng = np.random.default_rng([self.seed, 0x5EED])
@@ -166,8 +165,6 @@ class DARTS(_SupernetSource, Strategy):
 
     def _propose(self, n: int) -> list[Cell]:
         if self._order is None:
-            from boed_nas.supernet.result import top_k_cells
-
             result = self.supernet_result()
             ranked = top_k_cells(result.alpha, 15_625, guard=result.guard, min_param=result.min_param)
             rest = top_k_cells(result.alpha, 15_625)  # cells failing the guard come last

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -138,7 +139,6 @@ def time_module(module: nn.Module, input_shape: tuple[int, ...], min_run_time: f
 def measure_latency_table(space: BlueprintSpace, batch: int = 1, min_run_time: float = 0.05, threads: int = 1,
                           progress: bool = False):
     """Time every candidate part in isolation; a DataFrame with :data:`LATENCY_COLUMNS`."""
-    import pandas as pd
     from tqdm.auto import tqdm
 
     rows = []
@@ -158,8 +158,6 @@ def measure_latency_table(space: BlueprintSpace, batch: int = 1, min_run_time: f
 
 
 def load_latency_table(path: str | Path):
-    import pandas as pd
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"latency table {path} does not exist (write one with "
@@ -251,8 +249,6 @@ class BlueprintCosts:
 
     def set_latency_table(self, table) -> None:
         """Use a latency table (DataFrame or CSV path) measured by :func:`measure_latency_table`."""
-        import pandas as pd
-
         df = table if isinstance(table, pd.DataFrame) else load_latency_table(table)
         lut = {_part_key(r.part, r.c_in, r.c_out, r.kernel, r.stride, r.h, r.w): float(r.median_ms)
                for r in df.itertuples()}

@@ -47,7 +47,8 @@ from linear_operator.utils.cholesky import psd_safe_cholesky
 from scipy.stats import norm
 
 from ..errors import ConfigError
-from ..nb201.space import N_EDGES, N_OPS, Cell
+from ..nb201.encodings import wl_features
+from ..nb201.space import N_EDGES, N_OPS, Cell, all_cells
 
 KERNEL_PARTS = ("categorical", "additive", "wl")
 DTYPE = torch.float64
@@ -163,9 +164,6 @@ class CellFeatures:
 
 @functools.lru_cache(maxsize=4)
 def _wl_all(h: int) -> tuple[dict[Cell, int], np.ndarray]:
-    from ..nb201.encodings import wl_features
-    from ..nb201.space import all_cells
-
     cells = list(all_cells())
     feats = np.asarray(wl_features(cells, h=h), dtype=np.float64)
     return {c: i for i, c in enumerate(cells)}, feats

@@ -10,19 +10,18 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
+from tqdm.auto import tqdm
 
 from ..errors import ConfigError, UnknownDatasetError
+from ..mo.pareto import HypervolumeReport, KnownCosts, ParetoProblem, hypervolume_report
 from ..nb201.benchmark import NB201Benchmark
 from ..registry import available, make_strategy, strategy_class
 from .loop import run_search
-
-if TYPE_CHECKING:
-    from ..mo.pareto import HypervolumeReport
-
 
 MO_KEY = "__multiobjective__"  # strategy_kwargs entry that carries objectives and constraints to workers
 
@@ -33,8 +32,6 @@ def mo_strategies() -> list[str]:
 
 def _run_one(args: tuple[str, str, int, int, dict[str, Any]]) -> pd.DataFrame:
     name, dataset, seed, budget, kwargs = args
-    import torch
-
     torch.set_num_threads(1)
     mo = kwargs.get(MO_KEY)
     bench = NB201Benchmark(dataset, seed=seed)
@@ -79,15 +76,11 @@ def run_bench(
     NB201Benchmark(dataset)  # so does an unknown dataset
     kwargs = dict(strategy_kwargs or {})
     if objectives is not None:
-        from boed_nas.mo.pareto import ParetoProblem
-
         problem = ParetoProblem(objectives, f"nb201:{NB201Benchmark(dataset).dataset}", constraints)  # bad names fail here
         kwargs[MO_KEY] = {"objectives": [o.name for o in problem.objectives],
                           "constraints": [f"{k}<={v!r}" for k, v in problem.constraints.items()]}
     tasks = [(s, dataset, int(seed), budget, kwargs) for s in strategies for seed in seeds]
     results: list[pd.DataFrame] = []
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=len(tasks), desc=f"bench {dataset}", unit="run", disable=not progress)
     if jobs <= 1:
         for t in tasks:
@@ -235,8 +228,6 @@ def mo_report(bench: NB201Benchmark, objectives: str | Sequence[str],
     """The hypervolume protocol on ``bench``: the table's mean validation accuracy over training
     seeds and its known costs, the reference point = the worst value of each objective over all
     15,625 cells, the true front over the cells within ``constraints``."""
-    from boed_nas.mo.pareto import KnownCosts, ParetoProblem, hypervolume_report
-
     problem = ParetoProblem(objectives, KnownCosts.nb201(bench.dataset), constraints)
     feasible = problem.feasible_cells if problem.constraints else None
     return hypervolume_report(problem.objectives, bench.val_mean, problem.costs, feasible)

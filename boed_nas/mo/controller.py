@@ -78,7 +78,7 @@ from ..bo.belief import joint_samples, noise_variance, posterior_mean_var
 from ..bo.controller import BOEDController
 from ..errors import ConfigError
 from ..nb201.space import N_EDGES, N_OPS, Cell
-from .pareto import KnownCosts, ParetoProblem, non_dominated
+from .pareto import OBJECTIVES, KnownCosts, ParetoProblem, non_dominated
 
 MO_ACQUISITIONS = ("pfes", "ehvi")
 
@@ -150,8 +150,6 @@ def front_levels(values: torch.Tensor, costs: np.ndarray, query_costs: np.ndarra
         out = run[:, torch.as_tensor(np.maximum(pos - 1, 0))]
         out[:, torch.as_tensor(pos == 0)] = -torch.inf
         return out
-    from .pareto import OBJECTIVES
-
     objs = (OBJECTIVES["accuracy"],) + (OBJECTIVES["latency"],) * k  # only directions matter here
     out = torch.full((S, len(query_costs)), -torch.inf, dtype=values.dtype)
     qc = torch.as_tensor(query_costs)

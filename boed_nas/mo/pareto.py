@@ -42,7 +42,8 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 
 from ..errors import ConfigError, SpaceError
-from ..nb201.space import N_CELLS, Cell, canonical_cells
+from ..nb201.benchmark import NB201Benchmark
+from ..nb201.space import N_CELLS, Cell, all_cells, canonical_cells
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,6 @@ class KnownCosts:
 
 @functools.lru_cache(maxsize=4)
 def _nb201_costs(dataset: str) -> KnownCosts:
-    from boed_nas.nb201.benchmark import NB201Benchmark
-
     b = NB201Benchmark(dataset)
     return KnownCosts({"latency": b.latency, "flops": b.flops_M, "params": b.params_M}, spec=f"nb201:{b.dataset}")
 
@@ -352,9 +351,7 @@ class ParetoProblem:
                 c = self.costs[name]
                 score += weight * (c - c.min()) / max(c.max() - c.min(), 1e-300)
         self.classes = canonical_cells()
-        from ..nb201.space import _canonical_table
-
-        rep_of = np.array([r.code for r in _canonical_table()[0]])
+        rep_of = np.array([c.canonical().code for c in all_cells()])
         index_of_rep = {c.code: i for i, c in enumerate(self.classes)}
         cls = np.array([index_of_rep[int(r)] for r in rep_of])
         order = np.lexsort((np.arange(N_CELLS), score, ~ok, cls))  # by class, feasible first, cheapest, code

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..errors import ConfigError, SpaceError
 from ..nb201.benchmark import NB201Benchmark
@@ -27,7 +28,7 @@ def _guard_mask(min_param: int) -> np.ndarray:
     return np.array([parametric_depth(c) >= min_param for c in all_cells()])
 
 
-def _check_alpha(alpha) -> np.ndarray:
+def check_alpha(alpha) -> np.ndarray:
     a = np.asarray(alpha, dtype=np.float64)
     if a.shape != (N_EDGES, N_OPS) or not np.all(np.isfinite(a)):
         raise ConfigError(f"alpha must be a finite {N_EDGES} x {N_OPS} array (edges x ops in OPS order), got shape {a.shape}")
@@ -36,7 +37,7 @@ def _check_alpha(alpha) -> np.ndarray:
 
 def cell_log_probs(alpha, tau: float = 1.0) -> np.ndarray:
     """log P(cell) under the product distribution softmax(alpha / tau), for all 15,625 codes."""
-    logp = log_softmax(_check_alpha(alpha) / tau)
+    logp = log_softmax(check_alpha(alpha) / tau)
     return logp[np.arange(N_EDGES), _all_ops()].sum(axis=1)
 
 
@@ -79,7 +80,7 @@ def derive(alpha, guard: bool = True, min_param: int = 1, cost: np.ndarray | Non
     known before training), the derived cell is the most probable one within the budget: the
     expected-cost penalty in the search only steers alpha, this guarantees the answer.
     """
-    a = _check_alpha(alpha)
+    a = check_alpha(alpha)
     lp = cell_log_probs(a)
     argmax = Cell(tuple(int(i) for i in a.argmax(axis=1)))
     feasible = None
@@ -124,7 +125,7 @@ class SearchResult:
     model: object = None
 
     def __post_init__(self) -> None:
-        self.alpha = _check_alpha(self.alpha)
+        self.alpha = check_alpha(self.alpha)
 
     # ---- priors and cells ------------------------------------------------------------------
     def op_prior(self, tau: float = 1.0) -> np.ndarray:
@@ -243,8 +244,6 @@ class SearchResult:
 
     def save(self, out: str | Path, plot: bool = True, **summary_kwargs) -> dict:
         """Write summary.json, alpha_history.csv, history.csv and alpha.png into ``out``."""
-        import pandas as pd
-
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         summary = self.summary(**summary_kwargs)
@@ -277,7 +276,6 @@ def plot_alpha_history(rows: list[dict], path, title: str = "") -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
     df = pd.DataFrame(rows)
     fig, axes = plt.subplots(2, 3, figsize=(12, 6), sharex=True, sharey=True)
