@@ -84,15 +84,15 @@ _SPEC = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*(?:\[(.*)\])?\s*$", re.S)
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """A strategy with settings: ``"boed[n_init=5,kernel=wl]"`` -> ``("boed", {"n_init": 5, "kernel": "wl"})``.
 
-    Values are Python literals (``5``, ``0.1``, ``None``, ``True``, ``'x'``); anything else is
-    taken as a string. A bare name has no settings.
+    Values are Python literals (``5``, ``0.1``, ``None``, ``True``, ``'x'``, ``(32, 32)``,
+    ``'accuracy,latency'``); anything else is taken as a string. A bare name has no settings.
     """
     m = _SPEC.match(spec) if isinstance(spec, str) else None
     if m is None:
         raise ConfigError(f"strategy spec {spec!r} is not NAME or NAME[key=value,...]")
     name, body = m.group(1), m.group(2)
     kwargs: dict[str, Any] = {}
-    for item in filter(None, (x.strip() for x in (body or "").split(","))):
+    for item in filter(None, (x.strip() for x in _split_top_level(body or ""))):
         key, eq, raw = item.partition("=")
         key, raw = key.strip(), raw.strip()
         if not eq or not key.isidentifier() or not raw:
@@ -106,18 +106,31 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     return name, kwargs
 
 
-def split_specs(text: str) -> list[str]:
-    """Split a comma-separated list of strategy specs, keeping commas inside ``[...]``."""
-    out, depth, cur = [], 0, ""
+def _split_top_level(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets, parentheses and quotes."""
+    out, depth, quote, cur = [], 0, None, ""
     for ch in text:
-        depth += (ch == "[") - (ch == "]")
-        if ch == "," and depth == 0:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
             out.append(cur)
             cur = ""
-        else:
-            cur += ch
+            continue
+        cur += ch
     out.append(cur)
-    return [s.strip() for s in out if s.strip()]
+    return out
+
+
+def split_specs(text: str) -> list[str]:
+    """Split a comma-separated list of strategy specs, keeping the commas of their settings
+    (``"boed[n_init=5,kernel='wl'],random"`` is two specs)."""
+    return [s.strip() for s in _split_top_level(text) if s.strip()]
 
 
 def make_strategy(name: str, *, seed: int = 0, **kwargs: Any) -> Strategy:

@@ -14,16 +14,24 @@ owns what every strategy shares, so each subclass writes only its proposal rule:
 - one seed-derivation recipe (``derived_seed``) for randomness that must not depend on ``self.rng``;
 - checks on told outcomes (finite metrics, no duplicate tell) that raise before anything is
   recorded;
-- optional checkpointing: with ``state_path`` set, the state is written atomically after every
-  tell, and ``Strategy.load(path)`` resumes the identical trajectory.
+- checkpointing: with ``state_path`` set, the state is written after every ask and every tell,
+  atomically and durably (a temporary file, fsync, rename), and ``Strategy.load(path)`` resumes
+  the identical trajectory;
+- all or nothing: ``ask``, ``tell`` and ``load_state_dict`` either complete (the state saved, where
+  there is a ``state_path``) or leave the strategy exactly as it was and raise. Subclass hooks
+  (``_observe``, ``_load_extra_state``) assign their attributes rather than mutate them in place,
+  so that a failed operation can be undone; a subclass holding outside state that cannot be undone
+  that way (an Ax client) sets ``undo_by_state = True``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -64,6 +72,7 @@ class Strategy:
     """
 
     name: ClassVar[str] = "base"
+    undo_by_state: ClassVar[bool] = False  # undo a failed operation by reloading the state saved before it
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -105,7 +114,7 @@ class Strategy:
         if n > remaining:
             raise ConfigError(f"ask({n}) but only {remaining} unevaluated isomorphism classes remain")
         out: list[Cell] = []
-        try:
+        with self._all_or_nothing("ask"):
             for cell in self._propose(int(n)):
                 key = cell.canonical().code
                 if key in self._seen or key in self.pending:
@@ -116,10 +125,7 @@ class Strategy:
                 out.append(cell)
             if len(out) != n:
                 raise RuntimeError(f"{self.name} proposed {len(out)} cells for ask({n})")
-        except BaseException:
-            for cell in out:
-                self.pending.pop(cell.canonical().code, None)
-            raise
+            self._checkpoint("ask")
         return out
 
     def tell(self, cell: Cell | str | int, outcome: Outcome | Mapping[str, float] | None) -> None:
@@ -137,12 +143,40 @@ class Strategy:
                 "each cell is told once"
             )
         obs = Observation(cell, checked)
-        self.history.append(obs)
-        self._seen[key] = cell
-        self.pending.pop(key, None)
-        self._observe(obs)
-        if self.state_path is not None:
+        with self._all_or_nothing("tell"):
+            self.history.append(obs)
+            self._seen[key] = cell
+            self.pending.pop(key, None)
+            self._observe(obs)
+            self._checkpoint("tell")
+
+    def _checkpoint(self, operation: str) -> None:
+        """Save the state to ``state_path`` (if set); a failure is a ``StateError`` naming the path."""
+        if self.state_path is None:
+            return
+        try:
             self.save(self.state_path)
+        except OSError as e:
+            raise StateError(f"cannot save the strategy state to {str(self.state_path)!r} ({e}); the "
+                             f"{operation} was not applied, the strategy is as it was before it") from e
+
+    @contextlib.contextmanager
+    def _all_or_nothing(self, operation: str) -> Iterator[None]:
+        """Run ``operation``; if it raises, put the strategy back exactly as it was and re-raise
+        (a failed save raises ``StateError`` saying so)."""
+        saved_state = self.state_dict() if self.undo_by_state else None
+        saved = dict(self.__dict__)
+        saved.update(history=list(self.history), pending=dict(self.pending), _seen=dict(self._seen))
+        rng_state = self.rng.bit_generator.state
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            self.rng.bit_generator.state = rng_state
+            if saved_state is not None:
+                self.load_state_dict(saved_state)
+            raise
 
     def set_pending(self, cells: Iterable[Cell | str | int]) -> None:
         """Make exactly ``cells`` pending (e.g. the trials an outside scheduler has running); cells
@@ -254,34 +288,54 @@ class Strategy:
         keys = [obs.cell.canonical().code for obs in history]
         if len(set(keys)) != len(keys):
             raise StateError("corrupt strategy state: a cell appears twice in the history")
+        extra = state.get("extra", {})
+        if not isinstance(extra, Mapping):
+            raise StateError(f"corrupt strategy state: 'extra' is {type(extra).__name__}, not a mapping")
         # replay the history to rebuild derived state, then restore the exact generator and the
         # extra state, so replaying (which may draw random numbers) cannot shift the trajectory
-        self.history, self.pending, self._seen = [], {}, {}
-        for key, obs in zip(keys, history):
-            self.history.append(obs)
-            self._seen[key] = obs.cell
-            self._observe(obs)
-        self.rng = rng
-        self.pending = {c.canonical().code: c for c in pending}
-        self._load_extra_state(state.get("extra", {}))
+        saved = dict(self.__dict__)
+        try:
+            self.history, self.pending, self._seen = [], {}, {}
+            for key, obs in zip(keys, history):
+                self.history.append(obs)
+                self._seen[key] = obs.cell
+                self._observe(obs)
+            self.rng = rng
+            self.pending = {c.canonical().code: c for c in pending}
+            self._load_extra_state(extra)
+        except Exception as e:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            if isinstance(e, StateError):
+                raise
+            raise StateError(f"corrupt strategy state ({self.name}): {type(e).__name__}: {e}") from e
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the state as JSON, atomically (a crash never leaves a half-written file)."""
+        """Write the state as JSON, atomically and durably: a temporary file beside ``path``, fsync,
+        rename over ``path``, fsync of the folder. A crash leaves the old file or the new one, never
+        a mix; a temporary file an interrupted save left behind is removed here."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        text = json.dumps(self.state_dict())
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         try:
             with os.fdopen(fd, "w") as f:
-                json.dump(self.state_dict(), f)
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        _fsync_folder(path.parent)
+        remove_stray_temporaries(path)
 
     @staticmethod
     def load(path: str | os.PathLike[str], **overrides: Any) -> Strategy:
-        """Rebuild a strategy from a file written by ``save`` (any registered strategy)."""
+        """Rebuild a strategy from a file written by ``save`` (any registered strategy); with
+        ``overrides``, some constructor arguments replaced (e.g. ``state_path``)."""
         path = Path(path)
+        remove_stray_temporaries(path)
         try:
             state = json.loads(path.read_text())
         except FileNotFoundError:
@@ -295,9 +349,38 @@ class Strategy:
             cls = None
         if cls is None:
             raise StateError(f"{str(path)!r} names strategy {name!r}; expected one of {registry.available()}")
-        params = dict(state.get("params", {}))
-        params.update(overrides)
-        strategy = cls(**params)
+        params = state.get("params", {})
+        if not isinstance(params, Mapping):
+            raise StateError(f"{str(path)!r}: 'params' is {type(params).__name__}, not a mapping of settings")
+        try:
+            strategy = cls(**{**params, **overrides})
+        except (TypeError, ValueError) as e:
+            raise StateError(f"{str(path)!r}: its settings do not build a {name!r} strategy: {e}") from e
         strategy.load_state_dict(state)
         return strategy
+
+
+def remove_stray_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files an interrupted ``save`` of ``path`` left beside it; the removed paths."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stray = list(path.parent.glob(glob.escape(path.name) + ".*.tmp"))
+    for p in stray:
+        p.unlink(missing_ok=True)
+    return stray
+
+
+def _fsync_folder(folder: Path) -> None:
+    # so the rename itself survives a power loss (POSIX); not possible everywhere (e.g. Windows)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 

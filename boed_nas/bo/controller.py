@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StateError
 from ..nb201.space import Cell, canonical_cells
 from ..strategy import Strategy
 from .acquisition import ACQUISITIONS, PoolBelief, score
@@ -271,9 +271,10 @@ class BOEDController(Strategy):
     def recommend(self) -> Cell | None:
         """The evaluated cell with the highest posterior mean (the denoised best), not the luckiest
         observation; the best observed cell while there are fewer than ``n_init`` successes."""
-        if len(self._successes()) < self.n_init:
+        fitted = self.fit() if len(self._successes()) >= self.n_init else None
+        if fitted is None:  # before the GP is used (or with fewer than two successes to fit it to)
             return super().recommend()
-        model, idx = self.fit()
+        model, idx = fitted
         mean, _ = posterior_mean_var(model, self.X[idx])
         return self._successes()[int(torch.argmax(mean))].cell
 
@@ -282,6 +283,26 @@ class BOEDController(Strategy):
         return {"reports": self.reports, "belief": self._hyper}
 
     def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
-        self.reports = list(extra.get("reports", []))
-        self._hyper = extra.get("belief")
-        self._model_cache = None
+        reports, belief = extra.get("reports", []), extra.get("belief")
+        if not isinstance(reports, list) or not all(isinstance(r, Mapping) for r in reports):
+            raise StateError("corrupt boed state: 'reports' is not a list of records")
+        if belief is not None:
+            _check_belief(belief)
+        self.reports, self._hyper, self._model_cache = list(reports), belief, None
+
+
+def _check_belief(belief: Any) -> None:
+    """StateError unless ``belief`` is a saved fit: ``{"n": int, "params": {name: finite numbers}, ...}``."""
+    def numbers(v: Any) -> bool:
+        if isinstance(v, list):
+            return all(numbers(x) for x in v)
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not isinstance(belief, Mapping) or not isinstance(belief.get("n"), int) or belief["n"] < 0:
+        raise StateError(f"corrupt boed state: 'belief' must hold the history size 'n' of its fit, got {belief!r:.200}")
+    params = belief.get("params")
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) and numbers(v) for k, v in params.items()):
+        raise StateError("corrupt boed state: the belief's 'params' must map hyperparameter names to finite numbers")
+    for key in ("fitted_at", "cold_at"):
+        if belief.get(key) is not None and not isinstance(belief[key], int):
+            raise StateError(f"corrupt boed state: the belief's {key!r} must be an integer, got {belief[key]!r}")
