@@ -18,10 +18,14 @@ is exact here on the merged breakpoints (pymoo's indicator gives the total, not 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 import numpy as np
+
+if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def front_level(report, codes: Sequence[int], at: np.ndarray) -> np.ndarray:
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from benchmarks.common import runs_of
-    from boed_nas.experiment.bench import markdown_frame, mo_report, parse_seeds
+    from boed_nas.experiment.bench import markdown_frame, parse_seeds
+    from boed_nas.mo.pareto import mo_report
     from boed_nas.experiment.report import read_trajectories
     from boed_nas.nb201.benchmark import NB201Benchmark
     from boed_nas.nb201.space import Cell

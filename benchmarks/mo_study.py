@@ -15,7 +15,7 @@ fresh clone, new seeds are added to the committed ones, not put in their place (
 reports ``runs/`` alone). It writes ``trajectories.csv.gz`` (every run merged), ``summary.csv``,
 ``table.md``, ``hypervolume_ratio.png`` and,
 per setting, ``front_<dataset>_<objectives>.png`` (the seed-0 boed-mo front against the true one).
-Every run is the harness's ``run_search`` with the same benchmark seed for every strategy.
+Every run is ``boed_nas.experiment.loop.run_search`` with the same benchmark seed for every strategy.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+
+if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 OBJECTIVE_SETS = ("accuracy,latency", "accuracy,flops")
@@ -44,7 +47,7 @@ def _run(task: tuple[str, str, str, str, int, int]) -> str:
     import torch
 
     torch.set_num_threads(1)
-    from boed_nas.experiment.bench import mo_report
+    from boed_nas.mo.pareto import mo_report
     from boed_nas.experiment.loop import run_search
     from boed_nas.nb201.benchmark import NB201Benchmark
     from boed_nas.registry import make_strategy
@@ -106,7 +109,8 @@ def collect_runs(out: Path, runs_only: bool = False) -> tuple[pd.DataFrame, int,
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from boed_nas.experiment.bench import markdown_table_mo, mo_report, summarize_mo
+    from boed_nas.experiment.bench import markdown_table_mo, summarize_mo
+    from boed_nas.mo.pareto import mo_report
     from boed_nas.experiment.plots import plot_hypervolume_ratio
     from boed_nas.experiment.report import GZIP
     from boed_nas.mo.pareto import plot_front

@@ -78,6 +78,11 @@ def strategy_class(name: str) -> type[Strategy]:
     return cls
 
 
+def multiobjective_strategies() -> list[str]:
+    """The strategies that search a Pareto front of accuracy and known costs (``multiobjective = True``)."""
+    return [n for n in available() if getattr(strategy_class(n), "multiobjective", False)]
+
+
 _SPEC = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*(?:\[(.*)\])?\s*$", re.S)
 
 
@@ -147,5 +152,5 @@ def make_strategy(name: str, *, seed: int = 0, **kwargs: Any) -> Strategy:
         raise ConfigError(f"strategy {base!r} does not take these settings {sorted({**settings, **kwargs})}: {e}") from e
 
 
-__all__ = ["ENTRY_POINT_GROUP", "available", "make_strategy", "parse_spec", "register", "split_specs",
+__all__ = ["ENTRY_POINT_GROUP", "available", "make_strategy", "multiobjective_strategies", "parse_spec", "register", "split_specs",
            "strategy_class"]

@@ -191,8 +191,11 @@ class Strategy:
     def forget_pending(self, cell: Cell | str | int) -> None:
         """Drop a pending cell without an outcome (an abandoned trial); it may be proposed again."""
         cell = Cell.parse(cell)
-        if self.pending.pop(cell.canonical().code, None) is None:
+        if cell.canonical().code not in self.pending:
             raise ConfigError(f"{cell} is not pending; pending cells are {[str(c) for c in self.pending.values()]}")
+        with self._all_or_nothing("forget_pending"):
+            del self.pending[cell.canonical().code]
+            self._checkpoint("forget_pending")
 
     def recommend(self) -> Cell | None:
         """The cell this strategy would deploy now: by default the best observed one."""

@@ -45,6 +45,8 @@ from .belief import (
     posterior_mean_var,
 )
 
+PENDING = ("believer", "ignore")
+
 
 class BOEDController(Strategy):
     """Bayesian optimal experimental design over NB201 cells.
@@ -82,6 +84,12 @@ class BOEDController(Strategy):
         last fitted hyperparameters. The fit is most of an ask's cost, so a larger value makes
         asks cheaper; on held-out NB201 seeds, 5 cost 8-9 more queries to the optimum in median
         (README, "Ask time").
+    pending:
+        How cells that are being evaluated (pending: asked, not yet told; the other workers' cells,
+        or the earlier picks of a batch) enter the belief. ``"believer"`` (default): the kriging
+        believer, each fantasised at its posterior mean, so the GP's variance shrinks around them
+        and the next pick goes elsewhere. ``"ignore"``: the belief leaves them out (they are still
+        never proposed), the baseline of the parallel study (``benchmarks/README.md``).
     cold_start_every:
         Each fit optimises from the previous fit's hyperparameters and, every
         ``cold_start_every`` tells (default 10; 1: at every fit), also from gpytorch's defaults,
@@ -105,6 +113,7 @@ class BOEDController(Strategy):
         op_prior: Sequence[Sequence[float]] | np.ndarray | None = None,
         refit_every: int = 1,
         cold_start_every: int = 10,
+        pending: str = "believer",
         **kw: Any,
     ) -> None:
         parse_kernel(kernel)
@@ -125,6 +134,9 @@ class BOEDController(Strategy):
         self.plausible_size = plausible_size
         self.refit_every = refit_every
         self.cold_start_every = cold_start_every
+        if pending not in PENDING:
+            raise ConfigError(f"unknown pending {pending!r}; expected one of {list(PENDING)}")
+        self.pending_mode = pending
         self.proposals = [Cell.parse(c) for c in (proposals or [])]
         self.op_prior = None if op_prior is None else np.asarray(op_prior, dtype=np.float64)
         self.features = CellFeatures(kernel, op_prior=self.op_prior)
@@ -149,6 +161,7 @@ class BOEDController(Strategy):
             "op_prior": None if self.op_prior is None else self.op_prior.tolist(),
             "refit_every": self.refit_every,
             "cold_start_every": self.cold_start_every,
+            "pending": self.pending_mode,
         }
 
     # ------------------------------------------------------------------ belief
@@ -201,7 +214,7 @@ class BOEDController(Strategy):
 
     def pool_belief(self, model: Any, evaluated: np.ndarray, pending: list[int], generator: torch.Generator) -> PoolBelief:
         """The posterior over the universe with ``pending`` cells fantasised at their posterior mean."""
-        if pending:
+        if pending and self.pending_mode == "believer":
             pidx = torch.tensor(pending)
             mp, _ = posterior_mean_var(model, self.X[pidx])
             model = copy.deepcopy(model)

@@ -1,9 +1,11 @@
 """The ``boed-nas`` command.
 
-    boed-nas search   one search on NB201 (default: CIFAR-10, budget 100), with a progress bar
-    boed-nas bench    several strategies x seeds side by side: a markdown table and regret plots
-    boed-nas report   merge bench folders run by seed range into one table and plots
-    boed-nas supernet differentiable (DARTS-family) search that proposes cells
+    boed-nas search    one search on NB201 (default: CIFAR-10, budget 100), resumable (--resume),
+                       on many workers (--workers, --scheduler) or a simulated clock (--clock simulated)
+    boed-nas bench     several strategies x seeds (x workers) side by side: a markdown table and plots
+    boed-nas report    merge bench folders run by seed range into one table and plots
+    boed-nas supernet  differentiable (DARTS-family) search that proposes cells
+    boed-nas blueprint whole-network search of kernels, depths and widths under a FLOPs budget
 """
 
 from __future__ import annotations
@@ -36,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as e:
+    except KeyboardInterrupt:
+        print(f"boed-nas {args.command}: interrupted; what was told is saved in the run folder (continue with --resume)",
+              file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as e:  # bad input (BoedNasError is a ValueError) or a file system refusal
         print(f"boed-nas {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -10,6 +10,7 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,34 +18,24 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import ConfigError, UnknownDatasetError
-from ..mo.pareto import HypervolumeReport, KnownCosts, ParetoProblem, hypervolume_report
+from ..errors import ConfigError
+from ..mo.pareto import parse_objectives
 from ..nb201.benchmark import NB201Benchmark
-from ..registry import available, make_strategy, strategy_class
-from .loop import run_search
-
-MO_KEY = "__multiobjective__"  # strategy_kwargs entry that carries objectives and constraints to workers
+from .run import SearchRun, run_folder_name, run_nb201
+from .runfolder import RunFolder
 
 
-def mo_strategies() -> list[str]:
-    return [n for n in available() if getattr(strategy_class(n), "multiobjective", False)]
-
-
-def _run_one(args: tuple[str, str, int, int, dict[str, Any]]) -> pd.DataFrame:
-    name, dataset, seed, budget, kwargs = args
+def _run_one(task: tuple[SearchRun, str | None, bool]) -> pd.DataFrame:
+    run, folder, resume = task
     torch.set_num_threads(1)
-    mo = kwargs.get(MO_KEY)
-    bench = NB201Benchmark(dataset, seed=seed)
-    if mo is None:
-        strategy = make_strategy(name, seed=seed, **kwargs.get(name, {}))
-        traj = run_search(strategy, bench, budget)
+    if folder is not None and resume and RunFolder(folder).finished():
+        traj = pd.DataFrame(RunFolder(folder).rows())  # done before: read, not run again
     else:
-        strategy = make_strategy(name, seed=seed, objectives=mo["objectives"], costs=f"nb201:{bench.dataset}",
-                                 constraints=mo.get("constraints"), **kwargs.get(name, {}))
-        traj = run_search(strategy, bench, budget, hypervolume=mo_report(bench, mo["objectives"], mo.get("constraints")))
-    traj.insert(0, "seed", seed)
-    traj.insert(0, "strategy", name)
-    traj.insert(0, "dataset", dataset)
+        _, traj, _ = run_nb201(run, folder, resume=resume, plots=False)
+    traj.insert(0, "workers", run.workers)
+    traj.insert(0, "seed", run.seed)
+    traj.insert(0, "strategy", run.strategy)
+    traj.insert(0, "dataset", NB201Benchmark(run.dataset).dataset)
     return traj
 
 
@@ -55,36 +46,47 @@ def run_bench(
     budget: int = 100,
     *,
     jobs: int = 1,
-    strategy_kwargs: dict[str, dict[str, Any]] | None = None,
     progress: bool = True,
     objectives: str | Sequence[str] | None = None,
     constraints: Sequence[str] | None = None,
+    workers: Sequence[int] = (1,),
+    clock: str = "wall",
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    **run_settings: Any,
 ) -> pd.DataFrame:
-    """Every strategy x seed on one dataset; the concatenated trajectories (with strategy, seed).
+    """Every strategy x seed (x number of workers) on one dataset; the concatenated trajectories,
+    with columns dataset, strategy, seed and workers.
 
     Run ``seed`` uses the same benchmark seed for every strategy, so all strategies see the same
     training-seed noise for the same cell (common random numbers). With ``objectives`` (e.g.
-    ``"accuracy,latency"``) the strategies must be multi-objective ones (``mo_strategies()``); they
-    get the table's known costs, and the trajectories gain ``hypervolume`` and ``hypervolume_ratio``.
+    ``"accuracy,latency"``) the strategies must be multi-objective ones; they get the table's
+    known costs, and the trajectories gain ``hypervolume`` and ``hypervolume_ratio``. Each run is a
+    ``SearchRun`` (``run_settings``: batch_size, ask_seconds, stop_at_optimum, max_retries...);
+    with ``out``, each runs in its own folder ``out/runs/<dataset>/<strategy>/M<workers>/seed<s>``,
+    and ``resume=True`` reads the finished ones and continues the one that was interrupted.
     """
-    for name in strategies:
-        cls = strategy_class(name)  # unknown names fail before any work
-        if "[" in name and objectives is None:
-            make_strategy(name)  # and so do a spec's unknown or bad settings
-        if objectives is not None and not getattr(cls, "multiobjective", False):
-            raise UnknownDatasetError(f"strategy {name!r} is single-objective; with objectives use one of {mo_strategies()}")
-    NB201Benchmark(dataset)  # so does an unknown dataset
-    kwargs = dict(strategy_kwargs or {})
+    objs = None
     if objectives is not None:
-        problem = ParetoProblem(objectives, f"nb201:{NB201Benchmark(dataset).dataset}", constraints)  # bad names fail here
-        kwargs[MO_KEY] = {"objectives": [o.name for o in problem.objectives],
-                          "constraints": [f"{k}<={v!r}" for k, v in problem.constraints.items()]}
-    tasks = [(s, dataset, int(seed), budget, kwargs) for s in strategies for seed in seeds]
+        objs = tuple(o.name for o in parse_objectives(objectives))
+    runs = [SearchRun(strategy=s, dataset=dataset, seed=int(seed), budget=budget, workers=int(m), clock=clock,
+                      objectives=objs, constraints=tuple(constraints) if constraints else None, **run_settings)
+            for s in strategies for m in workers for seed in seeds]
+    for s in strategies:  # unknown names, bad settings and an unknown dataset fail before any work
+        runs[[r.strategy for r in runs].index(s)].build()
+    root = None if out is None else Path(out) / "runs" / NB201Benchmark(dataset).dataset
+    tasks = [(r, None if root is None else str(root / run_folder_name(r.strategy, r.seed, r.workers, objs)), resume)
+             for r in runs]
+    if root is not None and not resume:
+        taken = [t[1] for t in tasks if RunFolder(t[1]).holds_run()]
+        if taken:
+            raise ConfigError(f"{str(out)!r} already holds runs of this bench (e.g. {taken[0]!r}); resume them with "
+                              "--resume, or choose a new --out")
     results: list[pd.DataFrame] = []
     bar = tqdm(total=len(tasks), desc=f"bench {dataset}", unit="run", disable=not progress)
     if jobs <= 1:
         for t in tasks:
-            bar.set_postfix_str(f"{t[0]} seed {t[2]}")
+            bar.set_postfix_str(f"{t[0].strategy} seed {t[0].seed}" + (f" M={t[0].workers}" if len(workers) > 1 else ""))
             results.append(_run_one(t))
             bar.update()
     else:
@@ -142,10 +144,25 @@ def _median(x: Sequence[float] | np.ndarray) -> float:
     return quantile(x, 50)
 
 
+def time_to_optimum(traj: pd.DataFrame) -> float:
+    """Engine-clock seconds (``finished``) at which the validation optimum was first evaluated; inf if never."""
+    hit = traj.index[traj["found_optimum"].to_numpy()]
+    return float(traj.loc[hit[0], "finished"]) if len(hit) else math.inf
+
+
+def _groups(trajectories: pd.DataFrame, keys: Sequence[str]):
+    """(key dict, frame) per group of ``keys`` present in ``trajectories`` (workers: only when a run has more than one)."""
+    keys = [k for k in keys if k in trajectories.columns]
+    if "workers" in keys and trajectories["workers"].fillna(1).eq(1).all():
+        keys.remove("workers")
+    for key, g in trajectories.groupby(keys, sort=False):
+        yield dict(zip(keys, key if isinstance(key, tuple) else (key,))), g
+
+
 def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100, 200)) -> pd.DataFrame:
-    """One row per (dataset, strategy): regret and queries-to-optimum statistics over seeds."""
+    """One row per (dataset, strategy[, workers]): regret, queries and time to the optimum over seeds."""
     rows = []
-    for (dataset, name), g in trajectories.groupby(["dataset", "strategy"], sort=False):
+    for keys, g in _groups(trajectories, ["dataset", "strategy", "workers"]):
         runs = [r.sort_values("query") for _, r in g.groupby("seed")]
         budget = int(min(r["query"].max() for r in runs))
         final = np.array([r["test_regret"].iloc[budget - 1] for r in runs])
@@ -154,8 +171,7 @@ def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100,
         med, lo, hi = median_iqr(final)
         qmed, qlo, qhi = median_iqr(q)
         row = {
-            "dataset": dataset,
-            "strategy": name,
+            **keys,
             "seeds": len(runs),
             "budget": budget,
             "final_test_regret_median": med,
@@ -166,13 +182,15 @@ def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100,
             "queries_to_optimum_q25": qlo,
             "queries_to_optimum_q75": qhi,
             "found_optimum": int(np.isfinite(q).sum()),
-            "ask_seconds_median": float(_median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs]))),
+            "ask_seconds_median": _median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs])),
         }
+        if "finished" in g.columns and g["finished"].notna().all():
+            tmed, tlo, thi = median_iqr(np.array([time_to_optimum(r) for r in runs]))
+            row.update(time_to_optimum_median=tmed, time_to_optimum_q25=tlo, time_to_optimum_q75=thi)
         for c in checkpoints:
             if c <= budget:
                 row[f"test_regret_at_{c}"] = _median([r["test_regret"].iloc[c - 1] for r in runs])
-                row[f"recommended_test_regret_at_{c}"] = float(
-                    np.median([r["recommended_test_regret"].iloc[c - 1] for r in runs]))
+                row[f"recommended_test_regret_at_{c}"] = _median([r["recommended_test_regret"].iloc[c - 1] for r in runs])
                 row[f"ask_seconds_at_{c}"] = _median([r["ask_seconds"].iloc[c - 1] for r in runs])
         rows.append(row)
     return pd.DataFrame(rows)
@@ -202,35 +220,30 @@ def markdown_table(summary: pd.DataFrame) -> str:
     """The summary as a markdown table (regret in test-accuracy points)."""
     checkpoints = [c for c in summary.columns if c.startswith("test_regret_at_")]
     asks = [c for c in summary.columns if c.startswith("ask_seconds_at_")]
-    head = ["dataset", "strategy", "seeds", "budget", "final test regret, median [IQR]",
+    workers = "workers" in summary.columns
+    timed = "time_to_optimum_median" in summary.columns
+    head = ["dataset", "strategy", *(["workers"] if workers else []), "seeds", "budget", "final test regret, median [IQR]",
             "recommended-cell regret (median)", *[f"regret @{c.rsplit('_', 1)[1]}" for c in checkpoints],
-            "queries to optimum, median [IQR]", "found", "ask s (median)",
+            "queries to optimum, median [IQR]", "found",
+            *(["time to optimum (engine s), median [IQR]"] if timed else []), "ask s (median)",
             *[f"ask s @{c.rsplit('_', 1)[1]}" for c in asks]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in summary.iterrows():
         cells = [
-            r["dataset"], r["strategy"], str(r["seeds"]), str(r["budget"]),
+            r["dataset"], r["strategy"], *([str(r["workers"])] if workers else []), str(r["seeds"]), str(r["budget"]),
             f"{r['final_test_regret_median']:.2f} [{r['final_test_regret_q25']:.2f}, {r['final_test_regret_q75']:.2f}]",
             f"{r['recommended_test_regret_median']:.2f}",
             *[f"{r[c]:.2f}" if pd.notna(r[c]) else "" for c in checkpoints],
             f"{_fmt_q(r['queries_to_optimum_median'])} [{_fmt_q(r['queries_to_optimum_q25'])}, "
             f"{_fmt_q(r['queries_to_optimum_q75'])}]",
             f"{r['found_optimum']}/{r['seeds']}",
+            *([f"{_fmt_q(r['time_to_optimum_median'])} [{_fmt_q(r['time_to_optimum_q25'])}, "
+               f"{_fmt_q(r['time_to_optimum_q75'])}]"] if timed else []),
             f"{r['ask_seconds_median']:.4f}",
             *[f"{r[c]:.3f}" if pd.notna(r[c]) else "" for c in asks],
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-# ----------------------------------------------------------------------------------- multi-objective
-def mo_report(bench: NB201Benchmark, objectives: str | Sequence[str],
-              constraints: Sequence[str] | None = None) -> HypervolumeReport:
-    """The hypervolume protocol on ``bench``: the table's mean validation accuracy over training
-    seeds and its known costs, the reference point = the worst value of each objective over all
-    15,625 cells, the true front over the cells within ``constraints``."""
-    problem = ParetoProblem(objectives, KnownCosts.nb201(bench.dataset), constraints)
-    feasible = problem.feasible_cells if problem.constraints else None
-    return hypervolume_report(problem.objectives, bench.val_mean, problem.costs, feasible)
 
 
 def queries_to_ratio(traj: pd.DataFrame, target: float = 0.99) -> float:
@@ -243,21 +256,20 @@ def summarize_mo(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (25, 5
                  target: float = 0.99) -> pd.DataFrame:
     """One row per (dataset, objectives, strategy): hypervolume ratio statistics over seeds."""
     rows = []
-    keys = [k for k in ("dataset", "objectives", "strategy") if k in trajectories.columns]
-    for key, g in trajectories.groupby(keys, sort=False):
+    for keys, g in _groups(trajectories, ["dataset", "objectives", "strategy", "workers"]):
         runs = [r.sort_values("query") for _, r in g.groupby("seed")]
         budget = int(min(r["query"].max() for r in runs))
         final = np.array([r["hypervolume_ratio"].iloc[budget - 1] for r in runs])
         q = np.array([queries_to_ratio(r, target) for r in runs])
         med, lo, hi = median_iqr(final)
         qmed, qlo, qhi = median_iqr(q)
-        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        row = dict(keys)
         row.update({
             "seeds": len(runs), "budget": budget,
             "hv_ratio_final_median": med, "hv_ratio_final_q25": lo, "hv_ratio_final_q75": hi,
             f"queries_to_{target:g}_median": qmed, f"queries_to_{target:g}_q25": qlo,
             f"queries_to_{target:g}_q75": qhi, f"reached_{target:g}": int(np.isfinite(q).sum()),
-            "ask_seconds_median": float(_median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs]))),
+            "ask_seconds_median": _median(np.concatenate([r["ask_seconds"].to_numpy() for r in runs])),
         })
         for c in checkpoints:
             if c <= budget:
@@ -273,7 +285,7 @@ def _never(v: float) -> str:
 def markdown_table_mo(summary: pd.DataFrame, target: float = 0.99) -> str:
     """The multi-objective summary as a markdown table (hypervolume ratios found/true)."""
     checkpoints = [c for c in summary.columns if c.startswith("hv_ratio_at_")]
-    keys = [k for k in ("dataset", "objectives", "strategy") if k in summary.columns]
+    keys = [k for k in ("dataset", "objectives", "strategy", "workers") if k in summary.columns]
     head = [*keys, "seeds", "budget", *[f"HV ratio @{c.rsplit('_', 1)[1]}" for c in checkpoints],
             "final HV ratio, median [IQR]", f"queries to {target:g}, median [IQR]", f"reached {target:g}",
             "ask s (median)"]

@@ -1,23 +1,44 @@
-"""The search loop: ask, evaluate, tell, record; one trajectory row per paid query.
+"""The search loop: keep every worker busy, tell each result as it arrives, record; nothing lost.
 
 ``run_search(strategy, benchmark, budget)`` is the whole protocol on a table benchmark: the
-strategy sees the validation metric of one training (``Outcome.metrics``) and nothing else;
-test accuracy travels in ``Outcome.info`` for the report. Regret is reported on *test* accuracy
-against the table's best.
+strategy sees the validation metric of one training (``Outcome.metrics``) and nothing else; test
+accuracy travels in ``Outcome.info`` for the report. Regret is reported on *test* accuracy
+against the table's best. One trajectory row per paid query (a told evaluation, failed ones too).
+
+Where evaluations run is an engine (``boed_nas.engine``): by default this process, one at a time
+(the serial loop: ask, evaluate, tell); ``workers=M`` runs M at once, on a Dask ``LocalCluster``
+(``clock="wall"``) or on the simulated clock of the table's training times
+(``clock="simulated"``). Asynchronous by default: whenever a worker frees up, the strategy is
+asked for one cell while the others still run (they are pending in it); ``batch_size=B`` asks for
+B cells at once and waits for all of them (synchronous batches, to compare).
+
+Faults: an objective that raises is told as failed, with its error in the trajectory, or run again
+up to ``max_retries`` times when the error is transient (``TransientError``, or a type in
+``transient``). With ``out`` the run lives in a folder and survives a crash at any moment
+(``RunFolder``): every finished evaluation is appended to ``evaluations.jsonl`` (fsync) *before*
+it is told, the strategy's state is saved after every ask and tell, and the trajectory is written
+row by row. ``run_search(RunFolder(out).load_strategy(), ...)`` resumes it: evaluations that
+finished but were not told are told from the log (never run twice), cells that were running are
+run again first, and the run continues where it stopped.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..engine import Engine, Result, make_engine
 from ..errors import ConfigError
 from ..nb201.benchmark import NB201Benchmark
+from ..nb201.space import Cell
+from ..outcome import Outcome
 from ..strategy import Strategy
+from .runfolder import RunFolder
 
 if TYPE_CHECKING:
     from ..mo.pareto import HypervolumeReport
@@ -28,9 +49,57 @@ TRAJECTORY_COLUMNS = [
     "best_val_so_far", "best_cell", "test_regret", "recommended_cell", "recommended_test_regret",
     "found_optimum", "ask_seconds",
 ]
-
-
 MO_COLUMNS = ["hypervolume", "hypervolume_ratio"]
+EVENT_COLUMNS = ["worker", "attempt", "error", "submitted", "started", "finished"]
+"""Where and when each evaluation ran, on the engine's clock (simulated seconds on a simulated
+clock, wall seconds since the run started otherwise)."""
+
+
+class TableRecorder:
+    """Trajectory rows of a search on a table benchmark: the running best by observed validation
+    accuracy, its test regret, whether the validation optimum's class was evaluated, the
+    cumulative cost and (with ``hypervolume``) the hypervolume of the evaluated cells."""
+
+    def __init__(self, bench: NB201Benchmark, hypervolume: HypervolumeReport | None = None) -> None:
+        self.bench, self.hypervolume = bench, hypervolume
+        self.opt_key = bench.optimum("val_acc")[0].canonical().code
+        self.best_val, self.best_cell = -math.inf, None
+        self.cum_cost, self.found, self.evaluated = 0.0, False, []
+
+    @property
+    def columns(self) -> list[str]:
+        return TRAJECTORY_COLUMNS + (MO_COLUMNS if self.hypervolume is not None else []) + EVENT_COLUMNS
+
+    def row(self, query: int, cell: Cell, outcome: Outcome) -> dict[str, Any]:
+        self.cum_cost += outcome.cost
+        val = outcome.metrics.get("val_acc", math.nan)
+        if not outcome.failed and val > self.best_val:
+            self.best_val, self.best_cell = val, cell
+        self.found = self.found or cell.canonical().code == self.opt_key
+        row = {
+            "query": query,
+            "cell": str(cell),
+            "arch_index": self.bench.index_of(cell),
+            "val_acc": val,
+            "test_acc": outcome.info.get("test_acc", math.nan if outcome.failed else self.bench.lookup(cell)["test_acc"]),
+            "failed": outcome.failed,
+            "cost": outcome.cost,
+            "cumulative_cost": self.cum_cost,
+            "best_val_so_far": self.best_val,
+            "best_cell": str(self.best_cell),
+            "test_regret": self.bench.test_regret(self.best_cell) if self.best_cell is not None else math.nan,
+            "found_optimum": self.found,
+        }
+        if self.hypervolume is not None:
+            if not outcome.failed:
+                self.evaluated.append(cell.code)
+            row["hypervolume"] = self.hypervolume.hypervolume(self.evaluated)
+            row["hypervolume_ratio"] = row["hypervolume"] / self.hypervolume.true_hypervolume
+        return row
+
+    def recommended(self, row: dict[str, Any], rec: Cell | None) -> None:
+        row["recommended_cell"] = str(rec) if rec is not None else ""
+        row["recommended_test_regret"] = self.bench.test_regret(rec) if rec is not None else math.nan
 
 
 def run_search(
@@ -38,84 +107,200 @@ def run_search(
     bench: NB201Benchmark,
     budget: int,
     *,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     hypervolume: HypervolumeReport | None = None,
     stop_at_optimum: bool = False,
+    engine: Engine | None = None,
+    workers: int = 1,
+    clock: str = "wall",
+    ask_seconds: float = 0.0,
+    max_retries: int = 0,
+    transient: Sequence[type[BaseException]] = (),
+    out: str | Path | RunFolder | None = None,
+    progress: Callable[[dict[str, int]], None] | None = None,
 ) -> pd.DataFrame:
-    """Run ``strategy`` on ``bench`` for ``budget`` paid queries; one trajectory row per query.
+    """Run ``strategy`` on ``bench`` until ``budget`` paid queries are told; the trajectory.
 
     ``best_*`` and ``test_regret`` follow the best cell *by observed validation accuracy*;
     ``recommended_*`` follow the strategy's own ``recommend()`` (the BOED controller recommends
     by posterior mean). With ``hypervolume`` (a multi-objective search, see ``mo_report``), each
     row also has ``hypervolume`` and ``hypervolume_ratio`` of the cells evaluated so far. With
     ``stop_at_optimum`` the run ends at the query that first evaluates the validation optimum's
-    class (``benchmarks/ablation.py``: queries to the optimum without paying the whole budget).
+    class (running evaluations are abandoned). ``engine`` (else one made by ``make_engine(workers,
+    clock)``), ``batch_size``, ``ask_seconds`` (simulated seconds charged per ask), retries and
+    ``out``: see the module docstring. ``callback(row)`` after every row; ``progress({"running",
+    "done", "failed"})`` after every result.
     """
-    if budget < 1 or batch_size < 1:
-        raise ConfigError(f"budget and batch_size must be positive, got budget={budget}, batch_size={batch_size}")
-    opt_cell, _ = bench.optimum("val_acc")
-    opt_key = opt_cell.canonical().code
-    rows: list[dict[str, Any]] = []
-    best_val, best_cell = -math.inf, None
-    cum_cost, found = 0.0, False
-    evaluated: list[int] = []
-    waiting: dict[str, Any] | None = None  # the last row told, its recommendation not yet taken
+    for label, v, lo in (("budget", budget, 1), ("max_retries", max_retries, 0)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ConfigError(f"batch_size must be a positive integer or None (asynchronous), got {batch_size!r}")
+    if not (isinstance(ask_seconds, (int, float)) and math.isfinite(ask_seconds) and ask_seconds >= 0):
+        raise ConfigError(f"ask_seconds must be a non-negative number of seconds, got {ask_seconds!r}")
+    folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out)
+    recorder = TableRecorder(bench, hypervolume)
+    own_engine = engine is None
+    engine = engine if engine is not None else make_engine(bench.evaluate, workers, clock=clock,
+                                                           transient=tuple(transient))
+    try:
+        return _Loop(strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, float(ask_seconds),
+                     max_retries, folder, progress).run()
+    finally:
+        if own_engine:
+            engine.close()
 
-    def finish(row: dict[str, Any]) -> None:
+
+class _Loop:
+    """One run of ``run_search`` (its state between events)."""
+
+    def __init__(self, strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, ask_charge,
+                 max_retries, folder, progress):
+        self.strategy, self.engine, self.recorder, self.budget = strategy, engine, recorder, budget
+        self.batch_size, self.callback, self.stop_at_optimum = batch_size, callback, stop_at_optimum
+        self.ask_charge, self.max_retries, self.folder, self.progress = ask_charge, max_retries, folder, progress
+        self.rows: list[dict[str, Any]] = []
+        self.waiting: list[dict[str, Any]] = []  # rows told, their recommendation not yet taken
+        self.queue: list[tuple[Cell, int, float]] = []  # (cell, attempt, ask seconds): asked, not yet submitted
+        self.asked: dict[int, float] = {}  # job id -> ask seconds
+        self.failed = 0
+
+    # -------------------------------------------------------------------------------- bookkeeping
+    @property
+    def told(self) -> int:
+        return len(self.strategy.history)
+
+    def stopping(self) -> bool:
+        return self.told >= self.budget or (self.stop_at_optimum and self.recorder.found)
+
+    def _finish_rows(self) -> None:
         # a model-based strategy fits its model on the first call after a tell, be it ask() or
-        # recommend(); the last row of a batch takes its recommendation after the next ask, so
-        # that ask_seconds holds the fit, as it does in a user's ask/tell loop that never asks for
-        # a recommendation (same history, same model: the trajectory does not change)
-        rec = strategy.recommend()
-        row["recommended_cell"] = str(rec) if rec is not None else ""
-        row["recommended_test_regret"] = bench.test_regret(rec) if rec is not None else math.nan
-        rows.append(row)
-        if callback is not None:
-            callback(row)
+        # recommend(); a row takes its recommendation after the next ask, so that ask_seconds holds
+        # the fit, as in a user's ask/tell loop that never asks for a recommendation (same history,
+        # same model: the trajectory does not change)
+        if not self.waiting:
+            return
+        rec = self.strategy.recommend()
+        for row in self.waiting:
+            self.recorder.recommended(row, rec)
+            self.rows.append(row)
+            if self.folder is not None:
+                self.folder.append_row(row, self.recorder.columns)
+            if self.callback is not None:
+                self.callback(row)
+        self.waiting = []
 
-    while len(rows) + (waiting is not None) < budget and not (found and stop_at_optimum):
-        t0 = time.perf_counter()
-        cells = strategy.ask(min(batch_size, budget - len(rows) - (waiting is not None)))
-        ask_seconds = (time.perf_counter() - t0) / len(cells)
-        if waiting is not None:
-            finish(waiting)
-            waiting = None
-        for k, cell in enumerate(cells):
-            out = bench.evaluate(cell)
-            strategy.tell(cell, out)
-            cum_cost += out.cost
-            val = out.metrics.get("val_acc", math.nan)
-            if not out.failed and val > best_val:
-                best_val, best_cell = val, cell
-            found = found or cell.canonical().code == opt_key
-            row = {
-                "query": len(rows) + 1,
-                "cell": str(cell),
-                "arch_index": bench.index_of(cell),
-                "val_acc": val,
-                "test_acc": out.info.get("test_acc", math.nan),
-                "failed": out.failed,
-                "cost": out.cost,
-                "cumulative_cost": cum_cost,
-                "best_val_so_far": best_val,
-                "best_cell": str(best_cell),
-                "test_regret": bench.test_regret(best_cell) if best_cell is not None else math.nan,
-                "found_optimum": found,
-                "ask_seconds": ask_seconds,
-            }
-            if hypervolume is not None:
-                if not out.failed:
-                    evaluated.append(cell.code)
-                row["hypervolume"] = hypervolume.hypervolume(evaluated)
-                row["hypervolume_ratio"] = row["hypervolume"] / hypervolume.true_hypervolume
-            last = k == len(cells) - 1 and len(rows) + 1 < budget and not (found and stop_at_optimum)
-            if last:
-                waiting = row
+    # -------------------------------------------------------------------------------- resume
+    def _resume(self) -> None:
+        """Bring a strategy loaded from a run folder up to the folder's log: rows for its history,
+        tells for the logged results it missed; the cells it has pending run again first."""
+        s, log = self.strategy, self.folder.evaluations() if self.folder is not None else []
+        done_rows = self.folder.rows() if self.folder is not None else []
+        finals = [e for e in log if e["final"]]
+        by_code = {Cell.from_str(e["cell"]).canonical().code: e for e in finals}
+        told = {o.cell.canonical().code for o in s.history}
+        for e in finals:  # finished and logged, not told before the crash: told now, never run again
+            cell = Cell.from_str(e["cell"])
+            if cell.canonical().code not in told:
+                s.tell(cell, _told_outcome(e))
+                told.add(cell.canonical().code)
+        for q, obs in enumerate(s.history, start=1):
+            row = self.recorder.row(q, obs.cell, obs.outcome)
+            e = by_code.get(obs.cell.canonical().code, {})
+            row.update({"ask_seconds": e.get("ask_seconds", math.nan), **_events(e)})
+            if q <= len(done_rows):
+                self.rows.append(done_rows[q - 1])
             else:
-                finish(row)
-            if found and stop_at_optimum:
-                break
-    if waiting is not None:
-        finish(waiting)
-    return pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS + (MO_COLUMNS if hypervolume is not None else []))
+                self.waiting.append(row)  # written on the way, lost in the crash: rebuilt now
+        self._finish_rows()
+        for cell in s.pending.values():  # asked and running when the run stopped: run again, in order
+            self.queue.append((cell, 0, math.nan))
+
+    # -------------------------------------------------------------------------------- the loop
+    def _fill(self) -> None:
+        """Give every free worker a cell: from the queue, else asked now (one per free worker, or a
+        synchronous batch when no evaluation is running)."""
+        engine = self.engine
+        while engine.free_workers() > 0 and not self.stopping():
+            if not self.queue:
+                room = self.budget - self.told - len(engine.running())
+                if room <= 0:
+                    break
+                if self.batch_size is None:
+                    n = 1
+                elif engine.running():
+                    break
+                else:
+                    n = min(self.batch_size, room)
+                t0 = time.perf_counter()
+                cells = self.strategy.ask(n)
+                seconds = (time.perf_counter() - t0) / len(cells)
+                engine.charge(self.ask_charge * len(cells))
+                self.queue.extend((c, 0, seconds) for c in cells)
+                self._finish_rows()
+            cell, attempt, seconds = self.queue.pop(0)
+            job = engine.submit(cell, attempt)
+            self.asked[job.id] = seconds
+        self._finish_rows()
+
+    def _handle(self, result: Result) -> None:
+        job = result.job
+        seconds = self.asked.pop(job.id, math.nan)
+        retry = result.error is not None and result.transient and job.attempt < self.max_retries
+        if self.folder is not None:
+            self.folder.log(result, seconds, final=not retry)
+        if retry:
+            self.queue.insert(0, (job.cell, job.attempt + 1, seconds))
+            return
+        outcome = _told_outcome({"outcome": None if result.outcome is None else result.outcome.to_dict(),
+                                 "error": result.error}) if result.outcome is None else result.outcome
+        self.failed += outcome.failed
+        self.strategy.tell(job.cell, outcome)
+        row = self.recorder.row(self.told, job.cell, outcome)
+        row.update({"ask_seconds": seconds, **_events(_event_record(result))})
+        self.waiting.append(row)
+
+    def run(self) -> pd.DataFrame:
+        if self.folder is not None:
+            self.folder.attach(self.strategy)
+        self._resume()
+        try:
+            while True:
+                if not self.stopping():
+                    self._fill()
+                if not self.engine.running():
+                    break
+                self._handle(self.engine.wait())
+                if self.progress is not None:
+                    self.progress({"running": len(self.engine.running()), "done": self.told, "failed": self.failed})
+                if self.stopping():
+                    for job in self.engine.running():  # stopped at the optimum: abandon the rest
+                        self.engine.cancel(job)
+                        self.strategy.forget_pending(job.cell)
+            self._finish_rows()
+        finally:
+            if self.folder is not None:
+                self.folder.flush()
+        if self.folder is not None and self.stopping():
+            self.folder.mark_finished(self.told)
+        return pd.DataFrame(self.rows, columns=self.recorder.columns)
+
+
+def _event_record(result: Result) -> dict[str, Any]:
+    return {"worker": result.worker, "attempt": result.job.attempt, "error": result.error,
+            "submitted": result.job.submitted, "started": result.started, "finished": result.finished}
+
+
+def _events(e: dict[str, Any]) -> dict[str, Any]:
+    return {k: e.get(k, math.nan if k not in ("worker", "error") else "") for k in EVENT_COLUMNS}
+
+
+def _told_outcome(e: dict[str, Any]) -> Outcome:
+    """The outcome told for a logged evaluation: its outcome, or a failure carrying the error."""
+    if e.get("outcome") is not None:
+        return Outcome.from_dict(e["outcome"])
+    return Outcome(failed=True, info={"error": e.get("error") or ""})
+
+
+__all__ = ["EVENT_COLUMNS", "MO_COLUMNS", "TRAJECTORY_COLUMNS", "RunFolder", "TableRecorder", "run_search"]

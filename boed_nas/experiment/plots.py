@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pandas as pd
+
+
+def _lines(sub: pd.DataFrame):
+    """(label, frame) per plotted line: one per strategy, and per number of workers where runs differ in it."""
+    by_workers = "workers" in sub.columns and sub["workers"].nunique() > 1
+    keys = ["strategy", "workers"] if by_workers else ["strategy"]
+    for key, g in sub.groupby(keys, sort=False):
+        yield (f"{key[0]}, {key[1]} workers" if by_workers else key if isinstance(key, str) else key[0]), g
 
 
 def plot_regret(trajectories: pd.DataFrame, path: str | os.PathLike[str], column: str = "test_regret") -> None:
@@ -18,7 +27,7 @@ def plot_regret(trajectories: pd.DataFrame, path: str | os.PathLike[str], column
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
     for ax, ds in zip(axes[0], datasets):
         sub = trajectories if ds is None else trajectories[trajectories["dataset"] == ds]
-        for name, g in sub.groupby("strategy", sort=False):
+        for name, g in _lines(sub):
             wide = g.pivot(index="query", columns="seed", values=column)
             q = wide.quantile([0.25, 0.5, 0.75], axis=1).T
             ax.plot(q.index, q[0.5], label=f"{name} (n={wide.shape[1]})")
@@ -50,7 +59,7 @@ def plot_hypervolume_ratio(trajectories: pd.DataFrame, path: str | os.PathLike[s
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
     for ax, (key, sub) in zip(axes.ravel(), panels):
-        for name, g in sub.groupby("strategy", sort=False):
+        for name, g in _lines(sub):
             wide = g.pivot(index="query", columns="seed", values="hypervolume_ratio")
             q = wide.quantile([0.25, 0.5, 0.75], axis=1).T
             ax.plot(q.index, q[0.5], label=f"{name} (n={wide.shape[1]})")
@@ -64,6 +73,47 @@ def plot_hypervolume_ratio(trajectories: pd.DataFrame, path: str | os.PathLike[s
         ax.set_title(f"NB201 {title}" if title is not None else "NB201")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_regret_over_time(trajectories: pd.DataFrame, path: str | os.PathLike[str], column: str = "test_regret",
+                          points: int = 200) -> None:
+    """Median regret against the engine's clock (``finished``: simulated hours on a simulated clock),
+    with an interquartile band over seeds; one line per strategy and number of workers, one panel
+    per dataset. Each run's regret is a step function of time (it holds until the next result)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(trajectories["dataset"])) if "dataset" in trajectories else [None]
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
+    for ax, ds in zip(axes[0], datasets):
+        sub = trajectories if ds is None else trajectories[trajectories["dataset"] == ds]
+        hours = sub["finished"].to_numpy(dtype=float) / 3600
+        grid = np.geomspace(max(np.nanmin(hours[hours > 0]) if (hours > 0).any() else 1e-3, 1e-3), np.nanmax(hours),
+                            points)
+        for name, g in _lines(sub):
+            curves = []
+            for _, run in g.groupby("seed"):
+                run = run.sort_values("finished")
+                t, v = run["finished"].to_numpy(dtype=float) / 3600, run[column].to_numpy(dtype=float)
+                idx = np.searchsorted(t, grid, side="right") - 1
+                curve = np.where(idx >= 0, v[np.clip(idx, 0, None)], np.nan)
+                curve[grid > t[-1]] = v[-1]  # a run that ended (budget or optimum) keeps its last value
+                curves.append(curve)
+            q = np.nanquantile(np.array(curves), [0.25, 0.5, 0.75], axis=0)
+            ax.plot(grid, q[1], label=f"{name} (n={len(curves)})")
+            ax.fill_between(grid, q[0], q[2], alpha=0.2)
+        ax.set_xscale("log")
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_xlabel("time (engine clock, hours)")
+        ax.set_ylabel(f"{column.replace('_', ' ')} (test accuracy points)")
+        ax.set_title(f"NB201 {ds}" if ds else "NB201")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -332,7 +332,7 @@ class MultiObjectiveBOED(BOEDController):
 
     def _acquire(self, model: Any, evaluated: np.ndarray, pending: list[int], generator: torch.Generator
                  ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
-        if pending:  # kriging believer, as the single-objective controller
+        if pending and self.pending_mode == "believer":  # kriging believer, as the single-objective controller
             pidx = torch.tensor(pending)
             mp, _ = posterior_mean_var(model, self.X[pidx])
             model = copy.deepcopy(model)

@@ -41,7 +41,7 @@ import numpy as np
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 
-from ..errors import ConfigError, SpaceError
+from ..errors import ConfigError
 from ..nb201.benchmark import NB201Benchmark
 from ..nb201.space import N_CELLS, Cell, all_cells, canonical_cells
 
@@ -116,7 +116,7 @@ def parse_constraint(spec: str) -> tuple[str, float]:
     except ValueError:
         raise ConfigError(f"constraint {spec!r}: bound {m.group(2)!r} is not a number") from None
     if not np.isfinite(bound):
-        raise SpaceError(f"constraint {spec!r}: bound must be finite")
+        raise ConfigError(f"constraint {spec!r}: bound must be finite")
     return name, bound
 
 
@@ -140,7 +140,7 @@ class KnownCosts:
             arr = np.array([float(v(Cell.from_code(c))) for c in range(N_CELLS)]) if callable(v) \
                 else np.asarray(v, dtype=np.float64)
             if arr.shape != (N_CELLS,):
-                raise SpaceError(f"cost {name!r} must give one value per cell code ({N_CELLS}), got shape {arr.shape}")
+                raise ConfigError(f"cost {name!r} must give one value per cell code ({N_CELLS}), got shape {arr.shape}")
             if not np.all(np.isfinite(arr)):
                 raise ConfigError(f"cost {name!r} has non-finite values (e.g. at code {int(np.argmin(np.isfinite(arr)))})")
             self.values[key] = arr
@@ -283,6 +283,17 @@ def hypervolume_report(objectives: Sequence[Objective], accuracy: np.ndarray, co
     front = pool[non_dominated(table[pool], objectives)]
     hv = hypervolume(table[front], ref, objectives)
     return HypervolumeReport(objectives, ref, front, hv, table, None if feasible is None else np.asarray(feasible, bool))
+
+
+# ----------------------------------------------------------------------------------- multi-objective
+def mo_report(bench: NB201Benchmark, objectives: str | Sequence[str],
+              constraints: Sequence[str] | None = None) -> HypervolumeReport:
+    """The hypervolume protocol on ``bench``: the table's mean validation accuracy over training
+    seeds and its known costs, the reference point = the worst value of each objective over all
+    15,625 cells, the true front over the cells within ``constraints``."""
+    problem = ParetoProblem(objectives, KnownCosts.nb201(bench.dataset), constraints)
+    feasible = problem.feasible_cells if problem.constraints else None
+    return hypervolume_report(problem.objectives, bench.val_mean, problem.costs, feasible)
 
 
 def plot_front(report: HypervolumeReport, evaluated_codes: Sequence[int], path: Any, title: str = "") -> None:

@@ -73,7 +73,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SpaceError
+from ..errors import ConfigError, SpaceError
 from .space import EDGES, N_CELLS, N_EDGES, N_OPS, NONE, OPS, Cell
 
 __all__ = [
@@ -323,7 +323,7 @@ def _wl_table(h: int) -> tuple[Any, tuple[str, ...]]:
 
 def _check_h(h: Any) -> int:
     if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or not 0 <= h <= 4:
-        raise SpaceError(f"h (WL iterations) must be an integer in 0..4, got {h!r}")
+        raise ConfigError(f"h (WL iterations) must be an integer in 0..4, got {h!r}")
     return int(h)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, SpaceError
+from ..errors import ConfigError
 from ..nb201.benchmark import NB201Benchmark
 from ..nb201.space import EDGES, N_CELLS, N_EDGES, N_OPS, OPS, Cell, all_cells
 from ..seeding import as_rng
@@ -66,7 +66,7 @@ def top_k_cells(alpha, k: int, guard: bool = False, min_param: int = 1, feasible
 def _check_mask(feasible) -> np.ndarray:
     m = np.asarray(feasible)
     if m.shape != (N_CELLS,) or m.dtype != bool:
-        raise SpaceError(f"feasible must be a boolean mask over the {N_CELLS} cell codes, got {m.dtype} {m.shape}")
+        raise ConfigError(f"feasible must be a boolean mask over the {N_CELLS} cell codes, got {m.dtype} {m.shape}")
     return m
 
 
@@ -89,7 +89,7 @@ def derive(alpha, guard: bool = True, min_param: int = 1, cost: np.ndarray | Non
             raise ConfigError("a budget needs the cost of every cell (cost=array over the 15,625 codes)")
         cost = np.asarray(cost, dtype=np.float64)
         if cost.shape != (N_CELLS,):
-            raise SpaceError(f"cost must have one value per cell code ({N_CELLS}), got shape {cost.shape}")
+            raise ConfigError(f"cost must have one value per cell code ({N_CELLS}), got shape {cost.shape}")
         feasible = cost <= budget
         if not (feasible & (_guard_mask(min_param) if guard else True)).any():
             raise ConfigError(f"no cell{' passing the guard' if guard else ''} has cost <= budget {budget} "

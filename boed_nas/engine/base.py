@@ -1,0 +1,118 @@
+"""What an evaluation engine is: submit a cell, wait for the next result.
+
+An engine runs a user's *objective* (``objective(cell) -> Outcome | dict of metrics | None``) on
+its workers. The search loop (``boed_nas.experiment.loop.run_search``) keeps every free worker
+busy with a cell the strategy asked for while the others still run, and tells the strategy each
+result as it arrives. Three engines: ``InProcessEngine`` (one worker, the calling process: today's
+serial loop), ``DaskEngine`` (many workers on a Dask cluster, a ``LocalCluster`` by default) and
+``SimulatedEngine`` (a virtual clock for table benchmarks: an evaluation takes the training time
+the table records).
+
+An objective that raises is not a crash of the search: the result carries the error text and the
+cell is told as failed, or evaluated again (up to the loop's ``max_retries``) when the error is
+*transient*: a ``TransientError`` the objective raises, or an exception of a type the user lists.
+"""
+
+from __future__ import annotations
+
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from ..nb201.space import Cell
+from ..outcome import Outcome
+
+Objective = Callable[[Cell], "Outcome | Mapping[str, float] | None"]
+
+
+class TransientError(Exception):
+    """Raise it from an objective for a failure worth another attempt (a lost GPU, a preempted node)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One attempt at evaluating ``cell``: the engine's ``id`` for it, the ``attempt`` (0 first) and
+    when it was submitted (engine clock, seconds)."""
+
+    id: int
+    cell: Cell
+    attempt: int = 0
+    submitted: float = 0.0
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished job: the outcome (None when the objective raised), the error text, whether the
+    error is transient, when it started and finished (engine clock) and on which worker."""
+
+    job: Job
+    outcome: Outcome | None
+    error: str | None = None
+    transient: bool = False
+    started: float = 0.0
+    finished: float = 0.0
+    worker: str = ""
+
+
+def evaluate(objective: Objective, cell: Cell, transient: tuple[type[BaseException], ...] = ()
+             ) -> tuple[Outcome | None, str | None, bool]:
+    """(outcome, error text, transient?) of one call of ``objective`` on ``cell``; never raises for
+    an exception of the objective (a ``KeyboardInterrupt`` still stops the run)."""
+    try:
+        return Outcome.coerce(objective(cell)), None, False
+    except Exception as e:  # the objective's own failure: recorded, told as failed or retried
+        text = "".join(traceback.format_exception_only(type(e), e)).strip()
+        return None, text, isinstance(e, (TransientError, *transient))
+
+
+class Engine(ABC):
+    """Runs an objective's evaluations on ``n_workers`` workers."""
+
+    n_workers: int = 1
+
+    @abstractmethod
+    def submit(self, cell: Cell, attempt: int = 0) -> Job:
+        """Start evaluating ``cell`` on a free worker (``free_workers() > 0``)."""
+
+    @abstractmethod
+    def wait(self) -> Result:
+        """Block until a running job finishes; its result (the earliest, where several have)."""
+
+    @abstractmethod
+    def running(self) -> list[Job]:
+        """The jobs submitted and not yet returned by ``wait``, in submission order."""
+
+    @abstractmethod
+    def now(self) -> float:
+        """The engine's clock in seconds since it started (simulated for ``SimulatedEngine``)."""
+
+    def free_workers(self) -> int:
+        return self.n_workers - len(self.running())
+
+    def charge(self, seconds: float) -> None:
+        """The search spent ``seconds`` choosing the next cell (a simulated clock advances; a real one
+        has already moved)."""
+
+    def cancel(self, job: Job) -> None:
+        """Give up on a running job (its result is never returned)."""
+
+    def close(self) -> None:
+        """Release the workers."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def check_workers(n_workers: Any) -> int:
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {n_workers!r}")
+    return n_workers
+
+
+__all__ = ["Engine", "Job", "Objective", "Result", "TransientError", "check_workers", "evaluate"]

@@ -1,0 +1,117 @@
+"""The Dask engine: evaluations on the workers of a Dask cluster (``dask.distributed``).
+
+``DaskEngine(objective, n_workers=8)`` starts a ``LocalCluster`` of 8 worker processes (one
+thread each) on this machine and stops it on ``close()``: zero set-up. ``DaskEngine(objective,
+scheduler="tcp://host:8786")`` uses a cluster that is already running, e.g. one whose workers a
+batch system started (SLURM through dask-jobqueue: see the README); ``n_workers`` is then how many
+evaluations run at once (default: the cluster's worker threads). ``resources={"GPU": 1}`` reserves
+a Dask worker resource per evaluation (workers declare theirs, e.g. ``dask worker --resources
+GPU=2``; ``worker_resources`` declares them for the local cluster).
+
+The objective is sent to the cluster once (``Client.scatter``), so it must pickle; each
+evaluation runs it on one worker and returns the outcome (or the objective's error, as data). A
+worker that dies while it evaluates is replaced by the scheduler, which runs the evaluation again on
+another worker (Dask's own rescheduling); a job the cluster gives up on (``KilledWorker``) comes
+back as a transient error, so the search loop retries it within its ``max_retries``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from distributed import Client, LocalCluster, get_worker
+from distributed import wait as wait_for
+
+from ..errors import ConfigError
+from ..nb201.space import Cell
+from .base import Engine, Job, Objective, Result, check_workers, evaluate
+
+
+def _run(objective: Objective, cell: Cell, transient: tuple, t0: float) -> tuple:
+    """On a worker: one evaluation, timed against the driver's clock start ``t0`` (wall seconds)."""
+    started = time.time() - t0
+    outcome, error, is_transient = evaluate(objective, cell, transient)
+    try:
+        worker = get_worker().address
+    except ValueError:
+        worker = socket.gethostname()
+    return outcome, error, is_transient, started, time.time() - t0, worker
+
+
+class DaskEngine(Engine):
+    """Evaluations on a Dask cluster; see the module docstring."""
+
+    def __init__(self, objective: Objective, n_workers: int | None = None, *, scheduler: str | None = None,
+                 client: Client | None = None, resources: Mapping[str, float] | None = None,
+                 worker_resources: Mapping[str, float] | None = None,
+                 transient: tuple[type[BaseException], ...] = ()) -> None:
+        self._cluster: LocalCluster | None = None
+        self._own_client = client is None
+        if client is None:
+            if scheduler is None:
+                n = check_workers(n_workers if n_workers is not None else 1)
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.ERROR,
+                                             resources=dict(worker_resources) if worker_resources else None)
+                client = Client(self._cluster)
+            else:
+                try:
+                    client = Client(scheduler, timeout="20s")
+                except OSError as e:
+                    raise ConfigError(f"cannot reach the Dask scheduler at {scheduler!r}: {e}") from e
+        self.client = client
+        threads = sum(client.nthreads().values())
+        self.n_workers = check_workers(n_workers if n_workers is not None else max(threads, 1))
+        self.resources = dict(resources) if resources else None
+        self.transient = tuple(transient)
+        self._t0 = time.time()
+        self._objective = client.scatter(objective, broadcast=True, hash=False)
+        self._futures: dict[int, tuple[Job, Any]] = {}
+        self._ids = itertools.count()
+
+    def now(self) -> float:
+        return time.time() - self._t0
+
+    def running(self) -> list[Job]:
+        return [job for job, _ in sorted(self._futures.values(), key=lambda jf: jf[0].id)]
+
+    def submit(self, cell: Cell, attempt: int = 0) -> Job:
+        job = Job(next(self._ids), cell, attempt, self.now())
+        future = self.client.submit(_run, self._objective, cell, self.transient, self._t0, pure=False,
+                                    key=f"boed-nas-eval-{job.id}-{cell.code}-{attempt}-{id(self)}",
+                                    resources=self.resources)
+        self._futures[job.id] = (job, future)
+        return job
+
+    def wait(self) -> Result:
+        if not self._futures:
+            raise RuntimeError("wait() with no job running")
+        wait_for([f for _, f in self._futures.values()], return_when="FIRST_COMPLETED")
+        done = sorted(jid for jid, (_, f) in self._futures.items() if f.done())
+        job, future = self._futures.pop(done[0])
+        if future.status == "finished":
+            outcome, error, transient, started, finished, worker = future.result()
+            return Result(job, outcome, error, transient, started, finished, worker)
+        # the cluster gave up on it (KilledWorker after repeated worker deaths) or it was cancelled
+        exc = future.exception() if future.status == "error" else None
+        text = f"{type(exc).__name__}: {exc}" if exc is not None else f"evaluation {future.status} on the cluster"
+        return Result(job, None, text, True, job.submitted, self.now(), "")
+
+    def cancel(self, job: Job) -> None:
+        entry = self._futures.pop(job.id, None)
+        if entry is not None:
+            entry[1].cancel()
+
+    def close(self) -> None:
+        for _, f in self._futures.values():
+            f.cancel()
+        self._futures.clear()
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()

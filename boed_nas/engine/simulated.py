@@ -1,0 +1,81 @@
+"""The simulated engine: a virtual clock for table benchmarks.
+
+Every evaluation is answered at once (a table lookup), but it *takes* ``duration(outcome)``
+seconds of simulated time, by default the outcome's ``cost`` (for NB201, the training time the
+table records for the cell). ``n_workers`` simulated workers run in parallel; the search loop
+gives the next free worker the next ask, and ``wait()`` returns the job that finishes first. Each
+ask is charged ``ask_seconds`` of simulated time (``charge``; default 0 in the loop), so a
+simulated run is deterministic; the measured ask times are reported beside it. With one worker
+the order of events is the serial loop's, so the trajectory is the in-process engine's.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+from ..errors import ConfigError
+from ..nb201.space import Cell
+from ..outcome import Outcome
+from .base import Engine, Job, Objective, Result, check_workers, evaluate
+
+
+def training_time(outcome: Outcome | None) -> float:
+    """The simulated duration of an evaluation: its outcome's cost (0 for an objective that raised)."""
+    return 0.0 if outcome is None else float(outcome.cost)
+
+
+class SimulatedEngine(Engine):
+    """``n_workers`` workers on a virtual clock; see the module docstring."""
+
+    def __init__(self, objective: Objective, n_workers: int = 1, *,
+                 duration: Callable[[Outcome | None], float] = training_time,
+                 transient: tuple[type[BaseException], ...] = ()) -> None:
+        self.objective, self.n_workers = objective, check_workers(n_workers)
+        self.duration, self.transient = duration, tuple(transient)
+        self._clock = 0.0
+        self._heap: list[tuple[float, int, Result]] = []  # (finish, job id, result)
+        self._busy: set[int] = set()  # worker numbers
+        self._next_id = 0
+
+    def now(self) -> float:
+        return self._clock
+
+    def charge(self, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ConfigError(f"an ask is charged a non-negative number of seconds, got {seconds!r}")
+        self._clock += float(seconds)
+
+    def running(self) -> list[Job]:
+        return [r.job for _, _, r in sorted(self._heap, key=lambda e: e[1])]
+
+    def submit(self, cell: Cell, attempt: int = 0) -> Job:
+        if len(self._busy) >= self.n_workers:
+            raise RuntimeError(f"all {self.n_workers} simulated workers are busy")
+        worker = min(set(range(self.n_workers)) - self._busy)
+        self._busy.add(worker)
+        job = Job(self._next_id, cell, attempt, self._clock)
+        self._next_id += 1
+        outcome, error, transient = evaluate(self.objective, cell, self.transient)
+        seconds = float(self.duration(outcome))
+        if not seconds >= 0:
+            raise ConfigError(f"duration of {cell} is {seconds!r}; expected a non-negative number of seconds")
+        result = Result(job, outcome, error, transient, self._clock, self._clock + seconds, f"sim-{worker}")
+        heapq.heappush(self._heap, (result.finished, job.id, result))
+        return job
+
+    def wait(self) -> Result:
+        if not self._heap:
+            raise RuntimeError("wait() with no job running")
+        finished, _, result = heapq.heappop(self._heap)
+        self._clock = max(self._clock, finished)
+        self._busy.discard(int(result.worker.split("-")[1]))
+        return result
+
+    def cancel(self, job: Job) -> None:
+        for i, (_, jid, r) in enumerate(self._heap):
+            if jid == job.id:
+                self._heap.pop(i)
+                heapq.heapify(self._heap)
+                self._busy.discard(int(r.worker.split("-")[1]))
+                return

@@ -1,0 +1,230 @@
+"""One search on the shipped NB201 table, in a run folder: what ``boed-nas search`` and each run of
+``boed-nas bench`` do, resumable.
+
+``SearchRun(strategy="boed", dataset="cifar100", seed=0, budget=100, workers=4, clock="simulated")``
+describes a run (it is saved as ``run.json``); ``run_nb201(run, out)`` checks every setting
+before it writes anything, refuses a folder that already holds a search unless ``resume=True``
+(then the settings must be the saved ones, the budget may grow), runs it through
+``run_search`` and writes ``summary.json`` and plots when it is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..engine import CLOCKS, check_workers, make_engine
+from ..errors import ConfigError
+from ..mo.pareto import HypervolumeReport, mo_report, plot_front
+from ..nb201.benchmark import NB201Benchmark
+from ..nb201.space import Cell
+from ..registry import make_strategy, parse_spec, strategy_class
+from ..registry import multiobjective_strategies as mo_strategies
+from ..strategy import Strategy
+from .loop import run_search
+from .plots import plot_hypervolume_ratio, plot_regret
+from .runfolder import RunFolder
+
+
+@dataclass(frozen=True)
+class SearchRun:
+    """One search on NB201: the strategy spec and everything that decides its trajectory."""
+
+    strategy: str = "boed"
+    dataset: str = "cifar10"
+    seed: int = 0
+    budget: int = 100
+    workers: int = 1
+    clock: str = "wall"
+    batch_size: int | None = None
+    synchronous: bool = False  # synchronous batches of ``workers`` cells (batch_size = workers)
+    ask_seconds: float = 0.0
+    max_retries: int = 0
+    stop_at_optimum: bool = False
+    objectives: tuple[str, ...] | None = None
+    constraints: tuple[str, ...] | None = None
+    scalarization: float | None = None
+
+    def __post_init__(self) -> None:
+        for label, lo in (("seed", 0), ("budget", 1), ("max_retries", 0)):
+            v = getattr(self, label)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
+        check_workers(self.workers)
+        if self.clock not in CLOCKS:
+            raise ConfigError(f"unknown clock {self.clock!r}; expected one of {list(CLOCKS)}")
+        if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
+                                            or self.batch_size < 1):
+            raise ConfigError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
+        if not (isinstance(self.ask_seconds, (int, float)) and math.isfinite(self.ask_seconds) and self.ask_seconds >= 0):
+            raise ConfigError(f"ask_seconds must be a non-negative number, got {self.ask_seconds!r}")
+        for name in ("objectives", "constraints"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, tuple(v))
+
+    @property
+    def multiobjective(self) -> bool:
+        return bool(self.objectives or self.constraints or self.scalarization is not None)
+
+    def meta(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any]) -> SearchRun:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in meta.items() if k in fields})
+
+    def build(self, state_path: str | Path | None = None) -> tuple[NB201Benchmark, Strategy, HypervolumeReport | None]:
+        """The benchmark, a fresh strategy and (multi-objective) the hypervolume protocol; every
+        setting is checked here, before anything is written."""
+        bench = NB201Benchmark(self.dataset, seed=self.seed)
+        if not self.multiobjective:
+            return bench, make_strategy(self.strategy, seed=self.seed, state_path=state_path), None
+        name = self.strategy
+        base, _ = parse_spec(name)
+        if base == "boed":
+            name = "boed-mo" + name[len("boed"):]
+        if not getattr(strategy_class(name), "multiobjective", False):
+            raise ConfigError(f"strategy {name!r} is single-objective; with objectives or constraints use one of "
+                              f"{mo_strategies()}")
+        extra = {} if self.scalarization is None else {"scalarization": self.scalarization}
+        strategy = make_strategy(name, seed=self.seed, state_path=state_path, objectives=list(self.objectives or
+                                 ["accuracy"]), costs=f"nb201:{bench.dataset}", constraints=self.constraints, **extra)
+        names = [o.name for o in strategy.problem.objectives]
+        report = mo_report(bench, names, self.constraints) if len(names) > 1 else None
+        return bench, strategy, report
+
+
+def run_nb201(run: SearchRun, out: str | Path | None = None, *, resume: bool = False, scheduler: str | None = None,
+              callback: Callable[[dict[str, Any]], None] | None = None,
+              progress: Callable[[dict[str, int]], None] | None = None,
+              plots: bool = True) -> tuple[Strategy, pd.DataFrame, dict[str, Any]]:
+    """Run (or, with ``resume``, continue) ``run`` in the folder ``out``; (strategy, trajectory, summary)."""
+    folder = None if out is None else RunFolder(out)
+    bench, strategy, report = run.build()  # every setting checked before any file is written
+    if folder is not None:
+        folder.prepare()
+        if resume and folder.holds_run():
+            saved = folder.meta()
+            same = {k: v for k, v in run.meta().items() if k != "budget"}
+            folder.check_meta(same)
+            strategy = folder.load_strategy()
+            if run.budget < len(strategy.history):
+                raise ConfigError(f"--budget {run.budget} is below the {len(strategy.history)} evaluations the run in "
+                                  f"{str(folder.path)!r} already told")
+            if saved.get("budget") != run.budget:
+                folder.write_meta({**run.meta(), "resumed_from_budget": saved.get("budget")})
+        else:
+            folder.check_new()
+            folder.write_meta(run.meta())
+            strategy.state_path = folder.state
+    engine = make_engine(bench.evaluate, run.workers, clock=run.clock, scheduler=scheduler)
+    t0 = time.perf_counter()
+    try:
+        batch_size = run.workers if run.synchronous else run.batch_size
+        traj = run_search(strategy, bench, run.budget, batch_size=batch_size, callback=callback,
+                          hypervolume=report, stop_at_optimum=run.stop_at_optimum, engine=engine,
+                          ask_seconds=run.ask_seconds, max_retries=run.max_retries, out=folder, progress=progress)
+    finally:
+        engine.close()
+    summary = summarize_run(run, bench, strategy, traj, report, time.perf_counter() - t0)
+    if folder is not None:
+        (folder.path / "summary.json").write_text(json.dumps(summary, indent=2, default=_json) + "\n")
+        if plots and len(traj):
+            labelled = traj.assign(dataset=bench.dataset, strategy=run.strategy, seed=run.seed)
+            plot_regret(labelled, folder.path / "regret.png")
+            if report is not None:
+                plot_hypervolume_ratio(labelled, folder.path / "hypervolume_ratio.png")
+                feasible = [o.cell.code for o in strategy.history
+                            if not o.outcome.failed and strategy.problem.feasible_cells[o.cell.code]]
+                plot_front(report, feasible, folder.path / "front.png",
+                           title=f"{strategy.name} on NB201 {bench.dataset}: HV ratio {summary['hypervolume_ratio']:.4f}")
+    return strategy, traj, summary
+
+
+def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, traj: pd.DataFrame,
+                  report: HypervolumeReport | None, wall_seconds: float) -> dict[str, Any]:
+    """``summary.json``: the run's settings, what it found and what it recommends, on test accuracy."""
+    opt_cell, opt_val = bench.optimum("val_acc")
+    rec = strategy.recommend()
+    summary: dict[str, Any] = {
+        **run.meta(), "strategy_name": strategy.name, "val_split": bench.info.val_split,
+        "test_split": bench.info.test_split, "queries": len(strategy.history),
+        "failed": sum(o.outcome.failed for o in strategy.history),
+        "found_validation_optimum": bool(len(traj) and traj["found_optimum"].iloc[-1]),
+        "validation_optimum_cell": str(opt_cell), "validation_optimum_val_acc": opt_val,
+        "table_best_test_acc": bench.best_test_acc,
+        "simulated_training_time": float(traj["cost"].sum()) if len(traj) else 0.0,
+        "engine_seconds": float(traj["finished"].max()) if len(traj) else 0.0,
+        "wall_seconds": wall_seconds,
+        "recommended_cell": None if rec is None else str(rec),
+    }
+    if rec is not None:
+        look = bench.lookup(rec)
+        summary.update(recommended_val_acc_mean=look["val_acc_mean"], recommended_test_acc=look["test_acc"],
+                       recommended_test_regret=bench.test_regret(rec))
+    if not run.multiobjective:
+        best = strategy.best_observed()
+        if best is not None:
+            look = bench.lookup(best.cell)
+            summary.update(best_cell=str(best.cell), best_arch_index=look["arch_index"],
+                           best_val_acc=best.outcome.metrics["val_acc"], best_test_acc=look["test_acc"],
+                           test_regret=bench.test_regret(best.cell))
+        return summary
+    problem = strategy.problem
+    summary["constraints"] = dict(problem.constraints)
+    if rec is not None:
+        summary.update(recommended_costs={k: float(v[rec.code]) for k, v in problem.costs.values.items()},
+                       recommended_within_constraints=bool(problem.feasible_cells[rec.code]))
+    if problem.constraints or run.scalarization is not None:
+        # the answer the search was after, from the full table (val: mean over training seeds)
+        util = bench.val_mean.copy()
+        if run.scalarization is not None:
+            util = util - run.scalarization * problem.costs[problem.cost_objectives[0].name]
+        util[~problem.feasible_cells] = -np.inf
+        best = int(np.argmax(util))
+        summary.update(table_optimum_cell=str(Cell.from_code(best)), table_optimum_val_acc_mean=float(bench.val_mean[best]),
+                       table_optimum_test_acc=float(bench.test_acc[best]))
+        if rec is not None:
+            summary["recommended_utility_regret"] = float(util[best] - util[rec.code])
+        if run.scalarization is not None:
+            summary.update({"lambda": run.scalarization,
+                            "utility": "val_acc_mean - lambda * " + problem.cost_objectives[0].name})
+    if report is not None:
+        feasible = [o.cell.code for o in strategy.history if not o.outcome.failed and problem.feasible_cells[o.cell.code]]
+        summary.update(report.summary(feasible))
+        own = strategy.recommend_front()
+        summary["recommended_front"] = [str(c) for c in own]
+        summary["recommended_front_hypervolume_ratio"] = report.ratio([c.code for c in own])
+    return summary
+
+
+def _json(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def run_folder_name(strategy: str, seed: int, workers: int | None = None, objectives: Sequence[str] | None = None) -> str:
+    """A folder name for one run of a bench: the strategy spec made file-safe, the seed (and workers)."""
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in strategy)
+    parts = [slug] + (["+".join(objectives)] if objectives else []) + ([f"M{workers}"] if workers else [])
+    return "/".join(parts) + f"/seed{seed}"
+
+
+__all__ = ["SearchRun", "run_folder_name", "run_nb201", "summarize_run"]

@@ -1,0 +1,162 @@
+"""A search in a run folder survives a crash at any moment: resumed, it is the uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from boed_nas import Strategy, make_strategy
+from boed_nas.cli import main
+from boed_nas.engine import InProcessEngine
+from boed_nas.errors import ConfigError
+from boed_nas.experiment.loop import run_search
+from boed_nas.experiment.run import SearchRun, run_nb201
+from boed_nas.experiment.runfolder import RunFolder
+from boed_nas.nb201.benchmark import NB201Benchmark
+
+SPEC = "local[n_init=3]"
+COLUMNS = ["query", "cell", "val_acc", "test_acc", "best_cell", "recommended_cell", "found_optimum", "attempt"]
+
+
+class Crash(BaseException):
+    """Stands for a kill: not an Exception, so nothing in the loop catches it."""
+
+
+class Counting:
+    def __init__(self, bench, crash_at=None):
+        self.bench, self.crash_at, self.calls = bench, crash_at, 0
+
+    def __call__(self, cell):
+        self.calls += 1
+        if self.calls == self.crash_at:
+            raise Crash
+        return self.bench.evaluate(cell)
+
+
+def _uninterrupted(budget=14):
+    bench = NB201Benchmark("cifar100", seed=2)
+    return run_search(make_strategy(SPEC, seed=2), bench, budget)[COLUMNS]
+
+
+def _resume(folder, budget=14):
+    bench = NB201Benchmark("cifar100", seed=2)
+    objective = Counting(bench)
+    run_search(RunFolder(folder).load_strategy(), bench, budget, engine=InProcessEngine(objective), out=folder)
+    return pd.read_csv(folder / "trajectory.csv")[COLUMNS], objective.calls
+
+
+def test_a_crash_while_a_cell_is_evaluated_reruns_that_cell(tmp_path):
+    bench = NB201Benchmark("cifar100", seed=2)
+    with pytest.raises(Crash):
+        run_search(make_strategy(SPEC, seed=2), bench, 14, engine=InProcessEngine(Counting(bench, crash_at=6)),
+                   out=tmp_path)
+    saved = Strategy.load(tmp_path / "state.json")
+    assert len(saved.history) == 5 and len(saved.pending) == 1  # asked, running when it crashed
+    resumed, calls = _resume(tmp_path)
+    assert calls == 9  # the interrupted cell again, then the 8 left
+    pd.testing.assert_frame_equal(resumed, _uninterrupted())
+
+
+def test_a_crash_between_the_log_and_the_tell_tells_from_the_log_without_running_again(tmp_path, monkeypatch):
+    bench = NB201Benchmark("cifar100", seed=2)
+    s = make_strategy(SPEC, seed=2)
+    real_tell, told = s.tell, []
+
+    def tell(cell, outcome):
+        if len(told) == 7:
+            raise Crash
+        told.append(cell)
+        real_tell(cell, outcome)
+
+    monkeypatch.setattr(s, "tell", tell)
+    with pytest.raises(Crash):
+        run_search(s, bench, 14, out=tmp_path)
+    assert len(RunFolder(tmp_path).evaluations()) == 8 and len(Strategy.load(tmp_path / "state.json").history) == 7
+    resumed, calls = _resume(tmp_path)
+    assert calls == 6  # the logged 8th result is told from the log: never evaluated twice
+    pd.testing.assert_frame_equal(resumed, _uninterrupted())
+
+
+def test_a_crash_before_the_rows_are_written_rebuilds_them(tmp_path, monkeypatch):
+    bench = NB201Benchmark("cifar100", seed=2)
+    s = make_strategy(SPEC, seed=2)
+    real, calls = s.recommend, []
+
+    def recommend():
+        calls.append(1)
+        if len(calls) == 10:
+            raise Crash
+        return real()
+
+    monkeypatch.setattr(s, "recommend", recommend)
+    with pytest.raises(Crash):
+        run_search(s, bench, 14, out=tmp_path)
+    assert len(pd.read_csv(tmp_path / "trajectory.csv")) == 9 and len(RunFolder(tmp_path).evaluations()) == 10
+    resumed, _ = _resume(tmp_path)
+    pd.testing.assert_frame_equal(resumed, _uninterrupted())
+
+
+def test_a_folder_holding_a_search_is_never_overwritten(tmp_path):
+    run_nb201(SearchRun("random", budget=3), tmp_path / "r")
+    with pytest.raises(ConfigError, match="already holds a search.*--resume"):
+        run_nb201(SearchRun("random", budget=3), tmp_path / "r")
+    with pytest.raises(ConfigError, match="strategy: saved 'random', now 'local'"):
+        run_nb201(SearchRun("local", budget=3), tmp_path / "r", resume=True)
+    _, traj, summary = run_nb201(SearchRun("random", budget=5), tmp_path / "r", resume=True)
+    assert len(traj) == 5 and summary["queries"] == 5
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "finished"
+
+
+def test_the_command_refuses_bad_paths_and_arguments_in_one_line_before_writing(tmp_path, capsys):
+    afile = tmp_path / "a_file"
+    afile.write_text("")
+    for argv, expected in [
+        (["search", "--out", str(afile)], "is a file"),
+        (["search", "--out", str(afile / "below")], "cannot write"),
+        (["search", "--strategy", "nope", "--out", str(tmp_path / "x")], "unknown strategy 'nope'"),
+        (["bench", "--dataset", "nope", "--out", str(tmp_path / "y")], "unknown dataset 'nope'"),
+        (["search", "--strategy", "boed[n_init=0]", "--out", str(tmp_path / "z")], "n_init"),
+        (["search", "--resume", "--out", str(tmp_path / "w"), "--clock", "simulated", "--scheduler", "tcp://x:1"],
+         "simulated clock runs no cluster"),
+    ]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert expected in err[-1] and err[-1].startswith("boed-nas ")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists() and not (tmp_path / "z").exists()
+    with pytest.raises(SystemExit):
+        main(["bench", "--jobs", "0"])
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_command_then_resume_gives_the_uninterrupted_run(tmp_path):
+    args = ["search", "--strategy", "boed[n_init=3,n_samples=32,plausible_size=64]", "--dataset", "cifar100",
+            "--budget", "16", "--seed", "1"]
+    cmd = [sys.executable, "-m", "boed_nas"]
+    subprocess.run(cmd + args + ["--out", str(tmp_path / "whole")], check=True, capture_output=True, timeout=600)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(cmd + args + ["--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        log = killed / "evaluations.jsonl"
+        if log.exists() and len(log.read_text().splitlines()) >= 6:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = len((killed / "evaluations.jsonl").read_text().splitlines())
+    assert 6 <= before < 16
+    r = subprocess.run(cmd + args + ["--out", str(killed), "--resume"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    whole = pd.read_csv(tmp_path / "whole" / "trajectory.csv")
+    resumed = pd.read_csv(killed / "trajectory.csv")
+    cols = ["query", "cell", "val_acc", "best_cell", "found_optimum"]
+    pd.testing.assert_frame_equal(resumed[cols], whole[cols])
+    logged = [json.loads(line)["cell"] for line in (killed / "evaluations.jsonl").read_text().splitlines()]
+    assert len(logged) == len(set(logged)) == 16  # every evaluation counted exactly once
