@@ -253,8 +253,7 @@ class _Loop:
         if retry:
             self.queue.insert(0, (job.cell, job.attempt + 1, seconds))
             return
-        outcome = _told_outcome({"outcome": None if result.outcome is None else result.outcome.to_dict(),
-                                 "error": result.error}) if result.outcome is None else result.outcome
+        outcome = result.outcome if result.outcome is not None else _failure(result.error)
         self.failed += outcome.failed
         self.strategy.tell(job.cell, outcome)
         row = self.recorder.row(self.told, job.cell, outcome)
@@ -296,11 +295,14 @@ def _events(e: dict[str, Any]) -> dict[str, Any]:
     return {k: e.get(k, math.nan if k not in ("worker", "error") else "") for k in EVENT_COLUMNS}
 
 
+def _failure(error: str | None) -> Outcome:
+    """What an evaluation whose objective raised is told as: a failure (the error is in the log and the trajectory)."""
+    return Outcome(failed=True, info={"error": error or ""})
+
+
 def _told_outcome(e: dict[str, Any]) -> Outcome:
-    """The outcome told for a logged evaluation: its outcome, or a failure carrying the error."""
-    if e.get("outcome") is not None:
-        return Outcome.from_dict(e["outcome"])
-    return Outcome(failed=True, info={"error": e.get("error") or ""})
+    """The outcome told for a logged evaluation: its outcome, or a failure."""
+    return Outcome.from_dict(e["outcome"]) if e.get("outcome") is not None else _failure(e.get("error"))
 
 
 __all__ = ["EVENT_COLUMNS", "MO_COLUMNS", "TRAJECTORY_COLUMNS", "RunFolder", "TableRecorder", "run_search"]
