@@ -38,7 +38,15 @@ _DEFINED: dict[str, type[Strategy]] = {}
 
 
 def register(cls: type[Strategy]) -> type[Strategy]:
-    """Make ``cls`` findable by its ``name`` (done for every ``Strategy`` subclass as it is defined)."""
+    """Make ``cls`` findable by its ``name`` (done for every ``Strategy`` subclass as it is defined).
+
+    A name an installed entry point gives to another class is refused: a class in a script must not
+    silently take over ``make_strategy("random")`` (and a plugin module imported under a second
+    name would register its classes twice)."""
+    ep = _entry_points().get(cls.name)
+    if ep is not None and ep.value != f"{cls.__module__}:{cls.__qualname__}":
+        raise ConfigError(f"strategy name {cls.name!r} is taken by the installed {ep.value}; give "
+                          f"{cls.__module__}.{cls.__qualname__} another name")
     _DEFINED[cls.name] = cls
     return cls
 

@@ -17,6 +17,14 @@ def c10():
     return NB201Benchmark("cifar10", seed=0)
 
 
+@pytest.fixture(scope="session")
+def bench():
+    """The CIFAR-10 table for read-only use (cost tables, budgets), apart from ``c10``'s ledger."""
+    from boed_nas.nb201.benchmark import NB201Benchmark
+
+    return NB201Benchmark("cifar10")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

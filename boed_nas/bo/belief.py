@@ -1,7 +1,8 @@
 r"""The belief: a Gaussian process over cells, built on gpytorch/botorch.
 
-``fit_belief(cells, y, kernel=...)`` returns a fitted botorch ``SingleTaskGP`` whose inputs are
-the cells' encodings (``CellFeatures``), its kernel chosen by name:
+``fit_belief(X, Y, features)`` returns a fitted botorch ``SingleTaskGP`` whose inputs ``X`` are
+the cells' encodings (``features = CellFeatures(kernel)``, ``X = features(cells)``), its kernel
+chosen by name:
 
 - ``"categorical"``: botorch's ``CategoricalKernel`` (a Hamming-distance kernel with one
   lengthscale per edge) on the six op ids, times a learned scale;

@@ -258,8 +258,9 @@ class BOEDController(Strategy):
         pending = [self._index(c) for c in self.pending.values()]
         b = self.pool_belief(model, evaluated, pending, self._generator(pick, 0))
         s = score(self.acquisition, b, self._generator(pick, 1))
-        if self.acquisition == "es" and not bool((s > 0).any()):
-            s = b.mean[b.candidates] + 2 * b.var[b.candidates].sqrt()  # nothing informative left: UCB
+        if (self.acquisition == "es" and not bool((s > 0).any())) or not bool(torch.isfinite(s).any()):
+            # nothing informative left (es), or no candidate in the plausible set (ts): UCB
+            s = b.mean[b.candidates] + 2 * b.var[b.candidates].sqrt()
         choice = int(b.candidates[int(torch.argmax(s))])
         if pick == 0:
             self._record_report(b, evaluated)

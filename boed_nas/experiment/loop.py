@@ -75,7 +75,7 @@ class TableRecorder:
         val = outcome.metrics.get("val_acc", math.nan)
         if not outcome.failed and val > self.best_val:
             self.best_val, self.best_cell = val, cell
-        self.found = self.found or cell.canonical().code == self.opt_key
+        self.found = self.found or (not outcome.failed and cell.canonical().code == self.opt_key)
         row = {
             "query": query,
             "cell": str(cell),
@@ -86,7 +86,7 @@ class TableRecorder:
             "cost": outcome.cost,
             "cumulative_cost": self.cum_cost,
             "best_val_so_far": self.best_val,
-            "best_cell": str(self.best_cell),
+            "best_cell": "" if self.best_cell is None else str(self.best_cell),
             "test_regret": self.bench.test_regret(self.best_cell) if self.best_cell is not None else math.nan,
             "found_optimum": self.found,
         }
@@ -287,7 +287,7 @@ class _Loop:
 
 
 def _event_record(result: Result) -> dict[str, Any]:
-    return {"worker": result.worker, "attempt": result.job.attempt, "error": result.error,
+    return {"worker": result.worker, "attempt": result.job.attempt, "error": result.error or "",
             "submitted": result.job.submitted, "started": result.started, "finished": result.finished}
 
 

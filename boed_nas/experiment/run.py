@@ -71,6 +71,8 @@ class SearchRun:
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, tuple(v))
+        if self.multiobjective and parse_spec(self.strategy)[0] == "boed":  # boed's multi-objective form
+            object.__setattr__(self, "strategy", "boed-mo" + self.strategy[len("boed"):])
 
     @property
     def multiobjective(self) -> bool:
@@ -92,9 +94,6 @@ class SearchRun:
         if not self.multiobjective:
             return bench, make_strategy(self.strategy, seed=self.seed, state_path=state_path), None
         name = self.strategy
-        base, _ = parse_spec(name)
-        if base == "boed":
-            name = "boed-mo" + name[len("boed"):]
         if not getattr(strategy_class(name), "multiobjective", False):
             raise ConfigError(f"strategy {name!r} is single-objective; with objectives or constraints use one of "
                               f"{mo_strategies()}")

@@ -130,8 +130,8 @@ def test_the_command_refuses_bad_paths_and_arguments_in_one_line_before_writing(
         err = capsys.readouterr().err.strip().splitlines()
         assert expected in err[-1] and err[-1].startswith("boed-nas ")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists() and not (tmp_path / "z").exists()
-    with pytest.raises(SystemExit):
-        main(["bench", "--jobs", "0"])
+    assert main(["bench", "--jobs", "0"]) == 2
+    assert "--jobs: expected a positive integer, got 0" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -1,32 +1,12 @@
+"""The BOED controller (boed_nas.bo.controller): ask/tell on a known landscape, refits, batches, resume."""
+
 import numpy as np
 import pytest
-import torch
 
 from boed_nas import Strategy
-from boed_nas.bo.belief import (
-    CellFeatures,
-    OutputTransform,
-    fit_belief,
-    posterior_mean_var,
-)
 from boed_nas.bo.controller import BOEDController
-from boed_nas.nb201.space import Cell, canonical_cells
-
-POOL = canonical_cells()
-TARGET = POOL[4321]
-WEIGHTS = np.random.default_rng(123).uniform(0.5, 1.5, size=6)
-
-
-def synthetic(cell: Cell, rng=None) -> float:
-    """A known landscape with a unique optimum at TARGET: minus the weighted number of edges whose
-    op differs from TARGET's (on the isomorphism-class representative), plus observation noise."""
-    c = cell.canonical()
-    v = -float(sum(w for w, a, b in zip(WEIGHTS, c.ops, TARGET.ops) if a != b))
-    return v + (0 if rng is None else 0.1 * float(rng.normal()))
-
-
-BEST = max(POOL, key=synthetic)
-assert BEST == TARGET
+from boed_nas.nb201.space import Cell
+from tests.bo.helpers import BEST, small, synthetic
 
 
 def queries_to_best(strategy, budget, seed):
@@ -39,10 +19,6 @@ def queries_to_best(strategy, budget, seed):
     return budget + 1
 
 
-def small(**kw):
-    return BOEDController(n_samples=128, plausible_size=256, **kw)
-
-
 def test_information_gain_beats_random_on_a_known_optimum():
     from boed_nas.registry import make_strategy
 
@@ -50,24 +26,6 @@ def test_information_gain_beats_random_on_a_known_optimum():
     rand = [queries_to_best(make_strategy("random", seed=s), 50, s) for s in range(3)]
     assert np.mean(boed) < np.mean(rand)
     assert max(boed) <= 50  # found every time
-
-
-def test_chunked_posterior_matches_gpytorch():
-    feats = CellFeatures("categorical")
-    cells = list(POOL[:40])
-    X = feats(cells)
-    Y = torch.tensor(OutputTransform("standardize")(np.array([synthetic(c) for c in cells])))[:, None]
-    model = fit_belief(X, Y, feats)
-    Xall = feats(POOL)
-    m1, v1 = posterior_mean_var(model, Xall, chunk=500)  # 13 chunks
-    m2, v2 = posterior_mean_var(model, Xall, chunk=7000)  # one
-    assert torch.allclose(m1, m2) and torch.allclose(v1, v2)
-    with torch.no_grad():
-        post = model.posterior(Xall[:300])
-    assert torch.allclose(post.mean.squeeze(-1), m1[:300], atol=1e-8)
-    assert torch.allclose(post.variance.squeeze(-1), v1[:300], atol=1e-8)
-    # the posterior is sharp at the data and wide elsewhere
-    assert v1[:40].max() < v1[40:].median()
 
 
 @pytest.mark.parametrize("refit", [{}, {"refit_every": 4}, {"cold_start_every": 3}])
@@ -228,48 +186,3 @@ def test_failed_cells_are_never_proposed_again(c10):
         (cell,) = ctl.ask()
         assert cell.canonical() not in failed
         ctl.tell(cell, c10.evaluate(cell))
-
-
-def test_kernel_names_combine_parts_and_bad_names_are_rejected():
-    from boed_nas.bo.belief import parse_kernel
-
-    assert parse_kernel("wl+categorical") == ("categorical", "wl")
-    assert parse_kernel("additive") == ("additive",)
-    for bad in ("rbf", "categorical+categorical", "", "categorical+"):
-        with pytest.raises(ValueError, match="unknown kernel"):
-            parse_kernel(bad)
-
-
-def test_additive_kernel_learns_per_edge_effects_from_few_cells():
-    # f(cell) = sum over edges of an op effect: 30 observations fix the 30 effects up to noise,
-    # so the additive kernel's posterior mean must rank the whole pool almost exactly
-    from scipy.stats import spearmanr
-
-    effect = np.random.default_rng(7).normal(size=(6, 5))
-    truth = np.array([effect[np.arange(6), list(c.ops)].sum() for c in POOL])
-    idx = np.random.default_rng(8).choice(len(POOL), 30, replace=False)
-    feats = CellFeatures("additive")
-    X, Xall = feats([POOL[i] for i in idx]), feats(POOL)
-    model = fit_belief(X, torch.tensor(truth[idx])[:, None], feats)
-    mean, _ = posterior_mean_var(model, Xall)
-    assert spearmanr(mean.numpy(), truth)[0] > 0.95
-
-
-@pytest.mark.parametrize("acq", ["mes", "ei", "ucb"])
-def test_pool_marginals_give_botorch_scores_on_the_gp_itself(acq):
-    # the one-point acquisitions read the pool's precomputed marginals; botorch given the GP
-    # itself must score every candidate the same
-    from boed_nas.bo.acquisition import score, score_on_gp
-
-    c = small(seed=3, n_init=8)
-    rng = np.random.default_rng(3)
-    for _ in range(12):
-        (cell,) = c.ask()
-        c.tell(cell, {"val_acc": synthetic(cell, rng)})
-    model, evaluated = c.fit()
-    b = c.pool_belief(model, evaluated, [], c._generator(0, 0))
-    expected = score_on_gp(acq, b)
-    got = score(acq, b, c._generator(0, 1))
-    assert got.shape == (len(b.candidates),)
-    assert torch.allclose(got, expected, rtol=1e-6, atol=1e-9)
-    assert int(got.argmax()) == int(expected.argmax())

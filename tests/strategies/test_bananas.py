@@ -1,14 +1,15 @@
+"""BANANAS (boed_nas.strategies.bananas): an ensemble of MLPs on path encodings, ask/tell."""
+
 import numpy as np
 import pytest
 from boed_nas.strategies.bananas import Bananas
-from helpers import drive  # noqa: E402
 
 from boed_nas.experiment.loop import run_search
 from boed_nas.nb201.benchmark import NB201Benchmark
 from boed_nas.registry import make_strategy, strategy_class
 from boed_nas.strategy import Strategy
+from tests.helpers import drive
 
-# small, fast settings for the mechanics tests (the algorithm is the same)
 FAST = dict(n_init=5, epochs=15, n_candidates=30)
 
 

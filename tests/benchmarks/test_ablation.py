@@ -1,0 +1,34 @@
+"""benchmarks/ablation.py: runs that stop at the optimum, resumable, one record per run."""
+
+from boed_nas.experiment.bench import run_bench
+
+
+def test_ablation_stops_at_the_optimum_resumes_and_rejects_bad_specs(tmp_path, capsys):
+    import json
+
+    from benchmarks import ablation
+    from boed_nas.experiment.bench import queries_to_optimum
+
+    out = tmp_path / "runs.jsonl"
+    args = ["run", "--strategies", "local,random", "--dataset", "cifar10", "--seeds", "0-1", "--budget", "60",
+            "--jobs", "1", "--out", str(out)]
+    assert ablation.main(args) == 0
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(recs) == 4 and {r["spec"] for r in recs} == {"local", "random"}
+    # a run that stops at its first hit agrees with the full bench's queries to the optimum
+    full = run_bench(["local"], "cifar10", seeds=[0], budget=60)
+    want = queries_to_optimum(full)
+    got = next(r["queries"] for r in recs if r["spec"] == "local" and r["seed"] == 0)
+    assert (got if got is not None else float("inf")) == want
+    from boed_nas.experiment.loop import run_search
+    from boed_nas.nb201.benchmark import NB201Benchmark
+    from boed_nas.registry import make_strategy
+
+    stopped = run_search(make_strategy("local", seed=0), NB201Benchmark("cifar10", seed=0), 60, stop_at_optimum=True)
+    assert stopped["found_optimum"].sum() == (1 if want <= 60 else 0)  # the last row, at the first hit
+    assert len(stopped) == min(want, 60)
+    assert ablation.main(args) == 0  # everything done: nothing is rerun or appended
+    assert len(out.read_text().splitlines()) == 4
+    assert "| cifar10 | local | 0-1 (2) |" in capsys.readouterr().out
+    assert ablation.main(["run", "--strategies", "boed[n_inti=5]", "--seeds", "0", "--out", str(out)]) == 2
+    assert "n_inti" in capsys.readouterr().err
