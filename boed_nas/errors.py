@@ -51,5 +51,14 @@ class ConfigError(BoedNasError):
     unknown, or inconsistent with another."""
 
 
-__all__ = ["BoedNasError", "ConfigError", "DuplicateTellError", "OutcomeError", "SpaceError", "StateError",
+def check_int(name: str, value: object, minimum: int) -> int:
+    """``value`` as an int if it is an integer (not a bool) >= ``minimum``, else ``ConfigError`` naming it."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+__all__ = ["check_int", "BoedNasError", "ConfigError", "DuplicateTellError", "OutcomeError", "SpaceError", "StateError",
            "UnknownDatasetError", "UnknownStrategyError"]

@@ -47,18 +47,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from boed_nas.errors import ConfigError
+from boed_nas.errors import ConfigError, check_int
 from boed_nas.nb201.encodings import path_encoding
 from boed_nas.nb201.space import N_EDGES, N_OPS, Cell
 from boed_nas.strategy import Observation, Strategy
 
 ACQUISITIONS = ("its", "ucb")
-
-
-def _check_int(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ConfigError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
 
 
 class EnsembleMLP:
@@ -151,19 +145,19 @@ class Bananas(Strategy):
         lr: float = 0.01,
         **kw: Any,
     ) -> None:
-        n_init = _check_int("n_init", n_init, 1)
-        n_models = _check_int("n_models", n_models, 2)
-        n_candidates = _check_int("n_candidates", n_candidates, 1)
-        n_parents = _check_int("n_parents", n_parents, 1)
-        max_edits = _check_int("max_edits", max_edits, 1)
-        epochs = _check_int("epochs", epochs, 1)
+        n_init = check_int("n_init", n_init, 1)
+        n_models = check_int("n_models", n_models, 2)
+        n_candidates = check_int("n_candidates", n_candidates, 1)
+        n_parents = check_int("n_parents", n_parents, 1)
+        max_edits = check_int("max_edits", max_edits, 1)
+        epochs = check_int("epochs", epochs, 1)
         if max_edits > N_EDGES:
             raise ConfigError(f"max_edits must be at most {N_EDGES} (the number of edges), got {max_edits}")
         if acquisition not in ACQUISITIONS:
             raise ConfigError(f"acquisition must be one of {list(ACQUISITIONS)}, got {acquisition!r}")
         if not isinstance(hidden, (tuple, list)):
             raise ConfigError(f"hidden must be a tuple or list of layer widths, got {hidden!r}")
-        hidden = tuple(_check_int("hidden layer width", h, 1) for h in hidden)
+        hidden = tuple(check_int("hidden layer width", h, 1) for h in hidden)
         if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ConfigError(f"lr must be a positive finite number, got {lr!r}")
         if isinstance(ucb_beta, bool) or not (

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from boed_nas.bo.belief import CellFeatures, OutputTransform, fit_belief
-from boed_nas.errors import ConfigError
+from boed_nas.errors import ConfigError, check_int
 from boed_nas.mo.controller import nsga2_on_cells
 from boed_nas.mo.pareto import KnownCosts, ParetoProblem, non_dominated
 from boed_nas.nb201.space import N_EDGES, N_OPS, Cell
@@ -110,8 +110,7 @@ class NSGA2Search(MultiObjectiveStrategy):
 
     def __init__(self, *, pop_size: int = 20, max_stale_generations: int = 50, **kw: Any) -> None:
         for label, v, lo in (("pop_size", pop_size, 2), ("max_stale_generations", max_stale_generations, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
+            check_int(label, v, lo)
         super().__init__(**kw)
         self.pop_size = pop_size
         self.max_stale_generations = max_stale_generations
@@ -187,8 +186,7 @@ class _BotorchMO(MultiObjectiveStrategy):
     def __init__(self, *, n_init: int = 10, kernel: str = "categorical", output_transform: str = "standardize",
                  mc_samples: int = 128, chunk: int = 512, **kw: Any) -> None:
         for label, v, lo in (("n_init", n_init, 2), ("mc_samples", mc_samples, 1), ("chunk", chunk, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
+            check_int(label, v, lo)
         super().__init__(**kw)
         self.n_init, self.kernel, self.output_transform = n_init, kernel, output_transform
         self.mc_samples, self.chunk = mc_samples, chunk

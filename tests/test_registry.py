@@ -13,7 +13,13 @@ import pytest
 from boed_nas import Strategy
 from boed_nas.errors import ConfigError, StateError, UnknownStrategyError
 from boed_nas.nb201.benchmark import NB201Benchmark
-from boed_nas.registry import available, make_strategy, parse_spec, split_specs, strategy_class
+from boed_nas.registry import (
+    available,
+    make_strategy,
+    parse_spec,
+    split_specs,
+    strategy_class,
+)
 
 OURS = ["ax", "bananas", "boed", "boed-mo", "boed-supernet", "darts", "evolution", "local", "mo-random", "nsga2",
         "parego", "qnehvi", "random", "sobol"]

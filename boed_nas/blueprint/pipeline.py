@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..bilevel.data import make_splits
 from ..errors import ConfigError
+from ..jsonable import json_default
 from .cost import (
     measure_latency_table,
     measure_network_latency,
@@ -103,7 +104,7 @@ def save(result: BlueprintSearchResult, summary: dict, out: str | Path) -> None:
     """summary.json, history.csv, alpha_history.csv (kernels, widths), gate_history.csv, blueprint.png."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=json_default) + "\n")
     pd.DataFrame(result.history).to_csv(out / "history.csv", index=False)
     ah = pd.DataFrame(result.alpha_history)
     ah[ah.kind != "gate"].to_csv(out / "alpha_history.csv", index=False)
@@ -113,14 +114,6 @@ def save(result: BlueprintSearchResult, summary: dict, out: str | Path) -> None:
     plot_history(result, out / "blueprint.png", summary)
 
 
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def plot_history(result: BlueprintSearchResult, path, summary: dict | None = None) -> None:

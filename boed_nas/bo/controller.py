@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, StateError
+from ..errors import ConfigError, StateError, check_int
 from ..nb201.space import Cell, canonical_cells
 from ..strategy import Strategy
 from .acquisition import ACQUISITIONS, PoolBelief, score
@@ -62,9 +62,10 @@ class BOEDController(Strategy):
         against 43 / 40 for ``"categorical"`` with ``n_init=10``, worst run 56 / 43 against 149 / 84.
     acquisition:
         ``"mes"`` (max-value entropy search, GIBBON form, the default), ``"es"`` (entropy of the
-        argmax), ``"jes"``, ``"ei"``, ``"ucb"``, ``"ts"``. The default was chosen by measurement:
-        on NB201 seed 0 (CIFAR-10 / CIFAR-100) mes first evaluated the optimum after 40 / 42
-        queries, es after 65 / 59, ei 39 / 38, ts 38 / 47.
+        argmax), ``"jes"``, ``"ei"``, ``"ucb"``, ``"ts"``. On held-out NB201 seeds 20-27 (CIFAR-10 /
+        CIFAR-100, the other settings at their defaults) mes took median 40 / 27.5 queries to the
+        optimum, ei 46 / 29, ts 54.5 / 32, es 55.5 / 35.5
+        (``benchmarks/results/nb201/ablation/acquisitions_seeds20to27.md``).
     n_init:
         Size of the initial design before the GP is used (default 5).
     output_transform:
@@ -83,7 +84,7 @@ class BOEDController(Strategy):
         (default 1: after each); in between the model is conditioned on the new data with the
         last fitted hyperparameters. The fit is most of an ask's cost, so a larger value makes
         asks cheaper; on held-out NB201 seeds, 5 cost 8-9 more queries to the optimum in median
-        (README, "Ask time").
+        (``benchmarks/README.md``, "Ask time").
     pending:
         How cells that are being evaluated (pending: asked, not yet told; the other workers' cells,
         or the earlier picks of a batch) enter the belief. ``"believer"`` (default): the kriging
@@ -95,7 +96,7 @@ class BOEDController(Strategy):
         ``cold_start_every`` tells (default 10; 1: at every fit), also from gpytorch's defaults,
         keeping the better marginal likelihood. The start from the defaults is about two thirds of
         a fit; on held-out NB201 seeds 20-27 (CIFAR-10 and CIFAR-100) 10 and 1 took identical
-        numbers of queries to the optimum in all 16 runs (README, "Ask time").
+        numbers of queries to the optimum in all 16 runs (``benchmarks/README.md``, "Ask time").
     """
 
     name = "boed"
@@ -123,8 +124,7 @@ class BOEDController(Strategy):
             raise ConfigError(f"unknown output_transform {output_transform!r}; expected 'rank' or 'standardize'")
         for label, v, lo in (("n_init", n_init, 1), ("n_samples", n_samples, 2), ("plausible_size", plausible_size, 2),
                              ("refit_every", refit_every, 1), ("cold_start_every", cold_start_every, 1)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
+            check_int(label, v, lo)
         super().__init__(**kw)
         self.kernel = kernel
         self.acquisition = acquisition

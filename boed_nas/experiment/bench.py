@@ -197,7 +197,7 @@ def summarize(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (50, 100,
 
 
 def _fmt_q(v: float) -> str:
-    return "not found" if not math.isfinite(v) else f"{v:.0f}"
+    return "not found" if not math.isfinite(v) else f"{v:g}"
 
 
 def markdown_frame(df: pd.DataFrame, floatfmt: int = 2) -> str:
@@ -279,7 +279,7 @@ def summarize_mo(trajectories: pd.DataFrame, checkpoints: Sequence[int] = (25, 5
 
 
 def _never(v: float) -> str:
-    return "never" if not math.isfinite(v) else f"{v:.0f}"
+    return "never" if not math.isfinite(v) else f"{v:g}"
 
 
 def markdown_table_mo(summary: pd.DataFrame, target: float = 0.99) -> str:

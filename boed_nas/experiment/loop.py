@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..engine import Engine, Result, make_engine
-from ..errors import ConfigError
+from ..errors import ConfigError, check_int
 from ..nb201.benchmark import NB201Benchmark
 from ..nb201.space import Cell
 from ..outcome import Outcome
@@ -132,9 +132,8 @@ def run_search(
     ``out``: see the module docstring. ``callback(row)`` after every row; ``progress({"running",
     "done", "failed"})`` after every result.
     """
-    for label, v, lo in (("budget", budget, 1), ("max_retries", max_retries, 0)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
+    check_int("budget", budget, 1)
+    check_int("max_retries", max_retries, 0)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive integer or None (asynchronous), got {batch_size!r}")
     if not (isinstance(ask_seconds, (int, float)) and math.isfinite(ask_seconds) and ask_seconds >= 0):

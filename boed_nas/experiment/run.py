@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..engine import CLOCKS, check_workers, make_engine
-from ..errors import ConfigError
+from ..errors import ConfigError, check_int
+from ..jsonable import json_default
 from ..mo.pareto import HypervolumeReport, mo_report, plot_front
 from ..nb201.benchmark import NB201Benchmark
 from ..nb201.space import Cell
@@ -56,9 +57,7 @@ class SearchRun:
 
     def __post_init__(self) -> None:
         for label, lo in (("seed", 0), ("budget", 1), ("max_retries", 0)):
-            v = getattr(self, label)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ConfigError(f"{label} must be an integer >= {lo}, got {v!r}")
+            check_int(label, getattr(self, label), lo)
         check_workers(self.workers)
         if self.clock not in CLOCKS:
             raise ConfigError(f"unknown clock {self.clock!r}; expected one of {list(CLOCKS)}")
@@ -139,7 +138,7 @@ def run_nb201(run: SearchRun, out: str | Path | None = None, *, resume: bool = F
         engine.close()
     summary = summarize_run(run, bench, strategy, traj, report, time.perf_counter() - t0)
     if folder is not None:
-        (folder.path / "summary.json").write_text(json.dumps(summary, indent=2, default=_json) + "\n")
+        (folder.path / "summary.json").write_text(json.dumps(summary, indent=2, default=json_default) + "\n")
         if plots and len(traj):
             labelled = traj.assign(dataset=bench.dataset, strategy=run.strategy, seed=run.seed)
             plot_regret(labelled, folder.path / "regret.png")
@@ -209,14 +208,6 @@ def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, tra
     return summary
 
 
-def _json(o: Any) -> Any:
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def run_folder_name(strategy: str, seed: int, workers: int | None = None, objectives: Sequence[str] | None = None) -> str:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..jsonable import json_default
 from ..nb201.benchmark import NB201Benchmark
 from ..nb201.space import EDGES, N_CELLS, N_EDGES, N_OPS, OPS, Cell, all_cells
 from ..seeding import as_rng
@@ -247,7 +248,7 @@ class SearchResult:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         summary = self.summary(**summary_kwargs)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=json_default))
         pd.DataFrame(self.alpha_history).to_csv(out / "alpha_history.csv", index=False)
         pd.DataFrame(self.history).to_csv(out / "history.csv", index=False)
         if plot:
@@ -260,14 +261,6 @@ def _bench(dataset: str):
     return NB201Benchmark(dataset)
 
 
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def plot_alpha_history(rows: list[dict], path, title: str = "") -> None:

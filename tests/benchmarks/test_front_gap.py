@@ -52,8 +52,8 @@ def test_three_objectives_are_rejected_by_name():
 
 
 def test_cli_reports_runs_of_a_results_folder(tmp_path, capsys, c10):
-    from boed_nas.mo.pareto import mo_report
     from boed_nas.experiment.loop import TRAJECTORY_COLUMNS
+    from boed_nas.mo.pareto import mo_report
 
     rep = mo_report(c10, "accuracy,latency")
     rows = []
