@@ -16,7 +16,11 @@ not on the belief. It also checks that the replayed argmax is the cell the run a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv: list[str] | None = None) -> int:

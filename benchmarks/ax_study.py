@@ -5,7 +5,7 @@ Arms (every one drives a real Ax ``Client`` on the NB201 experiment of ``boed_na
 - ``boed-node``: an Ax service loop (``get_next_trials`` / ``complete_trial``) with
   ``boed_generation_strategy(seed=s)``: 10 Sobol trials, then the BOED node.
 - ``ax``: Ax's default generation strategy (``method="fast"``), through the ``"ax"`` ask/tell
-  strategy and ``benchmarks.harness.run_search``.
+  strategy and ``boed_nas.experiment.loop.run_search``.
 - ``sobol``: Ax's quasi-random search, through the ``"sobol"`` strategy and ``run_search``.
 
 Every arm pays for a query once per isomorphism class: a trial isomorphic to an earlier one is
@@ -40,13 +40,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 ARMS = ("boed-node", "ax", "sobol")
 CHECKPOINTS = (10, 25, 50, 75, 100, 150, 200)
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "ax"
 
 
 def run_ax_loop(bench: Any, budget: int, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The Ax service loop with the BOED generation strategy; harness-style trajectory rows."""
+    """The Ax service loop with the BOED generation strategy; trajectory rows in ``run_search``'s columns."""
     from ax.api.client import Client
 
     from boed_nas.integrations.ax import (
@@ -202,7 +205,7 @@ def report(out: Path, runs_only: bool = False) -> str:
     ]
 
     def q(v: float) -> str:
-        return "not found" if not math.isfinite(v) else f"{v:.0f}"
+        return "not found" if not math.isfinite(v) else f"{v:g}"
 
     for _, s in summary.iterrows():
         arm = s["strategy"]

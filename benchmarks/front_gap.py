@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks.common import runs_of
     from boed_nas.experiment.bench import markdown_frame, parse_seeds
-    from boed_nas.mo.pareto import mo_report
     from boed_nas.experiment.report import read_trajectories
+    from boed_nas.mo.pareto import mo_report
     from boed_nas.nb201.benchmark import NB201Benchmark
     from boed_nas.nb201.space import Cell
     from boed_nas.registry import split_specs

@@ -47,8 +47,8 @@ def _run(task: tuple[str, str, str, str, int, int]) -> str:
     import torch
 
     torch.set_num_threads(1)
-    from boed_nas.mo.pareto import mo_report
     from boed_nas.experiment.loop import run_search
+    from boed_nas.mo.pareto import mo_report
     from boed_nas.nb201.benchmark import NB201Benchmark
     from boed_nas.registry import make_strategy
 
@@ -110,10 +110,9 @@ def collect_runs(out: Path, runs_only: bool = False) -> tuple[pd.DataFrame, int,
 
 def cmd_report(args: argparse.Namespace) -> None:
     from boed_nas.experiment.bench import markdown_table_mo, summarize_mo
-    from boed_nas.mo.pareto import mo_report
     from boed_nas.experiment.plots import plot_hypervolume_ratio
     from boed_nas.experiment.report import GZIP
-    from boed_nas.mo.pareto import plot_front
+    from boed_nas.mo.pareto import mo_report, plot_front
     from boed_nas.nb201.benchmark import NB201Benchmark
 
     out = Path(args.out)

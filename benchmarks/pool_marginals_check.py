@@ -14,8 +14,12 @@ CPU seconds of the GIBBON scoring each way.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+
+if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv: list[str] | None = None) -> int:

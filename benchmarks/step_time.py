@@ -16,10 +16,14 @@ seconds are both reported: on a shared machine CPU time is the comparable figure
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 import pandas as pd
+
+if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import recorded_outcome, runs_of
 from boed_nas.experiment.bench import markdown_frame, parse_seeds

@@ -1,4 +1,4 @@
-"""Build the NB201 table that ships in the package: ``boed_nas/data/nb201.csv.gz``.
+"""Build the NB201 table that ships in the package: ``boed_nas/nb201/data/nb201.csv.gz``.
 
 Input: the staged table ``shared/data/nb201/nb201_table.csv.gz`` (see its PROVENANCE.md) and the
 FLOPs measured by ``measure_flops.py`` (``benchmarks/data/nb201_flops.csv.gz``). Output: one row
@@ -61,7 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table", type=Path, default=ROOT.parent / "shared/data/nb201/nb201_table.csv.gz")
     ap.add_argument("--flops", type=Path, default=ROOT / "benchmarks/data/nb201_flops.csv.gz")
-    ap.add_argument("--out", type=Path, default=ROOT / "boed_nas/data/nb201.csv.gz")
+    ap.add_argument("--out", type=Path, default=ROOT / "boed_nas/nb201/data/nb201.csv.gz")
     args = ap.parse_args()
     out = build(args.table, args.flops)
     with gzip.GzipFile(args.out, "wb", mtime=0) as g, io.TextIOWrapper(g, newline="") as f:
