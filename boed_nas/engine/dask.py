@@ -10,9 +10,11 @@ GPU=2``; ``worker_resources`` declares them for the local cluster).
 
 The objective is sent to the cluster once (``Client.scatter``), so it must pickle; each
 evaluation runs it on one worker and returns the outcome (or the objective's error, as data). A
-worker that dies while it evaluates is replaced by the scheduler, which runs the evaluation again on
-another worker (Dask's own rescheduling); a job the cluster gives up on (``KilledWorker``) comes
-back as a transient error, so the search loop retries it within its ``max_retries``.
+worker that dies while it evaluates is replaced by its nanny, and the evaluation runs again: the
+scheduler reschedules it, or, where the cluster dropped it, this engine submits it again (and sends
+the objective again if no worker holds it any more); ``resubmitted`` counts those. A job the
+cluster gives up on (``KilledWorker``) comes back as a transient error, so the search loop retries
+it within its ``max_retries``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from distributed import Client, LocalCluster, get_worker
+from distributed.client import FuturesCancelledError
 from distributed import wait as wait_for
 
 from ..errors import ConfigError
@@ -70,9 +73,12 @@ class DaskEngine(Engine):
         self.resources = dict(resources) if resources else None
         self.transient = tuple(transient)
         self._t0 = time.time()
+        self._objective_value = objective
         self._objective = client.scatter(objective, broadcast=True, hash=False)
         self._futures: dict[int, tuple[Job, Any]] = {}
         self._ids = itertools.count()
+        self._resubmissions = itertools.count()
+        self.resubmitted = 0  # evaluations the cluster lost (a worker died) and that were run again
 
     def now(self) -> float:
         return time.time() - self._t0
@@ -82,17 +88,32 @@ class DaskEngine(Engine):
 
     def submit(self, cell: Cell, attempt: int = 0) -> Job:
         job = Job(next(self._ids), cell, attempt, self.now())
-        future = self.client.submit(_run, self._objective, cell, self.transient, self._t0, pure=False,
-                                    key=f"boed-nas-eval-{job.id}-{cell.code}-{attempt}-{id(self)}",
-                                    resources=self.resources)
-        self._futures[job.id] = (job, future)
+        self._futures[job.id] = (job, self._start(job))
         return job
+
+    def _start(self, job: Job) -> Any:
+        if self._objective.status != "finished":  # every worker that held the objective died
+            self._objective = self.client.scatter(self._objective_value, broadcast=True, hash=False)
+        key = f"boed-nas-eval-{job.id}-{job.cell.code}-{job.attempt}-{next(self._resubmissions)}-{id(self)}"
+        return self.client.submit(_run, self._objective, job.cell, self.transient, self._t0, pure=False, key=key,
+                                  resources=self.resources)
 
     def wait(self) -> Result:
         if not self._futures:
             raise RuntimeError("wait() with no job running")
-        wait_for([f for _, f in self._futures.values()], return_when="FIRST_COMPLETED")
-        done = sorted(jid for jid, (_, f) in self._futures.items() if f.done())
+        while True:
+            try:
+                wait_for([f for _, f in self._futures.values()], return_when="FIRST_COMPLETED")
+            except FuturesCancelledError:
+                pass  # the cluster dropped an evaluation (its worker died): it is run again below
+            lost = [jid for jid, (_, f) in self._futures.items() if f.cancelled()]
+            for jid in lost:
+                job = self._futures[jid][0]
+                self._futures[jid] = (job, self._start(job))
+                self.resubmitted += 1
+            done = sorted(jid for jid, (_, f) in self._futures.items() if f.done())
+            if done:
+                break
         job, future = self._futures.pop(done[0])
         if future.status == "finished":
             outcome, error, transient, started, finished, worker = future.result()

@@ -85,8 +85,8 @@ def test_a_killed_worker_loses_no_evaluation():
         killed = []
 
         def kill_once(row):
-            if row["query"] == 3 and not killed:
-                busy = [w for w, tasks in cl.processing().items() if tasks]
+            busy = [w for w, tasks in cl.processing().items() if tasks]
+            if row["query"] >= 3 and not killed and busy:  # the first time a worker is busy after query 3
                 pid = cl.run(os.getpid, workers=busy[:1])[busy[0]]
                 os.kill(pid, signal.SIGKILL)  # the worker process dies mid-evaluation (its nanny restarts it)
                 killed.append(busy[0])
