@@ -133,7 +133,9 @@ class SupernetBOED(_SupernetSource, BOEDController):
         self.proposals = result.proposals(k=self.n_top, n_samples=self.n_sampled, rng=rng)
         if self.prior:
             self.op_prior = result.op_prior()
-            self.features = CellFeatures(self.kernel, op_prior=self.op_prior)
+            # the same features with the supernet's op prior added (signals, if any, are kept)
+            self.features = CellFeatures(self.kernel, op_prior=self.op_prior, signals=self.features.signals,
+                                         signal_use=self.signal_use)
             self._X, self._model_cache = None, None
         self._prior_applied = True
 

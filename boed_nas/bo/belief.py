@@ -14,6 +14,11 @@ chosen by name:
 - any ``+``-joined combination of these, e.g. ``"categorical+wl"`` or ``"categorical+additive"``
   (main effects plus the product kernel's interactions): the sum of the parts.
 
+Fixed per-cell scores known before any training (a supernet's op prior, the signals at
+initialisation of ``boed_nas.nb201.signals``, a user's own) enter through ``CellFeatures``: in the
+prior mean :math:`m(x) = c + \sum_k w_k s_k(x)` (``PriorScoreMean``, the weights fitted with the
+other hyperparameters) or as inputs of an added Matern kernel.
+
 Observation noise is learned (NB201 reports 2-3 training seeds per cell: noise is real). The
 posterior over a large pool is computed in chunks (``posterior_mean_var``); joint samples over a
 set of cells come from ``joint_samples`` with an explicit generator.
@@ -39,17 +44,17 @@ from botorch.models import SingleTaskGP
 from botorch.models.kernels.categorical import CategoricalKernel
 from botorch.utils.sampling import manual_seed
 from gpytorch.constraints import GreaterThan, Interval
-from gpytorch.kernels import Kernel, ScaleKernel
+from gpytorch.kernels import Kernel, MaternKernel, ScaleKernel
 from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.means import ConstantMean, Mean
 from gpytorch.mlls import ExactMarginalLogLikelihood
-from gpytorch.priors import GammaPrior, LogNormalPrior
+from gpytorch.priors import GammaPrior, LogNormalPrior, NormalPrior
 from linear_operator.utils.cholesky import psd_safe_cholesky
 from scipy.stats import norm
 
 from ..errors import ConfigError
 from ..nb201.encodings import wl_features
-from ..nb201.space import N_EDGES, N_OPS, Cell, all_cells
+from ..nb201.space import N_CELLS, N_EDGES, N_OPS, Cell, all_cells
 
 KERNEL_PARTS = ("categorical", "additive", "wl")
 DTYPE = torch.float64
@@ -112,27 +117,74 @@ class _Slice(Kernel):
 
 
 class PriorScoreMean(Mean):
-    r"""A prior mean :math:`m(x) = c + w\,s(x)` with a fixed score column :math:`s(x)` (the last
-    input column) and learned :math:`c, w`; a supernet's op prior enters the belief this way, and
-    marginal likelihood decides how much to trust it (:math:`w \to 0` if it does not help)."""
+    r"""A prior mean :math:`m(x) = c + \sum_k w_k\,s_k(x)` over fixed score columns :math:`s_k(x)`
+    (the last ``n_scores`` input columns) with learned :math:`c, w`: a supernet's op prior and the
+    signals at initialisation (``CellFeatures``) enter the belief this way, and marginal likelihood
+    decides how much to trust each (:math:`w_k \to 0` if it does not help).
 
-    def __init__(self):
+    ``weight_sd``: a ``Normal(0, weight_sd^2)`` prior on each :math:`w_k` (the fit maximises the
+    marginal likelihood plus its log density), which keeps several correlated columns from
+    explaining a handful of observations away; None (the op prior alone, as before) for none.
+    """
+
+    def __init__(self, n_scores: int = 1, weight_sd: float | None = None):
         super().__init__()
+        self.n_scores = n_scores
         self.register_parameter("constant", torch.nn.Parameter(torch.zeros(1, dtype=DTYPE)))
-        self.register_parameter("weight", torch.nn.Parameter(torch.zeros(1, dtype=DTYPE)))
+        self.register_parameter("weight", torch.nn.Parameter(torch.zeros(n_scores, dtype=DTYPE)))
+        if weight_sd is not None:
+            self.register_prior("weight_prior", NormalPrior(0.0, weight_sd), "weight")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.constant + self.weight * x[..., -1]
+        if self.n_scores == 1:
+            return self.constant + self.weight * x[..., -1]
+        return self.constant + (x[..., -self.n_scores :] * self.weight).sum(-1)
+
+
+SIGNAL_USES = ("mean", "features", "init")
+SIGNAL_WEIGHT_SD = 1.0
+"""The sd of the Normal prior on each signal's weight in the prior mean (targets and signals are
+both normal scores, sd 1: a weight of 1 is a signal that alone ranks the cells perfectly)."""
+
+
+def parse_signal_use(use: str) -> tuple[str, ...]:
+    """The parts of a ``signal_use`` (``"mean+init"`` -> both), validated, in canonical order."""
+    parts = [p.strip() for p in use.split("+")] if isinstance(use, str) else []
+    bad = [p for p in parts if p not in SIGNAL_USES]
+    if not parts or bad or len(set(parts)) != len(parts):
+        raise ConfigError(f"unknown signal_use {use!r}; expected one of {list(SIGNAL_USES)} or a '+'-joined "
+                         f"combination of distinct parts, e.g. 'mean+init'")
+    return tuple(p for p in SIGNAL_USES if p in parts)
+
+
+def signal_scores(values: np.ndarray) -> np.ndarray:
+    """Per-class signals (``n_classes x K``, one row per isomorphism class, any scale) as normal
+    scores of their mid-ranks over the classes, column by column: the Gaussian copula that
+    ``OutputTransform("rank")`` applies to the observations, so a signal that ranks the cells
+    exactly as the metric does is, on the GP's scale, the metric itself."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.stack([OutputTransform("rank")(values[:, k]) for k in range(values.shape[1])], axis=1)
 
 
 class CellFeatures:
-    """Encodes cells as GP inputs for a kernel: op ids, WL features, or both; plus a prior score.
+    """Encodes cells as GP inputs for a kernel: op ids, WL features, or both; plus fixed scores.
+
+    Columns, in order: the op ids (categorical and additive kernels), the WL features (wl), the
+    signals (if they enter the mean or the kernel), the op prior's score (if any).
 
     ``op_prior`` (6 x 5 op probabilities per edge, e.g. a supernet's softmax(alpha)) adds one
     column, the cell's standardised log-probability under it, read by ``PriorScoreMean``.
+
+    ``signals`` (``N_CELLS x K`` by cell code, e.g. ``signal_scores`` of the signals at
+    initialisation of ``boed_nas.nb201.signals``, each class's value at all its members) add K
+    columns, used as ``signal_use`` says (``parse_signal_use``): ``"mean"``, read by
+    ``PriorScoreMean`` together with the op prior's column (one weight each); ``"features"``, read
+    by a Matern kernel added to the cell kernel (cells with similar signals covary); ``"init"``
+    needs no column (it is the controller's initial design).
     """
 
-    def __init__(self, kernel: str = "categorical", op_prior: np.ndarray | None = None, wl_h: int = 2):
+    def __init__(self, kernel: str = "categorical", op_prior: np.ndarray | None = None, wl_h: int = 2,
+                 signals: np.ndarray | None = None, signal_use: str = "mean"):
         self.parts = parse_kernel(kernel)
         self.kernel = kernel
         self.wl_h = wl_h
@@ -144,10 +196,35 @@ class CellFeatures:
             p = p / p.sum(axis=1, keepdims=True)
             self.log_prior = np.log(np.clip(p, 1e-6, None))
         self._prior_stats: tuple[float, float] | None = None
+        self.signal_use = parse_signal_use(signal_use)
+        self.signals = None
+        if signals is not None:
+            sig = np.asarray(signals, dtype=np.float64)
+            if sig.ndim != 2 or sig.shape[0] != N_CELLS or sig.shape[1] < 1 or not np.all(np.isfinite(sig)):
+                raise ConfigError(f"signals must be a finite {N_CELLS} x K array (one row per cell code, K >= 1), "
+                                  f"got shape {sig.shape}")
+            self.signals = sig
 
     @property
     def n_cat(self) -> int:
         return N_EDGES if {"categorical", "additive"} & set(self.parts) else 0
+
+    @property
+    def n_signal_columns(self) -> int:
+        """Signal columns among the inputs (0 unless signals enter the mean or the kernel)."""
+        used = self.signals is not None and bool({"mean", "features"} & set(self.signal_use))
+        return self.signals.shape[1] if used else 0
+
+    @property
+    def n_trailing(self) -> int:
+        """Columns after the cell's own encoding: the signals' and the op prior's."""
+        return self.n_signal_columns + (self.log_prior is not None)
+
+    @property
+    def n_mean(self) -> int:
+        """The last ``n_mean`` columns are the scores the prior mean reads (0: a constant mean)."""
+        signals = self.n_signal_columns if "mean" in self.signal_use else 0
+        return signals + (self.log_prior is not None)
 
     def __call__(self, cells: Sequence[Cell]) -> torch.Tensor:
         cols = []
@@ -155,6 +232,8 @@ class CellFeatures:
             cols.append(np.array([c.ops for c in cells], dtype=np.float64).reshape(len(cells), N_EDGES))
         if "wl" in self.parts:
             cols.append(_wl(tuple(cells), self.wl_h))
+        if self.n_signal_columns:
+            cols.append(self.signals[[c.code for c in cells]])
         if self.log_prior is not None:
             score = np.array([self.log_prior[np.arange(N_EDGES), list(c.ops)].sum() for c in cells])
             if self._prior_stats is None:  # fixed once so that every call shares one scale
@@ -189,10 +268,16 @@ def make_kernel(features: CellFeatures, n_inputs: int) -> Kernel:
         for i in range(N_EDGES):
             edge = HammingKernel(lengthscale_constraint=Interval(0.05, 20.0), lengthscale_prior=LogNormalPrior(0.0, 1.0))
             parts.append(ScaleKernel(_Slice(edge, i, i + 1), outputscale_prior=GammaPrior(2.0, 2.0)))
+    stop = n_inputs - features.n_trailing  # the end of the cell's own encoding
     if "wl" in features.parts:
-        stop = n_inputs - (features.log_prior is not None)
         parts.append(ScaleKernel(_Slice(WeisfeilerLehmanKernel(), features.n_cat, stop),
                                  outputscale_prior=GammaPrior(2.0, 0.5)))
+    if "features" in features.signal_use and features.n_signal_columns:
+        # the signals are normal scores (sd 1): with lengthscales about 1, cells whose signals are
+        # within about one standard deviation covary; the cell kernel carries the rest
+        k = features.n_signal_columns
+        matern = MaternKernel(nu=2.5, ard_num_dims=k, lengthscale_prior=LogNormalPrior(0.0, 1.0))
+        parts.append(ScaleKernel(_Slice(matern, stop, stop + k), outputscale_prior=GammaPrior(2.0, 0.5)))
     kernel = parts[0]
     for p in parts[1:]:
         kernel = kernel + p
@@ -222,6 +307,15 @@ class OutputTransform:
         raise ConfigError(f"unknown output transform {self.kind!r}; expected 'rank' or 'standardize'")
 
 
+def _prior_mean(features: CellFeatures) -> Mean:
+    """A constant mean, or a ``PriorScoreMean`` over the score columns (with a Normal prior on the
+    weights when signals are among them; the op prior's column alone keeps none, as before)."""
+    if not features.n_mean:
+        return ConstantMean()
+    with_signals = features.n_mean > (features.log_prior is not None)
+    return PriorScoreMean(features.n_mean, SIGNAL_WEIGHT_SD if with_signals else None)
+
+
 def fit_belief(
     X: torch.Tensor,
     Y: torch.Tensor,
@@ -244,7 +338,7 @@ def fit_belief(
     """
     def build() -> SingleTaskGP:
         likelihood = GaussianLikelihood(noise_prior=GammaPrior(1.1, 0.05), noise_constraint=GreaterThan(1e-4))
-        mean = PriorScoreMean() if features.log_prior is not None else ConstantMean()
+        mean = _prior_mean(features)
         return SingleTaskGP(
             X.to(DTYPE), Y.to(DTYPE), covar_module=make_kernel(features, X.shape[-1]), mean_module=mean,
             likelihood=likelihood, outcome_transform=None, input_transform=None,
@@ -346,6 +440,7 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 __all__ = [
-    "KERNEL_PARTS", "parse_kernel", "CellFeatures", "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
+    "KERNEL_PARTS", "SIGNAL_USES", "parse_kernel", "parse_signal_use", "signal_scores", "CellFeatures",
+    "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
     "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_variance", "posterior_mean_var",
 ]

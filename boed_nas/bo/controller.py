@@ -1,4 +1,4 @@
-"""The BOED controller: a GP belief over cells and an information-gain acquisition, ask/tell.
+r"""The BOED controller: a GP belief over cells and an information-gain acquisition, ask/tell.
 
     from boed_nas.bo.controller import BOEDController
     ctl = BOEDController(seed=0)                     # kernel="categorical+additive", acquisition="mes"
@@ -14,6 +14,12 @@ batch ``ask(n)`` and parallel workers get diverse cells), compute the chunked po
 6,466 isomorphism classes, draw exact joint samples over the cells that could plausibly be best,
 and propose the unevaluated cell with the highest acquisition value. The first ``n_init`` cells are
 the outside proposals (a supernet's, say), then a maximin space-filling design.
+
+Signals at initialisation (``signals``: per-cell scores known before any training, such as
+``boed_nas.nb201.signals``'s synflow or FLOPs, or a user's own) enter as ``signal_use`` says: in
+the GP's prior mean, :math:`m(x) = c + \sum_k w_k s_k(x)` with the weights fitted by marginal
+likelihood (``"mean"``); as extra kernel inputs (``"features"``); in the initial design
+(``"init"``); or a ``+``-joined combination. Without signals the controller is what it was.
 
 Randomness: the initial design draws from ``self.rng`` (saved with the state); every later draw
 uses a generator seeded by (seed, number of observations, pending, pick), so a run resumed from
@@ -31,7 +37,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, StateError, check_int
-from ..nb201.space import Cell, canonical_cells
+from ..nb201.space import N_CELLS, Cell, canonical_cells
 from ..strategy import Strategy
 from .acquisition import ACQUISITIONS, PoolBelief, score
 from .belief import (
@@ -42,14 +48,19 @@ from .belief import (
     joint_samples,
     noise_variance,
     parse_kernel,
+    parse_signal_use,
     posterior_mean_var,
+    signal_scores,
 )
 
 PENDING = ("believer", "ignore")
+INIT_TOP_FRACTION = 0.05
+"""With ``signal_use`` "init", the initial design draws from this top fraction of the classes by
+combined signal (the mean of the signals' normal scores): 323 of NB201's 6,466."""
 
 
 class BOEDController(Strategy):
-    """Bayesian optimal experimental design over NB201 cells.
+    r"""Bayesian optimal experimental design over NB201 cells.
 
     Parameters
     ----------
@@ -79,6 +90,21 @@ class BOEDController(Strategy):
     op_prior:
         A 6 x 5 array of op probabilities per edge (e.g. a supernet's softmax(alpha)); enters the
         GP prior mean with a weight fitted by marginal likelihood.
+    signals:
+        Per-cell scores known before any training (default None: none). Either names of the
+        signals at initialisation shipped in ``boed_nas/nb201/data/signals.csv.gz``
+        (``boed_nas.nb201.signals.SIGNALS``: ``"synflow"``, ``"flops"``, ...; a list, or one string
+        joined by ``+`` or ``,``), or a mapping name -> array of values over the 15,625 cell codes
+        (or over the 6,466 classes in ``canonical_cells()`` order), a user's own. Each is used as
+        the normal scores of its ranks over the classes (``boed_nas.bo.belief.signal_scores``), so
+        its scale does not matter; for ``"init"``, larger must mean better.
+    signal_use:
+        How the signals are used (``"mean"`` by default; parts may be ``+``-joined):
+        ``"mean"``: the GP prior mean :math:`c + \sum_k w_k s_k(x)` (with the op prior's score, if
+        any), the weights fitted by marginal likelihood under a Normal(0, 1) prior each;
+        ``"features"``: a Matern kernel on the signals added to ``kernel``; ``"init"``: the initial
+        design (after ``proposals``) draws from the top ``INIT_TOP_FRACTION`` of the classes by
+        combined signal (the mean of the normal scores), keeping the maximin diversity.
     refit_every:
         Fit the GP's hyperparameters by marginal likelihood after every ``refit_every`` tells
         (default 1: after each); in between the model is conditioned on the new data with the
@@ -112,12 +138,15 @@ class BOEDController(Strategy):
         plausible_size: int = 1024,
         proposals: Sequence[Cell | str] | None = None,
         op_prior: Sequence[Sequence[float]] | np.ndarray | None = None,
+        signals: str | Sequence[str] | Mapping[str, Any] | None = None,
+        signal_use: str = "mean",
         refit_every: int = 1,
         cold_start_every: int = 10,
         pending: str = "believer",
         **kw: Any,
     ) -> None:
         parse_kernel(kernel)
+        uses = parse_signal_use(signal_use)
         if acquisition not in ACQUISITIONS:
             raise ConfigError(f"unknown acquisition {acquisition!r}; expected one of {list(ACQUISITIONS)}")
         if output_transform not in ("rank", "standardize"):
@@ -139,10 +168,21 @@ class BOEDController(Strategy):
         self.pending_mode = pending
         self.proposals = [Cell.parse(c) for c in (proposals or [])]
         self.op_prior = None if op_prior is None else np.asarray(op_prior, dtype=np.float64)
-        self.features = CellFeatures(kernel, op_prior=self.op_prior)
-        self._transform = OutputTransform(output_transform)
         self.universe = canonical_cells()
         self._uidx = {c.code: i for i, c in enumerate(self.universe)}
+        self.signals, values = resolve_signals(signals)  # the form saved in get_params; classes x K
+        self.signal_use = signal_use
+        self._init_pool: list[Cell] | None = None  # with "init": the top classes by combined signal
+        by_code = None
+        if values is not None:
+            scores = signal_scores(values)
+            if "init" in uses:
+                order = np.argsort(-scores.mean(axis=1), kind="stable")
+                self._init_pool = [self.universe[i] for i in order[: math.ceil(INIT_TOP_FRACTION * len(order))]]
+            class_of_code = [self._uidx[Cell.from_code(k).canonical().code] for k in range(N_CELLS)]
+            by_code = scores[class_of_code]
+        self.features = CellFeatures(kernel, op_prior=self.op_prior, signals=by_code, signal_use=signal_use)
+        self._transform = OutputTransform(output_transform)
         self._X: torch.Tensor | None = None
         self._model_cache: tuple[int, Any, np.ndarray] | None = None
         self._hyper: dict[str, Any] | None = None  # last fitted hyperparameters and the history size
@@ -159,6 +199,8 @@ class BOEDController(Strategy):
             "plausible_size": self.plausible_size,
             "proposals": [str(c) for c in self.proposals],
             "op_prior": None if self.op_prior is None else self.op_prior.tolist(),
+            "signals": self.signals,
+            "signal_use": self.signal_use,
             "refit_every": self.refit_every,
             "cold_start_every": self.cold_start_every,
             "pending": self.pending_mode,
@@ -243,13 +285,20 @@ class BOEDController(Strategy):
             if self.is_new(c):
                 return c
         taken = [o.cell.canonical() for o in self.history] + [c.canonical() for c in self.pending.values()]
+        draw = self.random_new_cell if self._init_pool is None else self._random_new_top_cell
         if not taken:
-            return self.random_new_cell()
+            return draw()
         T = np.array([c.ops for c in taken])
-        cands = [self.random_new_cell() for _ in range(64)]
+        cands = [draw() for _ in range(64)]
         C = np.array([c.canonical().ops for c in cands])
         dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
         return cands[int(np.argmax(dist))]  # maximin Hamming distance to what is taken
+
+    def _random_new_top_cell(self) -> Cell:
+        """A uniformly random class among the top ones by combined signal that is neither evaluated
+        nor pending (any new cell once they all are)."""
+        free = [c for c in self._init_pool if self.is_new(c)]
+        return free[int(self.rng.integers(len(free)))] if free else self.random_new_cell()
 
     def _propose_one(self, pick: int) -> Cell:
         if len(self._successes()) < self.n_init or (fitted := self.fit()) is None:
@@ -303,6 +352,59 @@ class BOEDController(Strategy):
         if belief is not None:
             _check_belief(belief)
         self.reports, self._hyper, self._model_cache = list(reports), belief, None
+
+
+def resolve_signals(signals: Any) -> tuple[list[str] | dict[str, list[float]] | None, np.ndarray | None]:
+    """``signals`` as ``BOEDController`` takes them -> (the form saved in its parameters, the values
+    per isomorphism class, ``n_classes x K`` in ``canonical_cells()`` order), or (None, None).
+
+    Names are read from the shipped table (``boed_nas.nb201.signals.load_signals``: a ConfigError
+    naming the command that builds it when it is absent); a mapping's arrays are taken over the
+    15,625 cell codes (each class at its representative's code) or over the 6,466 classes.
+    """
+    if signals is None:
+        return None, None
+    universe = canonical_cells()
+    if isinstance(signals, Mapping):
+        if not signals:
+            raise ConfigError("signals is an empty mapping; pass None for no signals")
+        saved, cols = {}, []
+        for name, arr in signals.items():
+            try:
+                v = np.asarray(arr, dtype=np.float64)
+            except (TypeError, ValueError):
+                v = np.empty((0, 0))
+            if not isinstance(name, str) or v.ndim != 1 or len(v) not in (N_CELLS, len(universe)):
+                raise ConfigError(f"signal {name!r} must be an array over the {N_CELLS} cell codes or the "
+                                  f"{len(universe)} classes of canonical_cells(), got shape {v.shape}")
+            if len(v) == N_CELLS:
+                v = v[[c.code for c in universe]]
+            if not np.all(np.isfinite(v)):
+                raise ConfigError(f"signal {name!r} has {int((~np.isfinite(v)).sum())} non-finite values among the "
+                                  "isomorphism classes' representatives")
+            saved[name] = v.tolist()
+            cols.append(v)
+        return saved, np.stack(cols, axis=1)
+    names = [n.strip() for n in signals.replace(",", "+").split("+")] if isinstance(signals, str) else signals
+    if (isinstance(names, (str, bytes)) or not isinstance(names, Sequence) or not names
+            or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names)):
+        raise ConfigError(f"signals must be distinct signal names (a list or a '+'-joined string) or a mapping "
+                          f"name -> array over the {N_CELLS} cell codes, got {signals!r}")
+    from ..nb201.signals import load_signals
+
+    table = load_signals()
+    unknown = [n for n in names if n not in table.columns]
+    if unknown:
+        raise ConfigError(f"unknown signals {unknown}; the shipped table has {list(table.columns)}")
+    codes = [c.code for c in universe]
+    missing = np.setdiff1d(codes, table.index.to_numpy())
+    if len(missing):
+        raise ConfigError(f"the shipped signal table lacks {len(missing)} of the {len(universe)} isomorphism "
+                          "classes; rebuild it with `python benchmarks/scripts/build_nb201_signals.py`")
+    values = table.loc[codes, list(names)].to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ConfigError("the shipped signal table holds non-finite values; rebuild it")
+    return list(names), values
 
 
 def _check_belief(belief: Any) -> None:
