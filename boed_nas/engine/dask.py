@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from distributed import Client, LocalCluster, get_worker
-from distributed.client import FuturesCancelledError
 from distributed import wait as wait_for
+from distributed.client import FuturesCancelledError
 
 from ..errors import ConfigError
 from ..nb201.space import Cell
