@@ -272,10 +272,13 @@ class _Loop:
                 self._handle(self.engine.wait())
                 if self.progress is not None:
                     self.progress({"running": len(self.engine.running()), "done": self.told, "failed": self.failed})
-                if self.stopping():
-                    for job in self.engine.running():  # stopped at the optimum: abandon the rest
+                if self.stopping():  # stopped at the optimum: abandon what still runs or waits
+                    for job in self.engine.running():
                         self.engine.cancel(job)
                         self.strategy.forget_pending(job.cell)
+                    for cell, _, _ in self.queue:
+                        self.strategy.forget_pending(cell)
+                    self.queue = []
             self._finish_rows()
         finally:
             if self.folder is not None:
@@ -291,7 +294,9 @@ def _event_record(result: Result) -> dict[str, Any]:
 
 
 def _events(e: dict[str, Any]) -> dict[str, Any]:
-    return {k: e.get(k, math.nan if k not in ("worker", "error") else "") for k in EVENT_COLUMNS}
+    """The event columns of a logged evaluation (empty where the log has nothing)."""
+    text = ("worker", "error")
+    return {k: (e.get(k) or "") if k in text else e.get(k, math.nan) for k in EVENT_COLUMNS}
 
 
 def _failure(error: str | None) -> Outcome:
