@@ -53,7 +53,7 @@ from .belief import (
     signal_scores,
 )
 
-PENDING = ("believer", "ignore")
+PENDING = ("believer", "fantasy", "ignore")
 INIT_TOP_FRACTION = 0.05
 """With ``signal_use`` "init", the initial design draws from this top fraction of the classes by
 combined signal (the mean of the signals' normal scores): 323 of NB201's 6,466."""
@@ -115,8 +115,10 @@ class BOEDController(Strategy):
         How cells that are being evaluated (pending: asked, not yet told; the other workers' cells,
         or the earlier picks of a batch) enter the belief. ``"believer"`` (default): the kriging
         believer, each fantasised at its posterior mean, so the GP's variance shrinks around them
-        and the next pick goes elsewhere. ``"ignore"``: the belief leaves them out (they are still
-        never proposed), the baseline of the parallel study (``benchmarks/README.md``).
+        and the next pick goes elsewhere. ``"fantasy"``: each is fantasised at one joint posterior
+        draw of its noisy observation instead (a seeded hallucination: the mean moves too).
+        ``"ignore"``: the belief leaves them out (they are still never proposed). The last two are
+        the comparisons of the parallel study (``benchmarks/README.md``, scale-out).
     cold_start_every:
         Each fit optimises from the previous fit's hyperparameters and, every
         ``cold_start_every`` tells (default 10; 1: at every fit), also from gpytorch's defaults,
@@ -255,10 +257,15 @@ class BOEDController(Strategy):
         return torch.Generator().manual_seed(self.derived_seed(*salt))
 
     def pool_belief(self, model: Any, evaluated: np.ndarray, pending: list[int], generator: torch.Generator) -> PoolBelief:
-        """The posterior over the universe with ``pending`` cells fantasised at their posterior mean."""
-        if pending and self.pending_mode == "believer":
+        """The posterior over the universe with ``pending`` cells fantasised (``pending`` mode): at
+        their posterior mean (believer) or at one joint draw of their noisy observations (fantasy)."""
+        if pending and self.pending_mode != "ignore":
             pidx = torch.tensor(pending)
-            mp, _ = posterior_mean_var(model, self.X[pidx])
+            if self.pending_mode == "believer":
+                mp, _ = posterior_mean_var(model, self.X[pidx])
+            else:
+                draw = joint_samples(model, self.X[pidx], 1, generator)[0]
+                mp = draw + noise_variance(model) ** 0.5 * torch.randn(len(pending), generator=generator, dtype=draw.dtype)
             model = copy.deepcopy(model)
             X_train = model.train_inputs[0]
             model.set_train_data(torch.cat([X_train, self.X[pidx]]), torch.cat([model.train_targets, mp]), strict=False)

@@ -186,3 +186,23 @@ def test_failed_cells_are_never_proposed_again(c10):
         (cell,) = ctl.ask()
         assert cell.canonical() not in failed
         ctl.tell(cell, c10.evaluate(cell))
+
+
+@pytest.mark.parametrize("mode", ["believer", "fantasy", "ignore"])
+def test_pending_cells_are_never_proposed_and_each_mode_is_seeded(mode):
+    """boed with pending cells (other workers' trainings): never one of them, the same cells for
+    the same seed, and the pending modes differ in what they fantasise."""
+    from boed_nas.nb201.benchmark import NB201Benchmark
+    from boed_nas.registry import make_strategy
+
+    def run():
+        s = make_strategy(f"boed[pending={mode!r},n_init=3,n_samples=32,plausible_size=64]", seed=5)
+        bench = NB201Benchmark("cifar100", seed=5)
+        for cell in s.ask(3):
+            s.tell(cell, bench.evaluate(cell))
+        running = s.ask(3)  # three workers busy
+        (cell,) = s.ask(1)
+        assert cell.canonical() not in {c.canonical() for c in running}
+        return [str(c) for c in running] + [str(cell)]
+
+    assert run() == run()
