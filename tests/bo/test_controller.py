@@ -190,8 +190,8 @@ def test_failed_cells_are_never_proposed_again(c10):
 
 @pytest.mark.parametrize("mode", ["believer", "fantasy", "ignore"])
 def test_pending_cells_are_never_proposed_and_each_mode_is_seeded(mode):
-    """boed with pending cells (other workers' trainings): never one of them, the same cells for
-    the same seed, and the pending modes differ in what they fantasise."""
+    """boed with pending cells (other workers' trainings): never one of them, and the same cells for
+    the same seed, whichever way the belief takes them in."""
     from boed_nas.nb201.benchmark import NB201Benchmark
     from boed_nas.registry import make_strategy
 
