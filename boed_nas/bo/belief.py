@@ -60,14 +60,19 @@ KERNEL_PARTS = ("categorical", "additive", "wl")
 DTYPE = torch.float64
 
 
+def _parse_parts(label: str, value: str, known: tuple[str, ...], example: str) -> tuple[str, ...]:
+    """The ``+``-joined parts of ``value``, each one of ``known`` and none twice, in ``known``'s order."""
+    parts = [p.strip() for p in value.split("+")] if isinstance(value, str) else []
+    bad = [p for p in parts if p not in known]
+    if not parts or bad or len(set(parts)) != len(parts):
+        raise ConfigError(f"unknown {label} {value!r}; expected one of {list(known)} or a '+'-joined "
+                          f"combination of distinct parts, e.g. {example!r}")
+    return tuple(p for p in known if p in parts)
+
+
 def parse_kernel(name: str) -> tuple[str, ...]:
     """The parts of a kernel name (``"categorical+additive"`` -> both), validated, in canonical order."""
-    parts = [p.strip() for p in name.split("+")] if isinstance(name, str) else []
-    bad = [p for p in parts if p not in KERNEL_PARTS]
-    if not parts or bad or len(set(parts)) != len(parts):
-        raise ConfigError(f"unknown kernel {name!r}; expected one of {list(KERNEL_PARTS)} or a '+'-joined "
-                         f"combination of distinct parts, e.g. 'categorical+wl'")
-    return tuple(p for p in KERNEL_PARTS if p in parts)
+    return _parse_parts("kernel", name, KERNEL_PARTS, "categorical+wl")
 
 
 class WeisfeilerLehmanKernel(Kernel):
@@ -149,12 +154,7 @@ both normal scores, sd 1: a weight of 1 is a signal that alone ranks the cells p
 
 def parse_signal_use(use: str) -> tuple[str, ...]:
     """The parts of a ``signal_use`` (``"mean+init"`` -> both), validated, in canonical order."""
-    parts = [p.strip() for p in use.split("+")] if isinstance(use, str) else []
-    bad = [p for p in parts if p not in SIGNAL_USES]
-    if not parts or bad or len(set(parts)) != len(parts):
-        raise ConfigError(f"unknown signal_use {use!r}; expected one of {list(SIGNAL_USES)} or a '+'-joined "
-                         f"combination of distinct parts, e.g. 'mean+init'")
-    return tuple(p for p in SIGNAL_USES if p in parts)
+    return _parse_parts("signal_use", use, SIGNAL_USES, "mean+init")
 
 
 def signal_scores(values: np.ndarray) -> np.ndarray:
