@@ -4,6 +4,8 @@ The library, one folder per concept:
 
 - ``boed_nas.nb201``: the NB201 cell space (``Cell``), its encodings and network, and the shipped
   table of results as a benchmark (``NB201Benchmark``);
+- ``boed_nas.spaces``: spaces of your own (``Space``: categorical and ordered variables, a
+  constraint, known costs), searched through the same strategies (``make_strategy(name, space=...)``);
 - ``boed_nas.bo``: the Bayesian core: belief (GP), acquisition (information gain), controller (``boed``);
 - ``boed_nas.mo``: multi-objective search: Pareto fronts, hypervolume, the ``boed-mo`` controller;
 - ``boed_nas.bilevel``, ``boed_nas.supernet``, ``boed_nas.blueprint``: the differentiable side;

@@ -60,9 +60,21 @@ def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
     return out
 
 
-def available() -> list[str]:
-    """Every strategy name: installed (entry points) and defined in this process; nothing is imported."""
-    return sorted(set(_entry_points()) | set(_DEFINED))
+def available(any_space: bool = False) -> list[str]:
+    """Every strategy name: installed (entry points) and defined in this process; nothing is
+    imported. With ``any_space``, only those that search a space of your own (``Strategy.any_space``;
+    this imports the classes)."""
+    names = sorted(set(_entry_points()) | set(_DEFINED))
+    if not any_space:
+        return names
+    out = []
+    for n in names:
+        try:
+            if getattr(strategy_class(n), "any_space", False):
+                out.append(n)
+        except UnknownStrategyError:  # an installed plugin that does not import here
+            pass
+    return out
 
 
 def strategy_class(name: str) -> type[Strategy]:

@@ -40,7 +40,7 @@ import numpy as np
 
 from . import registry
 from .errors import ConfigError, DuplicateTellError, StateError, UnknownStrategyError
-from .nb201.space import N_CELLS, Cell, canonical_cells
+from .nb201.space import CELL_SPACE, Cell
 from .outcome import Outcome
 from .seeding import as_rng, derive_seed
 
@@ -69,9 +69,16 @@ class Strategy:
         Whether larger values of ``metric`` are better.
     state_path:
         If given, the state is saved there (atomically) after every tell.
+    space:
+        The search space, for strategies that take one (``any_space``; ``available(any_space=True)``):
+        a ``boed_nas.spaces.Space``, or ``"pkg.module:NAME"`` naming one. Default: NB201's cells.
     """
 
     name: ClassVar[str] = "base"
+    space: Any = CELL_SPACE
+    any_space: ClassVar[bool] = False  # whether the strategy takes a space other than NB201's cells
+    """The search space (``boed_nas.spaces``'s protocol): NB201's cells unless a strategy for any
+    space (``any_space``) is given one."""
     undo_by_state: ClassVar[bool] = False  # undo a failed operation by reloading the state saved before it
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -86,7 +93,14 @@ class Strategy:
         metric: str = "val_acc",
         maximize: bool = True,
         state_path: str | os.PathLike[str] | None = None,
+        space: Any = None,
     ) -> None:
+        if space is not None:
+            resolved = resolve_space(space)
+            if resolved is not CELL_SPACE and not self.any_space:
+                raise ConfigError(f"strategy {self.name!r} searches NB201 cells only; the strategies that take "
+                                  f"a space of your own are {registry.available(any_space=True)}")
+            self.space = resolved
         self.seed = seed
         self.metric = metric
         self.maximize = maximize
@@ -99,7 +113,10 @@ class Strategy:
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able), used to rebuild the strategy from a saved state."""
-        return {"seed": self.seed, "metric": self.metric, "maximize": self.maximize}
+        params = {"seed": self.seed, "metric": self.metric, "maximize": self.maximize}
+        if self.space is not CELL_SPACE:  # a reference that load_space imports (None: give space= to load)
+            params["space"] = self.space.ref
+        return params
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self, n: int = 1) -> list[Cell]:
@@ -110,13 +127,15 @@ class Strategy:
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"ask(n) needs a positive integer n, got {n!r}")
-        remaining = len(canonical_cells()) - len(self._seen) - len(self.pending)
-        if n > remaining:
-            raise ConfigError(f"ask({n}) but only {remaining} unevaluated isomorphism classes remain")
+        distinct = self.space.n_distinct
+        remaining = None if distinct is None else distinct - len(self._seen) - len(self.pending)
+        if remaining is not None and n > remaining:
+            raise ConfigError(f"ask({n}) but only {remaining} unevaluated "
+                              f"{'isomorphism classes' if self.space is CELL_SPACE else 'configurations'} remain")
         out: list[Cell] = []
         with self._all_or_nothing("ask"):
             for cell in self._propose(int(n)):
-                key = cell.canonical().code
+                key = self.space.key(cell)
                 if key in self._seen or key in self.pending:
                     raise RuntimeError(f"{self.name} proposed {cell}, which is already evaluated or pending")
                 if len(out) == n:
@@ -134,9 +153,9 @@ class Strategy:
         Raises (nothing recorded) ``OutcomeError`` for NaN/inf metrics or a missing search metric,
         ``DuplicateTellError`` for a cell already told (or one isomorphic to it).
         """
-        cell = Cell.parse(cell)
+        cell = self.space.parse(cell)
         checked = Outcome.coerce(outcome).checked(self.metric)
-        key = cell.canonical().code
+        key = self.space.key(cell)
         if key in self._seen:
             raise DuplicateTellError(
                 f"{cell} was already told (as {self._seen[key]}, the same cell up to isomorphism); "
@@ -182,19 +201,19 @@ class Strategy:
         """Make exactly ``cells`` pending (e.g. the trials an outside scheduler has running); cells
         already told are left out. Later asks propose none of them."""
         pending: dict[int, Cell] = {}
-        for cell in map(Cell.parse, cells):
-            key = cell.canonical().code
+        for cell in map(self.space.parse, cells):
+            key = self.space.key(cell)
             if key not in self._seen:
                 pending.setdefault(key, cell)  # of isomorphic cells, the first stands for its class
         self.pending = pending
 
     def forget_pending(self, cell: Cell | str | int) -> None:
         """Drop a pending cell without an outcome (an abandoned trial); it may be proposed again."""
-        cell = Cell.parse(cell)
-        if cell.canonical().code not in self.pending:
+        cell = self.space.parse(cell)
+        if self.space.key(cell) not in self.pending:
             raise ConfigError(f"{cell} is not pending; pending cells are {[str(c) for c in self.pending.values()]}")
         with self._all_or_nothing("forget_pending"):
-            del self.pending[cell.canonical().code]
+            del self.pending[self.space.key(cell)]
             self._checkpoint("forget_pending")
 
     def recommend(self) -> Cell | None:
@@ -229,19 +248,23 @@ class Strategy:
     def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
         pass
 
-    def is_new(self, cell: Cell) -> bool:
-        key = cell.canonical().code
+    def is_new(self, cell: Any) -> bool:
+        key = self.space.key(cell)
         return key not in self._seen and key not in self.pending
 
-    def random_new_cell(self) -> Cell:
-        """A uniformly random cell (over the 15,625) whose class is neither evaluated nor pending."""
+    def random_new_cell(self) -> Any:
+        """A uniformly random point of the space (for NB201, over the 15,625 cells) whose key
+        (isomorphism class) is neither evaluated nor pending."""
         for _ in range(10_000):
-            cell = Cell.from_code(int(self.rng.integers(N_CELLS)))
+            cell = self.space.sample(self.rng)
             if self.is_new(cell):
                 return cell
-        free = [c for c in canonical_cells() if self.is_new(c)]
+        everything = self.space.enumerate()
+        if everything is None:
+            raise ConfigError(f"no new configuration of space {self.space.name!r} in 10,000 random draws")
+        free = [c for c in everything if self.is_new(c)]
         if not free:
-            raise ConfigError("every isomorphism class has been evaluated or is pending")
+            raise ConfigError("every configuration (isomorphism class) has been evaluated or is pending")
         return free[int(self.rng.integers(len(free)))]
 
     def derived_seed(self, *salt: int, bits: int = 63) -> int:
@@ -262,8 +285,8 @@ class Strategy:
             "strategy": self.name,
             "params": self.get_params(),
             "rng": self.rng.bit_generator.state,
-            "history": [{"cell": str(o.cell), **o.outcome.to_dict()} for o in self.history],
-            "pending": [str(c) for c in self.pending.values()],
+            "history": [{"cell": self.space.format(o.cell), **o.outcome.to_dict()} for o in self.history],
+            "pending": [self.space.format(c) for c in self.pending.values()],
             "extra": self._extra_state(),
         }
 
@@ -278,17 +301,17 @@ class Strategy:
             if state["strategy"] != self.name:
                 raise StateError(f"state is for strategy {state['strategy']!r}, not {self.name!r}")
             history = [
-                Observation(Cell.from_str(h["cell"]), Outcome.from_dict(h).checked(self.metric))
+                Observation(self.space.parse(h["cell"]), Outcome.from_dict(h).checked(self.metric))
                 for h in state["history"]
             ]
-            pending = [Cell.from_str(c) for c in state["pending"]]
+            pending = [self.space.parse(c) for c in state["pending"]]
             rng = np.random.Generator(type(self.rng.bit_generator)())
             rng.bit_generator.state = state["rng"]
         except StateError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise StateError(f"corrupt strategy state: {type(e).__name__}: {e}") from e
-        keys = [obs.cell.canonical().code for obs in history]
+        keys = [self.space.key(obs.cell) for obs in history]
         if len(set(keys)) != len(keys):
             raise StateError("corrupt strategy state: a cell appears twice in the history")
         extra = state.get("extra", {})
@@ -304,7 +327,7 @@ class Strategy:
                 self._seen[key] = obs.cell
                 self._observe(obs)
             self.rng = rng
-            self.pending = {c.canonical().code: c for c in pending}
+            self.pending = {self.space.key(c): c for c in pending}
             self._load_extra_state(extra)
         except Exception as e:
             self.__dict__.clear()
@@ -361,6 +384,18 @@ class Strategy:
             raise StateError(f"{str(path)!r}: its settings do not build a {name!r} strategy: {e}") from e
         strategy.load_state_dict(state)
         return strategy
+
+
+def resolve_space(space: Any) -> Any:
+    """A strategy's ``space`` argument as a space: a ``Space`` (or ``CellSpace``) as it is,
+    ``"nb201"`` as NB201's cells, ``"pkg.module:NAME"`` imported (``boed_nas.spaces.load_space``)."""
+    from .spaces.base import Space, load_space
+
+    if space is CELL_SPACE or isinstance(space, Space) or type(space).__name__ == "CellSpace":
+        return space
+    if isinstance(space, str):
+        return CELL_SPACE if space.strip().lower() == "nb201" else load_space(space)
+    raise ConfigError(f"space must be a boed_nas.spaces.Space, 'nb201' or 'pkg.module:NAME', got {space!r}")
 
 
 def remove_stray_temporaries(path: str | os.PathLike[str]) -> list[Path]:

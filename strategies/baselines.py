@@ -11,9 +11,11 @@ from boed_nas.strategy import Observation, Strategy
 
 
 class RandomSearch(Strategy):
-    """Uniform random sampling over the 15,625 cells, skipping evaluated isomorphism classes."""
+    """Uniform random sampling over the space (NB201: the 15,625 cells), skipping evaluated
+    configurations (isomorphism classes)."""
 
     name = "random"
+    any_space = True
 
     def _propose_one(self, k: int) -> Cell:
         return self.random_new_cell()
@@ -22,7 +24,7 @@ class RandomSearch(Strategy):
 class RegularizedEvolution(Strategy):
     """Regularised (aging) evolution, Real et al. 2019, with NB201's settings.
 
-    The first ``population_size`` cells are random. Then each child is a one-edge mutation of the
+    The first ``population_size`` cells are random. Then each child is a one-edge mutation (any space: one variable's step, ``space.mutate``) of the
     best of ``sample_size`` cells drawn without replacement from the population, where the
     population is the ``population_size`` most recently evaluated cells (the oldest dies). NB201
     ran REA with population 10 and sample size 3. A mutation that lands on an evaluated class is
@@ -30,6 +32,7 @@ class RegularizedEvolution(Strategy):
     """
 
     name = "evolution"
+    any_space = True
 
     def __init__(self, *, population_size: int = 10, sample_size: int = 3, **kw: Any) -> None:
         if population_size < 1 or not 1 <= sample_size <= population_size:
@@ -56,7 +59,7 @@ class RegularizedEvolution(Strategy):
         idx = self.rng.choice(len(pop), size=min(self.sample_size, len(pop)), replace=False)
         parent = max((pop[i] for i in idx), key=self.signed).cell
         for _ in range(100):
-            cell = parent.mutate(self.rng)
+            cell = self.space.mutate(parent, self.rng)
             if self.is_new(cell):
                 return cell
         return self.random_new_cell()
@@ -72,6 +75,7 @@ class LocalSearch(Strategy):
     """
 
     name = "local"
+    any_space = True
 
     def __init__(self, *, n_init: int = 10, **kw: Any) -> None:
         if n_init < 1:
@@ -87,8 +91,8 @@ class LocalSearch(Strategy):
 
     def _set_current(self, obs: Observation) -> None:
         self.current, self.current_value = obs.cell, self.signed(obs)
-        order = self.rng.permutation(24)
-        nbrs = obs.cell.neighbours()
+        nbrs = self.space.neighbours(obs.cell)
+        order = self.rng.permutation(len(nbrs))
         self.queue = [nbrs[i] for i in order]
 
     def _propose_one(self, k: int) -> Cell:
@@ -113,12 +117,12 @@ class LocalSearch(Strategy):
 
     def _extra_state(self) -> dict[str, Any]:
         return {
-            "current": None if self.current is None else str(self.current),
+            "current": None if self.current is None else self.space.format(self.current),
             "current_value": self.current_value,
-            "queue": [str(c) for c in self.queue],
+            "queue": [self.space.format(c) for c in self.queue],
         }
 
     def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
-        self.current = None if extra.get("current") is None else Cell.from_str(extra["current"])
+        self.current = None if extra.get("current") is None else self.space.parse(extra["current"])
         self.current_value = extra.get("current_value")
-        self.queue = [Cell.from_str(c) for c in extra.get("queue", [])]
+        self.queue = [self.space.parse(c) for c in extra.get("queue", [])]

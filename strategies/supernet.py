@@ -96,6 +96,7 @@ class SupernetBOED(_SupernetSource, BOEDController):
     """
 
     name = "boed-supernet"
+    any_space = False  # the supernet is NB201's cell network
 
     def __init__(
         self,

@@ -226,6 +226,7 @@ class MultiObjectiveBOED(BOEDController):
     """
 
     name = "boed-mo"
+    any_space = False  # its costs and Pareto reports read NB201's tables
     multiobjective = True
 
     def __init__(

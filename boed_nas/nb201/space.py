@@ -264,3 +264,47 @@ def canonical_cells() -> tuple[Cell, ...]:
 def sample_cell(rng: np.random.Generator) -> Cell:
     """A cell drawn uniformly from the 15,625 cells."""
     return _cell_of_code(int(rng.integers(N_CELLS)))
+
+
+class CellSpace:
+    """The NB201 cell space under the search-space protocol every strategy uses (the one of
+    ``boed_nas.spaces.Space``): points are ``Cell`` objects, keys are isomorphism classes."""
+
+    name = "nb201"
+    ref = None
+
+    def parse(self, value: Cell | str | int | Sequence[int]) -> Cell:
+        return Cell.parse(value)
+
+    def key(self, cell: Cell) -> int:
+        """The code of the class representative: isomorphic cells are the same network."""
+        return cell.canonical().code
+
+    def format(self, cell: Cell) -> str:
+        return str(cell)
+
+    @property
+    def n_distinct(self) -> int:
+        return len(canonical_cells())
+
+    def sample(self, rng: np.random.Generator) -> Cell:
+        return sample_cell(rng)
+
+    def enumerate(self) -> list[Cell]:
+        return list(canonical_cells())
+
+    def neighbours(self, cell: Cell) -> list[Cell]:
+        return cell.neighbours()
+
+    def mutate(self, cell: Cell, rng: np.random.Generator) -> Cell:
+        return cell.mutate(rng)
+
+    def costs(self, cell: Cell) -> dict[str, float]:
+        return {}
+
+    def __repr__(self) -> str:
+        return "CellSpace()"
+
+
+CELL_SPACE = CellSpace()
+"""The NB201 cell space; the default ``space`` of every strategy."""
