@@ -44,7 +44,7 @@ from botorch.models import SingleTaskGP
 from botorch.models.kernels.categorical import CategoricalKernel
 from botorch.utils.sampling import manual_seed
 from gpytorch.constraints import GreaterThan, Interval
-from gpytorch.kernels import Kernel, MaternKernel, ScaleKernel
+from gpytorch.kernels import Kernel, MaternKernel, ProductKernel, ScaleKernel
 from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.means import ConstantMean, Mean
 from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -226,6 +226,14 @@ class CellFeatures:
         signals = self.n_signal_columns if "mean" in self.signal_use else 0
         return signals + (self.log_prior is not None)
 
+    def covariance(self, n_inputs: int) -> Kernel:
+        """The GP's covariance for inputs of ``n_inputs`` columns (``make_kernel``)."""
+        return make_kernel(self, n_inputs)
+
+    def prior_mean(self) -> Mean:
+        """The GP's prior mean: constant, or over the score columns (``_prior_mean``)."""
+        return _prior_mean(self)
+
     def __call__(self, cells: Sequence[Cell]) -> torch.Tensor:
         cols = []
         if self.n_cat:
@@ -319,7 +327,7 @@ def _prior_mean(features: CellFeatures) -> Mean:
 def fit_belief(
     X: torch.Tensor,
     Y: torch.Tensor,
-    features: CellFeatures,
+    features: CellFeatures | SpaceFeatures,
     *,
     seed: int = 0,
     init: dict[str, list] | None = None,
@@ -338,9 +346,9 @@ def fit_belief(
     """
     def build() -> SingleTaskGP:
         likelihood = GaussianLikelihood(noise_prior=GammaPrior(1.1, 0.05), noise_constraint=GreaterThan(1e-4))
-        mean = _prior_mean(features)
+        mean = features.prior_mean()
         return SingleTaskGP(
-            X.to(DTYPE), Y.to(DTYPE), covar_module=make_kernel(features, X.shape[-1]), mean_module=mean,
+            X.to(DTYPE), Y.to(DTYPE), covar_module=features.covariance(X.shape[-1]), mean_module=mean,
             likelihood=likelihood, outcome_transform=None, input_transform=None,
         )
 
@@ -380,6 +388,56 @@ def set_hyperparameters(model: SingleTaskGP, values: dict[str, list]) -> None:
                 v = torch.as_tensor(values[name], dtype=p.dtype)
                 if v.shape == p.shape:
                     p.copy_(v)
+
+
+class SpaceFeatures:
+    r"""GP inputs and kernel for a space of your own (``boed_nas.spaces.Space``): the columns of
+    ``space.encode`` (categorical choice indices, then ordered grid positions in [0, 1]).
+
+    ``kernel`` parts, as for cells: ``"categorical"``, the product of a Hamming kernel over the
+    categorical variables and a Matern-5/2 kernel over the ordered ones (one lengthscale each),
+    scaled; ``"additive"``, one scaled kernel per variable (Hamming or Matern), summed; the default
+    ``"categorical+additive"`` is their sum (main effects plus interactions), as for NB201.
+    """
+
+    def __init__(self, space, kernel: str = "categorical+additive"):
+        self.parts = parse_kernel(kernel)
+        if "wl" in self.parts:
+            raise ConfigError(f"kernel {kernel!r}: the Weisfeiler-Lehman kernel reads NB201 cell graphs; "
+                              "a space of your own takes 'categorical', 'additive' or 'categorical+additive'")
+        self.space = space
+        self.kernel_name = kernel
+        self.n_cat = space.n_categorical
+        self.n_ord = len(space.variables) - self.n_cat
+
+    def __call__(self, configs) -> torch.Tensor:
+        return torch.tensor(self.space.encode(configs), dtype=DTYPE)
+
+    def _part(self, start: int, stop: int, categorical: bool) -> Kernel:
+        if categorical:
+            base = HammingKernel(ard_num_dims=stop - start, lengthscale_constraint=Interval(0.05, 20.0),
+                                 lengthscale_prior=LogNormalPrior(0.0, 1.0))
+        else:  # grid positions in [0, 1]: lengthscales about 0.5 make neighbouring values covary strongly
+            base = MaternKernel(nu=2.5, ard_num_dims=stop - start, lengthscale_prior=LogNormalPrior(-0.5, 1.0))
+        return _Slice(base, start, stop)
+
+    def covariance(self, n_inputs: int) -> Kernel:
+        c, d = self.n_cat, self.n_cat + self.n_ord
+        parts: list[Kernel] = []
+        if "categorical" in self.parts:
+            pieces = ([self._part(0, c, True)] if c else []) + ([self._part(c, d, False)] if self.n_ord else [])
+            joint = pieces[0] if len(pieces) == 1 else ProductKernel(*pieces)
+            parts.append(ScaleKernel(joint, outputscale_prior=GammaPrior(2.0, 0.5)))
+        if "additive" in self.parts:
+            for k in range(d):
+                parts.append(ScaleKernel(self._part(k, k + 1, k < c), outputscale_prior=GammaPrior(2.0, 2.0)))
+        kernel = parts[0]
+        for p in parts[1:]:
+            kernel = kernel + p
+        return kernel
+
+    def prior_mean(self) -> Mean:
+        return ConstantMean()
 
 
 class _Predictor:
@@ -440,7 +498,7 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 __all__ = [
-    "KERNEL_PARTS", "SIGNAL_USES", "parse_kernel", "parse_signal_use", "signal_scores", "CellFeatures",
+    "KERNEL_PARTS", "SIGNAL_USES", "parse_kernel", "parse_signal_use", "signal_scores", "CellFeatures", "SpaceFeatures",
     "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
     "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_variance", "posterior_mean_var",
 ]

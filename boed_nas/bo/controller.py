@@ -37,12 +37,14 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, StateError, check_int
-from ..nb201.space import N_CELLS, Cell, canonical_cells
+from ..seeding import derive_seed
+from ..nb201.space import CELL_SPACE, N_CELLS, Cell, canonical_cells
 from ..strategy import Strategy
 from .acquisition import ACQUISITIONS, PoolBelief, score
 from .belief import (
     CellFeatures,
     OutputTransform,
+    SpaceFeatures,
     fit_belief,
     hyperparameters,
     joint_samples,
@@ -54,6 +56,11 @@ from .belief import (
 )
 
 PENDING = ("believer", "fantasy", "ignore")
+POOL_RANDOM = 2000
+"""On a space too large to enumerate, each ask scores this many random configurations ..."""
+POOL_PARENTS = 10
+POOL_SALT = 0x9001  # keeps the pool's draws apart from the other seeds derived from (seed, history size)
+"""... and the one-step neighbours of this many best observed configurations."""
 INIT_TOP_FRACTION = 0.05
 """With ``signal_use`` "init", the initial design draws from this top fraction of the classes by
 combined signal (the mean of the signals' normal scores): 323 of NB201's 6,466."""
@@ -128,6 +135,7 @@ class BOEDController(Strategy):
     """
 
     name = "boed"
+    any_space = True
 
     def __init__(
         self,
@@ -168,8 +176,12 @@ class BOEDController(Strategy):
         if pending not in PENDING:
             raise ConfigError(f"unknown pending {pending!r}; expected one of {list(PENDING)}")
         self.pending_mode = pending
-        self.proposals = [Cell.parse(c) for c in (proposals or [])]
+        self.proposals = [self.space.parse(c) for c in (proposals or [])]
         self.op_prior = None if op_prior is None else np.asarray(op_prior, dtype=np.float64)
+        self._pool_at: int | None = None  # history size at which a generated pool was built
+        if self.space is not CELL_SPACE:
+            self._init_space(op_prior, signals, signal_use)
+            return
         self.universe = canonical_cells()
         self._uidx = {c.code: i for i, c in enumerate(self.universe)}
         self.signals, values = resolve_signals(signals)  # the form saved in get_params; classes x K
@@ -190,6 +202,47 @@ class BOEDController(Strategy):
         self._hyper: dict[str, Any] | None = None  # last fitted hyperparameters and the history size
         self.reports: list[dict[str, Any]] = []
 
+    def _init_space(self, op_prior: Any, signals: Any, signal_use: str) -> None:
+        """The rest of the constructor on a space of your own (``boed_nas.spaces.Space``)."""
+        if op_prior is not None or signals is not None:
+            raise ConfigError("op_prior and signals are NB201's (per edge, per cell code); a space of your own "
+                              "takes neither")
+        self.signals, self.signal_use, self._init_pool = None, signal_use, None
+        self.features = SpaceFeatures(self.space, self.kernel)
+        self._transform = OutputTransform(self.output_transform)
+        self._X = None
+        self._model_cache = None
+        self._hyper = None
+        self.reports = []
+        everything = self.space.enumerate()
+        self.universe = everything if everything is not None else []  # generated at each ask (``_ensure_pool``)
+        self._uidx = {self.space.key(c): i for i, c in enumerate(self.universe)}
+
+    def _ensure_pool(self) -> None:
+        """On a space too large to enumerate: the candidate pool of the current history (built once
+        per history size): the told configurations, ``POOL_RANDOM`` random ones and the neighbours
+        of the ``POOL_PARENTS`` best observed ones, then the pending ones. Its draws are seeded by
+        (seed, history size), so a resumed run rebuilds the identical pool."""
+        if self.space is CELL_SPACE or self.space.enumerable:
+            return
+        if self._pool_at == len(self.history) and all(k in self._uidx for k in self.pending):
+            return  # (a cell made pending from outside, set_pending, needs a new pool)
+        rng = np.random.default_rng(derive_seed(self.seed, len(self.history), POOL_SALT))
+        pool: dict[Any, Any] = {}
+        for o in self.history:
+            pool.setdefault(self.space.key(o.cell), o.cell)
+        for o in sorted(self._successes(), key=self.signed, reverse=True)[:POOL_PARENTS]:
+            for c in self.space.neighbours(o.cell):
+                pool.setdefault(self.space.key(c), c)
+        for _ in range(POOL_RANDOM):
+            c = self.space.sample(rng)
+            pool.setdefault(self.space.key(c), c)
+        for c in self.pending.values():
+            pool.setdefault(self.space.key(c), c)
+        self.universe = list(pool.values())
+        self._uidx = {k: i for i, k in enumerate(pool)}
+        self._X, self._model_cache, self._pool_at = None, None, len(self.history)
+
     def get_params(self) -> dict[str, Any]:
         return {
             **super().get_params(),
@@ -199,7 +252,7 @@ class BOEDController(Strategy):
             "output_transform": self.output_transform,
             "n_samples": self.n_samples,
             "plausible_size": self.plausible_size,
-            "proposals": [str(c) for c in self.proposals],
+            "proposals": [self.space.format(c) for c in self.proposals],
             "op_prior": None if self.op_prior is None else self.op_prior.tolist(),
             "signals": self.signals,
             "signal_use": self.signal_use,
@@ -217,7 +270,7 @@ class BOEDController(Strategy):
         return self._X
 
     def _index(self, cell: Cell) -> int:
-        return self._uidx[cell.canonical().code]
+        return self._uidx[self.space.key(cell)]
 
     def _successes(self) -> list:
         return [o for o in self.history if not o.outcome.failed]
@@ -228,6 +281,7 @@ class BOEDController(Strategy):
         ok = self._successes()
         if len(ok) < 2:
             return None
+        self._ensure_pool()
         if self._model_cache is not None and self._model_cache[0] == len(self.history):
             return self._model_cache[1], self._model_cache[2]
         idx = np.array([self._index(o.cell) for o in ok])
@@ -291,15 +345,20 @@ class BOEDController(Strategy):
         for c in self.proposals:
             if self.is_new(c):
                 return c
-        taken = [o.cell.canonical() for o in self.history] + [c.canonical() for c in self.pending.values()]
+        taken = [o.cell for o in self.history] + list(self.pending.values())
         draw = self.random_new_cell if self._init_pool is None else self._random_new_top_cell
         if not taken:
             return draw()
-        T = np.array([c.ops for c in taken])
+        T = np.array([self._coords(c) for c in taken])
         cands = [draw() for _ in range(64)]
-        C = np.array([c.canonical().ops for c in cands])
+        C = np.array([self._coords(c) for c in cands])
         dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
         return cands[int(np.argmax(dist))]  # maximin Hamming distance to what is taken
+
+    def _coords(self, cell: Any) -> tuple[int, ...]:
+        """Where a point sits for the maximin design's Hamming distance: the class representative's
+        ops (NB201), or the value indices."""
+        return cell.canonical().ops if self.space is CELL_SPACE else self.space.indices(cell)
 
     def _random_new_top_cell(self) -> Cell:
         """A uniformly random class among the top ones by combined signal that is neither evaluated
