@@ -418,6 +418,36 @@ class BlueprintSpace:
         nbs = self.neighbours(bp)
         return nbs[int(rng.integers(len(nbs)))]
 
+    def search_space(self, flops: bool = True):
+        """This macro space as a ``boed_nas.spaces.Space`` (what ``boed``, the baselines and
+        ``run_objective`` search): per stage an ordered ``s{s}.width`` and ``s{s}.l0.kernel``, and per
+        optional block a categorical ``s{s}.l{l}`` of ``"-"`` (bypassed) or a kernel size; with
+        ``flops``, the network's FLOPs as a known cost. ``blueprint_of(config)`` maps back."""
+        from ..spaces.base import Categorical, Ordered, Space
+
+        variables = []
+        for s, st in enumerate(self.stages):
+            variables.append(Ordered(f"s{s}.width", list(st.widths)))
+            variables.append(Ordered(f"s{s}.l0.kernel", list(self.kernels)))
+            variables += [Categorical(f"s{s}.l{ell}", [BYPASS, *self.kernels]) for ell in range(1, st.depth)]
+
+        def costs(config) -> dict[str, float]:
+            from .cost import network_flops
+
+            return {"flops": float(network_flops(self.blueprint_of(config), self))}
+
+        return Space(variables, costs=costs if flops else None, name="blueprint")
+
+    def blueprint_of(self, config) -> Blueprint:
+        """The blueprint of a configuration of ``search_space()``."""
+        widths, kernels = [], []
+        for s, st in enumerate(self.stages):
+            widths.append(int(config[f"s{s}.width"]))
+            row = [int(config[f"s{s}.l0.kernel"])]
+            row += [None if config[f"s{s}.l{ell}"] == BYPASS else int(config[f"s{s}.l{ell}"]) for ell in range(1, st.depth)]
+            kernels.append(tuple(row))
+        return self.validate(Blueprint(tuple(widths), tuple(kernels)))
+
     def describe(self) -> str:
         lines = [f"stem {self.in_channels}->{self.stem_channels} (3x3), input {self.input_size[0]}x{self.input_size[1]}, "
                  f"kernels {list(self.kernels)}"]

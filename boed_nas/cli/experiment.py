@@ -31,7 +31,9 @@ from ..experiment.run import SearchRun, run_nb201
 from ..experiment.runfolder import RunFolder
 from ..mo.pareto import parse_objectives
 from ..nb201.benchmark import NB201Benchmark
-from ..registry import available, split_specs
+from ..experiment.loop import run_objective
+from ..registry import available, make_strategy, split_specs
+from ..spaces.base import load_object, load_space
 
 DEFAULT_STRATEGY = "boed"
 MO_DEFAULT_STRATEGIES = "boed-mo,qnehvi,parego,nsga2,mo-random"
@@ -148,7 +150,78 @@ def _search_one(args: argparse.Namespace, run: SearchRun, out: Path) -> dict:
     return summary
 
 
+def _search_objective(args: argparse.Namespace) -> int:
+    """``boed-nas search --space MODULE:NAME --objective MODULE:FUNCTION``: a search of your own."""
+    if not (args.space and args.objective):
+        raise ConfigError("--space and --objective go together: the space to search and the function that trains "
+                          "one of its configurations")
+    nb201_only = {"--dataset": args.dataset != "cifar10", "--objectives": bool(args.objectives),
+                  "--constraint": bool(args.constraint), "--lambdas": args.lambdas is not None,
+                  "--clock simulated": args.clock == "simulated", "--stop-at-optimum": args.stop_at_optimum,
+                  "--ask-seconds": args.ask_seconds != 0}
+    clash = [k for k, v in nb201_only.items() if v]
+    if clash:
+        raise ConfigError(f"{clash} belong to searches on the NB201 table; a search with --space/--objective takes "
+                          "--strategy, --seed, --budget, --workers, --scheduler, --batch-size/--synchronous, "
+                          "--max-retries, --metric, --minimize, --out, --resume")
+    space = load_space(args.space)
+    objective = load_object(args.objective, "--objective")
+    if not callable(objective):
+        raise ConfigError(f"--objective {args.objective!r} names a {type(objective).__name__}, not a function")
+    strategy = make_strategy(args.strategy, seed=args.seed, space=space, metric=args.metric, maximize=not args.minimize)
+    meta = {"kind": "objective", "space": args.space, "objective": args.objective, "strategy": args.strategy,
+            "seed": args.seed, "budget": args.budget, "workers": args.workers, "metric": args.metric,
+            "maximize": not args.minimize, "batch_size": args.workers if args.synchronous else args.batch_size,
+            "max_retries": args.max_retries}
+    out = Path(args.out)
+    folder = RunFolder(out)
+    folder.prepare()
+    resumed = args.resume and folder.holds_run()
+    if resumed:
+        folder.check_meta({k: v for k, v in meta.items() if k != "budget"})
+        strategy = folder.load_strategy()
+        if args.budget < len(strategy.history):
+            raise ConfigError(f"--budget {args.budget} is below the {len(strategy.history)} evaluations the run in "
+                              f"{str(out)!r} already told")
+    else:
+        folder.check_new()
+    folder.write_meta(meta)
+    size = space.n_distinct
+    print(f"space {space.name!r}: {len(space.variables)} variables, "
+          + (f"{size:,} configurations" if size is not None else f"{space.size:,} configurations before its constraint")
+          + f"\nstrategy {args.strategy}, budget {args.budget}, seed {args.seed}, workers {args.workers}"
+          + (f"; resuming {out}" if resumed else ""))
+    bar = tqdm(total=args.budget, desc=f"{args.strategy} on {space.name}", unit="eval")
+
+    def on_row(row: dict) -> None:
+        bar.n = int(row["query"])
+        bar.set_postfix({"best": f"{row['best_so_far']:.4g}"}, refresh=False)
+        bar.refresh()
+
+    def on_progress(status: dict) -> None:
+        bar.set_description(f"{args.strategy} on {space.name}: {status['running']} running, {status['failed']} failed",
+                            refresh=True)
+
+    try:
+        traj = run_objective(strategy, objective, args.budget, workers=args.workers, scheduler=args.scheduler,
+                             batch_size=meta["batch_size"], max_retries=args.max_retries, out=folder, callback=on_row,
+                             progress=on_progress)
+    finally:
+        bar.close()
+    folder.mark_finished(len(strategy.history))
+    ok = traj[~traj["failed"].astype(bool)]
+    best = ok.loc[(ok[args.metric] if not args.minimize else -ok[args.metric]).idxmax()] if len(ok) else None
+    print(f"{len(traj)} evaluations ({int(traj['failed'].astype(bool).sum())} failed)")
+    if best is not None:
+        print(f"best observed: {best['config']}  {args.metric} {best[args.metric]:.6g}")
+        print(f"recommended by {args.strategy}: {traj['recommended_config'].iloc[-1]}")
+    print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json")
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
+    if args.space or args.objective:
+        return _search_objective(args)
     multi = bool(args.objectives or args.constraint or args.lambdas)
     settings = _run_settings(args)
     objectives = None
@@ -283,6 +356,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="a running Dask cluster's scheduler, e.g. tcp://10.0.0.5:8786 (--clock wall)")
     _add_multiobjective(p, bench=False)
+    g = p.add_argument_group("your own space and objective (instead of the NB201 table)")
+    g.add_argument("--space", default=None, metavar="MODULE:NAME",
+                   help="a boed_nas.spaces.Space to search, e.g. myproject.spaces:SPACE (or path/to/file.py:SPACE); "
+                        "with --objective")
+    g.add_argument("--objective", default=None, metavar="MODULE:FUNCTION",
+                   help="the function that trains one configuration and returns its metrics, e.g. "
+                        "myproject.train:evaluate; with --space")
+    g.add_argument("--metric", default="val_acc", help="the metric to optimise, a key of what the objective returns. "
+                                                      "Default: val_acc")
+    g.add_argument("--minimize", action="store_true", help="smaller --metric is better (a loss, an error rate)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("bench", help="strategies x seeds (x workers) side by side")

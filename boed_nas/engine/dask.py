@@ -94,7 +94,7 @@ class DaskEngine(Engine):
     def _start(self, job: Job) -> Any:
         if self._objective.status != "finished":  # every worker that held the objective died
             self._objective = self.client.scatter(self._objective_value, broadcast=True, hash=False)
-        key = f"boed-nas-eval-{job.id}-{job.cell.code}-{job.attempt}-{next(self._resubmissions)}-{id(self)}"
+        key = f"boed-nas-eval-{job.id}-{job.attempt}-{next(self._resubmissions)}-{id(self)}"
         return self.client.submit(_run, self._objective, job.cell, self.transient, self._t0, pure=False, key=key,
                                   resources=self.resources)
 

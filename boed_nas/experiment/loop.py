@@ -24,6 +24,7 @@ run again first, and the run continues where it stopped.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -100,6 +101,82 @@ class TableRecorder:
     def recommended(self, row: dict[str, Any], rec: Cell | None) -> None:
         row["recommended_cell"] = str(rec) if rec is not None else ""
         row["recommended_test_regret"] = self.bench.test_regret(rec) if rec is not None else math.nan
+
+
+class ObjectiveRecorder:
+    """Trajectory rows of a search on your own objective: the told value of the strategy's metric,
+    the running best (by observed value) and the strategy's recommendation, the cumulative cost,
+    the space's known costs of each configuration (JSON), and where and when it ran."""
+
+    found = False  # no table, no known optimum: a run stops at its budget
+
+    def __init__(self, strategy: Strategy) -> None:
+        self.space, self.metric, self.sign = strategy.space, strategy.metric, 1.0 if strategy.maximize else -1.0
+        self.best, self.best_config, self.cum_cost = -math.inf, None, 0.0
+
+    @property
+    def columns(self) -> list[str]:
+        return (["query", "config", self.metric, "failed", "error", "cost", "cumulative_cost", "best_so_far",
+                 "best_config", "recommended_config", "known_costs", "ask_seconds"]
+                + [c for c in EVENT_COLUMNS if c != "error"])
+
+    def row(self, query: int, config: Any, outcome: Outcome) -> dict[str, Any]:
+        self.cum_cost += outcome.cost
+        value = outcome.metrics.get(self.metric, math.nan)
+        if not outcome.failed and self.sign * value > self.best:
+            self.best, self.best_config = self.sign * value, config
+        return {"query": query, "config": self.space.format(config), self.metric: value, "failed": outcome.failed,
+                "cost": outcome.cost, "cumulative_cost": self.cum_cost,
+                "best_so_far": self.sign * self.best if self.best_config is not None else math.nan,
+                "best_config": "" if self.best_config is None else self.space.format(self.best_config),
+                "known_costs": json.dumps(self.space.costs(config)) if self.space.costs(config) else ""}
+
+    def recommended(self, row: dict[str, Any], rec: Any) -> None:
+        row["recommended_config"] = "" if rec is None else self.space.format(rec)
+
+
+def run_objective(
+    strategy: Strategy,
+    objective: Callable[[Any], Outcome | dict[str, float] | None],
+    budget: int,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resources: dict[str, float] | None = None,
+    engine: Engine | None = None,
+    batch_size: int | None = None,
+    max_retries: int = 0,
+    transient: Sequence[type[BaseException]] = (),
+    out: str | Path | RunFolder | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
+    progress: Callable[[dict[str, int]], None] | None = None,
+) -> pd.DataFrame:
+    """Run ``strategy`` (on its ``space``) against your ``objective`` until ``budget`` evaluations
+    are told; the trajectory (``ObjectiveRecorder``'s columns).
+
+    ``objective(config)`` trains and validates one configuration and returns its metrics (a dict
+    holding the strategy's ``metric``, or an ``Outcome`` with ``cost`` and ``info``); ``None`` or a
+    raised error is a failed evaluation (retried up to ``max_retries`` when transient). With
+    ``workers > 1`` (or a ``scheduler`` address) the evaluations run on Dask, asynchronously: the
+    objective must be importable by the workers (a module-level function). ``out``, resume and
+    faults: as ``run_search``.
+    """
+    check_int("budget", budget, 1)
+    check_int("max_retries", max_retries, 0)
+    if not callable(objective):
+        raise ConfigError(f"objective must be a function of a configuration, got {objective!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ConfigError(f"batch_size must be a positive integer or None (asynchronous), got {batch_size!r}")
+    folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out)
+    own_engine = engine is None
+    engine = engine if engine is not None else make_engine(objective, workers, scheduler=scheduler, resources=resources,
+                                                           transient=tuple(transient))
+    try:
+        return _Loop(strategy, engine, ObjectiveRecorder(strategy), budget, batch_size, callback, False, 0.0,
+                     max_retries, folder, progress).run()
+    finally:
+        if own_engine:
+            engine.close()
 
 
 def run_search(
@@ -197,16 +274,17 @@ class _Loop:
         s, log = self.strategy, self.folder.evaluations() if self.folder is not None else []
         done_rows = self.folder.rows() if self.folder is not None else []
         finals = [e for e in log if e["final"]]
-        by_code = {Cell.from_str(e["cell"]).canonical().code: e for e in finals}
-        told = {o.cell.canonical().code for o in s.history}
+        space = s.space
+        by_key = {space.key(space.parse(e["cell"])): e for e in finals}
+        told = {space.key(o.cell) for o in s.history}
         for e in finals:  # finished and logged, not told before the crash: told now, never run again
-            cell = Cell.from_str(e["cell"])
-            if cell.canonical().code not in told:
+            cell = space.parse(e["cell"])
+            if space.key(cell) not in told:
                 s.tell(cell, _told_outcome(e))
-                told.add(cell.canonical().code)
+                told.add(space.key(cell))
         for q, obs in enumerate(s.history, start=1):
             row = self.recorder.row(q, obs.cell, obs.outcome)
-            e = by_code.get(obs.cell.canonical().code, {})
+            e = by_key.get(space.key(obs.cell), {})
             row.update({"ask_seconds": e.get("ask_seconds", math.nan), **_events(e)})
             if q <= len(done_rows):
                 self.rows.append(done_rows[q - 1])
@@ -309,4 +387,5 @@ def _told_outcome(e: dict[str, Any]) -> Outcome:
     return Outcome.from_dict(e["outcome"]) if e.get("outcome") is not None else _failure(e.get("error"))
 
 
-__all__ = ["EVENT_COLUMNS", "MO_COLUMNS", "TRAJECTORY_COLUMNS", "RunFolder", "TableRecorder", "run_search"]
+__all__ = ["EVENT_COLUMNS", "MO_COLUMNS", "TRAJECTORY_COLUMNS", "ObjectiveRecorder", "RunFolder", "TableRecorder",
+           "run_objective", "run_search"]

@@ -123,11 +123,12 @@ class RunFolder:
         if not strategy.history and not strategy.pending and self.holds_run():
             self.check_new()
 
-    def load_strategy(self) -> Strategy:
-        """The strategy of the run in this folder, as it was after its last ask or tell."""
+    def load_strategy(self, **overrides: Any) -> Strategy:
+        """The strategy of the run in this folder, as it was after its last ask or tell; ``overrides``
+        replace saved settings (``space=SPACE`` for a space that was given without a ``ref``)."""
         if not self.state.exists():
             raise ConfigError(f"{str(self.path)!r} holds no strategy state (state.json); nothing to resume")
-        return Strategy.load(self.state, state_path=self.state)
+        return Strategy.load(self.state, state_path=self.state, **overrides)
 
     # -------------------------------------------------------------------------------- the log
     def log(self, result: Result, ask_seconds: float, *, final: bool) -> None:

@@ -88,3 +88,20 @@ def test_space_size_counts_distinct_blueprints_and_neighbours_differ_in_one_choi
     # 2 widths; 3 kept layers x 1 other kernel; 1 kept block bypassed; 2 bypassed blocks x 2 kernels
     assert len(nbs) == 2 + 3 + 1 + 4
     assert sp.mutate(bp, 0) in nbs
+
+
+def test_search_space_is_the_macro_space_as_a_space_of_your_own():
+    import numpy as np
+
+    from boed_nas.blueprint.cost import network_flops
+    from boed_nas.blueprint.space import BlueprintSpace
+
+    bs = BlueprintSpace()
+    space = bs.search_space()
+    assert space.size == bs.size()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        c = space.sample(rng)
+        bp = bs.blueprint_of(c)
+        assert bs.validate(bp) == bp
+        assert space.costs(c) == {"flops": float(network_flops(bp, bs))}

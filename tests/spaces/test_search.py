@@ -1,0 +1,103 @@
+"""Searching a space of your own: the strategies that take one, run_objective and the CLI."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from boed_nas import make_strategy
+from boed_nas.cli import main
+from boed_nas.errors import ConfigError
+from boed_nas.experiment.loop import run_objective
+from boed_nas.experiment.runfolder import RunFolder
+from boed_nas.registry import available
+from boed_nas.spaces import Integer, Space
+from boed_nas.strategy import Strategy
+
+from .user_objective import SPACE, objective, score
+
+OPTIMUM = max(score(c) for c in SPACE.enumerate())
+ANY_SPACE = ["boed", "evolution", "local", "random"]
+
+
+def test_the_strategies_that_take_a_space():
+    assert available(any_space=True) == ANY_SPACE
+    with pytest.raises(ConfigError, match="searches NB201 cells only"):
+        make_strategy("bananas", space=SPACE)
+
+
+@pytest.mark.parametrize("name", ANY_SPACE)
+def test_valid_never_repeated_and_resumed_identically(name, tmp_path):
+    s = make_strategy(name, space=SPACE, seed=3, state_path=tmp_path / "state.json")
+    seen = set()
+    for _ in range(12):
+        (c,) = s.ask()
+        assert SPACE.parse(dict(c)) == c and SPACE.key(c) not in seen
+        seen.add(SPACE.key(c))
+        s.tell(c, {"val_acc": score(c)})
+    resumed = Strategy.load(tmp_path / "state.json", space=SPACE)
+    assert resumed.ask(2) == s.ask(2)
+
+
+def queries_to_optimum(name, seed, budget=80):
+    s = make_strategy(name, space=SPACE, seed=seed)
+    for q in range(1, budget + 1):
+        (c,) = s.ask()
+        s.tell(c, {"val_acc": score(c)})
+        if score(c) == OPTIMUM:
+            return q
+    return budget + 1
+
+
+def test_boed_finds_a_known_optimum_in_fewer_evaluations_than_random():
+    boed = [queries_to_optimum("boed", seed) for seed in range(3)]
+    rand = [queries_to_optimum("random", seed) for seed in range(3)]
+    assert np.mean(boed) < np.mean(rand), (boed, rand)
+
+
+def test_a_space_of_a_billion_configurations():
+    big = Space([Integer(f"x{i}", 0, 9) for i in range(9)], name="big")
+    s = make_strategy("boed", space=big, seed=0, n_samples=64)
+    seen = set()
+    for _ in range(12):
+        (c,) = s.ask()
+        assert big.parse(dict(c)) == c and big.key(c) not in seen
+        seen.add(big.key(c))
+        s.tell(c, {"val_acc": -sum((c[f"x{i}"] - 7) ** 2 for i in range(9))})
+    (a, b) = s.ask(2)  # a batch: the second pick sees the first as pending
+    assert a != b and big.key(a) not in seen and big.key(b) not in seen
+
+
+def test_run_objective_records_failures_and_resumes(tmp_path):
+    s = make_strategy("boed", space=SPACE, seed=1)
+    traj = run_objective(s, objective, 12, out=tmp_path / "run")
+    assert len(traj) == 12 and list(traj["query"]) == list(range(1, 13))
+    resumed = RunFolder(tmp_path / "run").load_strategy(space=SPACE)
+    traj = run_objective(resumed, objective, 30, out=tmp_path / "run")
+    assert len(traj) == 30 and len(resumed.history) == 30
+    failed = traj[traj["failed"]]
+    assert all("out of memory" in e for e in failed["error"])
+    assert all(json.loads(k)["flops"] > 0 for k in traj["known_costs"])
+    logged = [json.loads(line) for line in (tmp_path / "run" / "evaluations.jsonl").read_text().splitlines()]
+    assert len({e["cell"] for e in logged}) == len(logged) == 30  # each evaluation once
+
+
+def test_cli_search_on_your_own_space(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    ref = "tests.spaces.user_objective"
+    out = str(tmp_path / "run")
+    assert main(["search", "--space", f"{ref}:SPACE", "--objective", f"{ref}:objective", "--budget", "8",
+                 "--out", out]) == 0
+    assert main(["search", "--space", f"{ref}:SPACE", "--objective", f"{ref}:objective", "--budget", "11",
+                 "--out", out, "--resume"]) == 0
+    text = capsys.readouterr().out
+    assert "11 evaluations" in text and "recommended by boed" in text
+    assert len(pd.read_csv(tmp_path / "run" / "trajectory.csv")) == 11
+    capsys.readouterr()
+    assert main(["search", "--space", f"{ref}:SPACE", "--out", str(tmp_path / "x")]) == 2
+    assert "--space and --objective go together" in capsys.readouterr().err
+    assert main(["search", "--space", f"{ref}:SPACE", "--objective", f"{ref}:objective", "--dataset", "cifar100",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "belong to searches on the NB201 table" in capsys.readouterr().err
