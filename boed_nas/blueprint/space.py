@@ -421,7 +421,8 @@ class BlueprintSpace:
     def search_space(self, flops: bool = True):
         """This macro space as a ``boed_nas.spaces.Space`` (what ``boed``, the baselines and
         ``run_objective`` search): per stage an ordered ``s{s}.width`` and ``s{s}.l0.kernel``, and per
-        optional block a categorical ``s{s}.l{l}`` of ``"-"`` (bypassed) or a kernel size; with
+        optional block a categorical ``s{s}.l{l}`` of ``"-"`` (bypassed) or a kernel size (as
+        strings: one value type per variable, as Ax's choice parameters need); with
         ``flops``, the network's FLOPs as a known cost. ``blueprint_of(config)`` maps back."""
         from ..spaces.base import Categorical, Ordered, Space
 
@@ -429,7 +430,7 @@ class BlueprintSpace:
         for s, st in enumerate(self.stages):
             variables.append(Ordered(f"s{s}.width", list(st.widths)))
             variables.append(Ordered(f"s{s}.l0.kernel", list(self.kernels)))
-            variables += [Categorical(f"s{s}.l{ell}", [BYPASS, *self.kernels]) for ell in range(1, st.depth)]
+            variables += [Categorical(f"s{s}.l{ell}", [BYPASS, *map(str, self.kernels)]) for ell in range(1, st.depth)]
 
         def costs(config) -> dict[str, float]:
             from .cost import network_flops

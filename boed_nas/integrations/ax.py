@@ -58,7 +58,8 @@ from ax.storage.json_store.registry import (
 
 from ..bo.controller import BOEDController
 from ..errors import ConfigError, SpaceError
-from ..nb201.space import EDGES, OPS, Cell
+from ..nb201.space import CELL_SPACE, EDGES, OPS, Cell
+from ..spaces.base import Categorical, Integer, Ordered, Space
 
 PARAMETER_NAMES: tuple[str, ...] = tuple(f"edge_{src}_to_{to}" for to, src in EDGES)
 """The six Ax parameter names, in the edge order of the official arch string (``edge_0_to_1``
@@ -102,6 +103,28 @@ def nb201_parameters() -> list[Any]:
 
     return [ChoiceParameterConfig(name=n, values=list(OPS), parameter_type="str", is_ordered=False)
             for n in PARAMETER_NAMES]
+
+
+def ax_parameters(space: Space) -> list[Any]:
+    """A ``boed_nas.spaces.Space`` as Ax ``ChoiceParameterConfig``s (categorical: unordered,
+    ordered: ordered), for ``client.configure_experiment(parameters=...)``; ``space_of`` reads them
+    back. A space with a constraint is refused (the node does not take Ax parameter constraints)."""
+    from ax.api.configs import ChoiceParameterConfig
+
+    if space.constraint is not None:
+        raise ConfigError(f"space {space.name!r} has a constraint; the BOED node on Ax does not take one (use "
+                          "run_objective, or leave the invalid configurations to fail)")
+    out = []
+    for v in space.variables:
+        kinds = {"bool" if isinstance(x, bool) else "int" if isinstance(x, int) else "float" if isinstance(x, float)
+                 else "str" if isinstance(x, str) else type(x).__name__ for x in v.values}
+        if kinds == {"int", "float"}:
+            kinds = {"float"}
+        if len(kinds) != 1 or not kinds <= {"bool", "int", "float", "str"}:
+            raise ConfigError(f"variable {v.name!r} mixes value types {sorted(kinds)}; an Ax choice parameter takes one")
+        out.append(ChoiceParameterConfig(name=v.name, values=list(v.values), parameter_type=kinds.pop(),
+                                         is_ordered=isinstance(v, Ordered)))
+    return out
 
 
 def parameters_of(cell: Cell | str | int) -> dict[str, str]:
@@ -175,6 +198,38 @@ def check_search_space(experiment: Experiment) -> None:
         values = getattr(params[n], "values", None)
         if values is None or set(values) != set(OPS):
             raise ConfigError(f"parameter {n!r} has values {values!r}; the NB201 space has exactly {list(OPS)}")
+
+
+def space_of(experiment: Experiment) -> Any:
+    """The boed-nas space of an Ax experiment: NB201's cells (``CELL_SPACE``) for the six edge
+    parameters of ``nb201_parameters``, else a ``boed_nas.spaces.Space`` of its parameters: an
+    unordered choice is categorical, an ordered numeric choice ordered, an integer range the
+    ordered integers (its log scale ignored: the GP reads the grid position), a fixed parameter a
+    one-value choice. Float ranges and parameter constraints are refused (ConfigError): the node
+    scores a finite set of configurations."""
+    from ax.core.parameter import ChoiceParameter, FixedParameter, ParameterType, RangeParameter
+
+    params = experiment.search_space.parameters
+    if set(params) & set(PARAMETER_NAMES) and all(n.startswith("edge_") for n in params):
+        check_search_space(experiment)
+        return CELL_SPACE
+    if experiment.search_space.parameter_constraints:
+        raise ConfigError(f"{_label(experiment)} has parameter constraints; the BOED node does not take them "
+                          "(a boed_nas.spaces.Space constraint, through run_objective, does)")
+    variables = []
+    for name, p in params.items():
+        if isinstance(p, ChoiceParameter):
+            values = list(p.values)
+            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            variables.append(Ordered(name, values) if p.is_ordered and numeric else Categorical(name, values))
+        elif isinstance(p, RangeParameter) and p.parameter_type == ParameterType.INT:
+            variables.append(Integer(name, int(p.lower), int(p.upper)))
+        elif isinstance(p, FixedParameter):
+            variables.append(Categorical(name, [p.value]))
+        else:
+            raise ConfigError(f"parameter {name!r} of {_label(experiment)} is a float range; the BOED node scores a "
+                              "finite set of configurations: make it a choice parameter of the values to try")
+    return Space(variables, name=getattr(experiment, "_name", None) or "ax")
 
 
 def objective_of(experiment: Experiment, metric_name: str | None = None) -> tuple[str, bool]:
@@ -253,6 +308,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         self.metric_name = metric_name
         self.controller_kwargs = dict(controller_kwargs)
         self.controller = BOEDController(seed=seed, **self.controller_kwargs)  # validates the kwargs now
+        self.space: Any = CELL_SPACE  # the experiment's, once seen (space_of)
         self._bound = False  # controller.metric / maximize set from the experiment's objective
         self._told: set[int] = set()  # Ax trial indices already told (terminal)
         if state is not None:
@@ -262,18 +318,36 @@ class BOEDGenerationNode(ExternalGenerationNode):
     def state(self) -> dict[str, Any]:
         """JSON-able state: the controller's full state and which Ax trials it has been told."""
         return {"controller": self.controller.state_dict() if self._bound else None,
-                "told_trials": sorted(self._told)}
+                "told_trials": sorted(self._told),
+                "space": None if self.space is CELL_SPACE else self.space.to_dict()}
 
     def _restore(self, state: Mapping[str, Any]) -> None:
         saved = state.get("controller")
+        if state.get("space") is not None:
+            self.space = Space.from_dict(state["space"])
         if saved is not None:
             params = dict(saved["params"])
+            if self.space is not CELL_SPACE:
+                params["space"] = self.space
             self.controller = BOEDController(**params)
             self.controller.load_state_dict(saved)
             self._bound = True
         self._told = {int(i) for i in state.get("told_trials", [])}
 
-    def _bind(self, metric: str, maximize: bool) -> None:
+    def _to_point(self, parameters: Mapping[str, Any]) -> Any:
+        return cell_of(parameters) if self.space is CELL_SPACE else self.space.parse(dict(parameters))
+
+    def _to_parameters(self, point: Any) -> dict[str, Any]:
+        return parameters_of(point) if self.space is CELL_SPACE else dict(point)
+
+    def _bind(self, metric: str, maximize: bool, space: Any) -> None:
+        if not self._bound and space is not CELL_SPACE:
+            self.controller = BOEDController(seed=self.seed, space=space, **self.controller_kwargs)
+            self.space = space
+        elif (space is CELL_SPACE) != (self.space is CELL_SPACE) or (
+                space is not CELL_SPACE and space.to_dict()["variables"] != self.space.to_dict()["variables"]):
+            raise ConfigError("the experiment's search space is not the one this BOED node has been searching; "
+                              "build a new node")
         c = self.controller
         if not self._bound:
             c.metric, c.maximize, self._bound = metric, maximize, True
@@ -287,9 +361,9 @@ class BOEDGenerationNode(ExternalGenerationNode):
     def update_generator_state(self, experiment: Experiment, data: Data) -> None:
         """Tell the controller every trial that reached a terminal state since the last call."""
         with quiet_ax():
-            check_search_space(experiment)
+            space = space_of(experiment)
             metric, maximize = objective_of(experiment, self.metric_name)
-            self._bind(metric, maximize)
+            self._bind(metric, maximize, space)
             ctl = self.controller
             ctl.set_pending([])
             values = _objective_values(data, metric)
@@ -298,7 +372,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
                 if index in self._told or not trial.status.is_terminal:
                     continue
                 for arm in trial.arms:
-                    cell = cell_of(arm.parameters)
+                    cell = self._to_point(arm.parameters)
                     if not ctl.is_new(cell):
                         continue  # isomorphic to a trial already told: the controller keeps the first
                     value = values.get((index, arm.name)) if trial.status.is_completed else None
@@ -316,9 +390,9 @@ class BOEDGenerationNode(ExternalGenerationNode):
             raise RuntimeError("get_next_candidate before update_generator_state: the node has not seen the experiment")
         with quiet_ax():
             ctl = self.controller
-            ctl.set_pending(cell_of(p) for p in pending_parameters)
+            ctl.set_pending(self._to_point(p) for p in pending_parameters)
             (cell,) = ctl.ask(1)
-            return parameters_of(cell)
+            return self._to_parameters(cell)
 
     def _gen(self, experiment: Experiment, data: Data | None = None, n: int | None = None,
              pending_observations: Any = None, **kwargs: Any) -> Any:
@@ -434,14 +508,16 @@ def boed_node(client_or_strategy: Any, name: str = DEFAULT_NODE_NAME) -> BOEDGen
     return node
 
 
-def recommend(client: Any, name: str = DEFAULT_NODE_NAME) -> Cell | None:
+def recommend(client: Any, name: str = DEFAULT_NODE_NAME) -> Any:
     """The BOED node's recommendation for a ``Client``: after telling the controller every finished
-    trial, the evaluated cell with the highest posterior mean (the denoised best), or None."""
+    trial, the evaluated cell (a ``Config`` on a space of your own) with the highest posterior mean
+    (the denoised best), or None."""
     node = boed_node(client, name)
     experiment = client._experiment
     node.update_generator_state(experiment, experiment.lookup_data())
     return node.controller.recommend()
 
 
-__all__ = ["PARAMETER_NAMES", "BOEDGenerationNode", "boed_generation_strategy", "boed_node", "cell_of",
-           "check_search_space", "configure_nb201", "nb201_parameters", "objective_of", "parameters_of", "quiet_ax", "recommend"]
+__all__ = ["PARAMETER_NAMES", "BOEDGenerationNode", "ax_parameters", "boed_generation_strategy", "boed_node", "cell_of",
+           "check_search_space", "configure_nb201", "nb201_parameters", "objective_of", "parameters_of", "quiet_ax", "recommend",
+           "space_of"]

@@ -352,6 +352,18 @@ class Space:
         return {"name": self.name, "ref": self.ref, "variables": [v.to_dict() for v in self.variables],
                 "constrained": self.constraint is not None}
 
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Space:
+        """The space of ``to_dict()`` output (its variables; a constraint or costs are not data)."""
+        kinds = {"categorical": Categorical, "ordered": Ordered}
+        try:
+            if doc.get("constrained"):
+                raise SpaceError("a space with a constraint cannot be rebuilt from data; give its ref")
+            variables = [kinds[v["kind"]](v["name"], v["values"]) for v in doc["variables"]]
+        except (KeyError, TypeError, AttributeError) as e:
+            raise SpaceError(f"not a space description: {doc!r:.200} ({type(e).__name__}: {e})") from None
+        return cls(variables, name=doc.get("name", "space"), ref=doc.get("ref"))
+
     def __repr__(self) -> str:
         return f"Space({self.variables!r}, name={self.name!r})"
 

@@ -190,3 +190,58 @@ def test_quiet_ax_silences_ax_noise_only_inside_and_keeps_user_warnings():
             warnings.warn("the user's own deprecation", DeprecationWarning)
     assert ROOT_STREAM_HANDLER.level == before
     assert [str(w.message) for w in caught] == ["the user's own warning", "the user's own deprecation"]
+
+
+# ---------------------------------------------------------------------------------- a space of your own
+def _custom_client(seed=0):
+    from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+
+    client = Client()
+    with boed_ax.quiet_ax(logging.ERROR):
+        client.configure_experiment(parameters=[
+            ChoiceParameterConfig(name="block", values=["conv", "mbconv", "fused"], parameter_type="str", is_ordered=False),
+            RangeParameterConfig(name="depth", bounds=(1, 6), parameter_type="int"),
+            ChoiceParameterConfig(name="width", values=[16, 32, 64, 128], parameter_type="int", is_ordered=True),
+        ], name="custom")
+        client.configure_optimization(objective="val_acc")
+        client.set_generation_strategy(boed_ax.boed_generation_strategy(seed=seed, initialization_budget=N_INIT))
+    return client
+
+
+def _custom_score(p):
+    return 80.0 - (p["depth"] - 4) ** 2 - abs([16, 32, 64, 128].index(p["width"]) - 2) + (p["block"] == "mbconv") * 2
+
+
+def test_the_node_on_a_custom_choice_and_integer_space(tmp_path):
+    from boed_nas.spaces import Categorical, Ordered
+
+    client = _custom_client()
+    space = boed_ax.space_of(client._experiment)
+    assert [type(v) for v in space.variables] == [Categorical, Ordered, Ordered]
+    seen = []
+    for _ in range(10):
+        with boed_ax.quiet_ax(logging.ERROR):
+            for index, params in client.get_next_trials(max_trials=2).items():
+                space.parse(params)  # every trial is a valid configuration
+                seen.append(space.key(space.parse(params)))
+                client.complete_trial(index, raw_data={"val_acc": _custom_score(params)})
+    assert len(set(seen)) == len(seen) == 20  # never repeated, batches of two included
+    nodes = _nodes(client)
+    assert set(nodes.values()) == {"Sobol", "BOED"}
+    best = boed_ax.recommend(client)
+    assert best is not None and space.parse(dict(best)) == best
+    # saved and loaded with the node: the loaded loop proposes what the uninterrupted one does
+    client.save_to_json_file(str(tmp_path / "run.json"))
+    loaded = Client.load_from_json_file(str(tmp_path / "run.json"))
+    with boed_ax.quiet_ax(logging.ERROR):
+        assert list(loaded.get_next_trials(max_trials=1).values()) == list(client.get_next_trials(max_trials=1).values())
+
+
+def test_a_float_range_is_refused_by_name():
+    from ax.api.configs import RangeParameterConfig
+
+    other = Client()
+    other.configure_experiment(parameters=[RangeParameterConfig(name="lr", bounds=(0.0, 1.0), parameter_type="float")])
+    other.configure_optimization(objective="val_acc")
+    with pytest.raises(ValueError, match="parameter 'lr' .* is a float range"):
+        boed_ax.space_of(other._experiment)
