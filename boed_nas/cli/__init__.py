@@ -1,7 +1,8 @@
 """The ``boed-nas`` command.
 
     boed-nas search    one search on NB201 (default: CIFAR-10, budget 100), resumable (--resume),
-                       on many workers (--workers, --scheduler) or a simulated clock (--clock simulated)
+                       on many workers (--workers, --scheduler) or a simulated clock (--clock simulated);
+                       or on a space and objective of your own (--space MODULE:NAME --objective MODULE:FUNCTION)
     boed-nas bench     several strategies x seeds (x workers) side by side: a markdown table and plots
     boed-nas report    merge bench folders run by seed range into one table and plots
     boed-nas supernet  differentiable (DARTS-family) search that proposes cells

@@ -1,4 +1,5 @@
-"""``boed-nas search``, ``bench`` and ``report``: searches on the shipped NB201 table and their reports.
+"""``boed-nas search``, ``bench`` and ``report``: searches on the shipped NB201 table and their reports;
+``search --space MODULE:NAME --objective MODULE:FUNCTION`` searches a space and objective of your own.
 
 Every argument is checked before anything is written. A search runs in its ``--out`` folder
 (``boed_nas.experiment.runfolder``): a folder that already holds one is never overwritten;
@@ -343,7 +344,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """The ``search``, ``bench`` and ``report`` subcommands."""
-    p = sub.add_parser("search", help="run one search on NB201")
+    p = sub.add_parser("search", help="run one search: on NB201, or on --space with --objective of your own")
     _add_common(p)
     p.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {available()}. Default: {DEFAULT_STRATEGY}")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="the run's one seed. Default: 0")
