@@ -2,18 +2,22 @@
 
 The runs are ``boed-nas bench`` commands (the engine itself: the simulated clock, each evaluation
 taking its cell's NB201 training time, one ask whenever a worker frees up), each run stopped when
-it first evaluates the validation optimum or after 300 evaluations::
+it first evaluates the validation optimum or after 300 evaluations; one folder per dataset, so that
+each command writes its trajectories when it ends::
 
     B="boed-nas bench --seeds 10 --budget 300 --workers 1,4,16 --clock simulated --stop-at-optimum --jobs 2"
-    $B --strategies boed,random,evolution,local --dataset cifar10,cifar100,ImageNet16-120 --out benchmarks/results/scaleout/async
-    $B --strategies "boed[pending='ignore']" --dataset cifar100 --workers 4,16 --out benchmarks/results/scaleout/ignore
-    $B --strategies boed --dataset cifar100 --workers 4,16 --synchronous --out benchmarks/results/scaleout/sync
+    R=benchmarks/results/scaleout
+    for ds in cifar100 cifar10 ImageNet16-120; do
+        $B --strategies boed,random,evolution,local --dataset $ds --out $R/async/$ds
+    done
+    $B --strategies "boed[pending='ignore']" --dataset cifar100 --workers 4,16 --out $R/ignore
+    $B --strategies boed --dataset cifar100 --workers 4,16 --synchronous --out $R/sync
+    $B --strategies "boed[pending='fantasy']" --dataset cifar100 --workers 4,16 --out $R/fantasy
 
-(each resumable with ``--resume``), then::
+(each resumable with ``--resume``; the runs/ folders are not committed), then::
 
-    python benchmarks/scaleout_study.py report benchmarks/results/scaleout/async \\
-        "benchmarks/results/scaleout/ignore" "benchmarks/results/scaleout/sync=boed (synchronous batches)" \\
-        --out benchmarks/results/scaleout
+    python benchmarks/scaleout_study.py report $R/async/cifar10 $R/async/cifar100 $R/async/ImageNet16-120 \\
+        $R/ignore "$R/sync=boed (synchronous batches)" $R/fantasy --out $R
 
 writes ``trajectories.csv.gz`` (every run), ``table.md`` (per dataset, strategy and M: simulated time to
 the optimum, median [IQR] over seeds and runs that found it; evaluations used; speed-up T(1)/T(M)),
@@ -54,8 +58,11 @@ def load(sources: list[str]) -> pd.DataFrame:
     return traj
 
 
-def _fmt(v: float, digits: int = 1) -> str:
-    return "not found" if not math.isfinite(v) else f"{v:.{digits}f}"
+def _fmt(v: float, digits: int | None = 1) -> str:
+    """A figure, or "not found"; ``digits=None``: as many as it has (a median of counts may end in .5)."""
+    if not math.isfinite(v):
+        return "not found"
+    return f"{v:g}" if digits is None else f"{v:.{digits}f}"
 
 
 def table(traj: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +104,7 @@ def markdown(t: pd.DataFrame) -> str:
     for _, r in t.iterrows():
         lines.append("| " + " | ".join([
             r.dataset, r.strategy, str(r.workers), f"{_fmt(r.hours_median)} [{_fmt(r.hours_q25)}, {_fmt(r.hours_q75)}]",
-            f"{r.found}/{r.seeds}", _fmt(r.evaluations_to_optimum_median, 0), _fmt(r.evaluations_run_median, 0),
+            f"{r.found}/{r.seeds}", _fmt(r.evaluations_to_optimum_median, None), _fmt(r.evaluations_run_median, None),
             _fmt(r.speedup_of_medians), _fmt(r.speedup_median_per_seed), f"{r.ask_seconds_median:.3f}"]) + " |")
     return "\n".join(lines)
 
