@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def table(traj: pd.DataFrame) -> pd.DataFrame:
     speed, paired = [], []
     for _, r in out.iterrows():
         base = out[(out.dataset == r.dataset) & (out.strategy == r.strategy) & (out.workers == 1)]
+        if base.empty:  # a variant run at M > 1 only (pending handling, batches): with one worker it is
+            # its strategy's plain run (nothing is pending), so its M = 1 row is that one's
+            plain = re.split(r"[\[ (]", r.strategy, maxsplit=1)[0]
+            base = out[(out.dataset == r.dataset) & (out.strategy == plain) & (out.workers == 1)]
         if base.empty:
             speed.append(math.nan)
             paired.append(math.nan)
