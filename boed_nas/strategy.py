@@ -378,6 +378,9 @@ class Strategy:
         params = state.get("params", {})
         if not isinstance(params, Mapping):
             raise StateError(f"{str(path)!r}: 'params' is {type(params).__name__}, not a mapping of settings")
+        if "space" in params and params["space"] is None and overrides.get("space") is None:
+            raise StateError(f"{str(path)!r} was saved from a space given as an object, without a ref; load it with "
+                             "Strategy.load(path, space=SPACE) (or give the Space a ref='pkg.module:NAME')")
         try:
             strategy = cls(**{**params, **overrides})
         except (TypeError, ValueError) as e:

@@ -101,3 +101,16 @@ def test_cli_search_on_your_own_space(tmp_path, monkeypatch, capsys):
     assert main(["search", "--space", f"{ref}:SPACE", "--objective", f"{ref}:objective", "--dataset", "cifar100",
                  "--out", str(tmp_path / "x")]) == 2
     assert "belong to searches on the NB201 table" in capsys.readouterr().err
+
+
+def test_a_state_saved_without_a_space_ref_says_how_to_load_it(tmp_path):
+    from boed_nas.errors import StateError
+    from boed_nas.spaces import Categorical
+
+    space = Space([Categorical("op", ["a", "b", "c"])])  # no ref: not importable by name
+    s = make_strategy("random", space=space, seed=0, state_path=tmp_path / "state.json")
+    (c,) = s.ask()
+    s.tell(c, {"val_acc": 1.0})
+    with pytest.raises(StateError, match=r"space=SPACE"):
+        Strategy.load(tmp_path / "state.json")
+    assert Strategy.load(tmp_path / "state.json", space=space).history == s.history
