@@ -95,7 +95,12 @@ def plot_regret_over_time(trajectories: pd.DataFrame, path: str | os.PathLike[st
         hours = sub["finished"].to_numpy(dtype=float) / 3600
         grid = np.geomspace(max(np.nanmin(hours[hours > 0]) if (hours > 0).any() else 1e-3, 1e-3), np.nanmax(hours),
                             points)
+        strategies = list(dict.fromkeys(sub["strategy"]))
+        worker_counts = sorted(sub["workers"].unique()) if "workers" in sub else []
         for name, g in _lines(sub):
+            # one colour per strategy, one line style per number of workers (solid: the fewest)
+            color = plt.get_cmap("tab10")(strategies.index(g["strategy"].iloc[0]) % 10)
+            style = ["-", "--", ":", "-."][worker_counts.index(g["workers"].iloc[0]) % 4] if worker_counts else "-"
             curves = []
             for _, run in g.groupby("seed"):
                 run = run.sort_values("finished")
@@ -105,8 +110,8 @@ def plot_regret_over_time(trajectories: pd.DataFrame, path: str | os.PathLike[st
                 curve[grid > t[-1]] = v[-1]  # a run that ended (budget or optimum) keeps its last value
                 curves.append(curve)
             q = np.nanquantile(np.array(curves), [0.25, 0.5, 0.75], axis=0)
-            ax.plot(grid, q[1], label=f"{name} (n={len(curves)})")
-            ax.fill_between(grid, q[0], q[2], alpha=0.2)
+            ax.plot(grid, q[1], label=f"{name} (n={len(curves)})", color=color, linestyle=style)
+            ax.fill_between(grid, q[0], q[2], alpha=0.12, color=color)
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=0.1)
         ax.set_xlabel("time (engine clock, hours)")
