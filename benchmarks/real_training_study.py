@@ -32,13 +32,13 @@ STRATEGIES = ("boed", "evolution", "random")
 
 def one_run(name: str, seed: int, budget: int, folder: Path) -> dict:
     rf = RunFolder(folder)
-    if rf.finished():
+    if rf.holds_run():  # finished, or interrupted and resumed below
         strategy = rf.load_strategy()
     else:
-        strategy = rf.load_strategy() if rf.holds_run() else make_strategy(name, space=SPACE, seed=seed)
-        if not rf.holds_run():
-            rf.prepare()
-            rf.write_meta({"kind": "objective", "space": SPACE.ref, "strategy": name, "seed": seed, "budget": budget})
+        strategy = make_strategy(name, space=SPACE, seed=seed)
+        rf.prepare()
+        rf.write_meta({"kind": "objective", "space": SPACE.ref, "strategy": name, "seed": seed, "budget": budget})
+    if not rf.finished():
         run_objective(strategy, evaluate, budget, workers=2, out=rf)
     traj = pd.read_csv(rf.trajectory)
     rec = strategy.recommend()

@@ -40,7 +40,7 @@ import numpy as np
 
 from . import registry
 from .errors import ConfigError, DuplicateTellError, StateError, UnknownStrategyError
-from .nb201.space import CELL_SPACE, Cell
+from .nb201.space import CELL_SPACE, Cell, CellSpace
 from .outcome import Outcome
 from .seeding import as_rng, derive_seed
 
@@ -76,9 +76,9 @@ class Strategy:
 
     name: ClassVar[str] = "base"
     space: Any = CELL_SPACE
-    any_space: ClassVar[bool] = False  # whether the strategy takes a space other than NB201's cells
     """The search space (``boed_nas.spaces``'s protocol): NB201's cells unless a strategy for any
     space (``any_space``) is given one."""
+    any_space: ClassVar[bool] = False  # whether the strategy takes a space other than NB201's cells
     undo_by_state: ClassVar[bool] = False  # undo a failed operation by reloading the state saved before it
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -130,8 +130,7 @@ class Strategy:
         distinct = self.space.n_distinct
         remaining = None if distinct is None else distinct - len(self._seen) - len(self.pending)
         if remaining is not None and n > remaining:
-            raise ConfigError(f"ask({n}) but only {remaining} unevaluated "
-                              f"{'isomorphism classes' if self.space is CELL_SPACE else 'configurations'} remain")
+            raise ConfigError(f"ask({n}) but only {remaining} unevaluated {self.space.unit} remain")
         out: list[Cell] = []
         with self._all_or_nothing("ask"):
             for cell in self._propose(int(n)):
@@ -394,7 +393,7 @@ def resolve_space(space: Any) -> Any:
     ``"nb201"`` as NB201's cells, ``"pkg.module:NAME"`` imported (``boed_nas.spaces.load_space``)."""
     from .spaces.base import Space, load_space
 
-    if space is CELL_SPACE or isinstance(space, Space) or type(space).__name__ == "CellSpace":
+    if isinstance(space, (Space, CellSpace)):
         return space
     if isinstance(space, str):
         return CELL_SPACE if space.strip().lower() == "nb201" else load_space(space)

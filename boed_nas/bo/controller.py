@@ -37,8 +37,8 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, StateError, check_int
-from ..seeding import derive_seed
 from ..nb201.space import CELL_SPACE, N_CELLS, Cell, canonical_cells
+from ..seeding import derive_seed
 from ..strategy import Strategy
 from .acquisition import ACQUISITIONS, PoolBelief, score
 from .belief import (
@@ -59,8 +59,8 @@ PENDING = ("believer", "fantasy", "ignore")
 POOL_RANDOM = 2000
 """On a space too large to enumerate, each ask scores this many random configurations ..."""
 POOL_PARENTS = 10
-POOL_SALT = 0x9001  # keeps the pool's draws apart from the other seeds derived from (seed, history size)
 """... and the one-step neighbours of this many best observed configurations."""
+POOL_SALT = 0x9001  # keeps the pool's draws apart from the other seeds derived from (seed, history size)
 INIT_TOP_FRACTION = 0.05
 """With ``signal_use`` "init", the initial design draws from this top fraction of the classes by
 combined signal (the mean of the signals' normal scores): 323 of NB201's 6,466."""
@@ -179,51 +179,41 @@ class BOEDController(Strategy):
         self.proposals = [self.space.parse(c) for c in (proposals or [])]
         self.op_prior = None if op_prior is None else np.asarray(op_prior, dtype=np.float64)
         self._pool_at: int | None = None  # history size at which a generated pool was built
-        if self.space is not CELL_SPACE:
-            self._init_space(op_prior, signals, signal_use)
-            return
-        self.universe = canonical_cells()
-        self._uidx = {c.code: i for i, c in enumerate(self.universe)}
-        self.signals, values = resolve_signals(signals)  # the form saved in get_params; classes x K
         self.signal_use = signal_use
         self._init_pool: list[Cell] | None = None  # with "init": the top classes by combined signal
-        by_code = None
-        if values is not None:
-            scores = signal_scores(values)
-            if "init" in uses:
-                order = np.argsort(-scores.mean(axis=1), kind="stable")
-                self._init_pool = [self.universe[i] for i in order[: math.ceil(INIT_TOP_FRACTION * len(order))]]
-            class_of_code = [self._uidx[Cell.from_code(k).canonical().code] for k in range(N_CELLS)]
-            by_code = scores[class_of_code]
-        self.features = CellFeatures(kernel, op_prior=self.op_prior, signals=by_code, signal_use=signal_use)
+        if self.space is CELL_SPACE:
+            self.universe = canonical_cells()
+            self._uidx = {c.code: i for i, c in enumerate(self.universe)}
+            self.signals, values = resolve_signals(signals)  # the form saved in get_params; classes x K
+            by_code = None
+            if values is not None:
+                scores = signal_scores(values)
+                if "init" in uses:
+                    order = np.argsort(-scores.mean(axis=1), kind="stable")
+                    self._init_pool = [self.universe[i] for i in order[: math.ceil(INIT_TOP_FRACTION * len(order))]]
+                class_of_code = [self._uidx[Cell.from_code(k).canonical().code] for k in range(N_CELLS)]
+                by_code = scores[class_of_code]
+            self.features = CellFeatures(kernel, op_prior=self.op_prior, signals=by_code, signal_use=signal_use)
+        else:  # a space of your own: its configurations (or, above ENUMERATE_LIMIT, a pool per ask)
+            if op_prior is not None or signals is not None:
+                raise ConfigError("op_prior and signals are NB201's (per edge, per cell code); a space of your own "
+                                  "takes neither")
+            self.signals = None
+            self.features = SpaceFeatures(self.space, kernel)
+            self.universe = self.space.enumerate() or []  # [] until the first pool (``_ensure_pool``)
+            self._uidx = {self.space.key(c): i for i, c in enumerate(self.universe)}
         self._transform = OutputTransform(output_transform)
         self._X: torch.Tensor | None = None
         self._model_cache: tuple[int, Any, np.ndarray] | None = None
         self._hyper: dict[str, Any] | None = None  # last fitted hyperparameters and the history size
         self.reports: list[dict[str, Any]] = []
 
-    def _init_space(self, op_prior: Any, signals: Any, signal_use: str) -> None:
-        """The rest of the constructor on a space of your own (``boed_nas.spaces.Space``)."""
-        if op_prior is not None or signals is not None:
-            raise ConfigError("op_prior and signals are NB201's (per edge, per cell code); a space of your own "
-                              "takes neither")
-        self.signals, self.signal_use, self._init_pool = None, signal_use, None
-        self.features = SpaceFeatures(self.space, self.kernel)
-        self._transform = OutputTransform(self.output_transform)
-        self._X = None
-        self._model_cache = None
-        self._hyper = None
-        self.reports = []
-        everything = self.space.enumerate()
-        self.universe = everything if everything is not None else []  # generated at each ask (``_ensure_pool``)
-        self._uidx = {self.space.key(c): i for i, c in enumerate(self.universe)}
-
     def _ensure_pool(self) -> None:
         """On a space too large to enumerate: the candidate pool of the current history (built once
         per history size): the told configurations, ``POOL_RANDOM`` random ones and the neighbours
         of the ``POOL_PARENTS`` best observed ones, then the pending ones. Its draws are seeded by
         (seed, history size), so a resumed run rebuilds the identical pool."""
-        if self.space is CELL_SPACE or self.space.enumerable:
+        if self.space.enumerable:
             return
         if self._pool_at == len(self.history) and all(k in self._uidx for k in self.pending):
             return  # (a cell made pending from outside, set_pending, needs a new pool)
@@ -349,16 +339,11 @@ class BOEDController(Strategy):
         draw = self.random_new_cell if self._init_pool is None else self._random_new_top_cell
         if not taken:
             return draw()
-        T = np.array([self._coords(c) for c in taken])
+        T = np.array([self.space.indices(c) for c in taken])
         cands = [draw() for _ in range(64)]
-        C = np.array([self._coords(c) for c in cands])
+        C = np.array([self.space.indices(c) for c in cands])
         dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
         return cands[int(np.argmax(dist))]  # maximin Hamming distance to what is taken
-
-    def _coords(self, cell: Any) -> tuple[int, ...]:
-        """Where a point sits for the maximin design's Hamming distance: the class representative's
-        ops (NB201), or the value indices."""
-        return cell.canonical().ops if self.space is CELL_SPACE else self.space.indices(cell)
 
     def _random_new_top_cell(self) -> Cell:
         """A uniformly random class among the top ones by combined signal that is neither evaluated

@@ -27,12 +27,12 @@ from ..experiment.bench import (
     summarize_mo,
 )
 from ..experiment.plots import plot_hypervolume_ratio, plot_regret
+from ..experiment.loop import run_objective
 from ..experiment.report import merge_trajectories, parse_renames, write_report
 from ..experiment.run import SearchRun, run_nb201
 from ..experiment.runfolder import RunFolder
 from ..mo.pareto import parse_objectives
 from ..nb201.benchmark import NB201Benchmark
-from ..experiment.loop import run_objective
 from ..registry import available, make_strategy, split_specs
 from ..spaces.base import load_object, load_space
 
@@ -161,6 +161,7 @@ def _search_objective(args: argparse.Namespace) -> int:
                   "--clock simulated": args.clock == "simulated", "--stop-at-optimum": args.stop_at_optimum,
                   "--ask-seconds": args.ask_seconds != 0}
     clash = [k for k, v in nb201_only.items() if v]
+    _run_settings(args)  # the checks the engine settings share with NB201 searches
     if clash:
         raise ConfigError(f"{clash} belong to searches on the NB201 table; a search with --space/--objective takes "
                           "--strategy, --seed, --budget, --workers, --scheduler, --batch-size/--synchronous, "
@@ -210,12 +211,11 @@ def _search_objective(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     folder.mark_finished(len(strategy.history))
-    ok = traj[~traj["failed"].astype(bool)]
-    best = ok.loc[(ok[args.metric] if not args.minimize else -ok[args.metric]).idxmax()] if len(ok) else None
     print(f"{len(traj)} evaluations ({int(traj['failed'].astype(bool).sum())} failed)")
-    if best is not None:
-        print(f"best observed: {best['config']}  {args.metric} {best[args.metric]:.6g}")
-        print(f"recommended by {args.strategy}: {traj['recommended_config'].iloc[-1]}")
+    last = traj.iloc[-1] if len(traj) else None
+    if last is not None and last["best_config"]:
+        print(f"best observed: {last['best_config']}  {args.metric} {last['best_so_far']:.6g}")
+        print(f"recommended by {args.strategy}: {last['recommended_config']}")
     print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json")
     return 0
 

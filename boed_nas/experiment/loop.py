@@ -125,11 +125,12 @@ class ObjectiveRecorder:
         value = outcome.metrics.get(self.metric, math.nan)
         if not outcome.failed and self.sign * value > self.best:
             self.best, self.best_config = self.sign * value, config
+        known = self.space.costs(config)  # may build the network (FLOPs): once per row
         return {"query": query, "config": self.space.format(config), self.metric: value, "failed": outcome.failed,
                 "cost": outcome.cost, "cumulative_cost": self.cum_cost,
                 "best_so_far": self.sign * self.best if self.best_config is not None else math.nan,
                 "best_config": "" if self.best_config is None else self.space.format(self.best_config),
-                "known_costs": json.dumps(self.space.costs(config)) if self.space.costs(config) else ""}
+                "known_costs": json.dumps(known) if known else ""}
 
     def recommended(self, row: dict[str, Any], rec: Any) -> None:
         row["recommended_config"] = "" if rec is None else self.space.format(rec)

@@ -210,7 +210,7 @@ def space_of(experiment: Experiment) -> Any:
     from ax.core.parameter import ChoiceParameter, FixedParameter, ParameterType, RangeParameter
 
     params = experiment.search_space.parameters
-    if set(params) & set(PARAMETER_NAMES) and all(n.startswith("edge_") for n in params):
+    if set(params) == set(PARAMETER_NAMES):
         check_search_space(experiment)
         return CELL_SPACE
     if experiment.search_space.parameter_constraints:

@@ -272,6 +272,8 @@ class CellSpace:
 
     name = "nb201"
     ref = None
+    unit = "isomorphism classes"  # what n_distinct counts
+    enumerable = True
 
     def parse(self, value: Cell | str | int | Sequence[int]) -> Cell:
         return Cell.parse(value)
@@ -282,6 +284,10 @@ class CellSpace:
 
     def format(self, cell: Cell) -> str:
         return str(cell)
+
+    def indices(self, cell: Cell) -> tuple[int, ...]:
+        """The class representative's op ids: where the cell sits for a Hamming distance."""
+        return cell.canonical().ops
 
     @property
     def n_distinct(self) -> int:

@@ -183,6 +183,8 @@ class Space:
     ``load_space`` imports) so that a saved strategy can rebuild the space, constraint and all.
     """
 
+    unit = "configurations"  # what n_distinct counts
+
     def __init__(self, variables: Sequence[Variable], *, constraint: Callable[[Config], bool] | None = None,
                  costs: Callable[[Config], Mapping[str, float]] | None = None, name: str = "space",
                  ref: str | None = None):
@@ -321,8 +323,8 @@ class Space:
         return self.sample(rng)
 
     def costs(self, c: Config) -> dict[str, float]:
-        """The configuration's known costs ({} without a ``costs`` function); OutcomeError-free:
-        a cost that is not a finite number is a SpaceError naming it."""
+        """The configuration's known costs ({} without a ``costs`` function); a cost that is not a
+        finite number is a SpaceError naming it."""
         if self.cost_fn is None:
             return {}
         out = dict(self.cost_fn(c))
