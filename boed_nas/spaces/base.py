@@ -401,8 +401,8 @@ def load_object(ref: str, what: str) -> Any:
             spec.loader.exec_module(module)
         else:
             module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ConfigError(f"{what} {ref!r}: cannot import {module_name!r} ({e})") from e
+    except Exception as e:  # ImportError, or the user's module failing as it runs: one line naming the ref
+        raise ConfigError(f"{what} {ref!r}: cannot import {module_name!r} ({type(e).__name__}: {e})") from e
     try:
         return getattr(module, attr)
     except AttributeError:

@@ -114,7 +114,9 @@ def test_load_space_by_reference(tmp_path, monkeypatch):
     s = load_space("my_spaces:SPACE")
     assert s.ref == "my_spaces:SPACE" and s.size == 2
     assert load_space(f"{tmp_path / 'my_spaces.py'}:SPACE").size == 2
+    (tmp_path / "broken_space.py").write_text("SPACE = undefined_name\n")
     for ref, match in [("my_spaces", "expected 'pkg.module:NAME'"), ("nope_module:SPACE", "cannot import"),
+                       ("broken_space:SPACE", "NameError: name 'undefined_name' is not defined"),
                        ("my_spaces:MISSING", "has no 'MISSING'"), ("my_spaces:NOT", "not a boed_nas.spaces.Space")]:
         with pytest.raises(ConfigError, match=match):
             load_space(ref)
