@@ -5,7 +5,9 @@ optimum* a run can stop at its first hit, which costs a fraction of the CPU (a b
 slower as observations grow). Every (spec, dataset, seed) run is one JSON line appended to
 ``--out``; a rerun skips the lines already there, so an interrupted ablation resumes. The summary
 is the median over seeds (a run that never finds the optimum within the budget counts as
-infinitely many), the IQR and how many found it.
+infinitely many), the IQR and how many found it. With ``--min-queries N`` a run goes on past its
+first hit to N queries, so the summary also has the recommendation's test regret at the
+checkpoints 10 / 25 / 50 / 100 / 200 every run reached (and the ask time at query 200).
 
 Use held-out seeds (not the ones a report is made on) so that a default chosen here is not tuned
 to the reported runs:
@@ -34,10 +36,16 @@ from boed_nas.experiment.loop import run_search
 from boed_nas.nb201.benchmark import NB201Benchmark, resolve_dataset
 
 
-def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int) -> dict:
+CHECKPOINTS = (10, 25, 50, 100, 200)
+"""Query counts at which a record keeps the recommendation's test regret and the ask time."""
+
+
+def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int, min_queries: int = 0) -> dict:
     """Run ``spec`` on ``dataset`` with ``seed`` until it evaluates the validation optimum's class
-    (or ``budget`` queries); the record has ``queries`` (None if not found), ``seconds`` (wall) and
-    ``cpu_seconds``."""
+    (or ``budget`` queries), going on to at least ``min_queries``; the record has ``queries``
+    (None if not found), ``seconds`` (wall), ``cpu_seconds``, and for each checkpoint the run
+    reached, ``recommended_regret`` (test regret of the strategy's recommendation, in points) and
+    ``ask_seconds`` (wall seconds of the ask that made that query, the GP fit included)."""
     import torch
 
     torch.set_num_threads(1)
@@ -46,13 +54,18 @@ def queries_to_optimum(spec: str, dataset: str, seed: int, budget: int) -> dict:
     bench = NB201Benchmark(dataset, seed=seed)
     strategy = make_strategy(spec, seed=seed)
     t0, c0 = time.perf_counter(), time.process_time()
-    traj = run_search(strategy, bench, budget, stop_at_optimum=True)
-    found = len(traj) if traj["found_optimum"].iloc[-1] else None
+    traj = run_search(strategy, bench, budget, stop_at_optimum=True, min_queries=min(min_queries, budget))
+    hit = np.flatnonzero(traj["found_optimum"].to_numpy())
+    found = int(hit[0]) + 1 if len(hit) else None
+    at = [c for c in CHECKPOINTS if c <= len(traj)]
     return {"spec": spec, "dataset": bench.dataset, "seed": seed, "budget": budget, "queries": found,
-            "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1)}
+            "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1),
+            "recommended_regret": {str(c): round(float(traj["recommended_test_regret"].iloc[c - 1]), 4) for c in at},
+            "ask_seconds": {str(c): round(float(traj["ask_seconds"].iloc[c - 1]), 3) for c in at}}
 
 
-def run(specs: list[str], datasets: list[str], seeds: list[int], budget: int, out: str, jobs: int) -> None:
+def run(specs: list[str], datasets: list[str], seeds: list[int], budget: int, out: str, jobs: int,
+        min_queries: int = 0) -> None:
     from boed_nas.registry import make_strategy
 
     for spec in specs:  # a bad spec fails now, not in a worker an hour later
@@ -63,7 +76,7 @@ def run(specs: list[str], datasets: list[str], seeds: list[int], budget: int, ou
             done = {(r["spec"], r["dataset"], r["seed"]) for r in map(json.loads, f)}
     datasets = [resolve_dataset(d).name for d in datasets]
     # seed-major order: every variant gets the same seeds first, so a partial run is still paired
-    todo = [(sp, ds, se, budget) for se, ds, sp in itertools.product(seeds, datasets, specs) if (sp, ds, se) not in done]
+    todo = [(sp, ds, se, budget, min_queries) for se, ds, sp in itertools.product(seeds, datasets, specs) if (sp, ds, se) not in done]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     print(f"{len(todo)} runs to do ({len(done)} already in {out})", file=sys.stderr)
     with ProcessPoolExecutor(max_workers=jobs) as pool, open(out, "a") as f:
@@ -82,8 +95,26 @@ def report(path: str) -> pd.DataFrame:
         rows.append({"dataset": ds, "strategy": spec, "seeds": f"{g.seed.min()}-{g.seed.max()} ({len(g)})",
                      "queries to optimum, median [IQR]": f"{_fmt_q(med)} [{_fmt_q(lo)}, {_fmt_q(hi)}]",
                      "worst": _fmt_q(float(np.max(q))), "found": f"{int(np.isfinite(q).sum())}/{len(q)}",
-                     "wall s per run (median)": float(g.seconds.median())})
+                     "wall s per run (median)": float(g.seconds.median()),
+                     **_at_checkpoints(g)})
     return pd.DataFrame(rows)
+
+
+def _at_checkpoints(g: pd.DataFrame) -> dict[str, str]:
+    """Median [IQR] of the recommendation's test regret at every checkpoint all of ``g``'s runs
+    reached, and the median ask seconds at query 200 over the runs that reached it."""
+    out: dict[str, str] = {}
+    if "recommended_regret" not in g:
+        return out
+    for c in map(str, CHECKPOINTS):
+        vals = [r.get(c) for r in g["recommended_regret"] if isinstance(r, dict)]
+        if len(vals) == len(g) and all(v is not None for v in vals):
+            med, lo, hi = median_iqr(np.asarray(vals, dtype=float))
+            out[f"rec. regret @{c}"] = f"{med:.2f} [{lo:.2f}, {hi:.2f}]"
+    asks = [r["200"] for r in g["ask_seconds"] if isinstance(r, dict) and "200" in r]
+    if asks:
+        out["ask s @200 (runs)"] = f"{median_iqr(asks)[0]:.2f} ({len(asks)})"
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--dataset", default="cifar10", help="comma-separated NB201 datasets")
     r.add_argument("--seeds", default="20-27", help="a range 20-27 or a list 20,21")
     r.add_argument("--budget", type=int, default=150)
+    r.add_argument("--min-queries", type=int, default=0,
+                   help="run on past the first hit to this many queries (regret at fixed query counts)")
     r.add_argument("--jobs", type=int, default=2)
     r.add_argument("--out", required=True, help="a JSON-lines file; existing runs in it are skipped")
     p = sub.add_parser("report")
@@ -104,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "run":
             run(split_specs(args.strategies), [d.strip() for d in args.dataset.split(",") if d.strip()],
-                parse_seeds(args.seeds), args.budget, args.out, args.jobs)
+                parse_seeds(args.seeds), args.budget, args.out, args.jobs, args.min_queries)
         table = report(args.out if args.cmd == "run" else args.path)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

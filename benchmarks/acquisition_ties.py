@@ -3,10 +3,10 @@
 For each run it replays the recorded observations into a ``boed`` controller, one tell at a
 time, and at every GP pick within the first ``--queries`` queries scores the pool exactly as the
 ask did (same fit schedule, same seeded generators). It prints the picks where more than one
-candidate scores within ``--rtol`` (relative to the largest score) of the maximum: there
-``argmax`` takes the candidate that comes first in the pool's order, or the one that wins by
-last-bit rounding, so the choice depends on the op labelling and on the floating-point build,
-not on the belief. It also checks that the replayed argmax is the cell the run asked for next.
+candidate scores within ``--rtol`` (relative to the largest score) of the maximum: there the
+controller breaks the tie by a seeded draw (``boed_nas.bo.acquisition.seeded_argmax``; before
+that, ``argmax`` took the candidate first in the pool's order or the one that won by last-bit
+rounding). It also checks that the replayed pick is the cell the run asked for next.
 
     python benchmarks/acquisition_ties.py benchmarks/results/nb201/current_default --seeds 0-19 --queries 20
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks.common import replayed_beliefs, runs_of
     from boed_nas import Cell
-    from boed_nas.bo.acquisition import score
+    from boed_nas.bo.acquisition import score, seeded_argmax
     from boed_nas.experiment.bench import parse_seeds
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             sc = score(s.acquisition, b, s._generator(0, 1))
             top = sc.max()
             n_tied = int((sc >= top - args.rtol * top.abs()).sum())
-            pick = s.universe[int(b.candidates[int(sc.argmax())])]
+            pick = s.universe[int(b.candidates[seeded_argmax(sc, s._generator(0, 2))])]
             if pick.canonical().code != cells[q].canonical().code:
                 mismatches += 1
                 print(f"{dataset} seed {seed} query {q + 1}: replay picks {pick}, the run asked {cells[q]}")

@@ -23,11 +23,14 @@ And for comparison: ``"ei"`` (botorch ``LogExpectedImprovement`` against the bes
 mean among evaluated cells), ``"ucb"`` (botorch ``UpperConfidenceBound``) and ``"ts"``
 (Thompson sampling: the argmax of one joint sample).
 
-Each acquisition returns one score per candidate; the controller takes the argmax.
+Each acquisition returns one score per candidate; the controller takes the argmax
+(``seeded_argmax``: scores tied within ``TIE_RTOL`` of the maximum are broken by a seeded draw,
+not by the pool's order or floating-point rounding).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -44,6 +47,28 @@ from ..errors import ConfigError
 from .belief import entropy
 
 ACQUISITIONS = ("es", "mes", "jes", "ei", "ucb", "ts")
+TIE_RTOL = 1e-9
+"""Scores within this relative distance of the maximum count as tied (``seeded_argmax``)."""
+
+
+def seeded_argmax(scores: torch.Tensor, generator: torch.Generator, rtol: float = TIE_RTOL) -> int:
+    """The index of the largest score; where several are tied (within ``rtol`` of the maximum,
+    relative), a uniform draw among them from ``generator``.
+
+    ``torch.argmax`` takes the first of tied scores, so the pick would depend on how the pool is
+    ordered and, for ties that are exact only up to rounding, on the BLAS build; the draw makes it
+    depend on the seed alone. NaN scores never win. The generator is used only when there is a tie.
+    """
+    s = torch.nan_to_num(scores.detach().double(), nan=-math.inf)
+    if s.numel() == 0:
+        raise ValueError("seeded_argmax of an empty score vector")
+    top = s.max()
+    if not bool(torch.isfinite(top)):
+        return int(torch.argmax(s))
+    tied = torch.nonzero(s >= top - rtol * top.abs()).squeeze(-1)
+    if len(tied) == 1:
+        return int(tied[0])
+    return int(tied[int(torch.randint(len(tied), (1,), generator=generator))])
 
 
 @dataclass

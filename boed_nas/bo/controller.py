@@ -40,7 +40,7 @@ from ..errors import ConfigError, StateError, check_int
 from ..nb201.space import CELL_SPACE, N_CELLS, Cell, canonical_cells
 from ..seeding import derive_seed
 from ..strategy import Strategy
-from .acquisition import ACQUISITIONS, PoolBelief, score
+from .acquisition import ACQUISITIONS, PoolBelief, score, seeded_argmax
 from .belief import (
     CellFeatures,
     OutputTransform,
@@ -361,7 +361,7 @@ class BOEDController(Strategy):
         if (self.acquisition == "es" and not bool((s > 0).any())) or not bool(torch.isfinite(s).any()):
             # nothing informative left (es), or no candidate in the plausible set (ts): UCB
             s = b.mean[b.candidates] + 2 * b.var[b.candidates].sqrt()
-        choice = int(b.candidates[int(torch.argmax(s))])
+        choice = int(b.candidates[seeded_argmax(s, self._generator(pick, 2))])  # ties: a seeded draw
         if pick == 0:
             self._record_report(b, evaluated)
         return self.universe[choice]

@@ -189,6 +189,7 @@ def run_search(
     callback: Callable[[dict[str, Any]], None] | None = None,
     hypervolume: HypervolumeReport | None = None,
     stop_at_optimum: bool = False,
+    min_queries: int = 0,
     engine: Engine | None = None,
     workers: int = 1,
     clock: str = "wall",
@@ -205,13 +206,16 @@ def run_search(
     by posterior mean). With ``hypervolume`` (a multi-objective search, see ``mo_report``), each
     row also has ``hypervolume`` and ``hypervolume_ratio`` of the cells evaluated so far. With
     ``stop_at_optimum`` the run ends at the query that first evaluates the validation optimum's
-    class (running evaluations are abandoned). ``engine`` (else one made by ``make_engine(workers,
-    clock)``), ``batch_size``, ``ask_seconds`` (simulated seconds charged per ask), retries and
-    ``out``: see the module docstring. ``callback(row)`` after every row; ``progress({"running",
-    "done", "failed"})`` after every result.
+    class (running evaluations are abandoned), or at ``min_queries`` told queries if that comes
+    later (a study can then read the regret at fixed query counts and still stop early).
+    ``engine`` (else one made by ``make_engine(workers, clock)``), ``batch_size``, ``ask_seconds``
+    (simulated seconds charged per ask), retries and ``out``: see the module docstring.
+    ``callback(row)`` after every row; ``progress({"running", "done", "failed"})`` after every
+    result.
     """
     check_int("budget", budget, 1)
     check_int("max_retries", max_retries, 0)
+    check_int("min_queries", min_queries, 0)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive integer or None (asynchronous), got {batch_size!r}")
     if not (isinstance(ask_seconds, (int, float)) and math.isfinite(ask_seconds) and ask_seconds >= 0):
@@ -223,7 +227,7 @@ def run_search(
                                                            transient=tuple(transient))
     try:
         return _Loop(strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, float(ask_seconds),
-                     max_retries, folder, progress).run()
+                     max_retries, folder, progress, min_queries).run()
     finally:
         if own_engine:
             engine.close()
@@ -233,10 +237,11 @@ class _Loop:
     """One run of ``run_search`` (its state between events)."""
 
     def __init__(self, strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, ask_charge,
-                 max_retries, folder, progress):
+                 max_retries, folder, progress, min_queries=0):
         self.strategy, self.engine, self.recorder, self.budget = strategy, engine, recorder, budget
         self.batch_size, self.callback, self.stop_at_optimum = batch_size, callback, stop_at_optimum
         self.ask_charge, self.max_retries, self.folder, self.progress = ask_charge, max_retries, folder, progress
+        self.min_queries = min_queries  # with stop_at_optimum: run on to at least this many told queries
         self.rows: list[dict[str, Any]] = []
         self.waiting: list[dict[str, Any]] = []  # rows told, their recommendation not yet taken
         self.queue: list[tuple[Cell, int, float]] = []  # (cell, attempt, ask seconds): asked, not yet submitted
@@ -249,7 +254,8 @@ class _Loop:
         return len(self.strategy.history)
 
     def stopping(self) -> bool:
-        return self.told >= self.budget or (self.stop_at_optimum and self.recorder.found)
+        return self.told >= self.budget or (self.stop_at_optimum and self.recorder.found
+                                            and self.told >= self.min_queries)
 
     def _finish_rows(self) -> None:
         # a model-based strategy fits its model on the first call after a tell, be it ask() or

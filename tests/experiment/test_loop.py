@@ -110,6 +110,16 @@ def test_found_optimum_flips_when_the_optimums_class_is_evaluated_and_the_run_ca
     bench = NB201Benchmark("cifar10", seed=0)
     stopped = run_search(Scripted(target=opt, at=3, seed=1), bench, 6, batch_size=4, stop_at_optimum=True)
     assert len(stopped) == 3 == bench.n_queries and stopped["found_optimum"].iloc[-1]
+    # min_queries: the run goes on past the hit to that many queries, and stops there
+    longer = run_search(Scripted(target=opt, at=3, seed=1), NB201Benchmark("cifar10", seed=0), 6,
+                        stop_at_optimum=True, min_queries=5)
+    assert len(longer) == 5
+    pd.testing.assert_frame_equal(longer[SAME], traj.iloc[:5][SAME])
+    # a hit after min_queries stops at the hit
+    assert len(run_search(Scripted(target=opt, at=3, seed=1), NB201Benchmark("cifar10", seed=0), 6,
+                          stop_at_optimum=True, min_queries=2)) == 3
+    with pytest.raises(ConfigError, match="min_queries"):
+        run_search(Scripted(target=opt, at=3, seed=1), NB201Benchmark("cifar10", seed=0), 6, min_queries=-1)
 
 
 @pytest.mark.parametrize("batch_size", [2, 4])
