@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -400,7 +401,7 @@ class SpaceFeatures:
     ``"categorical+additive"`` is their sum (main effects plus interactions), as for NB201.
     """
 
-    def __init__(self, space, kernel: str = "categorical+additive"):
+    def __init__(self, space, kernel: str = "categorical+additive", signals: SpaceSignals | None = None):
         self.parts = parse_kernel(kernel)
         if "wl" in self.parts:
             raise ConfigError(f"kernel {kernel!r}: the Weisfeiler-Lehman kernel reads NB201 cell graphs; "
@@ -409,9 +410,13 @@ class SpaceFeatures:
         self.kernel_name = kernel
         self.n_cat = space.n_categorical
         self.n_ord = len(space.variables) - self.n_cat
+        self.signals = signals
 
     def __call__(self, configs) -> torch.Tensor:
-        return torch.tensor(self.space.encode(configs), dtype=DTYPE)
+        X = self.space.encode(configs)
+        if self.signals is not None:  # the prior mean's columns, after the ones the kernel reads
+            X = np.concatenate([X, self.signals.scores(configs)], axis=1)
+        return torch.tensor(X, dtype=DTYPE)
 
     def _part(self, start: int, stop: int, categorical: bool) -> Kernel:
         if categorical:
@@ -437,7 +442,77 @@ class SpaceFeatures:
         return kernel
 
     def prior_mean(self) -> Mean:
-        return ConstantMean()
+        if self.signals is None:
+            return ConstantMean()
+        return PriorScoreMean(len(self.signals.names), SIGNAL_WEIGHT_SD)
+
+
+class SpaceSignals:
+    """Signals at initialisation on a space of your own: per-configuration numbers known before
+    any training (``fn(config) -> {name: value}``: the space's known costs, a score computed from
+    the network the configuration builds, ...), as the prior mean's columns.
+
+    Each value becomes a normal score of its rank in a fixed reference set: every configuration
+    of an enumerable space (so the scores are exactly those ``signal_scores`` gives NB201's
+    classes), else ``n_reference`` configurations drawn by ``space.sample`` from a generator
+    seeded by ``seed``. Between the reference's values the score is interpolated linearly, beyond
+    them it goes on at the slope of one reference sd per unit sd, so the order of configurations
+    the sample never saw is kept. A configuration's score does not change with the candidate
+    pool, and a signal that ranks the configurations as the metric does is on the GP's scale the
+    metric itself. ``fn`` is called once per distinct configuration (cached by ``space.key``),
+    once per candidate in the pool: it must be cheap where the pool is large.
+    """
+
+    def __init__(self, space, fn: Callable[[Any], Mapping[str, float]], seed: int = 0, n_reference: int = 2048):
+        self.space, self.fn = space, fn
+        self._cache: dict[Any, np.ndarray] = {}
+        ref = space.enumerate()
+        if ref is None:
+            rng = np.random.default_rng(seed)
+            ref = [space.sample(rng) for _ in range(n_reference)]
+        self.names = sorted(self._call(ref[0]))
+        if not self.names:
+            raise ConfigError("the signals function returned no values; pass signals=None for none")
+        self.reference = np.sort(np.stack([self.values(c) for c in ref]), axis=0)  # per column
+        self._knots = [self._column_knots(self.reference[:, k]) for k in range(len(self.names))]
+
+    @staticmethod
+    def _column_knots(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        u, counts = np.unique(r, return_counts=True)
+        mid = np.cumsum(counts) - (counts - 1) / 2.0  # mid-ranks of the distinct values, 1-based
+        sd = float(r.std())
+        return u, norm.ppf((mid - 0.5) / len(r)), sd if sd > 0 else 1.0
+
+    def _call(self, c) -> dict[str, float]:
+        out = self.fn(c)
+        if not isinstance(out, Mapping):
+            raise ConfigError(f"signals must return a mapping name -> number, got {type(out).__name__} at {c}")
+        bad = {k: v for k, v in out.items()
+               if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)}
+        if bad:
+            raise ConfigError(f"signals at {c} must be finite numbers, got {bad}")
+        return {str(k): float(v) for k, v in out.items()}
+
+    def values(self, c) -> np.ndarray:
+        """The raw signals of one configuration, in ``names`` order (computed once)."""
+        k = self.space.key(c)
+        if k not in self._cache:
+            out = self._call(c)
+            if sorted(out) != self.names:
+                raise ConfigError(f"signals at {c} are {sorted(out)}; every configuration must give {self.names}")
+            self._cache[k] = np.array([out[n] for n in self.names])
+        return self._cache[k]
+
+    def scores(self, configs) -> np.ndarray:
+        """``n x K`` normal scores of the configurations' signals (see the class)."""
+        v = np.stack([self.values(c) for c in configs]) if len(configs) else np.empty((0, len(self.names)))
+        out = np.empty_like(v)
+        for k, (u, z, sd) in enumerate(self._knots):
+            x = v[:, k]
+            out[:, k] = np.interp(x, u, z)
+            out[:, k] = np.where(x < u[0], z[0] - (u[0] - x) / sd, out[:, k])
+            out[:, k] = np.where(x > u[-1], z[-1] + (x - u[-1]) / sd, out[:, k])
+        return out
 
 
 class _Predictor:
@@ -498,7 +573,7 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 __all__ = [
-    "KERNEL_PARTS", "SIGNAL_USES", "parse_kernel", "parse_signal_use", "signal_scores", "CellFeatures", "SpaceFeatures",
+    "KERNEL_PARTS", "SIGNAL_USES", "parse_kernel", "parse_signal_use", "signal_scores", "CellFeatures", "SpaceFeatures", "SpaceSignals",
     "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
     "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_variance", "posterior_mean_var",
 ]

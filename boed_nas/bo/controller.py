@@ -45,6 +45,7 @@ from .belief import (
     CellFeatures,
     OutputTransform,
     SpaceFeatures,
+    SpaceSignals,
     fit_belief,
     hyperparameters,
     joint_samples,
@@ -60,6 +61,7 @@ POOL_RANDOM = 2000
 """On a space too large to enumerate, each ask scores this many random configurations ..."""
 POOL_PARENTS = 10
 """... and the one-step neighbours of this many best observed configurations."""
+SIGNAL_SALT = 0x516A  # the reference sample of a space's signals (SpaceSignals)
 POOL_SALT = 0x9001  # keeps the pool's draws apart from the other seeds derived from (seed, history size)
 INIT_TOP_FRACTION = 0.05
 """With ``signal_use`` "init", the initial design draws from this top fraction of the classes by
@@ -105,6 +107,11 @@ class BOEDController(Strategy):
         (or over the 6,466 classes in ``canonical_cells()`` order), a user's own. Each is used as
         the normal scores of its ranks over the classes (``boed_nas.bo.belief.signal_scores``), so
         its scale does not matter; for ``"init"``, larger must mean better.
+        On a space of your own (``space=``): ``"costs"`` (the space's known costs, e.g. FLOPs and
+        params), a function ``config -> {name: value}``, or its ``"pkg.module:function"``
+        reference; used in the prior mean only (``boed_nas.bo.belief.SpaceSignals``: normal scores
+        against a fixed reference sample of the space). The function is called once per candidate
+        configuration, so it must be cheap where the pool is large.
     signal_use:
         How the signals are used (``"mean"`` by default; parts may be ``+``-joined):
         ``"mean"``: the GP prior mean :math:`c + \sum_k w_k s_k(x)` (with the op prior's score, if
@@ -195,11 +202,11 @@ class BOEDController(Strategy):
                 by_code = scores[class_of_code]
             self.features = CellFeatures(kernel, op_prior=self.op_prior, signals=by_code, signal_use=signal_use)
         else:  # a space of your own: its configurations (or, above ENUMERATE_LIMIT, a pool per ask)
-            if op_prior is not None or signals is not None:
-                raise ConfigError("op_prior and signals are NB201's (per edge, per cell code); a space of your own "
-                                  "takes neither")
-            self.signals = None
-            self.features = SpaceFeatures(self.space, kernel)
+            if op_prior is not None:
+                raise ConfigError("op_prior is NB201's (per edge and op); a space of your own takes none")
+            self.signals, fn = self._space_signals(signals, uses)
+            sig = None if fn is None else SpaceSignals(self.space, fn, seed=derive_seed(self.seed, SIGNAL_SALT))
+            self.features = SpaceFeatures(self.space, kernel, signals=sig)
             self.universe = self.space.enumerate() or []  # [] until the first pool (``_ensure_pool``)
             self._uidx = {self.space.key(c): i for i, c in enumerate(self.universe)}
         self._transform = OutputTransform(output_transform)
@@ -207,6 +214,26 @@ class BOEDController(Strategy):
         self._model_cache: tuple[int, Any, np.ndarray] | None = None
         self._hyper: dict[str, Any] | None = None  # last fitted hyperparameters and the history size
         self.reports: list[dict[str, Any]] = []
+
+    def _space_signals(self, signals: Any, uses: tuple[str, ...]) -> tuple[str | None, Any]:
+        """``signals`` on a space of your own -> (the reference saved in get_params, the function)."""
+        if signals is None:
+            return None, None
+        if uses != ("mean",):
+            raise ConfigError(f"signal_use {self.signal_use!r}: on a space of your own the signals enter the prior "
+                              "mean only (signal_use='mean')")
+        if signals == "costs":
+            if self.space.cost_fn is None:
+                raise ConfigError(f"signals='costs' but space {self.space.name!r} has no known costs (Space(costs=...))")
+            return "costs", self.space.costs
+        if isinstance(signals, str):
+            from ..spaces.base import load_object
+
+            return signals, load_object(signals, "signals")
+        if callable(signals):
+            return f"{getattr(signals, '__module__', '?')}:{getattr(signals, '__qualname__', '?')}", signals
+        raise ConfigError(f"signals on a space of your own: 'costs', a function config -> {{name: value}} or its "
+                          f"'pkg.module:function' reference, got {signals!r}")
 
     def _ensure_pool(self) -> None:
         """On a space too large to enumerate: the candidate pool of the current history (built once
