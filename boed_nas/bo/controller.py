@@ -237,8 +237,8 @@ class BOEDController(Strategy):
 
     def _ensure_pool(self) -> None:
         """On a space too large to enumerate: the candidate pool of the current history (built once
-        per history size): the told configurations, ``POOL_RANDOM`` random ones and the neighbours
-        of the ``POOL_PARENTS`` best observed ones, then the pending ones. Its draws are seeded by
+        per history size): the told configurations, the ``proposals``, ``POOL_RANDOM`` random ones
+        and the neighbours of the ``POOL_PARENTS`` best observed ones, then the pending ones. Its draws are seeded by
         (seed, history size), so a resumed run rebuilds the identical pool."""
         if self.space.enumerable:
             return
@@ -248,6 +248,8 @@ class BOEDController(Strategy):
         pool: dict[Any, Any] = {}
         for o in self.history:
             pool.setdefault(self.space.key(o.cell), o.cell)
+        for c in self.proposals:  # e.g. a supernet's most probable configurations: candidates on every ask
+            pool.setdefault(self.space.key(c), c)
         for o in sorted(self._successes(), key=self.signed, reverse=True)[:POOL_PARENTS]:
             for c in self.space.neighbours(o.cell):
                 pool.setdefault(self.space.key(c), c)

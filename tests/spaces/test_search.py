@@ -69,6 +69,21 @@ def test_a_space_of_a_billion_configurations():
     assert a != b and big.key(a) not in seen and big.key(b) not in seen
 
 
+def test_proposals_are_candidates_in_every_generated_pool():
+    big = Space([Integer(f"x{i}", 0, 9) for i in range(9)], name="big")
+    proposed = [big.parse({f"x{i}": v for i in range(9)}) for v in (3, 5, 7)]
+    s = make_strategy("boed", space=big, seed=0, n_samples=64, n_init=2, proposals=proposed)
+    asked = []
+    for q in range(4):
+        (c,) = s.ask()
+        asked.append(c)
+        if q >= 2:  # a GP pick: the pool it scored holds the proposals, the unevaluated third too
+            keys = {big.key(u) for u in s.universe}
+            assert all(big.key(p) in keys for p in proposed)
+        s.tell(c, {"val_acc": -sum((c[f"x{i}"] - 7) ** 2 for i in range(9))})
+    assert asked[:2] == proposed[:2]  # evaluated first, as on NB201
+
+
 def test_run_objective_records_failures_and_resumes(tmp_path):
     s = make_strategy("boed", space=SPACE, seed=1)
     traj = run_objective(s, objective, 12, out=tmp_path / "run")
