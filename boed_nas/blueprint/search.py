@@ -153,16 +153,24 @@ class BlueprintPenalties(Penalties):
 
 
 # ---------------------------------------------------------------------------------- the search
-def search_blueprint(config: BlueprintConfig | None = None, data=None, progress: bool | None = None
-                     ) -> BlueprintSearchResult:
+def search_blueprint(config: BlueprintConfig | None = None, data=None, progress: bool | None = None,
+                     splits: Splits | None = None) -> BlueprintSearchResult:
     """One bilevel search; returns a :class:`~boed_nas.blueprint.result.BlueprintSearchResult`.
 
-    ``data``: None (``config.data``), an (X, y) pair or a torch Dataset.
+    ``data``: None (``config.data``), an (X, y) pair or a torch Dataset, split by ``config``'s
+    fractions with ``config.seed``. ``splits``: a ready :class:`~boed_nas.bilevel.data.Splits`
+    instead, e.g. the very split the trainings a search is compared with use (the weights train on
+    its training split, alpha on its validation split; its test split is never read here).
     """
     cfg = config or BlueprintConfig()
     progress = cfg.verbose if progress is None else progress
-    splits = make_splits(cfg.data if data is None else data, cfg.val_fraction, cfg.seed, cfg.data_limit,
-                         cfg.test_fraction)
+    if splits is not None and data is not None:
+        raise ConfigError("pass data or splits to search_blueprint, not both")
+    if splits is not None and not isinstance(splits, Splits):
+        raise ConfigError(f"splits must be a boed_nas.bilevel.data.Splits, got {type(splits).__name__}")
+    if splits is None:
+        splits = make_splits(cfg.data if data is None else data, cfg.val_fraction, cfg.seed, cfg.data_limit,
+                             cfg.test_fraction)
     space = cfg.make_space(splits)
     costs = space_costs(space)
     latency = None

@@ -57,3 +57,22 @@ def test_second_order_architect_step_runs_on_the_blueprint_supernet(tiny_costs):
     before = model.alpha.detach().clone()
     log = arch.step(batch, batch, lambda a: group_mixing(a, sp.groups()), lambda a: group_probs(a, sp.groups()), 0.01)
     assert log["cost_penalty"] > 0 and not torch.equal(before, model.alpha.detach())
+
+
+def test_search_takes_a_ready_split_and_never_reads_its_test_part():
+    from boed_nas.bilevel.data import make_splits
+    from boed_nas.errors import ConfigError
+
+    short = {**TINY_RUN, "data_limit": 48}
+    cfg = BlueprintConfig(**short, seed=1, budget=0.01)
+    split = make_splits("digits", val_fraction=0.25, seed=7, limit=60, test_fraction=0.2)
+    nan_test = type(split)(split.x_train, split.y_train, split.x_val, split.y_val, split.name,
+                           torch.full_like(split.x_test, float("nan")), split.y_test)
+    a = search_blueprint(cfg, splits=split)
+    b = search_blueprint(cfg, splits=nan_test)  # a test split of NaNs changes nothing
+    assert a.splits is split and np.array_equal(a.alpha, b.alpha) and np.all(np.isfinite(a.alpha))
+    assert not np.array_equal(a.alpha, search_blueprint(cfg).alpha)  # its own split (seed 1) differs
+    with pytest.raises(ConfigError, match="not both"):
+        search_blueprint(cfg, data="digits", splits=split)
+    with pytest.raises(ConfigError, match="Splits"):
+        search_blueprint(cfg, splits=(split.x_train, split.y_train))
