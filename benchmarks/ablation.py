@@ -15,6 +15,7 @@ to the reported runs:
     python benchmarks/ablation.py run --strategies "boed,boed[kernel=categorical+additive]" \\
         --dataset cifar10,cifar100 --seeds 20-27 --budget 150 --out benchmarks/results/nb201/ablation/runs.jsonl
     python benchmarks/ablation.py report benchmarks/results/nb201/ablation/runs.jsonl
+    python benchmarks/ablation.py paired runs.jsonl "boed[signals=synflow]" boed   # seed by seed, a sign test
 """
 
 from __future__ import annotations
@@ -117,6 +118,43 @@ def _at_checkpoints(g: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def paired(path: str, a: str, b: str) -> pd.DataFrame:
+    """Seed by seed, ``a`` against ``b`` (the runs of both on the same dataset and seed): how many
+    seeds each does better on (fewer queries to the optimum, a never-found run counting as
+    infinitely many; lower recommendation regret at each checkpoint both reached), how many tie, and
+    the two-sided sign test (binomial, on the seeds that differ)."""
+    from scipy.stats import binomtest
+
+    with open(path) as f:
+        runs = pd.DataFrame([json.loads(line) for line in f])
+    missing = [s for s in (a, b) if s not in set(runs.spec)]
+    if missing:
+        raise ValueError(f"{path} has no runs of {missing}; it has {sorted(set(runs.spec))}")
+    rows = []
+    for ds, g in runs.groupby("dataset", sort=False):
+        x, y = g[g.spec == a].set_index("seed"), g[g.spec == b].set_index("seed")
+        seeds = sorted(set(x.index) & set(y.index))
+        if not seeds:
+            continue
+        measures = {"queries to optimum": ([_inf(x.queries[s]) for s in seeds], [_inf(y.queries[s]) for s in seeds])}
+        for c in map(str, CHECKPOINTS):
+            u = [x.recommended_regret[s].get(c) if isinstance(x.recommended_regret[s], dict) else None for s in seeds]
+            v = [y.recommended_regret[s].get(c) if isinstance(y.recommended_regret[s], dict) else None for s in seeds]
+            if all(w is not None for w in u + v):
+                measures[f"rec. regret @{c}"] = (u, v)
+        for name, (u, v) in measures.items():
+            wins = sum(p < q - 1e-9 for p, q in zip(u, v))
+            losses = sum(q < p - 1e-9 for p, q in zip(u, v))
+            pval = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+            rows.append({"dataset": ds, "measure": name, "seeds": len(seeds), f"{a} better": wins,
+                         f"{b} better": losses, "equal": len(seeds) - wins - losses, "sign test p": round(pval, 4)})
+    return pd.DataFrame(rows)
+
+
+def _inf(v) -> float:
+    return math.inf if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
 def main(argv: list[str] | None = None) -> int:
     from boed_nas.registry import split_specs
 
@@ -133,8 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True, help="a JSON-lines file; existing runs in it are skipped")
     p = sub.add_parser("report")
     p.add_argument("path")
+    q = sub.add_parser("paired", help="seed by seed, one spec against another, with a sign test")
+    q.add_argument("path")
+    q.add_argument("a", help="a strategy spec in the file")
+    q.add_argument("b", help="the spec it is compared with")
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "paired":
+            print(markdown_frame(paired(args.path, args.a, args.b)))
+            return 0
         if args.cmd == "run":
             run(split_specs(args.strategies), [d.strip() for d in args.dataset.split(",") if d.strip()],
                 parse_seeds(args.seeds), args.budget, args.out, args.jobs, args.min_queries)

@@ -32,3 +32,25 @@ def test_ablation_stops_at_the_optimum_resumes_and_rejects_bad_specs(tmp_path, c
     assert "| cifar10 | local | 0-1 (2) |" in capsys.readouterr().out
     assert ablation.main(["run", "--strategies", "boed[n_inti=5]", "--seeds", "0", "--out", str(out)]) == 2
     assert "n_inti" in capsys.readouterr().err
+
+
+def test_paired_counts_seed_by_seed_wins_and_sign_tests_them(tmp_path, capsys):
+    import json
+
+    from benchmarks import ablation
+
+    path = tmp_path / "runs.jsonl"
+    recs = []
+    for seed in range(8):  # "a" finds it in fewer queries on 7 seeds, ties on one; "a" never found on none
+        recs.append({"spec": "a", "dataset": "cifar10", "seed": seed, "queries": 10 + (seed == 7) * 10,
+                     "recommended_regret": {"10": 0.5, "25": 0.0}})
+        recs.append({"spec": "b", "dataset": "cifar10", "seed": seed, "queries": None if seed == 0 else 20,
+                     "recommended_regret": {"10": 0.5 if seed else 0.1, "25": 0.0}})
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    t = ablation.paired(str(path), "a", "b").set_index("measure")
+    assert t.loc["queries to optimum", ["a better", "b better", "equal"]].tolist() == [7, 0, 1]
+    assert t.loc["queries to optimum", "sign test p"] == round(2 * 0.5 ** 7, 4)
+    assert t.loc["rec. regret @10", ["a better", "b better", "equal"]].tolist() == [0, 1, 7]
+    assert t.loc["rec. regret @25", "sign test p"] == 1.0
+    assert ablation.main(["paired", str(path), "a", "c"]) == 2
+    assert "no runs of ['c']" in capsys.readouterr().err
