@@ -12,7 +12,7 @@ on ``--jobs``.
 
 Writes ``boed_nas/nb201/data/signals.csv.gz`` (one row per class: ``code``, the representative's
 cell code, then one column per signal; gzip with mtime 0, so the same numbers give the same bytes).
-About 2-4 CPU-seconds per cell (``--limit`` prints the measured rate), so roughly 4-7 CPU-hours.
+About 1.4 CPU-seconds per cell (``--limit`` prints the measured rate): the shipped table took 2.6 CPU-hours.
 ``--limit K`` computes a random sample of K classes (seeded by ``--sample-seed``) and must be
 written elsewhere (``--out``): the shipped file is always the whole space.
 """
