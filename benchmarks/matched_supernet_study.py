@@ -1,0 +1,227 @@
+"""The design's claim on matched data: do the supernet's proposals help boed when the supernet sees
+the same data as the trainings?
+
+    python -m benchmarks.matched_supernet_study --seeds 0-19 --budget 100 --jobs 2 --out benchmarks/results/matched_supernet
+
+On the table of real trainings of ``benchmarks.blueprint_table`` (1,728 networks of the blueprint
+macro space, each trained twice on the digits), per seed:
+
+1. **The supernet** of that sub-space (``boed_nas.blueprint.search_blueprint``: the bilevel DARTS-family
+   search, no cost penalty) is trained on *the same split* as the table's trainings: its weights on
+   the trainings' training split, its architecture logits on their validation split (the split the
+   searches see); the test split is read by neither. Its logits give every network a log-probability
+   (independent choice groups, ``blueprint_log_prob``).
+2. Five strategies each spend ``--budget`` trainings (table lookups, the NB201 protocol: one training
+   seed's validation accuracy, drawn from (seed, network)):
+   ``random``, ``evolution`` (regularised), ``boed`` (the default), ``boed+supernet`` (boed whose
+   first two evaluations are the supernet's derived network and its next most probable, and whose
+   prior mean takes the log-probability as a signal at initialisation, ``signals=``, its weight
+   fitted by marginal likelihood), and ``supernet`` alone (the networks in decreasing probability:
+   the derived network, the next most probable, ...; recommending the best observed).
+
+Reported: the test regret (points of mean test accuracy below the table's best) of each strategy's
+recommendation at 25 / 50 / 100 trainings, median [IQR] over seeds; the queries until a run first
+evaluates a network of the table's best mean validation accuracy; and a two-sided sign test of
+``boed+supernet`` against ``boed``, seed by seed. The supernet's own search cost is not in the
+training budget; it is reported in seconds and in trainings' worth. Every (strategy, seed) run is a
+JSON line of ``<out>/runs.jsonl`` and every supernet a file of ``<out>/supernets/``: a rerun
+resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from boed_nas.experiment.bench import median_iqr
+
+from .blueprint_table import MACRO, SPACE, TableObjective, load_table
+
+STRATEGIES = ("random", "evolution", "boed", "boed+supernet", "supernet")
+CHECKPOINTS = (25, 50, 100)
+N_PROPOSALS = 2  # the derived network and the next most probable
+SUPERNET = {"stages": "8,16:2:1;16,32:2:2;32,64:2:2", "kernels": (3, 5), "stem_channels": 8, "epochs": 8,
+            "budget": None, "lam": 0.0, "threads": 1, "verbose": False}
+
+
+def parse_seeds(text: str) -> list[int]:
+    a, _, b = text.partition("-")
+    return list(range(int(a), int(b or a) + 1))
+
+
+def supernet(seed: int, folder: Path) -> dict:
+    """The supernet of ``seed`` trained on the table's split (cached in ``folder``)."""
+    path = folder / f"seed{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    from boed_nas.blueprint import BlueprintConfig, search_blueprint
+
+    from .real_training import splits
+
+    res = search_blueprint(BlueprintConfig(**SUPERNET, seed=seed), splits=splits())
+    if res.space.groups() != MACRO.groups():
+        raise RuntimeError("the supernet's space is not the table's sub-space")
+    doc = {"seed": seed, "alpha": res.alpha.tolist(), "search_seconds": res.search_seconds,
+           "supernet_val_acc": res.history[-1].get("supernet_val_acc")}
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc) + "\n")
+    os.replace(tmp, path)
+    return doc
+
+
+def log_probs(alpha) -> dict[str, float]:
+    """log P(network) under the supernet's logits, for every network of the table's space."""
+    from boed_nas.blueprint.discretise import blueprint_log_prob, group_log_probs
+
+    lp = group_log_probs(np.asarray(alpha), MACRO)
+    return {str(c): blueprint_log_prob(lp, MACRO, MACRO.blueprint_of(c)) for c in SPACE.enumerate()}
+
+
+def one_run(name: str, seed: int, budget: int, folder: Path) -> dict:
+    import torch
+
+    from boed_nas import make_strategy
+
+    torch.set_num_threads(1)  # one run per core
+
+    objective = TableObjective(seed)
+    optima = objective.val_optima()
+    if name == "supernet" or name == "boed+supernet":
+        logp = log_probs(supernet(seed, folder / "supernets")["alpha"])
+        rng = np.random.default_rng([seed, 0x5E7])
+        keys = list(logp)
+        order = sorted(range(len(keys)), key=lambda i: (-logp[keys[i]], rng.random()))  # ties: a seeded draw
+        ranked = [SPACE.parse(keys[i]) for i in order]
+    if name == "supernet":
+        evaluated = ranked[:budget]
+        vals = [objective(c).metrics["val_acc"] for c in evaluated]
+        recs = {k: evaluated[int(np.argmax(vals[:k]))] for k in CHECKPOINTS if k <= budget}
+    else:
+        kwargs = {}
+        if name == "boed+supernet":
+            kwargs = {"proposals": ranked[:N_PROPOSALS], "signals": lambda c: {"supernet_logp": logp[str(c)]}}
+        strategy = make_strategy("boed" if name.startswith("boed") else name, space=SPACE, seed=seed, **kwargs)
+        evaluated, recs = [], {}
+        for q in range(1, budget + 1):
+            (c,) = strategy.ask(1)
+            strategy.tell(c, objective(c))
+            evaluated.append(c)
+            if q in CHECKPOINTS:
+                recs[q] = strategy.recommend()
+    hit = next((i + 1 for i, c in enumerate(evaluated) if str(c) in optima), None)
+    index = {str(c): i for i, c in enumerate(SPACE.enumerate())}
+    return {"strategy": name, "seed": seed, "budget": budget, "queries_to_optimum": hit,
+            "evaluated": [index[str(c)] for c in evaluated],  # positions in SPACE.enumerate()
+            "regret": {str(k): round(objective.test_regret(c), 6) for k, c in recs.items()},
+            "recommended": {str(k): str(c) for k, c in recs.items()}}
+
+
+def report(runs: pd.DataFrame, folder: Path) -> str:
+    from scipy.stats import binomtest
+
+    table = load_table()
+    lines = ["| strategy | seeds | " + " | ".join(f"test regret @{k}" for k in CHECKPOINTS)
+             + " | queries to the validation optimum | found |", "|---|---|" + "---|" * (len(CHECKPOINTS) + 2)]
+    for name in STRATEGIES:
+        g = runs[runs.strategy == name]
+        if g.empty:
+            continue
+        cells = []
+        for k in CHECKPOINTS:
+            v = np.array([r.get(str(k), np.nan) for r in g.regret], dtype=float)
+            if np.isnan(v).any():  # a checkpoint beyond the budget
+                cells.append("n/a")
+                continue
+            m, lo, hi = median_iqr(v)
+            cells.append(f"{m:.2f} [{lo:.2f}, {hi:.2f}]")
+        q = np.array([math.inf if v is None or pd.isna(v) else v for v in g.queries_to_optimum], dtype=float)
+        m, lo, hi = median_iqr(q)
+        fmt = lambda v: "nf" if math.isinf(v) else f"{v:g}"  # noqa: E731
+        lines.append(f"| {name} | {len(g)} | " + " | ".join(cells)
+                     + f" | {fmt(m)} [{fmt(lo)}, {fmt(hi)}] | {int(np.isfinite(q).sum())}/{len(g)} |")
+    out = ["\n".join(lines), "",
+           "Test regret: points of mean test accuracy (2 training seeds) below the table's best network "
+           f"({table['test_mean'].max():.2f}%), of each strategy's recommendation (boed: by posterior mean; "
+           "the others: the best observed); median [IQR] over seeds (linear interpolation). Queries to the "
+           f"validation optimum: until a run first evaluates one of the {len(TableObjective(0).val_optima())} "
+           "network(s) of the table's best mean validation accuracy (nf: not within the budget)."]
+    a = runs[runs.strategy == "boed+supernet"].set_index("seed")
+    b = runs[runs.strategy == "boed"].set_index("seed")
+    seeds = sorted(set(a.index) & set(b.index))
+    if seeds:
+        out += ["", f"Sign test, boed+supernet against boed, seed by seed ({len(seeds)} seeds; two-sided binomial "
+                "test on the seeds that differ):", "",
+                "| measure | boed+supernet better | boed better | equal | p |", "|---|---|---|---|---|"]
+        pairs = [(f"test regret @{k}", [a.regret[s].get(str(k)) for s in seeds], [b.regret[s].get(str(k)) for s in seeds])
+                 for k in CHECKPOINTS]
+        inf = lambda v: math.inf if v is None or pd.isna(v) else v  # noqa: E731
+        pairs.append(("queries to the validation optimum", [inf(a.queries_to_optimum[s]) for s in seeds],
+                      [inf(b.queries_to_optimum[s]) for s in seeds]))
+        for label, x, y in pairs:
+            ok = [(u, v) for u, v in zip(x, y) if u is not None and v is not None]
+            wins = sum(u < v - 1e-9 for u, v in ok)
+            losses = sum(v < u - 1e-9 for u, v in ok)
+            p = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+            out.append(f"| {label} | {wins} | {losses} | {len(ok) - wins - losses} | {p:.3f} |")
+    sn = [json.loads(p.read_text()) for p in sorted((folder / "supernets").glob("seed*.json"))]
+    if sn:
+        secs = np.array([d["search_seconds"] for d in sn])
+        train = np.median(table[[c for c in table.columns if c.startswith("train_seconds_s")]].to_numpy())
+        out += ["", f"Supernet searches: {len(sn)}, {np.median(secs):.0f} s each in median (wall, one thread), "
+                f"about {np.median(secs) / train:.0f} trainings' worth (a training of the table takes "
+                f"{train:.2f} s in median); not counted in the training budget above."]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="0-19", help="a range, e.g. 0-19")
+    ap.add_argument("--budget", type=int, default=100)
+    ap.add_argument("--strategies", default=",".join(STRATEGIES))
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/matched_supernet"))
+    args = ap.parse_args(argv)
+    names = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown:
+        ap.error(f"unknown strategies {unknown}; expected some of {list(STRATEGIES)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "runs.jsonl"
+    done = set()
+    if path.exists():
+        done = {(r["strategy"], r["seed"]) for r in map(json.loads, path.read_text().splitlines()) if r}
+    seeds = parse_seeds(args.seeds)
+    if any(n in ("supernet", "boed+supernet") for n in names):  # supernets first: both strategies share them
+        with ProcessPoolExecutor(args.jobs) as pool:
+            for f in as_completed([pool.submit(supernet, s, args.out / "supernets") for s in seeds]):
+                d = f.result()
+                print(f"supernet seed {d['seed']}: {d['search_seconds']:.0f} s", file=sys.stderr, flush=True)
+    todo = [(n, s) for s in seeds for n in names if (n, s) not in done]
+    print(f"{len(todo)} runs to do ({len(done)} already in {path})", file=sys.stderr)
+    with ProcessPoolExecutor(args.jobs) as pool, path.open("a") as log:
+        futures = [pool.submit(one_run, n, s, args.budget, args.out) for n, s in todo]
+        for i, f in enumerate(as_completed(futures), 1):
+            r = f.result()
+            log.write(json.dumps(r) + "\n")
+            log.flush()
+            print(f"[{i}/{len(todo)}] {r['strategy']} seed {r['seed']}: queries to optimum {r['queries_to_optimum']}, "
+                  f"regret {r['regret']}", file=sys.stderr, flush=True)
+    runs = pd.DataFrame([json.loads(x) for x in path.read_text().splitlines() if x.strip()])
+    text = report(runs, args.out)
+    (args.out / "table.md").write_text(text + f"\nCommand: `python -m benchmarks.matched_supernet_study --seeds "
+                                              f"{args.seeds} --budget {args.budget} --jobs {args.jobs} --out {args.out}`\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
