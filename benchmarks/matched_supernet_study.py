@@ -179,6 +179,19 @@ def report(runs: pd.DataFrame, folder: Path) -> str:
         out += ["", f"Supernet searches: {len(sn)}, {np.median(secs):.0f} s each in median (wall, one thread), "
                 f"about {np.median(secs) / train:.0f} trainings' worth (a training of the table takes "
                 f"{train:.2f} s in median); not counted in the training budget above."]
+        from scipy.stats import spearmanr
+
+        rho = {"val": [], "test": []}
+        for d in sn:  # how much the supernet's belief says about the trained networks
+            lp = log_probs(d["alpha"])
+            x = np.array([lp[k] for k in table.index])
+            rho["val"].append(spearmanr(x, table["val_mean"]).statistic)
+            rho["test"].append(spearmanr(x, table["test_mean"]).statistic)
+        mv, lv, hv = median_iqr(np.array(rho["val"]))
+        mt, lt, ht = median_iqr(np.array(rho["test"]))
+        out += ["", f"Spearman of a supernet's log-probability with the table's mean validation accuracy: "
+                f"{mv:.3f} [{lv:.3f}, {hv:.3f}]; with mean test accuracy: {mt:.3f} [{lt:.3f}, {ht:.3f}] "
+                f"(median [IQR] over the {len(sn)} supernets)."]
     return "\n".join(out) + "\n"
 
 
