@@ -108,12 +108,15 @@ def nb201_parameters() -> list[Any]:
 def ax_parameters(space: Space) -> list[Any]:
     """A ``boed_nas.spaces.Space`` as Ax ``ChoiceParameterConfig``s (categorical: unordered,
     ordered: ordered), for ``client.configure_experiment(parameters=...)``; ``space_of`` reads them
-    back. A space with a constraint is refused (the node does not take Ax parameter constraints)."""
+    back. A space with a constraint is refused: a ``Space`` constraint is a function, and Ax takes
+    linear parameter constraints (``configure_experiment(parameter_constraints=["a + b <= 8"])``,
+    which the node does read)."""
     from ax.api.configs import ChoiceParameterConfig
 
     if space.constraint is not None:
-        raise ConfigError(f"space {space.name!r} has a constraint; the BOED node on Ax does not take one (use "
-                          "run_objective, or leave the invalid configurations to fail)")
+        raise ConfigError(f"space {space.name!r} has a constraint, a function Ax cannot take; write it as linear "
+                          "parameter constraints (configure_experiment(parameter_constraints=[...]), which the BOED "
+                          "node reads), or search the space with run_objective")
     out = []
     for v in space.variables:
         kinds = {"bool" if isinstance(x, bool) else "int" if isinstance(x, int) else "float" if isinstance(x, float)
@@ -200,22 +203,55 @@ def check_search_space(experiment: Experiment) -> None:
             raise ConfigError(f"parameter {n!r} has values {values!r}; the NB201 space has exactly {list(OPS)}")
 
 
+class AxConstraints:
+    """An Ax experiment's parameter constraints (linear inequalities ``sum_i w_i x_i <= b``, or
+    equalities, on numeric parameters) as a ``Space`` constraint: a configuration is valid when
+    every one holds, checked by Ax's own ``ParameterConstraint.check``. Plain data (``to_dict``), so
+    a saved node rebuilds its space without the experiment."""
+
+    def __init__(self, constraints: Sequence[Mapping[str, Any]]):
+        from ax.core.parameter_constraint import ParameterConstraint
+
+        self.doc = [{"weights": {str(k): float(w) for k, w in c["weights"].items()}, "bound": float(c["bound"]),
+                     "equality": bool(c.get("equality", False))} for c in constraints]
+        self._checks = []
+        for c in self.doc:
+            lhs = " + ".join(f"{w!r} * {k}" for k, w in c["weights"].items())
+            text = f"{lhs} {'==' if c['equality'] else '<='} {c['bound']!r}"
+            self._checks.append(ParameterConstraint(equality=text) if c["equality"] else ParameterConstraint(text))
+
+    @classmethod
+    def of(cls, experiment: Experiment) -> AxConstraints | None:
+        found = experiment.search_space.parameter_constraints
+        if not found:
+            return None
+        return cls([{"weights": dict(c.constraint_dict), "bound": c.bound, "equality": bool(getattr(c, "is_equality", False))}
+                    for c in found])
+
+    def __call__(self, config: Mapping[str, Any]) -> bool:
+        return all(c.check({k: config[k] for k in c.constraint_dict}) for c in self._checks)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AxConstraints) and other.doc == self.doc
+
+    def __repr__(self) -> str:
+        return f"AxConstraints({self.doc!r})"
+
+
 def space_of(experiment: Experiment) -> Any:
     """The boed-nas space of an Ax experiment: NB201's cells (``CELL_SPACE``) for the six edge
     parameters of ``nb201_parameters``, else a ``boed_nas.spaces.Space`` of its parameters: an
     unordered choice is categorical, an ordered numeric choice ordered, an integer range the
     ordered integers (its log scale ignored: the GP reads the grid position), a fixed parameter a
-    one-value choice. Float ranges and parameter constraints are refused (ConfigError): the node
-    scores a finite set of configurations."""
+    one-value choice. Float ranges are refused (ConfigError): the node scores a finite set of
+    configurations. The experiment's parameter constraints (``"depth + stages <= 8"``) become the
+    space's constraint (``AxConstraints``): the node never proposes a configuration that breaks one."""
     from ax.core.parameter import ChoiceParameter, FixedParameter, ParameterType, RangeParameter
 
     params = experiment.search_space.parameters
     if set(params) == set(PARAMETER_NAMES):
         check_search_space(experiment)
         return CELL_SPACE
-    if experiment.search_space.parameter_constraints:
-        raise ConfigError(f"{_label(experiment)} has parameter constraints; the BOED node does not take them "
-                          "(a boed_nas.spaces.Space constraint, through run_objective, does)")
     variables = []
     for name, p in params.items():
         if isinstance(p, ChoiceParameter):
@@ -229,7 +265,29 @@ def space_of(experiment: Experiment) -> Any:
         else:
             raise ConfigError(f"parameter {name!r} of {_label(experiment)} is a float range; the BOED node scores a "
                               "finite set of configurations: make it a choice parameter of the values to try")
-    return Space(variables, name=getattr(experiment, "_name", None) or "ax")
+    space = Space(variables, constraint=AxConstraints.of(experiment), name=getattr(experiment, "_name", None) or "ax")
+    if space.constraint is not None and space.enumerable:
+        try:
+            space.enumerate()
+        except SpaceError:
+            raise ConfigError(f"no configuration of {_label(experiment)} satisfies its parameter constraints "
+                              f"{space.constraint.doc}") from None
+    return space
+
+
+def _space_doc(space: Space) -> dict[str, Any]:
+    """A node's space as data: its variables and, from an Ax experiment, its parameter constraints."""
+    doc = space.to_dict()
+    if isinstance(space.constraint, AxConstraints):
+        doc = {**doc, "constrained": False, "ax_constraints": space.constraint.doc}
+    return doc
+
+
+def _space_from_doc(doc: Mapping[str, Any]) -> Space:
+    space = Space.from_dict({k: v for k, v in doc.items() if k != "ax_constraints"})
+    if doc.get("ax_constraints"):
+        space = Space(space.variables, constraint=AxConstraints(doc["ax_constraints"]), name=space.name, ref=space.ref)
+    return space
 
 
 def objective_of(experiment: Experiment, metric_name: str | None = None) -> tuple[str, bool]:
@@ -319,12 +377,12 @@ class BOEDGenerationNode(ExternalGenerationNode):
         """JSON-able state: the controller's full state and which Ax trials it has been told."""
         return {"controller": self.controller.state_dict() if self._bound else None,
                 "told_trials": sorted(self._told),
-                "space": None if self.space is CELL_SPACE else self.space.to_dict()}
+                "space": None if self.space is CELL_SPACE else _space_doc(self.space)}
 
     def _restore(self, state: Mapping[str, Any]) -> None:
         saved = state.get("controller")
         if state.get("space") is not None:
-            self.space = Space.from_dict(state["space"])
+            self.space = _space_from_doc(state["space"])
         if saved is not None:
             params = dict(saved["params"])
             if self.space is not CELL_SPACE:
@@ -345,7 +403,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
             self.controller = BOEDController(seed=self.seed, space=space, **self.controller_kwargs)
             self.space = space
         elif (space is CELL_SPACE) != (self.space is CELL_SPACE) or (
-                space is not CELL_SPACE and space.to_dict()["variables"] != self.space.to_dict()["variables"]):
+                space is not CELL_SPACE and _space_doc(space) != _space_doc(self.space)):
             raise ConfigError("the experiment's search space is not the one this BOED node has been searching; "
                               "build a new node")
         c = self.controller
@@ -518,6 +576,6 @@ def recommend(client: Any, name: str = DEFAULT_NODE_NAME) -> Any:
     return node.controller.recommend()
 
 
-__all__ = ["PARAMETER_NAMES", "BOEDGenerationNode", "ax_parameters", "boed_generation_strategy", "boed_node", "cell_of",
+__all__ = ["PARAMETER_NAMES", "AxConstraints", "BOEDGenerationNode", "ax_parameters", "boed_generation_strategy", "boed_node", "cell_of",
            "check_search_space", "configure_nb201", "nb201_parameters", "objective_of", "parameters_of", "quiet_ax", "recommend",
            "space_of"]

@@ -245,3 +245,48 @@ def test_a_float_range_is_refused_by_name():
     other.configure_optimization(objective="val_acc")
     with pytest.raises(ValueError, match="parameter 'lr' .* is a float range"):
         boed_ax.space_of(other._experiment)
+
+
+def test_the_node_keeps_to_the_experiments_parameter_constraints_and_resumes_with_them(tmp_path):
+    from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+
+    client = Client()
+    with boed_ax.quiet_ax(logging.ERROR):
+        client.configure_experiment(parameters=[
+            RangeParameterConfig(name="depth", bounds=(1, 6), parameter_type="int"),
+            RangeParameterConfig(name="stages", bounds=(1, 5), parameter_type="int"),
+            ChoiceParameterConfig(name="block", values=["conv", "mbconv"], parameter_type="str", is_ordered=False),
+        ], parameter_constraints=["depth + 2 * stages <= 8"], name="constrained")
+        client.configure_optimization(objective="val_acc")
+        client.set_generation_strategy(boed_ax.boed_generation_strategy(seed=0, initialization_budget=N_INIT))
+    space = boed_ax.space_of(client._experiment)
+    valid = {(c["depth"], c["stages"], c["block"]) for c in space.enumerate()}
+    assert len(valid) == 24 == 2 * sum(max(0, min(6, 8 - 2 * s)) for s in range(1, 6))  # of 60
+    seen = []
+    for _ in range(14):
+        with boed_ax.quiet_ax(logging.ERROR):
+            for index, p in client.get_next_trials(max_trials=1).items():
+                seen.append((p["depth"], p["stages"], p["block"]))
+                client.complete_trial(index, raw_data={"val_acc": 50.0 + p["depth"] + 3 * p["stages"] + (p["block"] == "conv")})
+    assert set(seen) <= valid and len(set(seen)) == len(seen)  # every trial keeps to the constraint, none repeated
+    assert "BOED" in set(_nodes(client).values())
+    client.save_to_json_file(str(tmp_path / "run.json"))
+    loaded = Client.load_from_json_file(str(tmp_path / "run.json"))
+    with boed_ax.quiet_ax(logging.ERROR):
+        nxt = list(loaded.get_next_trials(max_trials=1).values())
+        assert nxt == list(client.get_next_trials(max_trials=1).values())
+    p = nxt[0]
+    assert (p["depth"], p["stages"], p["block"]) in valid
+
+
+def test_parameter_constraints_that_no_configuration_meets_are_a_config_error():
+    from ax.api.configs import RangeParameterConfig
+
+    other = Client()
+    with boed_ax.quiet_ax(logging.ERROR):
+        other.configure_experiment(parameters=[RangeParameterConfig(name="a", bounds=(1, 3), parameter_type="int"),
+                                               RangeParameterConfig(name="b", bounds=(1, 3), parameter_type="int")],
+                                   parameter_constraints=["a + b <= 1"])
+        other.configure_optimization(objective="val_acc")
+    with pytest.raises(ValueError, match="no configuration .* satisfies its parameter constraints"):
+        boed_ax.space_of(other._experiment)
