@@ -36,6 +36,10 @@ from boed_nas.experiment.bench import _fmt_q, markdown_frame, median_iqr, parse_
 from boed_nas.experiment.loop import run_search
 from boed_nas.nb201.benchmark import NB201Benchmark, resolve_dataset
 
+if __package__ in (None, ""):  # run as a script: the repository root, for benchmarks.common
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.common import sign_test  # noqa: E402
+
 
 CHECKPOINTS = (10, 25, 50, 100, 200)
 """Query counts at which a record keeps the recommendation's test regret and the ask time."""
@@ -123,8 +127,6 @@ def paired(path: str, a: str, b: str) -> pd.DataFrame:
     seeds each does better on (fewer queries to the optimum, a never-found run counting as
     infinitely many; lower recommendation regret at each checkpoint both reached), how many tie, and
     the two-sided sign test (binomial, on the seeds that differ)."""
-    from scipy.stats import binomtest
-
     with open(path) as f:
         runs = pd.DataFrame([json.loads(line) for line in f])
     missing = [s for s in (a, b) if s not in set(runs.spec)]
@@ -143,11 +145,9 @@ def paired(path: str, a: str, b: str) -> pd.DataFrame:
             if all(w is not None for w in u + v):
                 measures[f"rec. regret @{c}"] = (u, v)
         for name, (u, v) in measures.items():
-            wins = sum(p < q - 1e-9 for p, q in zip(u, v))
-            losses = sum(q < p - 1e-9 for p, q in zip(u, v))
-            pval = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+            wins, losses, ties, pval = sign_test(u, v)
             rows.append({"dataset": ds, "measure": name, "seeds": len(seeds), f"{a} better": wins,
-                         f"{b} better": losses, "equal": len(seeds) - wins - losses, "sign test p": round(pval, 4)})
+                         f"{b} better": losses, "equal": ties, "sign test p": round(pval, 4)})
     return pd.DataFrame(rows)
 
 

@@ -82,13 +82,12 @@ def describe(table: pd.DataFrame | None = None) -> str:
     """How well the table separates its networks: spread, agreement of the training seeds, optimum."""
     from scipy.stats import spearmanr
 
+    from .dataset_separation import icc1
+
     t = load_table() if table is None else table
     val = t[[f"val_acc_s{s}" for s in TRAINING_SEEDS]].to_numpy()
-    # ICC(1): the share of the variance of one training's validation accuracy that is the network's
     k = val.shape[1]
-    msb = k * np.var(val.mean(1), ddof=1)
-    msw = np.sum((val - val.mean(1, keepdims=True)) ** 2) / (len(val) * (k - 1))
-    icc = (msb - msw) / (msb + (k - 1) * msw)
+    msw = np.sum((val - val.mean(1, keepdims=True)) ** 2) / (len(val) * (k - 1))  # within-network variance
     q = np.percentile(t["val_mean"], [0, 50, 90, 99, 100])
     best = t["val_mean"].idxmax()
     optima = TableObjective(0, t).val_optima()
@@ -97,7 +96,7 @@ def describe(table: pd.DataFrame | None = None) -> str:
              f"mean validation accuracy (%): min {q[0]:.2f}, median {q[1]:.2f}, 90th percentile {q[2]:.2f}, "
              f"99th {q[3]:.2f}, max {q[4]:.2f}",
              f"training seed 0 against seed 1, validation accuracy: Spearman {spearmanr(val[:, 0], val[:, 1]).statistic:.3f}, "
-             f"ICC(1) {icc:.3f}, seed-to-seed sd {np.sqrt(msw):.2f} points",
+             f"ICC(1) {icc1(val):.3f}, seed-to-seed sd {np.sqrt(msw):.2f} points",
              f"validation optimum: {len(optima)} network(s) at {t['val_mean'].max():.2f}, e.g. {t.loc[best, 'blueprint'] if 'blueprint' in t else best} "
              f"(test {t.loc[best, 'test_mean']:.2f}, regret {t['test_mean'].max() - t.loc[best, 'test_mean']:.2f})",
              f"best mean test accuracy: {t['test_mean'].max():.2f}; Spearman of mean validation with mean test accuracy "

@@ -80,3 +80,14 @@ def with_committed(new: Sequence[pd.DataFrame], committed: str | os.PathLike[str
     made = {k for p in parts for k in p[key].itertuples(index=False, name=None)}
     kept = old[~pd.MultiIndex.from_frame(old[key]).isin(made)]
     return pd.concat([*parts, kept], ignore_index=True), int(len(kept[key].drop_duplicates()))
+
+
+def sign_test(x: Sequence[float], y: Sequence[float], tol: float = 1e-9) -> tuple[int, int, int, float]:
+    """Paired by position, lower is better: (pairs where x is lower, where y is lower, ties within
+    ``tol``, the two-sided sign test's p: scipy's binomial test on the pairs that differ, 1 if none)."""
+    from scipy.stats import binomtest
+
+    wins = sum(u < v - tol for u, v in zip(x, y))
+    losses = sum(v < u - tol for u, v in zip(x, y))
+    p = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+    return wins, losses, len(x) - wins - losses, float(p)

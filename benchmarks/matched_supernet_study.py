@@ -41,20 +41,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from boed_nas.experiment.bench import median_iqr
+from boed_nas.experiment.bench import median_iqr, parse_seeds
 
 from .blueprint_table import MACRO, SPACE, TableObjective, load_table
+from .common import sign_test
 
 STRATEGIES = ("random", "evolution", "boed", "boed+supernet", "supernet")
 CHECKPOINTS = (25, 50, 100)
 N_PROPOSALS = 2  # the derived network and the next most probable
 SUPERNET = {"stages": "8,16:2:1;16,32:2:2;32,64:2:2", "kernels": (3, 5), "stem_channels": 8, "epochs": 8,
             "budget": None, "lam": 0.0, "threads": 1, "verbose": False}
-
-
-def parse_seeds(text: str) -> list[int]:
-    a, _, b = text.partition("-")
-    return list(range(int(a), int(b or a) + 1))
 
 
 def supernet(seed: int, folder: Path) -> dict:
@@ -125,9 +121,12 @@ def one_run(name: str, seed: int, budget: int, folder: Path) -> dict:
             "recommended": {str(k): str(c) for k, c in recs.items()}}
 
 
-def report(runs: pd.DataFrame, folder: Path) -> str:
-    from scipy.stats import binomtest
+def _queries(v) -> float:
+    """Queries to the optimum, a run that never found it counting as infinitely many."""
+    return math.inf if v is None or pd.isna(v) else float(v)
 
+
+def report(runs: pd.DataFrame, folder: Path) -> str:
     table = load_table()
     lines = ["| strategy | seeds | " + " | ".join(f"test regret @{k}" for k in CHECKPOINTS)
              + " | queries to the validation optimum | found |", "|---|---|" + "---|" * (len(CHECKPOINTS) + 2)]
@@ -143,7 +142,7 @@ def report(runs: pd.DataFrame, folder: Path) -> str:
                 continue
             m, lo, hi = median_iqr(v)
             cells.append(f"{m:.2f} [{lo:.2f}, {hi:.2f}]")
-        q = np.array([math.inf if v is None or pd.isna(v) else v for v in g.queries_to_optimum], dtype=float)
+        q = np.array([_queries(v) for v in g.queries_to_optimum])
         m, lo, hi = median_iqr(q)
         fmt = lambda v: "nf" if math.isinf(v) else f"{v:g}"  # noqa: E731
         lines.append(f"| {name} | {len(g)} | " + " | ".join(cells)
@@ -163,15 +162,12 @@ def report(runs: pd.DataFrame, folder: Path) -> str:
                 "| measure | boed+supernet better | boed better | equal | p |", "|---|---|---|---|---|"]
         pairs = [(f"test regret @{k}", [a.regret[s].get(str(k)) for s in seeds], [b.regret[s].get(str(k)) for s in seeds])
                  for k in CHECKPOINTS]
-        inf = lambda v: math.inf if v is None or pd.isna(v) else v  # noqa: E731
-        pairs.append(("queries to the validation optimum", [inf(a.queries_to_optimum[s]) for s in seeds],
-                      [inf(b.queries_to_optimum[s]) for s in seeds]))
+        pairs.append(("queries to the validation optimum", [_queries(a.queries_to_optimum[s]) for s in seeds],
+                      [_queries(b.queries_to_optimum[s]) for s in seeds]))
         for label, x, y in pairs:
             ok = [(u, v) for u, v in zip(x, y) if u is not None and v is not None]
-            wins = sum(u < v - 1e-9 for u, v in ok)
-            losses = sum(v < u - 1e-9 for u, v in ok)
-            p = binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
-            out.append(f"| {label} | {wins} | {losses} | {len(ok) - wins - losses} | {p:.3f} |")
+            wins, losses, ties, p = sign_test([u for u, _ in ok], [v for _, v in ok])
+            out.append(f"| {label} | {wins} | {losses} | {ties} | {p:.3f} |")
     sn = [json.loads(p.read_text()) for p in sorted((folder / "supernets").glob("seed*.json"))]
     if sn:
         secs = np.array([d["search_seconds"] for d in sn])

@@ -206,8 +206,8 @@ def check_search_space(experiment: Experiment) -> None:
 class AxConstraints:
     """An Ax experiment's parameter constraints (linear inequalities ``sum_i w_i x_i <= b``, or
     equalities, on numeric parameters) as a ``Space`` constraint: a configuration is valid when
-    every one holds, checked by Ax's own ``ParameterConstraint.check``. Plain data (``to_dict``), so
-    a saved node rebuilds its space without the experiment."""
+    every one holds, checked by Ax's own ``ParameterConstraint.check``. ``doc`` is the constraints as
+    plain data, so a saved node rebuilds its space without the experiment."""
 
     def __init__(self, constraints: Sequence[Mapping[str, Any]]):
         from ax.core.parameter_constraint import ParameterConstraint
@@ -225,14 +225,10 @@ class AxConstraints:
         found = experiment.search_space.parameter_constraints
         if not found:
             return None
-        return cls([{"weights": dict(c.constraint_dict), "bound": c.bound, "equality": bool(getattr(c, "is_equality", False))}
-                    for c in found])
+        return cls([{"weights": dict(c.constraint_dict), "bound": c.bound, "equality": c.is_equality} for c in found])
 
     def __call__(self, config: Mapping[str, Any]) -> bool:
         return all(c.check({k: config[k] for k in c.constraint_dict}) for c in self._checks)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AxConstraints) and other.doc == self.doc
 
     def __repr__(self) -> str:
         return f"AxConstraints({self.doc!r})"
@@ -281,6 +277,12 @@ def _space_doc(space: Space) -> dict[str, Any]:
     if isinstance(space.constraint, AxConstraints):
         doc = {**doc, "constrained": False, "ax_constraints": space.constraint.doc}
     return doc
+
+
+def _searched(space: Space) -> tuple[Any, Any]:
+    """What must not change under a node: the variables and the Ax parameter constraints."""
+    doc = _space_doc(space)
+    return doc["variables"], doc.get("ax_constraints")
 
 
 def _space_from_doc(doc: Mapping[str, Any]) -> Space:
@@ -403,7 +405,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
             self.controller = BOEDController(seed=self.seed, space=space, **self.controller_kwargs)
             self.space = space
         elif (space is CELL_SPACE) != (self.space is CELL_SPACE) or (
-                space is not CELL_SPACE and _space_doc(space) != _space_doc(self.space)):
+                space is not CELL_SPACE and _searched(space) != _searched(self.space)):
             raise ConfigError("the experiment's search space is not the one this BOED node has been searching; "
                               "build a new node")
         c = self.controller
