@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="only the first N networks (a sample)")
     ap.add_argument("--out", type=Path, default=TABLE_PATH)
     args = ap.parse_args(argv)
+    if args.workers < 1:
+        ap.error(f"--workers must be at least 1, got {args.workers}")
+    if args.limit is not None and args.limit < 1:
+        ap.error(f"--limit must be at least 1, got {args.limit}")
     configs = SPACE.enumerate()[:args.limit]
     partial = args.out.with_name(args.out.name + ".partial.jsonl")
     done = {}
