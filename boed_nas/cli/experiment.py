@@ -97,7 +97,9 @@ def _add_multiobjective(p: argparse.ArgumentParser, bench: bool) -> None:
                         + (". Repeat for several objective sets" if bench else ""))
     g.add_argument("--constraint", action="append", default=None, metavar="COST<=BOUND",
                    help="e.g. latency<=0.012 (latency in s, flops and params in M): no cell over the bound is "
-                        "evaluated or recommended; with --objectives accuracy, the best accuracy within the budget")
+                        "evaluated or recommended; with --objectives accuracy, the best accuracy within the budget. "
+                        "With --space: a bound on one of the space's known costs, in its costs' units "
+                        "(e.g. flops<=5e5)")
     if not bench:
         g.add_argument("--lambdas", default=None,
                        help="comma-separated lambdas: one boed-mo search per lambda for the best accuracy - lambda x cost "
@@ -157,7 +159,7 @@ def _search_objective(args: argparse.Namespace) -> int:
         raise ConfigError("--space and --objective go together: the space to search and the function that trains "
                           "one of its configurations")
     nb201_only = {"--dataset": args.dataset != "cifar10", "--objectives": bool(args.objectives),
-                  "--constraint": bool(args.constraint), "--lambdas": args.lambdas is not None,
+                  "--lambdas": args.lambdas is not None,
                   "--clock simulated": args.clock == "simulated", "--stop-at-optimum": args.stop_at_optimum,
                   "--ask-seconds": args.ask_seconds != 0}
     clash = [k for k, v in nb201_only.items() if v]
@@ -165,8 +167,10 @@ def _search_objective(args: argparse.Namespace) -> int:
     if clash:
         raise ConfigError(f"{clash} belong to searches on the NB201 table; a search with --space/--objective takes "
                           "--strategy, --seed, --budget, --workers, --scheduler, --batch-size/--synchronous, "
-                          "--max-retries, --metric, --minimize, --out, --resume")
+                          "--max-retries, --metric, --minimize, --constraint, --out, --resume")
     space = load_space(args.space)
+    if args.constraint:  # bounds on the space's known costs, in the units its costs function returns
+        space = space.bounded(args.constraint)
     objective = load_object(args.objective, "--objective")
     if not callable(objective):
         raise ConfigError(f"--objective {args.objective!r} names a {type(objective).__name__}, not a function")
@@ -175,6 +179,8 @@ def _search_objective(args: argparse.Namespace) -> int:
             "seed": args.seed, "budget": args.budget, "workers": args.workers, "metric": args.metric,
             "maximize": not args.minimize, "batch_size": args.workers if args.synchronous else args.batch_size,
             "max_retries": args.max_retries}
+    if args.constraint:
+        meta["constraints"] = list(args.constraint)
     out = Path(args.out)
     folder = RunFolder(out)
     folder.prepare()

@@ -32,7 +32,6 @@ strategies, and at most 1.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 from ..errors import ConfigError
 from ..nb201.benchmark import NB201Benchmark
 from ..nb201.space import N_CELLS, Cell, all_cells, canonical_cells
+from ..spaces.base import parse_cost_bound
 
 
 @dataclass(frozen=True)
@@ -99,25 +99,15 @@ def parse_objectives(spec: str | Sequence[str | Objective], *, min_count: int = 
     return tuple(sorted(objs, key=lambda o: not o.learned))  # accuracy first, then costs as given
 
 
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_]+)\s*<=\s*([-+0-9.eE]+)\s*$")
-
-
 def parse_constraint(spec: str) -> tuple[str, float]:
-    """``"latency<=0.01"`` -> ("latency", 0.01): a known cost at most a bound."""
-    m = _CONSTRAINT.match(str(spec))
-    if m is None:
-        raise ConfigError(f"malformed constraint {spec!r}; expected COST<=BOUND with COST one of {list(COST_NAMES)}, "
-                         "e.g. 'latency<=0.012'")
-    name = m.group(1).lower()
-    if name not in COST_NAMES:
-        raise ConfigError(f"constraint {spec!r} is on {name!r}; expected a known cost, one of {list(COST_NAMES)}")
+    """``"latency<=0.01"`` -> ("latency", 0.01): a known NB201 cost at most a bound."""
     try:
-        bound = float(m.group(2))
-    except ValueError:
-        raise ConfigError(f"constraint {spec!r}: bound {m.group(2)!r} is not a number") from None
-    if not np.isfinite(bound):
-        raise ConfigError(f"constraint {spec!r}: bound must be finite")
-    return name, bound
+        name, bound = parse_cost_bound(spec)
+    except ConfigError as e:
+        raise ConfigError(f"{e}; COST is one of {list(COST_NAMES)} here") from None
+    if name.lower() not in COST_NAMES:
+        raise ConfigError(f"constraint {spec!r} is on {name!r}; expected a known cost, one of {list(COST_NAMES)}")
+    return name.lower(), bound
 
 
 class KnownCosts:

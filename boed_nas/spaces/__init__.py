@@ -1,7 +1,8 @@
 """Search spaces of your own (``Space``: categorical and ordered variables, a constraint, known
 costs), the protocol every strategy searches through; see ``boed_nas.spaces.base``."""
 
-from .base import ENUMERATE_LIMIT, Categorical, Config, Integer, Ordered, Space, Variable, load_object, load_space
+from .base import (ENUMERATE_LIMIT, Categorical, Config, Integer, Ordered, Space, Variable, load_object, load_space,
+                   parse_cost_bound)
 
 __all__ = ["ENUMERATE_LIMIT", "Categorical", "Config", "Integer", "Ordered", "Space", "Variable", "load_object",
-           "load_space"]
+           "load_space", "parse_cost_bound"]

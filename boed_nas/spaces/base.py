@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import copy
 import itertools
 import json
 import math
 import numbers
 import os
+import re
 import sys
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -349,6 +351,49 @@ class Space:
     def n_categorical(self) -> int:
         return sum(isinstance(v, Categorical) for v in self.variables)
 
+    def bounded(self, bounds: Mapping[str, float] | Sequence[str] | str) -> Space:
+        """This space without the configurations whose known cost exceeds a bound: a search under a
+        FLOPs, params or latency budget. ``bounds``: ``{"flops": 5e5}``, or ``"flops<=5e5"`` strings
+        (the CLI's ``--constraint``), on the names the space's ``costs`` return, in their units.
+
+        The bounds join the space's own constraint, so every strategy's asks, mutations and pools
+        respect them; the new space's ``ref`` carries them (``"pkg.module:SPACE|flops<=500000.0"``),
+        so a saved strategy rebuilds the bounded space. SpaceError if the space has no costs or a
+        bound names a cost it does not have.
+        """
+        if isinstance(bounds, str):
+            bounds = [bounds]
+        pairs = list(bounds.items()) if isinstance(bounds, Mapping) else [parse_cost_bound(b) for b in bounds]
+        if not pairs:
+            return self
+        if self.cost_fn is None:
+            raise SpaceError(f"space {self.name!r} has no known costs (give Space(costs=...)); cannot bound "
+                             f"{[n for n, _ in pairs]}")
+        checked = {}
+        for name, bound in pairs:
+            if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not math.isfinite(bound):
+                raise SpaceError(f"the bound on {name!r} must be a finite number, got {bound!r}")
+            checked[str(name)] = float(bound)
+        known = self.costs(self.sample(np.random.default_rng(0)))  # the names its costs have
+        unknown = sorted(set(checked) - set(known))
+        if unknown:
+            raise SpaceError(f"space {self.name!r} has no cost {unknown[0]!r} to bound; its costs are {sorted(known)}")
+        base = self.constraint
+
+        def within(c: Config) -> bool:
+            if base is not None and not base(c):
+                return False
+            costs = self.costs(c)
+            return all(costs[n] <= b for n, b in checked.items())
+
+        label = ",".join(f"{n}<={b!r}" for n, b in checked.items())
+        out = copy.copy(self)  # a subclass keeps its parse, key and format
+        out.constraint = within
+        out.name = f"{self.name}[{label}]"
+        out.ref = None if self.ref is None else f"{self.ref}|{label.replace(',', '|')}"
+        out._enumerated = None
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The variables as JSON-able data (the constraint and costs are functions: see ``ref``)."""
         return {"name": self.name, "ref": self.ref, "variables": [v.to_dict() for v in self.variables],
@@ -370,9 +415,31 @@ class Space:
         return f"Space({self.variables!r}, name={self.name!r})"
 
 
+_COST_BOUND = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*<=\s*(\S+)\s*$")
+
+
+def parse_cost_bound(spec: str) -> tuple[str, float]:
+    """``"flops<=5e5"`` -> ("flops", 500000.0): a known cost at most a finite bound; ConfigError naming
+    the text otherwise."""
+    m = _COST_BOUND.match(str(spec))
+    if m is None:
+        raise ConfigError(f"malformed constraint {spec!r}; expected COST<=BOUND, e.g. 'flops<=5e5'")
+    try:
+        bound = float(m.group(2))
+    except ValueError:
+        raise ConfigError(f"constraint {spec!r}: bound {m.group(2)!r} is not a number") from None
+    if not math.isfinite(bound):
+        raise ConfigError(f"constraint {spec!r}: bound must be finite")
+    return m.group(1), bound
+
+
 def load_space(ref: str) -> Space:
     """The ``Space`` that ``"pkg.module:NAME"`` names (imported; NAME may also be a function that
-    returns one). ConfigError naming the reference if it does not import or is not a space."""
+    returns one), with any cost bounds that follow it (``"pkg.module:NAME|flops<=5e5"``, see
+    ``Space.bounded``). ConfigError naming the reference if it does not import or is not a space."""
+    if isinstance(ref, str) and "|" in ref:
+        base, *bounds = ref.split("|")
+        return load_space(base).bounded(bounds)
     obj = load_object(ref, "space")
     if callable(obj) and not isinstance(obj, Space):
         obj = obj()
@@ -410,4 +477,4 @@ def load_object(ref: str, what: str) -> Any:
 
 
 __all__ = ["ENUMERATE_LIMIT", "Categorical", "Config", "Integer", "Ordered", "Space", "Variable", "load_object",
-           "load_space"]
+           "load_space", "parse_cost_bound"]

@@ -12,7 +12,7 @@ from boed_nas.errors import ConfigError
 from boed_nas.experiment.loop import run_objective
 from boed_nas.experiment.runfolder import RunFolder
 from boed_nas.registry import available
-from boed_nas.spaces import Integer, Space
+from boed_nas.spaces import Integer, Space, load_space
 from boed_nas.strategy import Strategy
 
 from .user_objective import SPACE, objective, score
@@ -129,3 +129,55 @@ def test_a_state_saved_without_a_space_ref_says_how_to_load_it(tmp_path):
     with pytest.raises(StateError, match=r"space=SPACE"):
         Strategy.load(tmp_path / "state.json")
     assert Strategy.load(tmp_path / "state.json", space=space).history == s.history
+
+
+FLOPS_BOUND = 4 * 32 ** 2  # the optimum (depth 4, width 32) sits on the bound
+
+
+@pytest.mark.parametrize("name", ANY_SPACE)
+def test_a_cost_bound_is_never_crossed_and_resumes_bounded(name, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    space = load_space("tests.spaces.user_objective:SPACE").bounded(f"flops<={FLOPS_BOUND}")
+    assert space.ref == f"tests.spaces.user_objective:SPACE|flops<={float(FLOPS_BOUND)!r}"
+    valid = [c for c in SPACE.enumerate() if SPACE.costs(c)["flops"] <= FLOPS_BOUND]
+    assert space.enumerate() == valid and 0 < len(valid) < len(SPACE.enumerate())
+    s = make_strategy(name, space=space, seed=1, state_path=tmp_path / "state.json")
+    for _ in range(15):
+        (c,) = s.ask()
+        assert SPACE.costs(c)["flops"] <= FLOPS_BOUND
+        s.tell(c, {"val_acc": score(c)})
+    assert SPACE.costs(s.recommend())["flops"] <= FLOPS_BOUND
+    resumed = Strategy.load(tmp_path / "state.json")  # the bounded space, rebuilt from its ref
+    assert resumed.space.enumerate() == valid and resumed.ask(3) == s.ask(3)
+
+
+def test_bad_cost_bounds_name_what_is_wrong():
+    from boed_nas.errors import SpaceError
+    from boed_nas.spaces import Categorical
+
+    with pytest.raises(SpaceError, match=r"no cost 'latency' to bound; its costs are \['flops'\]"):
+        SPACE.bounded({"latency": 0.01})
+    with pytest.raises(ConfigError, match="malformed constraint 'flops<'"):
+        SPACE.bounded("flops<")
+    with pytest.raises(ConfigError, match="bound 'lots' is not a number"):
+        SPACE.bounded("flops<=lots")
+    with pytest.raises(SpaceError, match="has no known costs"):
+        Space([Categorical("op", ["a", "b"])], name="plain").bounded("flops<=1")
+    with pytest.raises(SpaceError, match="rejects every configuration"):
+        SPACE.bounded("flops<=1").enumerate()
+    assert SPACE.bounded({}) is SPACE
+
+
+def test_cli_search_under_a_cost_bound(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    ref = "tests.spaces.user_objective"
+    args = ["search", "--space", f"{ref}:SPACE", "--objective", f"{ref}:objective", "--constraint",
+            f"flops<={FLOPS_BOUND}", "--out", str(tmp_path / "run")]
+    assert main(args + ["--budget", "6"]) == 0
+    assert main(args + ["--budget", "10", "--resume"]) == 0
+    logged = [json.loads(line) for line in (tmp_path / "run" / "evaluations.jsonl").read_text().splitlines()]
+    assert len(logged) == 10 and all(SPACE.costs(SPACE.parse(e["cell"]))["flops"] <= FLOPS_BOUND for e in logged)
+    assert f"[flops<={float(FLOPS_BOUND)!r}]" in capsys.readouterr().out
+    assert main(args[:-2] + ["--constraint", "latency<=1", "--out", str(tmp_path / "x")]) == 2
+    assert "no cost 'latency' to bound" in capsys.readouterr().err
