@@ -1,10 +1,11 @@
 """The design's claim on matched data: do the supernet's proposals help boed when the supernet sees
 the same data as the trainings?
 
-    python -m benchmarks.matched_supernet_study --seeds 0-19 --budget 100 --jobs 2 --out benchmarks/results/matched_supernet
+    python -m benchmarks.matched_supernet_study --table k13 --seeds 0-19 --budget 100 --jobs 2 \
+        --out benchmarks/results/matched_supernet_k13
 
-On the table of real trainings of ``benchmarks.blueprint_table`` (1,728 networks of the blueprint
-macro space, each trained twice on the digits), per seed:
+On a table of real trainings of ``benchmarks.blueprint_table`` (every network of a 1,728-network
+sub-space of the blueprint macro space, each trained with 2 or 3 training seeds on the digits), per seed:
 
 1. **The supernet** of that sub-space (``boed_nas.blueprint.search_blueprint``: the bilevel DARTS-family
    search, no cost penalty) is trained on *the same split* as the table's trainings: its weights on
@@ -20,7 +21,7 @@ macro space, each trained twice on the digits), per seed:
    the derived network, the next most probable, ...; recommending the best observed).
 
 Reported: the test regret (points of mean test accuracy below the table's best) of each strategy's
-recommendation at 25 / 50 / 100 trainings, median [IQR] over seeds; the queries until a run first
+recommendation at 10 / 25 / 50 / 100 trainings, median [IQR] over seeds; the queries until a run first
 evaluates a network of the table's best mean validation accuracy; and a two-sided sign test of
 ``boed+supernet`` against ``boed``, seed by seed. The supernet's own search cost is not in the
 training budget; it is reported in seconds and in trainings' worth. Every (strategy, seed) run is a
@@ -43,18 +44,17 @@ import pandas as pd
 
 from boed_nas.experiment.bench import median_iqr, parse_seeds
 
-from .blueprint_table import MACRO, SPACE, TableObjective, load_table
+from .blueprint_table import TABLES, BlueprintTable, TableObjective, load_table, table_spec
 from .common import sign_test
 
 STRATEGIES = ("random", "evolution", "boed", "boed+supernet", "supernet")
-CHECKPOINTS = (25, 50, 100)
+CHECKPOINTS = (10, 25, 50, 100)
 N_PROPOSALS = 2  # the derived network and the next most probable
-SUPERNET = {"stages": "8,16:2:1;16,32:2:2;32,64:2:2", "kernels": (3, 5), "stem_channels": 8, "epochs": 8,
-            "budget": None, "lam": 0.0, "threads": 1, "verbose": False}
+SUPERNET = {"stem_channels": 8, "epochs": 8, "budget": None, "lam": 0.0, "threads": 1, "verbose": False}
 
 
-def supernet(seed: int, folder: Path) -> dict:
-    """The supernet of ``seed`` trained on the table's split (cached in ``folder``)."""
+def supernet(table: str, seed: int, folder: Path) -> dict:
+    """The supernet of ``seed`` on table ``table``'s sub-space, trained on the table's split (cached in ``folder``)."""
     path = folder / f"seed{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
@@ -62,8 +62,10 @@ def supernet(seed: int, folder: Path) -> dict:
 
     from .real_training import splits
 
-    res = search_blueprint(BlueprintConfig(**SUPERNET, seed=seed), splits=splits())
-    if res.space.groups() != MACRO.groups():
+    spec = table_spec(table)
+    res = search_blueprint(BlueprintConfig(**SUPERNET, stages=spec.stages_arg(), kernels=spec.macro.kernels, seed=seed),
+                           splits=splits())
+    if res.space.groups() != spec.macro.groups():
         raise RuntimeError("the supernet's space is not the table's sub-space")
     doc = {"seed": seed, "alpha": res.alpha.tolist(), "search_seconds": res.search_seconds,
            "supernet_val_acc": res.history[-1].get("supernet_val_acc")}
@@ -74,29 +76,31 @@ def supernet(seed: int, folder: Path) -> dict:
     return doc
 
 
-def log_probs(alpha) -> dict[str, float]:
+def log_probs(spec: BlueprintTable, alpha) -> dict[str, float]:
     """log P(network) under the supernet's logits, for every network of the table's space."""
     from boed_nas.blueprint.discretise import blueprint_log_prob, group_log_probs
 
-    lp = group_log_probs(np.asarray(alpha), MACRO)
-    return {str(c): blueprint_log_prob(lp, MACRO, MACRO.blueprint_of(c)) for c in SPACE.enumerate()}
+    lp = group_log_probs(np.asarray(alpha), spec.macro)
+    return {str(c): blueprint_log_prob(lp, spec.macro, spec.macro.blueprint_of(c)) for c in spec.space.enumerate()}
 
 
-def one_run(name: str, seed: int, budget: int, folder: Path) -> dict:
+def one_run(table: str, name: str, seed: int, budget: int, folder: Path) -> dict:
     import torch
 
     from boed_nas import make_strategy
 
     torch.set_num_threads(1)  # one run per core
 
-    objective = TableObjective(seed)
+    spec = table_spec(table)
+    space = spec.space
+    objective = TableObjective(seed, table)
     optima = objective.val_optima()
     if name == "supernet" or name == "boed+supernet":
-        logp = log_probs(supernet(seed, folder / "supernets")["alpha"])
+        logp = log_probs(spec, supernet(table, seed, folder / "supernets")["alpha"])
         rng = np.random.default_rng([seed, 0x5E7])
         keys = list(logp)
         order = sorted(range(len(keys)), key=lambda i: (-logp[keys[i]], rng.random()))  # ties: a seeded draw
-        ranked = [SPACE.parse(keys[i]) for i in order]
+        ranked = [space.parse(keys[i]) for i in order]
     if name == "supernet":
         evaluated = ranked[:budget]
         vals = [objective(c).metrics["val_acc"] for c in evaluated]
@@ -105,7 +109,7 @@ def one_run(name: str, seed: int, budget: int, folder: Path) -> dict:
         kwargs = {}
         if name == "boed+supernet":
             kwargs = {"proposals": ranked[:N_PROPOSALS], "signals": lambda c: {"supernet_logp": logp[str(c)]}}
-        strategy = make_strategy("boed" if name.startswith("boed") else name, space=SPACE, seed=seed, **kwargs)
+        strategy = make_strategy("boed" if name.startswith("boed") else name, space=space, seed=seed, **kwargs)
         evaluated, recs = [], {}
         for q in range(1, budget + 1):
             (c,) = strategy.ask(1)
@@ -114,8 +118,8 @@ def one_run(name: str, seed: int, budget: int, folder: Path) -> dict:
             if q in CHECKPOINTS:
                 recs[q] = strategy.recommend()
     hit = next((i + 1 for i, c in enumerate(evaluated) if str(c) in optima), None)
-    index = {str(c): i for i, c in enumerate(SPACE.enumerate())}
-    return {"strategy": name, "seed": seed, "budget": budget, "queries_to_optimum": hit,
+    index = {str(c): i for i, c in enumerate(space.enumerate())}
+    return {"table": table, "strategy": name, "seed": seed, "budget": budget, "queries_to_optimum": hit,
             "evaluated": [index[str(c)] for c in evaluated],  # positions in SPACE.enumerate()
             "regret": {str(k): round(objective.test_regret(c), 6) for k, c in recs.items()},
             "recommended": {str(k): str(c) for k, c in recs.items()}}
@@ -126,8 +130,10 @@ def _queries(v) -> float:
     return math.inf if v is None or pd.isna(v) else float(v)
 
 
-def report(runs: pd.DataFrame, folder: Path) -> str:
-    table = load_table()
+def report(runs: pd.DataFrame, folder: Path, name: str) -> str:
+    spec = table_spec(name)
+    table = load_table(name)
+    k = len(spec.training_seeds)
     lines = ["| strategy | seeds | " + " | ".join(f"test regret @{k}" for k in CHECKPOINTS)
              + " | queries to the validation optimum | found |", "|---|---|" + "---|" * (len(CHECKPOINTS) + 2)]
     for name in STRATEGIES:
@@ -148,10 +154,10 @@ def report(runs: pd.DataFrame, folder: Path) -> str:
         lines.append(f"| {name} | {len(g)} | " + " | ".join(cells)
                      + f" | {fmt(m)} [{fmt(lo)}, {fmt(hi)}] | {int(np.isfinite(q).sum())}/{len(g)} |")
     out = ["\n".join(lines), "",
-           "Test regret: points of mean test accuracy (2 training seeds) below the table's best network "
+           f"Test regret: points of mean test accuracy ({k} training seeds) below the table's best network "
            f"({table['test_mean'].max():.2f}%), of each strategy's recommendation (boed: by posterior mean; "
            "the others: the best observed); median [IQR] over seeds (linear interpolation). Queries to the "
-           f"validation optimum: until a run first evaluates one of the {len(TableObjective(0).val_optima())} "
+           f"validation optimum: until a run first evaluates one of the {len(TableObjective(0, table).val_optima())} "
            "network(s) of the table's best mean validation accuracy (nf: not within the budget)."]
     a = runs[runs.strategy == "boed+supernet"].set_index("seed")
     b = runs[runs.strategy == "boed"].set_index("seed")
@@ -179,7 +185,7 @@ def report(runs: pd.DataFrame, folder: Path) -> str:
 
         rho = {"val": [], "test": []}
         for d in sn:  # how much the supernet's belief says about the trained networks
-            lp = log_probs(d["alpha"])
+            lp = log_probs(spec, d["alpha"])
             x = np.array([lp[k] for k in table.index])
             rho["val"].append(spearmanr(x, table["val_mean"]).statistic)
             rho["test"].append(spearmanr(x, table["test_mean"]).statistic)
@@ -193,12 +199,17 @@ def report(runs: pd.DataFrame, folder: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--table", required=True, choices=sorted(TABLES), help="which table")
     ap.add_argument("--seeds", default="0-19", help="a range, e.g. 0-19")
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/matched_supernet"))
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: benchmarks/results/matched_supernet (k35) or matched_supernet_<table>")
     args = ap.parse_args(argv)
+    spec = table_spec(args.table)
+    if args.out is None:
+        args.out = Path("benchmarks/results/matched_supernet" + ("" if spec.name == "k35" else f"_{spec.name}"))
     names = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [n for n in names if n not in STRATEGIES]
     if unknown:
@@ -207,17 +218,21 @@ def main(argv: list[str] | None = None) -> int:
     path = args.out / "runs.jsonl"
     done = set()
     if path.exists():
-        done = {(r["strategy"], r["seed"]) for r in map(json.loads, path.read_text().splitlines()) if r}
+        old = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        other = sorted({str(r.get("table")) for r in old} - {spec.name})
+        if other:
+            ap.error(f"{path} holds runs on table(s) {other}, not {spec.name!r}: give another --out")
+        done = {(r["strategy"], r["seed"]) for r in old}
     seeds = parse_seeds(args.seeds)
     if any(n in ("supernet", "boed+supernet") for n in names):  # supernets first: both strategies share them
         with ProcessPoolExecutor(args.jobs) as pool:
-            for f in as_completed([pool.submit(supernet, s, args.out / "supernets") for s in seeds]):
+            for f in as_completed([pool.submit(supernet, spec.name, s, args.out / "supernets") for s in seeds]):
                 d = f.result()
                 print(f"supernet seed {d['seed']}: {d['search_seconds']:.0f} s", file=sys.stderr, flush=True)
     todo = [(n, s) for s in seeds for n in names if (n, s) not in done]
     print(f"{len(todo)} runs to do ({len(done)} already in {path})", file=sys.stderr)
     with ProcessPoolExecutor(args.jobs) as pool, path.open("a") as log:
-        futures = [pool.submit(one_run, n, s, args.budget, args.out) for n, s in todo]
+        futures = [pool.submit(one_run, spec.name, n, s, args.budget, args.out) for n, s in todo]
         for i, f in enumerate(as_completed(futures), 1):
             r = f.result()
             log.write(json.dumps(r) + "\n")
@@ -225,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{i}/{len(todo)}] {r['strategy']} seed {r['seed']}: queries to optimum {r['queries_to_optimum']}, "
                   f"regret {r['regret']}", file=sys.stderr, flush=True)
     runs = pd.DataFrame([json.loads(x) for x in path.read_text().splitlines() if x.strip()])
-    text = report(runs, args.out)
-    (args.out / "table.md").write_text(text + f"\nCommand: `python -m benchmarks.matched_supernet_study --seeds "
+    text = report(runs, args.out, spec.name)
+    (args.out / "table.md").write_text(text + f"\nCommand: `python -m benchmarks.matched_supernet_study --table {spec.name} --seeds "
                                               f"{args.seeds} --budget {args.budget} --jobs {args.jobs} --out {args.out}`\n")
     print(text)
     return 0

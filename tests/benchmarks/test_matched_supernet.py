@@ -1,5 +1,5 @@
-"""The table of real trainings on the blueprint sub-space and the matched-data supernet study, on a
-synthetic table (the real one is built by benchmarks/scripts/build_blueprint_table.py)."""
+"""The tables of real trainings on blueprint sub-spaces and the matched-data supernet study, on a
+synthetic table (the real ones are built by benchmarks/scripts/build_blueprint_table.py)."""
 
 import json
 
@@ -8,39 +8,43 @@ import pandas as pd
 import pytest
 
 
-@pytest.fixture
-def synthetic_table(tmp_path, monkeypatch):
+@pytest.fixture(params=["k35", "k13"])
+def synthetic_table(request, tmp_path, monkeypatch):
+    """A synthetic table in place of the named table's shipped file."""
     import benchmarks.blueprint_table as bt
 
+    spec = bt.TABLES[request.param]
     rng = np.random.default_rng(0)
     rows = []
-    for c in bt.SPACE.enumerate():
+    for c in spec.space.enumerate():
         base = 95 + 3 * rng.random()
-        rows.append({"config": str(c), **{f"val_acc_s{s}": base + rng.normal() for s in bt.TRAINING_SEEDS},
-                     **{f"test_acc_s{s}": base + rng.normal() for s in bt.TRAINING_SEEDS},
-                     **{f"train_seconds_s{s}": 1.0 + s for s in bt.TRAINING_SEEDS}})
-    path = tmp_path / "table.csv.gz"
-    pd.DataFrame(rows).to_csv(path, index=False)
+        rows.append({"config": str(c), **{f"val_acc_s{s}": base + rng.normal() for s in spec.training_seeds},
+                     **{f"test_acc_s{s}": base + rng.normal() for s in spec.training_seeds},
+                     **{f"train_seconds_s{s}": 1.0 + s for s in spec.training_seeds}})
+    (tmp_path / spec.folder).mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / spec.folder / "table.csv.gz", index=False)
     bt.load_table.cache_clear()
-    monkeypatch.setattr(bt, "TABLE_PATH", path)
-    yield bt.load_table()
+    monkeypatch.setattr(bt, "DATA", tmp_path)
+    yield spec, bt.load_table(spec.name)
     bt.load_table.cache_clear()
 
 
 def test_table_objective_draws_one_training_seed_per_run_and_network(synthetic_table):
-    from benchmarks.blueprint_table import SPACE, TableObjective
+    from benchmarks.blueprint_table import TableObjective
 
-    configs = SPACE.enumerate()[:200]
-    a, b = TableObjective(0), TableObjective(1)
-    assert [a.training_seed(c) for c in configs] == [TableObjective(0).training_seed(c) for c in configs]
-    assert {a.training_seed(c) for c in configs} == {0, 1}
+    spec, synthetic_table = synthetic_table
+    configs = spec.space.enumerate()[:200]
+    a, b = TableObjective(0, spec.name), TableObjective(1, spec.name)
+    assert a.seeds == spec.training_seeds
+    assert [a.training_seed(c) for c in configs] == [TableObjective(0, spec.name).training_seed(c) for c in configs]
+    assert {a.training_seed(c) for c in configs} == set(spec.training_seeds)
     assert any(a.training_seed(c) != b.training_seed(c) for c in configs)
     c = configs[3]
     s = a.training_seed(c)
     out = a(c)
     assert out.metrics == {"val_acc": synthetic_table.loc[str(c), f"val_acc_s{s}"]} and out.cost == 1.0 + s
     best = synthetic_table["test_mean"].idxmax()
-    assert a.test_regret(SPACE.parse(best)) == 0 and a.test_regret(c) > 0
+    assert a.test_regret(spec.space.parse(best)) == 0 and a.test_regret(c) > 0
     assert a.val_optima() == {synthetic_table["val_mean"].idxmax()}
 
 
@@ -50,19 +54,26 @@ def test_a_missing_table_names_the_command_that_builds_it(tmp_path, monkeypatch)
 
     with pytest.raises(ConfigError, match="build_blueprint_table.py"):
         bt.load_table(tmp_path / "nowhere.csv.gz")
+    monkeypatch.setattr(bt, "DATA", tmp_path)
+    bt.load_table.cache_clear()
+    with pytest.raises(ConfigError, match="build_blueprint_table.py --table k13"):
+        bt.load_table("k13")
+    with pytest.raises(ConfigError, match="'k7'.*k13"):
+        bt.table_spec("k7")
 
 
 def test_supernet_ranks_networks_and_seeds_boed_with_its_proposals(synthetic_table, tmp_path, monkeypatch):
     import benchmarks.matched_supernet_study as st
 
+    spec, _ = synthetic_table
     monkeypatch.setitem(st.SUPERNET, "epochs", 2)
     monkeypatch.setattr(st, "CHECKPOINTS", (5, 10))
     out = tmp_path / "study"
-    args = ["--seeds", "0-0", "--budget", "10", "--strategies", "supernet,boed+supernet", "--out", str(out)]
+    args = ["--table", spec.name, "--seeds", "0-0", "--budget", "10", "--strategies", "supernet,boed+supernet", "--out", str(out)]
     assert st.main(args) == 0
     runs = {r["strategy"]: r for r in map(json.loads, (out / "runs.jsonl").read_text().splitlines())}
-    logp = st.log_probs(json.loads((out / "supernets" / "seed0.json").read_text())["alpha"])
-    configs = st.SPACE.enumerate()
+    logp = st.log_probs(spec, json.loads((out / "supernets" / "seed0.json").read_text())["alpha"])
+    configs = spec.space.enumerate()
     ranked = [logp[str(configs[i])] for i in runs["supernet"]["evaluated"]]
     assert ranked == sorted(ranked, reverse=True) and ranked[0] == max(logp.values())
     assert runs["boed+supernet"]["evaluated"][:st.N_PROPOSALS] == runs["supernet"]["evaluated"][:st.N_PROPOSALS]
@@ -71,3 +82,25 @@ def test_supernet_ranks_networks_and_seeds_boed_with_its_proposals(synthetic_tab
     assert st.main(args) == 0  # resumed: nothing rerun
     assert len((out / "runs.jsonl").read_text().splitlines()) == 2
     assert "| supernet | 1 |" in (out / "table.md").read_text()
+
+
+def test_a_study_folder_holds_one_table(tmp_path, capsys):
+    import benchmarks.matched_supernet_study as st
+
+    out = tmp_path / "study"
+    out.mkdir()
+    (out / "runs.jsonl").write_text(json.dumps({"table": "k35", "strategy": "random", "seed": 0}) + "\n")
+    with pytest.raises(SystemExit):
+        st.main(["--table", "k13", "--seeds", "0-0", "--out", str(out)])
+    assert "holds runs on table(s) ['k35'], not 'k13'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [(["--sample", "0", "--out", "x.csv.gz"], "--sample must be at least 1, got 0"),
+                                           (["--sample", "5"], "--sample writes a pilot"),
+                                           (["--workers", "0"], "--workers must be at least 1, got 0")])
+def test_table_builder_usage_errors(args, message, capsys):
+    from benchmarks.scripts.build_blueprint_table import main
+
+    with pytest.raises(SystemExit):
+        main(["--table", "k13", *args])
+    assert message in capsys.readouterr().err
