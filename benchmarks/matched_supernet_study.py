@@ -76,12 +76,11 @@ def supernet(table: str, seed: int, folder: Path) -> dict:
     return doc
 
 
-def log_probs(spec: BlueprintTable, alpha) -> dict[str, float]:
-    """log P(network) under the supernet's logits, for every network of the table's space."""
-    from boed_nas.blueprint.discretise import blueprint_log_prob, group_log_probs
+def prior(spec: BlueprintTable, alpha):
+    """The supernet's belief over the table's space (``boed_nas.blueprint.choice_prior``)."""
+    from boed_nas.blueprint import choice_prior
 
-    lp = group_log_probs(np.asarray(alpha), spec.macro)
-    return {str(c): blueprint_log_prob(lp, spec.macro, spec.macro.blueprint_of(c)) for c in spec.space.enumerate()}
+    return choice_prior(np.asarray(alpha), spec.macro, spec.space)
 
 
 def one_run(table: str, name: str, seed: int, budget: int, folder: Path) -> dict:
@@ -96,11 +95,8 @@ def one_run(table: str, name: str, seed: int, budget: int, folder: Path) -> dict
     objective = TableObjective(seed, table)
     optima = objective.val_optima()
     if name == "supernet" or name == "boed+supernet":
-        logp = log_probs(spec, supernet(table, seed, folder / "supernets")["alpha"])
-        rng = np.random.default_rng([seed, 0x5E7])
-        keys = list(logp)
-        order = sorted(range(len(keys)), key=lambda i: (-logp[keys[i]], rng.random()))  # ties: a seeded draw
-        ranked = [space.parse(keys[i]) for i in order]
+        belief = prior(spec, supernet(table, seed, folder / "supernets")["alpha"])
+        ranked = belief.most_probable(budget, seed=seed)  # ties: a seeded draw
     if name == "supernet":
         evaluated = ranked[:budget]
         vals = [objective(c).metrics["val_acc"] for c in evaluated]
@@ -108,7 +104,7 @@ def one_run(table: str, name: str, seed: int, budget: int, folder: Path) -> dict
     else:
         kwargs = {}
         if name == "boed+supernet":
-            kwargs = {"proposals": ranked[:N_PROPOSALS], "signals": lambda c: {"supernet_logp": logp[str(c)]}}
+            kwargs = {"proposals": ranked[:N_PROPOSALS], "signals": belief}  # = belief.boed_kwargs(N_PROPOSALS)
         strategy = make_strategy("boed" if name.startswith("boed") else name, space=space, seed=seed, **kwargs)
         evaluated, recs = [], {}
         for q in range(1, budget + 1):
@@ -185,8 +181,8 @@ def report(runs: pd.DataFrame, folder: Path, name: str) -> str:
 
         rho = {"val": [], "test": []}
         for d in sn:  # how much the supernet's belief says about the trained networks
-            lp = log_probs(spec, d["alpha"])
-            x = np.array([lp[k] for k in table.index])
+            belief = prior(spec, d["alpha"])
+            x = np.array([belief.log_prob(k) for k in table.index])
             rho["val"].append(spearmanr(x, table["val_mean"]).statistic)
             rho["test"].append(spearmanr(x, table["test_mean"]).statistic)
         mv, lv, hv = median_iqr(np.array(rho["val"]))

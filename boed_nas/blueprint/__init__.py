@@ -29,6 +29,7 @@ from .discretise import (
     baseline_blueprint,
     blueprint_log_prob,
     check_feasible,
+    choice_prior,
     derive,
 )
 from .network import (
@@ -61,7 +62,7 @@ from .train import train_blueprint
 __all__ = ["Blueprint", "BlueprintConfig", "BlueprintCosts", "BlueprintNetwork", "BlueprintPenalties",
            "BlueprintSearchResult", "BlueprintSpace", "BlueprintSupernet", "ChoiceGroup", "GatedBlock",
            "ResidualBlock", "StageSpec", "argmax_blueprint", "baseline_blueprint", "blueprint_log_prob",
-           "check_feasible", "count_flops", "count_params", "derive", "evaluate_supernet", "group_mixing",
+           "check_feasible", "choice_prior", "count_flops", "count_params", "derive", "evaluate_supernet", "group_mixing",
            "group_probs", "load_latency_table", "measure_latency_table", "measure_network_latency", "network_flops",
            "network_params", "parse_kernels", "parse_stages", "run_blueprint",
            "run_lambda_sweep", "search_blueprint", "space_costs", "train_blueprint"]

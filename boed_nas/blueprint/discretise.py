@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import ConfigError
 from .cost import EXACT_METRICS, BlueprintCosts, count_params, network_flops
 from .network import BlueprintNetwork
-from .space import Blueprint, BlueprintSpace
+from .space import GATE_OPTIONS, Blueprint, BlueprintSpace
 
 _EPS = 1e-9
 _REL = 1e-12  # float round-off when costs are sums of per-part entries; one FLOP is 1e-6 MFLOPs, far above it
@@ -55,6 +55,34 @@ def blueprint_log_prob(logp: list[np.ndarray], space: BlueprintSpace, bp: Bluepr
             continue
         total += float(lp[i])
     return total
+
+
+def choice_prior(alpha, space: BlueprintSpace, search_space=None):
+    """The supernet's belief (``alpha``) over ``space.search_space()``'s variables, as a
+    ``boed_nas.spaces.prior.ChoicePrior``: its ``most_probable(k)`` configurations are ``boed``'s
+    proposals and its log-probability a signal at initialisation (``**prior.boed_kwargs()``).
+
+    Per stage, ``s.width`` and ``s.l0.kernel`` take their group's log-probabilities; an optional
+    block ``s.l{l}`` is bypassed (``"-"``) with its gate's bypass probability and kept with kernel
+    ``k`` with P(keep) x P(kernel k), so log P(config) is ``blueprint_log_prob`` of its blueprint.
+    ``search_space``: the ``Space`` to put it on (default: a new ``space.search_space()``).
+    """
+    from ..spaces.prior import ChoicePrior
+    from .space import BYPASS
+
+    search_space = space.search_space() if search_space is None else search_space
+    lp = {g.name: x for g, x in zip(space.groups(), group_log_probs(alpha, space))}
+    values = {}
+    for s, st in enumerate(space.stages):
+        values[f"s{s}.width"] = lp[f"s{s}.width"]
+        values[f"s{s}.l0.kernel"] = lp[f"s{s}.l0.kernel"]
+        for ell in range(1, st.depth):
+            gate, kernel = lp[f"s{s}.l{ell}.gate"], lp[f"s{s}.l{ell}.kernel"]
+            by = {BYPASS: gate[GATE_OPTIONS.index("bypass")],
+                  **{str(k): gate[GATE_OPTIONS.index("keep")] + kernel[i] for i, k in enumerate(space.kernels)}}
+            var = next(v for v in search_space.variables if v.name == f"s{s}.l{ell}")
+            values[var.name] = [by[x] for x in var.values]
+    return ChoicePrior(search_space, values, kind="log_probs")
 
 
 def argmax_blueprint(alpha, space: BlueprintSpace) -> Blueprint:

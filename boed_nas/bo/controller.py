@@ -230,6 +230,13 @@ class BOEDController(Strategy):
             from ..spaces.base import load_object
 
             return signals, load_object(signals, "signals")
+        from ..spaces.prior import ChoicePrior
+
+        if isinstance(signals, Mapping) and set(signals) == {"choice_prior"}:  # a saved ChoicePrior
+            doc = signals["choice_prior"]
+            signals = ChoicePrior(self.space, doc["log_probs"], name=doc["name"])
+        if isinstance(signals, ChoicePrior):  # saved as data, so a loaded strategy has it back
+            return {"choice_prior": signals.to_dict()}, signals
         if callable(signals):
             return f"{getattr(signals, '__module__', '?')}:{getattr(signals, '__qualname__', '?')}", signals
         raise ConfigError(f"signals on a space of your own: 'costs', a function config -> {{name: value}} or its "

@@ -1,8 +1,9 @@
 """Search spaces of your own (``Space``: categorical and ordered variables, a constraint, known
-costs), the protocol every strategy searches through; see ``boed_nas.spaces.base``."""
+costs; ``ChoicePrior``, a supernet's belief over them), the protocol every strategy searches through; see ``boed_nas.spaces.base``."""
 
 from .base import (ENUMERATE_LIMIT, Categorical, Config, Integer, Ordered, Space, Variable, load_object, load_space,
                    parse_cost_bound)
+from .prior import ChoicePrior
 
-__all__ = ["ENUMERATE_LIMIT", "Categorical", "Config", "Integer", "Ordered", "Space", "Variable", "load_object",
+__all__ = ["ENUMERATE_LIMIT", "Categorical", "ChoicePrior", "Config", "Integer", "Ordered", "Space", "Variable", "load_object",
            "load_space", "parse_cost_bound"]

@@ -72,10 +72,10 @@ def test_supernet_ranks_networks_and_seeds_boed_with_its_proposals(synthetic_tab
     args = ["--table", spec.name, "--seeds", "0-0", "--budget", "10", "--strategies", "supernet,boed+supernet", "--out", str(out)]
     assert st.main(args) == 0
     runs = {r["strategy"]: r for r in map(json.loads, (out / "runs.jsonl").read_text().splitlines())}
-    logp = st.log_probs(spec, json.loads((out / "supernets" / "seed0.json").read_text())["alpha"])
+    belief = st.prior(spec, json.loads((out / "supernets" / "seed0.json").read_text())["alpha"])
     configs = spec.space.enumerate()
-    ranked = [logp[str(configs[i])] for i in runs["supernet"]["evaluated"]]
-    assert ranked == sorted(ranked, reverse=True) and ranked[0] == max(logp.values())
+    ranked = [belief.log_prob(configs[i]) for i in runs["supernet"]["evaluated"]]
+    assert ranked == sorted(ranked, reverse=True) and ranked[0] == max(map(belief.log_prob, configs))
     assert runs["boed+supernet"]["evaluated"][:st.N_PROPOSALS] == runs["supernet"]["evaluated"][:st.N_PROPOSALS]
     assert len(set(runs["boed+supernet"]["evaluated"])) == 10
     assert set(runs["supernet"]["regret"]) == {"5", "10"}

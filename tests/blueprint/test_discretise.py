@@ -10,6 +10,7 @@ from boed_nas.blueprint import (
     argmax_blueprint,
     baseline_blueprint,
     blueprint_log_prob,
+    choice_prior,
     derive,
     network_flops,
 )
@@ -76,3 +77,18 @@ def test_baseline_is_uniform_and_within_budget(tiny_costs):
         bp = baseline_blueprint(sp, tiny_costs, float(budget))
         assert tiny_costs.of(bp, "flops_M") <= budget + 1e-12
         assert len({k for ks in bp.kernels for k in ks if k is not None}) == 1
+
+
+def test_choice_prior_is_the_supernets_belief_over_the_search_space():
+    """log P(config) of the prior on ``search_space()`` is the blueprint's log-probability, it sums to 1
+    over the space, and most_probable ranks the configurations by it."""
+    alpha = np.random.default_rng(3).normal(size=TINY_SPACE.n_logits) * 2
+    space = TINY_SPACE.search_space(flops=False)
+    prior = choice_prior(alpha, TINY_SPACE, space)
+    lp = group_log_probs(alpha, TINY_SPACE)
+    configs = space.enumerate()
+    mine = np.array([prior.log_prob(c) for c in configs])
+    theirs = np.array([blueprint_log_prob(lp, TINY_SPACE, TINY_SPACE.blueprint_of(c)) for c in configs])
+    assert np.allclose(mine, theirs) and np.isclose(np.logaddexp.reduce(mine), 0.0)
+    top = prior.most_probable(3)
+    assert [prior.log_prob(c) for c in top] == pytest.approx(sorted(mine, reverse=True)[:3])
