@@ -130,7 +130,7 @@ def _queries(v) -> float:
 def report(runs: pd.DataFrame, folder: Path, name: str) -> str:
     spec = table_spec(name)
     table = load_table(name)
-    k = len(spec.training_seeds)
+    n_seeds = len(spec.training_seeds)
     lines = ["| strategy | seeds | " + " | ".join(f"test regret @{k}" for k in CHECKPOINTS)
              + " | queries to the validation optimum | found |", "|---|---|" + "---|" * (len(CHECKPOINTS) + 2)]
     for name in STRATEGIES:
@@ -151,7 +151,7 @@ def report(runs: pd.DataFrame, folder: Path, name: str) -> str:
         lines.append(f"| {name} | {len(g)} | " + " | ".join(cells)
                      + f" | {fmt(m)} [{fmt(lo)}, {fmt(hi)}] | {int(np.isfinite(q).sum())}/{len(g)} |")
     out = ["\n".join(lines), "",
-           f"Test regret: points of mean test accuracy ({k} training seeds) below the table's best network "
+           f"Test regret: points of mean test accuracy ({n_seeds} training seeds) below the table's best network "
            f"({table['test_mean'].max():.2f}%), of each strategy's recommendation (boed: by posterior mean; "
            "the others: the best observed); median [IQR] over seeds (linear interpolation). Queries to the "
            f"validation optimum: until a run first evaluates one of the {len(TableObjective(0, table).val_optima())} "

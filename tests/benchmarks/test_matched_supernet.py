@@ -81,7 +81,8 @@ def test_supernet_ranks_networks_and_seeds_boed_with_its_proposals(synthetic_tab
     assert set(runs["supernet"]["regret"]) == {"5", "10"}
     assert st.main(args) == 0  # resumed: nothing rerun
     assert len((out / "runs.jsonl").read_text().splitlines()) == 2
-    assert "| supernet | 1 |" in (out / "table.md").read_text()
+    text = (out / "table.md").read_text()
+    assert "| supernet | 1 |" in text and f"({len(spec.training_seeds)} training seeds)" in text
 
 
 def test_a_study_folder_holds_one_table(tmp_path, capsys):
