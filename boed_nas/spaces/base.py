@@ -29,9 +29,9 @@ grid of widths 16, 32, 64, 128 is spaced evenly, as a log scale would space it.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
-import copy
 import itertools
 import json
 import math
