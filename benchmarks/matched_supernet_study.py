@@ -12,18 +12,20 @@ sub-space of the blueprint macro space, each trained with 2 or 3 training seeds 
    the trainings' training split, its architecture logits on their validation split (the split the
    searches see); the test split is read by neither. Its logits give every network a log-probability
    (independent choice groups, ``blueprint_log_prob``).
-2. Five strategies each spend ``--budget`` trainings (table lookups, the NB201 protocol: one training
+2. Six strategies each spend ``--budget`` trainings (table lookups, the NB201 protocol: one training
    seed's validation accuracy, drawn from (seed, network)):
    ``random``, ``evolution`` (regularised), ``boed`` (the default), ``boed+supernet`` (boed whose
    first two evaluations are the supernet's derived network and its next most probable, and whose
    prior mean takes the log-probability as a signal at initialisation, ``signals=``, its weight
-   fitted by marginal likelihood), and ``supernet`` alone (the networks in decreasing probability:
+   fitted by marginal likelihood), ``boed+supernet-init`` (the same, and the rest of boed's initial
+   design drawn from the top 5% of the supernet's ranking: ``signal_use="mean+init"``), and
+   ``supernet`` alone (the networks in decreasing probability:
    the derived network, the next most probable, ...; recommending the best observed).
 
 Reported: the test regret (points of mean test accuracy below the table's best) of each strategy's
 recommendation at 10 / 25 / 50 / 100 trainings, median [IQR] over seeds; the queries until a run first
-evaluates a network of the table's best mean validation accuracy; and a two-sided sign test of
-``boed+supernet`` against ``boed``, seed by seed. The supernet's own search cost is not in the
+evaluates a network of the table's best mean validation accuracy; and two-sided sign tests, seed by
+seed, of ``boed+supernet`` (and ``-init``) against ``boed`` and of ``boed`` against the baselines. The supernet's own search cost is not in the
 training budget; it is reported in seconds and in trainings' worth. Every (strategy, seed) run is a
 JSON line of ``<out>/runs.jsonl`` and every supernet a file of ``<out>/supernets/``: a rerun
 resumes.
@@ -47,9 +49,10 @@ from boed_nas.experiment.bench import median_iqr, parse_seeds
 from .blueprint_table import TABLES, BlueprintTable, TableObjective, load_table, table_spec
 from .common import sign_test
 
-STRATEGIES = ("random", "evolution", "boed", "boed+supernet", "supernet")
+STRATEGIES = ("random", "evolution", "boed", "boed+supernet", "boed+supernet-init", "supernet")
 CHECKPOINTS = (10, 25, 50, 100)
-SIGN_TESTS = (("boed+supernet", "boed"), ("boed+supernet", "supernet"), ("boed", "random"), ("boed", "evolution"))
+SIGN_TESTS = (("boed+supernet", "boed"), ("boed+supernet-init", "boed"), ("boed+supernet", "supernet"),
+              ("boed", "random"), ("boed", "evolution"))
 N_PROPOSALS = 2  # the derived network and the next most probable
 SUPERNET = {"stem_channels": 8, "epochs": 8, "budget": None, "lam": 0.0, "threads": 1, "verbose": False}
 
@@ -95,7 +98,7 @@ def one_run(table: str, name: str, seed: int, budget: int, folder: Path) -> dict
     space = spec.space
     objective = TableObjective(seed, table)
     optima = objective.val_optima()
-    if name == "supernet" or name == "boed+supernet":
+    if name.endswith("supernet") or name.endswith("supernet-init"):
         belief = prior(spec, supernet(table, seed, folder / "supernets")["alpha"])
         ranked = belief.most_probable(budget, seed=seed)  # ties: a seeded draw
     if name == "supernet":
@@ -104,8 +107,10 @@ def one_run(table: str, name: str, seed: int, budget: int, folder: Path) -> dict
         recs = {k: evaluated[int(np.argmax(vals[:k]))] for k in CHECKPOINTS if k <= budget}
     else:
         kwargs = {}
-        if name == "boed+supernet":
+        if name.startswith("boed+supernet"):
             kwargs = {"proposals": ranked[:N_PROPOSALS], "signals": belief}  # = belief.boed_kwargs(N_PROPOSALS)
+            if name == "boed+supernet-init":  # and the rest of the initial design from the top of its ranking
+                kwargs["signal_use"] = "mean+init"
         strategy = make_strategy("boed" if name.startswith("boed") else name, space=space, seed=seed, **kwargs)
         evaluated, recs = [], {}
         for q in range(1, budget + 1):
@@ -225,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"{path} holds runs on table(s) {other}, not {spec.name!r}: give another --out")
         done = {(r["strategy"], r["seed"]) for r in old}
     seeds = parse_seeds(args.seeds)
-    if any(n in ("supernet", "boed+supernet") for n in names):  # supernets first: both strategies share them
+    if any("supernet" in n for n in names):  # supernets first: both strategies share them
         with ProcessPoolExecutor(args.jobs) as pool:
             for f in as_completed([pool.submit(supernet, spec.name, s, args.out / "supernets") for s in seeds]):
                 d = f.result()

@@ -470,6 +470,7 @@ class SpaceSignals:
         if ref is None:
             rng = np.random.default_rng(seed)
             ref = [space.sample(rng) for _ in range(n_reference)]
+        self.reference_configs = list(ref)  # what the scores are ranked against (and "init" draws from)
         self.names = sorted(self._call(ref[0]))
         if not self.names:
             raise ConfigError("the signals function returned no values; pass signals=None for none")

@@ -65,7 +65,8 @@ SIGNAL_SALT = 0x516A  # the reference sample of a space's signals (SpaceSignals)
 POOL_SALT = 0x9001  # keeps the pool's draws apart from the other seeds derived from (seed, history size)
 INIT_TOP_FRACTION = 0.05
 """With ``signal_use`` "init", the initial design draws from this top fraction of the classes by
-combined signal (the mean of the signals' normal scores): 323 of NB201's 6,466."""
+combined signal (the mean of the signals' normal scores): 323 of NB201's 6,466; on a space of your
+own, of the signals' reference set (the whole space, or its seeded sample where it is too large)."""
 
 
 class BOEDController(Strategy):
@@ -109,8 +110,8 @@ class BOEDController(Strategy):
         its scale does not matter; for ``"init"``, larger must mean better.
         On a space of your own (``space=``): ``"costs"`` (the space's known costs, e.g. FLOPs and
         params), a function ``config -> {name: value}``, or its ``"pkg.module:function"``
-        reference; used in the prior mean only (``boed_nas.bo.belief.SpaceSignals``: normal scores
-        against a fixed reference sample of the space). The function is called once per candidate
+        reference; used in the prior mean and, with ``"init"``, the initial design
+        (``boed_nas.bo.belief.SpaceSignals``: normal scores against a fixed reference sample of the space). The function is called once per candidate
         configuration, so it must be cheap where the pool is large.
     signal_use:
         How the signals are used (``"mean"`` by default; parts may be ``+``-joined):
@@ -206,7 +207,11 @@ class BOEDController(Strategy):
                 raise ConfigError("op_prior is NB201's (per edge and op); a space of your own takes none")
             self.signals, fn = self._space_signals(signals, uses)
             sig = None if fn is None else SpaceSignals(self.space, fn, seed=derive_seed(self.seed, SIGNAL_SALT))
-            self.features = SpaceFeatures(self.space, kernel, signals=sig)
+            if sig is not None and "init" in uses:  # the top of the reference set by mean signal score
+                ref = sig.reference_configs
+                order = np.argsort(-sig.scores(ref).mean(axis=1), kind="stable")
+                self._init_pool = [ref[i] for i in order[: math.ceil(INIT_TOP_FRACTION * len(ref))]]
+            self.features = SpaceFeatures(self.space, kernel, signals=sig if "mean" in uses else None)
             self.universe = self.space.enumerate() or []  # [] until the first pool (``_ensure_pool``)
             self._uidx = {self.space.key(c): i for i, c in enumerate(self.universe)}
         self._transform = OutputTransform(output_transform)
@@ -219,9 +224,9 @@ class BOEDController(Strategy):
         """``signals`` on a space of your own -> (the reference saved in get_params, the function)."""
         if signals is None:
             return None, None
-        if uses != ("mean",):
+        if "features" in uses:
             raise ConfigError(f"signal_use {self.signal_use!r}: on a space of your own the signals enter the prior "
-                              "mean only (signal_use='mean')")
+                              "mean ('mean') and the initial design ('init'), not the kernel")
         if signals == "costs":
             if self.space.cost_fn is None:
                 raise ConfigError(f"signals='costs' but space {self.space.name!r} has no known costs (Space(costs=...))")

@@ -81,8 +81,8 @@ def test_known_costs_as_signals_and_a_reference_to_a_function():
 def test_bad_signals_are_clear_errors():
     with pytest.raises(ConfigError, match="no known costs"):
         make_strategy("boed", space=BIG, signals="costs")
-    with pytest.raises(ConfigError, match="prior mean only"):
-        make_strategy("boed", space=SPACE, signals="costs", signal_use="mean+init")
+    with pytest.raises(ConfigError, match="not the kernel"):
+        make_strategy("boed", space=SPACE, signals="costs", signal_use="features")
     with pytest.raises(ConfigError, match="mapping name -> number"):
         make_strategy("boed", space=SPACE, signals=lambda c: 1.0)
     with pytest.raises(ConfigError, match="finite numbers"):
@@ -91,3 +91,22 @@ def test_bad_signals_are_clear_errors():
         make_strategy("boed", space=SPACE, signals="synflow")
     with pytest.raises(ConfigError, match="every configuration must give"):  # found in the reference sample
         make_strategy("boed", space=BIG, seed=0, signals=lambda c: {"s": 1.0} if c["v0"] != "d" else {"s": 1.0, "t": 2.0})
+
+
+def test_init_draws_the_initial_design_from_the_top_of_the_signal():
+    """signal_use="init" on a space of your own: after the proposals, the initial design comes from the
+    top INIT_TOP_FRACTION of the reference set by signal; "init" alone leaves the prior mean without it."""
+    from boed_nas.bo.controller import INIT_TOP_FRACTION
+    from boed_nas.spaces.base import Config
+
+    flops = sorted(SPACE.costs(c)["flops"] for c in SPACE.enumerate())
+    cut = flops[-int(np.ceil(INIT_TOP_FRACTION * len(flops)))]
+    s = make_strategy("boed", space=SPACE, seed=0, signals="costs", signal_use="init", n_init=4)
+    asked = s.ask(4)
+    assert all(SPACE.costs(c)["flops"] >= cut for c in asked) and len(set(asked)) == 4
+    assert s.features.signals is None
+    plain = make_strategy("boed", space=SPACE, seed=0, n_init=4).ask(4)
+    assert any(SPACE.costs(c)["flops"] < cut for c in plain)  # without "init" the design is anywhere
+    both = make_strategy("boed", space=BIG, seed=0, signals="tests.spaces.test_space_signals:signal",
+                         signal_use="mean+init")
+    assert both.features.signals is not None and all(isinstance(c, Config) for c in both.ask(2))
