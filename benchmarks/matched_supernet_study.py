@@ -98,7 +98,7 @@ def one_run(table: str, name: str, seed: int, budget: int, folder: Path) -> dict
     space = spec.space
     objective = TableObjective(seed, table)
     optima = objective.val_optima()
-    if name.endswith("supernet") or name.endswith("supernet-init"):
+    if "supernet" in name:  # supernet, boed+supernet, boed+supernet-init
         belief = prior(spec, supernet(table, seed, folder / "supernets")["alpha"])
         ranked = belief.most_probable(budget, seed=seed)  # ties: a seeded draw
     if name == "supernet":

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import ConfigError
 from .cost import EXACT_METRICS, BlueprintCosts, count_params, network_flops
 from .network import BlueprintNetwork
-from .space import GATE_OPTIONS, Blueprint, BlueprintSpace
+from .space import BYPASS, GATE_OPTIONS, Blueprint, BlueprintSpace
 
 _EPS = 1e-9
 _REL = 1e-12  # float round-off when costs are sums of per-part entries; one FLOP is 1e-6 MFLOPs, far above it
@@ -68,7 +68,6 @@ def choice_prior(alpha, space: BlueprintSpace, search_space=None):
     ``search_space``: the ``Space`` to put it on (default: a new ``space.search_space()``).
     """
     from ..spaces.prior import ChoicePrior
-    from .space import BYPASS
 
     search_space = space.search_space() if search_space is None else search_space
     lp = {g.name: x for g, x in zip(space.groups(), group_log_probs(alpha, space))}

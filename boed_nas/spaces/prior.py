@@ -8,7 +8,7 @@ it takes from any supernet::
 
     from boed_nas.spaces.prior import ChoicePrior
 
-    prior = ChoicePrior(SPACE, {"block": [0.2, 0.7, 0.1], "depth": [...], ...}, kind="probs")
+    prior = ChoicePrior(SPACE, {"block": [0.2, 0.7, 0.1], "width": [0.1, 0.2, 0.6, 0.1]}, kind="probs")
     strategy = make_strategy("boed", space=SPACE, seed=0, **prior.boed_kwargs(2))
     # = proposals=prior.most_probable(2) (evaluated first; candidates on every ask)
     #   signals=prior (its log-probability, a signal at initialisation in the prior mean)
@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.special import log_softmax
 
 from ..errors import ConfigError, SpaceError
 from .base import Config, Space
@@ -71,14 +72,11 @@ class ChoicePrior:
                     raise SpaceError(f"the prior of variable {v.name!r}: probabilities must be finite, non-negative "
                                      f"and not all 0, got {x.tolist()}")
                 with np.errstate(divide="ignore"):
-                    x = np.log(x / x.sum())
-            else:
-                if np.any(np.isnan(x)) or np.any(x == np.inf) or not np.any(np.isfinite(x)):
-                    raise SpaceError(f"the prior of variable {v.name!r}: {kind} must be numbers below +inf with one "
-                                     f"finite, got {x.tolist()}")
-                m = x[np.isfinite(x)].max()
-                x = x - m - math.log(np.exp(x - m).sum())
-            self.log_probs.append(x)
+                    x = np.log(x)
+            elif np.any(np.isnan(x)) or np.any(x == np.inf) or not np.any(np.isfinite(x)):
+                raise SpaceError(f"the prior of variable {v.name!r}: {kind} must be numbers below +inf with one "
+                                 f"finite, got {x.tolist()}")
+            self.log_probs.append(log_softmax(x))  # normalised per variable, whichever kind came in
 
     # ------------------------------------------------------------------ the belief
     def log_prob(self, config: Config | Mapping[str, Any] | str) -> float:
