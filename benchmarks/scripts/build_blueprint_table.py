@@ -1,7 +1,7 @@
 """Build a table of real trainings of ``benchmarks.blueprint_table``: every network of the table's
 sub-space trained with each of its training seeds, on a Dask ``LocalCluster``.
 
-    python benchmarks/scripts/build_blueprint_table.py --table k13 --workers 2   # ~50 minutes on 2 cores
+    python benchmarks/scripts/build_blueprint_table.py --table k13 --workers 2   # ~65 minutes on 2 cores
     python benchmarks/scripts/build_blueprint_table.py --table k13 --sample 48 --out /tmp/t.csv.gz   # a pilot
 
 Every finished training is appended to ``<out>.partial.jsonl`` as it arrives, so an interrupted build
