@@ -17,11 +17,13 @@ owns what every strategy shares, so each subclass writes only its proposal rule:
 - checkpointing: with ``state_path`` set, the state is written after every ask and every tell,
   atomically and durably (a temporary file, fsync, rename), and ``Strategy.load(path)`` resumes
   the identical trajectory;
-- all or nothing: ``ask``, ``tell`` and ``load_state_dict`` either complete (the state saved, where
-  there is a ``state_path``) or leave the strategy exactly as it was and raise. Subclass hooks
-  (``_observe``, ``_load_extra_state``) assign their attributes rather than mutate them in place,
-  so that a failed operation can be undone; a subclass holding outside state that cannot be undone
-  that way (an Ax client) sets ``undo_by_state = True``.
+- all or nothing: ``ask``, ``tell``, ``forget_pending`` and ``load_state_dict`` either complete (the
+  state saved, where there is a ``state_path``) or leave the strategy exactly as it was and raise.
+  The base class keeps this rule, not the subclass: before each operation it takes the strategy's
+  attributes and its ``state_dict()``; if the operation raises, it puts the attributes back and
+  reloads that state, so whatever a subclass changed in place (a queue it popped, a report it
+  appended, an outside client it advanced) is as it was. A plugin author follows no rule beyond
+  saving in ``_extra_state`` what ``_load_extra_state`` needs to resume.
 """
 
 from __future__ import annotations
@@ -79,7 +81,6 @@ class Strategy:
     """The search space (``boed_nas.spaces``'s protocol): NB201's cells unless a strategy for any
     space (``any_space``) is given one."""
     any_space: ClassVar[bool] = False  # whether the strategy takes a space other than NB201's cells
-    undo_by_state: ClassVar[bool] = False  # undo a failed operation by reloading the state saved before it
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -181,19 +182,22 @@ class Strategy:
     @contextlib.contextmanager
     def _all_or_nothing(self, operation: str) -> Iterator[None]:
         """Run ``operation``; if it raises, put the strategy back exactly as it was and re-raise
-        (a failed save raises ``StateError`` saying so)."""
-        saved_state = self.state_dict() if self.undo_by_state else None
+        (a failed save raises ``StateError`` saying so).
+
+        Two layers, so that no subclass needs a rule of its own: the attributes are put back (an
+        attribute the operation reassigned, and caches that are not part of the state), then the
+        state taken before the operation is reloaded (``load_state_dict``), which rebuilds every
+        saved attribute afresh, including those a subclass mutated in place. The snapshot is the
+        ``state_dict()`` as its JSON text: cheap next to an ask, a copy that an in-place change cannot
+        reach, and exactly what a resume would read."""
+        saved_state = json.dumps(self.state_dict())
         saved = dict(self.__dict__)
-        saved.update(history=list(self.history), pending=dict(self.pending), _seen=dict(self._seen))
-        rng_state = self.rng.bit_generator.state
         try:
             yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
-            self.rng.bit_generator.state = rng_state
-            if saved_state is not None:
-                self.load_state_dict(saved_state)
+            self.load_state_dict(json.loads(saved_state))
             raise
 
     def set_pending(self, cells: Iterable[Cell | str | int]) -> None:

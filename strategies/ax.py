@@ -44,7 +44,6 @@ class AxDefault(Strategy):
     """
 
     name = "ax"
-    undo_by_state = True  # the Ax client completes trials in place: a failed tell reloads it from the saved state
     method: ClassVar[str] = "fast"
     center: ClassVar[bool] = True  # Ax's default starts with the center of the search space
 

@@ -149,6 +149,57 @@ def test_a_proposal_that_fails_part_way_leaves_nothing_of_its_batch_pending():
     assert r.pending == {}
 
 
+
+def test_a_plugin_that_changes_itself_in_place_is_rolled_back_by_the_base_class(tmp_path, monkeypatch):
+    """A plugin pops a queue and appends to a list in place, then the save fails: the base class
+    puts it back exactly (the plugin follows no rollback rule of its own)."""
+    class Queued(Strategy):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.queue = [Cell.from_code(k) for k in (7, 11, 13, 17)]
+            self.log = []
+
+        def _propose_one(self, k):
+            self.log.append(k)
+            while self.queue:
+                c = self.queue.pop(0)
+                if self.is_new(c):
+                    return c
+            return self.random_new_cell()
+
+        def _extra_state(self):
+            return {"queue": [str(c) for c in self.queue], "log": self.log}
+
+        def _load_extra_state(self, extra):
+            self.queue = [Cell.from_str(c) for c in extra.get("queue", [])]
+            self.log = list(extra.get("log", []))
+
+    s = Queued(seed=0, state_path=tmp_path / "state.json")
+    s.ask(1)
+    before = json.dumps(s.state_dict())
+
+    def broken(path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(s, "save", broken)
+    with pytest.raises(StateError, match="not applied"):
+        s.ask(2)
+    assert json.dumps(s.state_dict()) == before
+    assert [c.code for c in s.queue] == [11, 13, 17] and s.log == [0]
+
+
+def test_local_search_keeps_its_queue_when_an_ask_is_not_applied(tmp_path, monkeypatch):
+    bench = NB201Benchmark("cifar10", seed=0)
+    s = make_strategy("local[n_init=2]", seed=3, state_path=tmp_path / "state.json")
+    for cell in s.ask(2):
+        s.tell(cell, bench.evaluate(cell))
+    queue = list(s.queue)
+    assert queue  # the current cell's neighbours
+    monkeypatch.setattr(s, "save", lambda path: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(StateError, match="not applied"):
+        s.ask(1)
+    assert s.queue == queue and not s.pending
+
 # ------------------------------------------------------------------------------ the registry (make_strategy, specs)
 def test_unknown_strategy_lists_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown strategy 'tpe'.*evolution.*local.*random"):
