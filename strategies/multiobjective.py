@@ -1,6 +1,11 @@
 """Multi-objective baselines for accuracy vs known costs: random, NSGA-II (pymoo), qNEHVI and ParEGO
 (botorch), all on the ask/tell interface and the same ``ParetoProblem`` as ``boed-mo``.
 
+``mo-random`` and ``nsga2`` also search a space of your own (``space=``, enumerable, its known costs
+from ``Space(costs=...)``; ``boed_nas.mo.pareto.SpaceParetoProblem``), with any number of measured
+objectives (``objectives="val_acc,latency_ms:min,flops"``). ``qnehvi`` and ``parego`` read NB201's
+cost tables through their deterministic cost model and refuse another space by name.
+
 Every strategy here evaluates each isomorphism class as its cheapest feasible member
 (``ParetoProblem.pool``) and never proposes a class over a constraint's bound, so the comparison
 with ``boed-mo`` is about where the evaluations go, not about which member of a class is timed.
@@ -33,9 +38,10 @@ import torch
 
 from boed_nas.bo.belief import CellFeatures, OutputTransform, fit_belief
 from boed_nas.errors import ConfigError, check_int
-from boed_nas.mo.controller import nsga2_on_cells
-from boed_nas.mo.pareto import KnownCosts, ParetoProblem, non_dominated
-from boed_nas.nb201.space import N_EDGES, N_OPS, Cell
+from boed_nas.errors import OutcomeError
+from boed_nas.mo.controller import nsga2_on_space
+from boed_nas.mo.pareto import KnownCosts, non_dominated, pareto_problem, to_minimization
+from boed_nas.nb201.space import CELL_SPACE, N_EDGES, N_OPS, Cell
 from boed_nas.strategy import Observation, Strategy
 
 
@@ -43,21 +49,42 @@ class MultiObjectiveStrategy(Strategy):
     """Base of the multi-objective baselines: the problem, free classes, observed front."""
 
     multiobjective = True
+    any_space = True
 
     def __init__(self, *, objectives: str | Sequence[str] = ("accuracy", "latency"),
                  costs: KnownCosts | str | Mapping[str, Any] | None = None,
                  constraints: Mapping[str, float] | Sequence[str] | str | None = None, **kw: Any) -> None:
-        self.problem = ParetoProblem(objectives, costs, constraints)
-        if not self.problem.feasible.any():
-            raise ConfigError(f"no cell satisfies the constraints {self.problem.constraints}")
         super().__init__(**kw)
+        self.problem = pareto_problem(None if self.space is CELL_SPACE else self.space, objectives, costs, constraints,
+                                      metric=self.metric, maximize=self.maximize)
+        if not self.problem.feasible.any():
+            raise ConfigError(f"no configuration satisfies the constraints {self.problem.constraints}")
 
     def get_params(self) -> dict[str, Any]:
-        return {**super().get_params(), "objectives": [o.name for o in self.problem.objectives],
-                "costs": self.problem.costs.spec, "constraints": dict(self.problem.constraints)}
+        objectives = [o.name if not o.learned or o.name in (self.metric, "accuracy") else f"{o.name}:{o.direction[:3]}"
+                      for o in self.problem.objectives]
+        return {**super().get_params(), "objectives": objectives,
+                "costs": getattr(getattr(self.problem, "costs", None), "spec", None),
+                "constraints": dict(self.problem.constraints)}
+
+    def _observe(self, obs: Observation) -> None:
+        # every measured objective must be in a successful outcome (the base class checks the search
+        # metric); raising here undoes the tell (the base class's rollback)
+        if obs.outcome.failed:
+            return
+        missing = [o.metric for o in self.problem.measured if o.metric not in obs.outcome.metrics]
+        bad = [o.metric for o in self.problem.measured if o.metric in obs.outcome.metrics
+               and not np.isfinite(obs.outcome.metrics[o.metric])]
+        if missing or bad:
+            raise OutcomeError(f"the outcome of {self.space.format(obs.cell)} lacks the measured objectives {missing}"
+                               if missing else f"the outcome of {self.space.format(obs.cell)} has non-finite {bad}")
+
+    def measured_values(self, obs: Observation) -> list[float]:
+        """The measured objectives of a successful observation, in their own directions."""
+        return [obs.outcome.metrics[o.metric] for o in self.problem.measured]
 
     def free_classes(self) -> np.ndarray:
-        """Indices (into ``problem.pool``) of feasible classes neither evaluated nor pending."""
+        """Indices (into ``problem.pool``) of feasible classes (configurations) neither evaluated nor pending."""
         return np.array([i for i in np.flatnonzero(self.problem.feasible) if self.is_new(self.problem.pool[i])],
                         dtype=np.int64)
 
@@ -65,24 +92,27 @@ class MultiObjectiveStrategy(Strategy):
         return [o for o in self.history if not o.outcome.failed and self.problem.is_feasible(o.cell)]
 
     def recommend(self) -> Cell | None:
-        """The feasible evaluated cell with the best observed accuracy (never one over a bound)."""
+        """The feasible evaluated configuration with the best observed search metric (never one over a bound)."""
         obs = self._feasible_successes()
         return max(obs, key=self.signed).cell if obs else None
 
+    def objective_matrix(self, obs: Sequence[Observation]) -> np.ndarray:
+        """n x m objective values of successful observations, in the objectives' own directions."""
+        measured = np.array([self.measured_values(o) for o in obs], dtype=float).reshape(len(obs), -1)
+        return np.concatenate([measured, self.problem.costs_of([o.cell for o in obs])], axis=1)
+
     def recommend_front(self) -> list[Cell]:
-        """Feasible evaluated cells non-dominated by (observed accuracy, known costs)."""
+        """Feasible evaluated configurations non-dominated by (observed measured objectives, known costs)."""
         obs = self._feasible_successes()
         if not obs:
             return []
-        F = np.concatenate([np.array([[self.signed(o)] for o in obs]),
-                            self.problem.cost_matrix([o.cell.code for o in obs])], axis=1)
-        return [obs[i].cell for i in non_dominated(F, self.problem.objectives)]
+        return [obs[i].cell for i in non_dominated(self.objective_matrix(obs), self.problem.objectives)]
 
     def random_free_class(self) -> Cell:
         """The evaluated member of a uniformly drawn feasible class that is neither evaluated nor pending."""
         free = self.free_classes()
         if len(free) == 0:
-            raise ConfigError("every feasible isomorphism class has been evaluated or is pending")
+            raise ConfigError(f"every feasible point of {self.space.name!r} has been evaluated or is pending")
         return self.problem.pool[int(free[int(self.rng.integers(len(free)))])]
 
 
@@ -124,28 +154,41 @@ class NSGA2Search(MultiObjectiveStrategy):
         from pymoo.core.problem import Problem
         from pymoo.core.termination import NoTermination
 
-        pymoo_problem = Problem(n_var=N_EDGES, n_obj=len(self.problem.objectives),
-                                n_ieq_constr=len(self.problem.constraints), xl=0, xu=N_OPS - 1, vtype=int)
-        algo = nsga2_on_cells(self.problem, self.pop_size)
+        upper = self.problem.genome_upper
+        pymoo_problem = Problem(n_var=len(upper), n_obj=len(self.problem.objectives),
+                                n_ieq_constr=self.problem.n_violations, xl=0, xu=upper, vtype=int)
+        algo = nsga2_on_space(self.problem, self.pop_size)
         algo.setup(pymoo_problem, termination=NoTermination(), seed=int(self.seed), verbose=False)
         return algo
 
-    def _told(self) -> dict[int, Observation]:
-        return {o.cell.canonical().code: o for o in self.history}
+    def _told(self) -> dict[Any, Observation]:
+        return {self.space.key(o.cell): o for o in self.history}
 
-    def _evaluate_known(self, X: np.ndarray, told: dict[int, Observation]) -> tuple[np.ndarray, np.ndarray] | None:
+    def _worst(self) -> np.ndarray:
+        """Per measured objective, in minimisation form, the value given to a failed or never-trained
+        genome: the worst told value (0 before any; NB201's accuracy: 0 is the worst possible)."""
+        ok = [o for o in self.history if not o.outcome.failed]
+        if not ok:
+            return np.zeros(len(self.problem.measured))
+        G = to_minimization(np.array([self.measured_values(o) for o in ok]), self.problem.measured)
+        return G.max(axis=0)
+
+    def _evaluate_known(self, X: np.ndarray, told: dict[Any, Observation]) -> tuple[np.ndarray, np.ndarray] | None:
         """(F, G) for genomes whose values are all known (told, or infeasible: never trained); else None."""
-        F, G = [], []
-        for x in X:
-            cell = Cell(tuple(int(v) for v in x))
-            feasible = self.problem.is_feasible(cell)
-            obs = told.get(cell.canonical().code)
-            if feasible and obs is None:
+        configs = self.problem.decode(X)
+        worst = self._worst()
+        F = []
+        for c in configs:
+            obs = None if c is None else told.get(self.space.key(c))
+            if c is not None and self.problem.is_feasible(c) and obs is None:
                 return None
-            acc = 0.0 if obs is None or obs.outcome.failed else obs.outcome.metrics[self.metric]
-            F.append([-acc if self.maximize else acc, *self.problem.cost_matrix([cell.code])[0]])
-            G.append([self.problem.costs[k][cell.code] - b for k, b in self.problem.constraints.items()])
-        return np.array(F, dtype=float), np.array(G, dtype=float).reshape(len(X), len(self.problem.constraints))
+            if obs is None or obs.outcome.failed:
+                measured = worst
+            else:
+                measured = to_minimization(np.array(self.measured_values(obs)), self.problem.measured)[0]
+            costs = np.zeros(len(self.problem.cost_objectives)) if c is None else self.problem.costs_of([c])[0]
+            F.append([*measured, *costs])
+        return np.array(F, dtype=float), self.problem.violations(configs)
 
     def _drive(self) -> list[Cell]:
         """Advance NSGA-II as far as the told values allow; the current generation's untold cells."""
@@ -159,10 +202,10 @@ class NSGA2Search(MultiObjectiveStrategy):
             X = self._current.get("X")
             known = self._evaluate_known(X, told)
             if known is None:
-                cells = [Cell(tuple(int(v) for v in x)) for x in X]
-                return [c for c in cells if self.problem.is_feasible(c) and c.canonical().code not in told]
+                cells = [c for c in self.problem.decode(X) if c is not None]
+                return [c for c in cells if self.problem.is_feasible(c) and self.space.key(c) not in told]
             self._current.set("F", known[0])
-            if self.problem.constraints:
+            if self.problem.n_violations:
                 self._current.set("G", known[1])
             self._algo.tell(infills=self._current)
             self._current = None
@@ -182,6 +225,8 @@ class NSGA2Search(MultiObjectiveStrategy):
 # ----------------------------------------------------------------------------------- botorch
 class _BotorchMO(MultiObjectiveStrategy):
     """Shared parts of qNEHVI and ParEGO: the accuracy GP, the cost model, the pool, chunked scoring."""
+
+    any_space = False  # the deterministic cost model looks NB201's costs up by op ids
 
     def __init__(self, *, n_init: int = 10, kernel: str = "categorical", output_transform: str = "standardize",
                  mc_samples: int = 128, chunk: int = 512, **kw: Any) -> None:

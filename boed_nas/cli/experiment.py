@@ -33,7 +33,8 @@ from ..experiment.run import SearchRun, run_nb201
 from ..experiment.runfolder import RunFolder
 from ..mo.pareto import parse_objectives
 from ..nb201.benchmark import NB201Benchmark
-from ..registry import available, make_strategy, split_specs
+from ..registry import available, make_strategy, parse_spec, split_specs, strategy_class
+from ..registry import multiobjective_strategies as mo_strategies
 from ..spaces.base import load_object, load_space
 
 DEFAULT_STRATEGY = "boed"
@@ -93,7 +94,9 @@ def _add_multiobjective(p: argparse.ArgumentParser, bench: bool) -> None:
     g = p.add_argument_group("multi-objective (accuracy vs known costs)")
     g.add_argument("--objectives", action="append" if bench else "store", default=None,
                    help="accuracy and up to two of latency, flops, params, e.g. accuracy,latency: search for the "
-                        "Pareto front (costs are known from the table; only accuracy is learned)"
+                        "Pareto front (costs are known from the table; only accuracy is learned). With --space: the "
+                        "--metric and up to two of the space's known costs, e.g. val_acc,flops (nsga2 and mo-random "
+                        "also take measured metrics of your own with a direction, e.g. val_acc,latency_ms:min)"
                         + (". Repeat for several objective sets" if bench else ""))
     g.add_argument("--constraint", action="append", default=None, metavar="COST<=BOUND",
                    help="e.g. latency<=0.012 (latency in s, flops and params in M): no cell over the bound is "
@@ -158,8 +161,7 @@ def _search_objective(args: argparse.Namespace) -> int:
     if not (args.space and args.objective):
         raise ConfigError("--space and --objective go together: the space to search and the function that trains "
                           "one of its configurations")
-    nb201_only = {"--dataset": args.dataset != "cifar10", "--objectives": bool(args.objectives),
-                  "--lambdas": args.lambdas is not None,
+    nb201_only = {"--dataset": args.dataset != "cifar10", "--lambdas": args.lambdas is not None,
                   "--clock simulated": args.clock == "simulated", "--stop-at-optimum": args.stop_at_optimum,
                   "--ask-seconds": args.ask_seconds != 0}
     clash = [k for k, v in nb201_only.items() if v]
@@ -167,20 +169,31 @@ def _search_objective(args: argparse.Namespace) -> int:
     if clash:
         raise ConfigError(f"{clash} belong to searches on the NB201 table; a search with --space/--objective takes "
                           "--strategy, --seed, --budget, --workers, --scheduler, --batch-size/--synchronous, "
-                          "--max-retries, --metric, --minimize, --constraint, --out, --resume")
+                          "--max-retries, --metric, --minimize, --constraint, --objectives, --out, --resume")
     space = load_space(args.space)
     if args.constraint:  # bounds on the space's known costs, in the units its costs function returns
         space = space.bounded(args.constraint)
     objective = load_object(args.objective, "--objective")
     if not callable(objective):
         raise ConfigError(f"--objective {args.objective!r} names a {type(objective).__name__}, not a function")
-    strategy = make_strategy(args.strategy, seed=args.seed, space=space, metric=args.metric, maximize=not args.minimize)
+    mo = {}
+    if args.objectives:  # a Pareto search: the measured metric(s) and the space's known costs
+        if parse_spec(args.strategy)[0] == "boed":
+            args.strategy = "boed-mo" + args.strategy[len("boed"):]
+        if not getattr(strategy_class(args.strategy), "multiobjective", False):
+            raise ConfigError(f"--objectives needs a multi-objective strategy; {args.strategy!r} is single-objective. "
+                              f"On a space of your own: {[n for n in mo_strategies() if n in available(any_space=True)]}")
+        mo = {"objectives": args.objectives}
+    strategy = make_strategy(args.strategy, seed=args.seed, space=space, metric=args.metric, maximize=not args.minimize,
+                             **mo)
     meta = {"kind": "objective", "space": args.space, "objective": args.objective, "strategy": args.strategy,
             "seed": args.seed, "budget": args.budget, "workers": args.workers, "metric": args.metric,
             "maximize": not args.minimize, "batch_size": args.workers if args.synchronous else args.batch_size,
             "max_retries": args.max_retries}
     if args.constraint:
         meta["constraints"] = list(args.constraint)
+    if mo:
+        meta["objectives"] = [o.name for o in strategy.problem.objectives]
     out = Path(args.out)
     folder = RunFolder(out)
     folder.prepare()
@@ -222,8 +235,31 @@ def _search_objective(args: argparse.Namespace) -> int:
     if last is not None and last["best_config"]:
         print(f"best observed: {last['best_config']}  {args.metric} {last['best_so_far']:.6g}")
         print(f"recommended by {args.strategy}: {last['recommended_config']}")
-    print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json")
+    if mo:
+        front = front_table(strategy)
+        front.to_csv(out / "front.csv", index=False)
+        print(f"Pareto front ({', '.join(o.name for o in strategy.problem.objectives)}): {len(front)} configurations, "
+              f"in {out}/front.csv")
+        if len(front):
+            print(front.to_string(index=False, max_rows=20))
+    print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json" + (", front.csv" if mo else ""))
     return 0
+
+
+def front_table(strategy) -> pd.DataFrame:
+    """The strategy's recommended Pareto front on a space of your own: each configuration with its
+    told measured objectives and its known costs, by the first cost (or the metric)."""
+    told = {strategy.space.key(o.cell): o for o in strategy.history if not o.outcome.failed}
+    rows = []
+    for c in strategy.recommend_front():
+        o = told[strategy.space.key(c)]
+        row = {"config": strategy.space.format(c)}
+        row.update({m.name: o.outcome.metrics.get(m.metric, float("nan")) for m in strategy.problem.measured})
+        row.update({k: v for k, v in zip(strategy.problem.cost_names, strategy.problem.costs_of([c])[0])})
+        rows.append(row)
+    cols = ["config", *[m.name for m in strategy.problem.measured], *strategy.problem.cost_names]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(cols[-1]).reset_index(drop=True) if len(out) else out
 
 
 def cmd_search(args: argparse.Namespace) -> int:

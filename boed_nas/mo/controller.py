@@ -68,6 +68,7 @@ learned on class representatives, costs are those of the member actually evaluat
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -77,8 +78,9 @@ import torch
 from ..bo.belief import joint_samples, noise_variance, posterior_mean_var
 from ..bo.controller import BOEDController
 from ..errors import ConfigError, check_int
-from ..nb201.space import N_EDGES, N_OPS, Cell
-from .pareto import OBJECTIVES, KnownCosts, ParetoProblem, non_dominated
+from ..nb201.space import Cell
+from ..strategy import resolve_space
+from .pareto import OBJECTIVES, KnownCosts, ParetoProblem, SpaceParetoProblem, non_dominated, pareto_problem
 
 MO_ACQUISITIONS = ("pfes", "ehvi")
 
@@ -162,11 +164,12 @@ def front_levels(values: torch.Tensor, costs: np.ndarray, query_costs: np.ndarra
     return out
 
 
-def nsga2_on_cells(problem: ParetoProblem, pop_size: int):
-    """pymoo's NSGA-II on the six op ids of a cell (integer variables 0..4): uniform crossover (it
-    swaps whole ops, which suits categorical genes), polynomial mutation with pymoo's
-    ``RoundingRepair``, and a repair that replaces each genome by the member of its isomorphism
-    class that ``problem`` evaluates, so duplicates are recognised by class."""
+def nsga2_on_space(problem: ParetoProblem | SpaceParetoProblem, pop_size: int):
+    """pymoo's NSGA-II on a genome of integer value indices (NB201: the six op ids of a cell, 0..4;
+    a space of your own: one value index per variable): uniform crossover (it swaps whole genes,
+    which suits categorical ones), polynomial mutation with pymoo's ``RoundingRepair``, and the
+    problem's repair (NB201: each genome becomes the member of its isomorphism class that is
+    evaluated, so duplicates are recognised by class)."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.repair import Repair
     from pymoo.operators.crossover.ux import UniformCrossover
@@ -174,31 +177,31 @@ def nsga2_on_cells(problem: ParetoProblem, pop_size: int):
     from pymoo.operators.repair.rounding import RoundingRepair
     from pymoo.operators.sampling.rnd import IntegerRandomSampling
 
-    class ClassRepair(Repair):
+    class ProblemRepair(Repair):
         def _do(self, _problem, X, **kwargs):
-            X = np.clip(np.round(np.asarray(X, dtype=float)), 0, N_OPS - 1).astype(int)
-            codes = (X * N_OPS ** np.arange(N_EDGES - 1, -1, -1)).sum(axis=1)
-            members = problem.pool_codes[problem.class_of_code[codes]]
-            return np.array([Cell.from_code(int(c)).ops for c in members])
+            return problem.repair(X)
 
     return NSGA2(pop_size=pop_size, sampling=IntegerRandomSampling(), crossover=UniformCrossover(),
-                 mutation=PM(eta=3.0, vtype=float, repair=RoundingRepair()), repair=ClassRepair(),
+                 mutation=PM(eta=3.0, vtype=float, repair=RoundingRepair()), repair=ProblemRepair(),
                  eliminate_duplicates=True)
 
 
 class MultiObjectiveBOED(BOEDController):
-    """BOED over NB201 cells for accuracy and known costs: Pareto front, constraints, scalarisation.
+    """BOED for a measured objective and known costs: Pareto front, constraints, scalarisation, on
+    NB201's cells or on a space of your own (``space=``, enumerable, with ``Space(costs=...)``).
 
     Parameters
     ----------
     objectives:
-        ``"accuracy,latency"`` or a sequence of names: accuracy and up to two of latency, flops,
-        params. ``"accuracy"`` alone (with ``constraints``) is a constrained search.
+        NB201: ``"accuracy,latency"`` or a sequence of names: accuracy and up to two of latency,
+        flops, params. A space of your own: the search ``metric`` (e.g. ``"val_acc,flops"``) and up
+        to two of the space's known costs (``boed_nas.mo.pareto.SpaceParetoProblem``).
+        ``"accuracy"`` (or the metric) alone, with ``constraints``, is a constrained search.
     costs:
         The known costs: ``"nb201:<dataset>"`` (default ``"nb201:cifar10"``), a
         ``boed_nas.mo.pareto.KnownCosts``, or a mapping cost name -> array over the 15,625 cell codes
         or callable cell -> value. Only a string spec is saved with the state; resume with
-        ``Strategy.load(path, costs=...)`` otherwise.
+        ``Strategy.load(path, costs=...)`` otherwise. On a space of your own: None (its costs are the space's).
     constraints:
         ``{"latency": 0.01}`` or ``["latency<=0.01"]``: cells over a bound are never proposed
         nor recommended.
@@ -226,7 +229,7 @@ class MultiObjectiveBOED(BOEDController):
     """
 
     name = "boed-mo"
-    any_space = False  # its costs and Pareto reports read NB201's tables
+    any_space = True
     multiobjective = True
 
     def __init__(
@@ -248,7 +251,15 @@ class MultiObjectiveBOED(BOEDController):
             raise ConfigError(f"unknown candidates {candidates!r}; expected 'pool' (enumerate every class) or 'nsga2'")
         check_int("nsga2_generations", nsga2_generations, 2)
         check_int("nsga2_pop_size", nsga2_pop_size, 2)
-        self.problem = ParetoProblem(objectives, costs, constraints)
+        space = None if kw.get("space") is None else resolve_space(kw["space"])
+        if space is not None:
+            kw["space"] = space
+        self.problem = pareto_problem(space, objectives, costs, constraints, metric=kw.get("metric", "val_acc"),
+                                      maximize=kw.get("maximize", True))
+        if len(self.problem.measured) != 1:
+            raise ConfigError(f"boed-mo learns one measured objective beside known costs; objectives "
+                              f"{[o.name for o in self.problem.objectives]} measure {len(self.problem.measured)} "
+                              "(nsga2 and mo-random take several)")
         if scalarization is not None:
             if isinstance(scalarization, bool) or not np.isfinite(float(scalarization)) or float(scalarization) < 0:
                 raise ConfigError(f"scalarization (lambda) must be a finite number >= 0, got {scalarization!r}")
@@ -268,7 +279,7 @@ class MultiObjectiveBOED(BOEDController):
             raise ConfigError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
                              "use 'pfes' for a constrained or scalarised search")
         if not self.problem.feasible.any():
-            raise ConfigError(f"no cell satisfies the constraints {self.problem.constraints}")
+            raise ConfigError(f"no configuration satisfies the constraints {self.problem.constraints}")
         # the settings the multi-objective study measured; the single-objective defaults changed
         # later, after an ablation that covered single-objective search only
         kw.setdefault("kernel", "categorical")
@@ -281,14 +292,14 @@ class MultiObjectiveBOED(BOEDController):
         super().__init__(acquisition="mes", **kw)
         self.acquisition = acquisition
         self.candidates, self.nsga2_generations, self.nsga2_pop_size = candidates, nsga2_generations, nsga2_pop_size
-        self._pool_costs = self.problem.cost_matrix(self.problem.pool_codes)  # per class, of the evaluated member
+        self._pool_costs = self.problem.pool_costs  # per class (NB201: of the evaluated member)
         self._worst_feasible_costs = self._pool_costs[self.problem.feasible].max(0)  # EHVI's cost reference
 
     def get_params(self) -> dict[str, Any]:
         p = super().get_params()
         p.update({
             "objectives": [o.name for o in self.problem.objectives],
-            "costs": self.problem.costs.spec,
+            "costs": getattr(getattr(self.problem, "costs", None), "spec", None),
             "constraints": dict(self.problem.constraints),
             "scalarization": self.scalarization,
             "candidates": self.candidates,
@@ -384,7 +395,7 @@ class MultiObjectiveBOED(BOEDController):
         obs = self._feasible_successes()
         idx = np.array([self._index(o.cell) for o in obs], dtype=np.int64)
         fm, _ = posterior_mean_var(model, self.X[torch.as_tensor(idx)])
-        fcost = self.problem.cost_matrix([o.cell.code for o in obs])
+        fcost = self.problem.costs_of([o.cell for o in obs])
         keep = non_dominated(np.concatenate([fm.numpy()[:, None], fcost], 1), self.problem.objectives)
         reference = [float(fm.min()), *self._worst_feasible_costs]
         scores = expected_hypervolume_improvement(mean, var, self._pool_costs[cand], fm.numpy()[keep], fcost[keep],
@@ -406,19 +417,22 @@ class MultiObjectiveBOED(BOEDController):
 
         class PosteriorProblem(Problem):
             def _evaluate(self, X, out, *args, **kwargs):
-                cls = problem.class_of_code[(np.asarray(X, dtype=int) * N_OPS ** np.arange(N_EDGES - 1, -1, -1)).sum(1)]
-                visited.update(int(c) for c in cls)
+                configs = problem.decode(X)
+                valid = np.array([c is not None for c in configs])
+                cls = np.array([problem.index(c) if c is not None else 0 for c in configs], dtype=np.int64)
+                visited.update(int(c) for c in cls[valid])
                 m, v = posterior_mean_var(model, ctl.X[torch.as_tensor(cls)])
                 ucb = (m + 2 * v.sqrt()).numpy() - off[cls]
+                ucb[~valid] = ucb.min() - 1.0  # rejected by the space's constraint (also in G)
                 out["F"] = np.column_stack([-ucb, ctl._pool_costs[cls]]) if front else -ucb[:, None]
-                if problem.constraints:
-                    codes = problem.pool_codes[cls]
-                    out["G"] = np.column_stack([problem.costs[k][codes] - b for k, b in problem.constraints.items()])
+                if problem.n_violations:
+                    out["G"] = problem.violations(configs)
 
-        pp = PosteriorProblem(n_var=N_EDGES, n_obj=1 + (len(problem.cost_objectives) if front else 0),
-                              n_ieq_constr=len(problem.constraints), xl=0, xu=N_OPS - 1, vtype=int)
+        upper = problem.genome_upper
+        pp = PosteriorProblem(n_var=len(upper), n_obj=1 + (len(problem.cost_objectives) if front else 0),
+                              n_ieq_constr=problem.n_violations, xl=0, xu=upper, vtype=int)
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        minimize(pp, nsga2_on_cells(problem, self.nsga2_pop_size), ("n_gen", self.nsga2_generations), seed=seed,
+        minimize(pp, nsga2_on_space(problem, self.nsga2_pop_size), ("n_gen", self.nsga2_generations), seed=seed,
                  verbose=False)
         return np.array(sorted(visited), dtype=np.int64)
 
@@ -429,13 +443,14 @@ class MultiObjectiveBOED(BOEDController):
                 return c
         free = [i for i in np.flatnonzero(self.problem.feasible) if self.is_new(self.universe[i])]
         if not free:
-            raise ConfigError("every feasible isomorphism class has been evaluated or is pending")
-        taken = [o.cell.canonical() for o in self.history] + [c.canonical() for c in self.pending.values()]
+            raise ConfigError(f"every feasible {self.space.unit[:-1] if self.space.unit.endswith('s') else 'point'} "
+                              "has been evaluated or is pending")
+        taken = [o.cell for o in self.history] + list(self.pending.values())
         picks = self.rng.choice(len(free), size=min(64, len(free)), replace=False)
         if not taken:
             return self._deploy(int(free[int(picks[0])]))
-        T = np.array([c.ops for c in taken])
-        C = np.array([self.universe[free[int(p)]].ops for p in picks])
+        T = np.array([self.space.indices(c) for c in taken])
+        C = np.array([self.space.indices(self.universe[free[int(p)]]) for p in picks])
         dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
         return self._deploy(int(free[int(picks[int(np.argmax(dist))])]))  # maximin Hamming distance
 
@@ -473,7 +488,7 @@ class MultiObjectiveBOED(BOEDController):
             return None
         est = self._estimates(obs)
         if self.scalarization is not None:
-            costs = self.problem.cost_matrix([o.cell.code for o in obs])[:, 0]
+            costs = self.problem.costs_of([o.cell for o in obs])[:, 0]
             if len(self._successes()) >= max(self.n_init, 2):
                 m, s = self._y_scale()
                 est = m + s * est if self.output_transform == "standardize" else est
@@ -485,8 +500,11 @@ class MultiObjectiveBOED(BOEDController):
         obs = self._feasible_successes()
         if not obs:
             return []
-        F = np.concatenate([self._estimates(obs)[:, None], self.problem.cost_matrix([o.cell.code for o in obs])], 1)
-        return [obs[i].cell for i in non_dominated(F, self.problem.objectives)]
+        # the estimates are signed (larger is better, whatever the metric's direction)
+        F = np.concatenate([self._estimates(obs)[:, None], self.problem.costs_of([o.cell for o in obs])], 1)
+        signed = (dataclasses.replace(self.problem.measured[0], maximize=True), *self.problem.cost_objectives)
+        return [obs[i].cell for i in non_dominated(F, signed)]
 
 
-__all__ = ["MO_ACQUISITIONS", "MultiObjectiveBOED", "expected_hypervolume_improvement", "front_levels", "gibbon_information_gain", "nsga2_on_cells"]
+__all__ = ["MO_ACQUISITIONS", "MultiObjectiveBOED", "expected_hypervolume_improvement", "front_levels",
+           "gibbon_information_gain", "nsga2_on_space"]

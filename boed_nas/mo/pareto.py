@@ -42,7 +42,7 @@ from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 
 from ..errors import ConfigError
 from ..nb201.benchmark import NB201Benchmark
-from ..nb201.space import N_CELLS, Cell, all_cells, canonical_cells
+from ..nb201.space import CELL_SPACE, N_CELLS, N_EDGES, N_OPS, Cell, all_cells, canonical_cells
 from ..spaces.base import parse_cost_bound
 
 
@@ -382,6 +382,231 @@ class ParetoProblem:
         return {"objectives": [o.name for o in self.objectives],
                 "constraints": {k: v for k, v in self.constraints.items()}, "costs": self.costs.spec}
 
+    # -------------------------------------------- the interface every multi-objective strategy uses
+    @property
+    def measured(self) -> tuple[Objective, ...]:
+        """The objectives a training answers (read from the told outcome), in order."""
+        return tuple(o for o in self.objectives if o.learned)
+
+    @property
+    def pool_costs(self) -> np.ndarray:
+        """P x k known cost objectives of the pool (the member of each class that is evaluated)."""
+        return self.cost_matrix(self.pool_codes)
+
+    def index(self, cell: Cell) -> int:
+        """The pool index of ``cell``'s isomorphism class."""
+        return int(self.class_of_code[Cell.parse(cell).code])
+
+    def costs_of(self, cells: Sequence[Cell]) -> np.ndarray:
+        """n x k known cost objectives of ``cells``."""
+        return self.cost_matrix([c.code for c in cells])
+
+    def costs_record(self, cell: Cell) -> dict[str, float]:
+        """Every known cost of ``cell`` by name."""
+        return {k: float(v[cell.code]) for k, v in self.costs.values.items()}
+
+    # the genome NSGA-II searches: the six op ids of a cell
+    @property
+    def genome_upper(self) -> np.ndarray:
+        return np.full(N_EDGES, N_OPS - 1)
+
+    def repair(self, X: np.ndarray) -> np.ndarray:
+        """Each genome replaced by the op ids of the member of its class that is evaluated."""
+        X = np.clip(np.round(np.asarray(X, dtype=float)), 0, N_OPS - 1).astype(int)
+        codes = (X * N_OPS ** np.arange(N_EDGES - 1, -1, -1)).sum(axis=1)
+        members = self.pool_codes[self.class_of_code[codes]]
+        return np.array([Cell.from_code(int(c)).ops for c in members])
+
+    def decode(self, X: np.ndarray) -> list[Cell | None]:
+        """The cells of integer genomes (never None here: every genome is a cell)."""
+        return [Cell(tuple(int(v) for v in x)) for x in np.asarray(X, dtype=int)]
+
+    @property
+    def n_violations(self) -> int:
+        return len(self.constraints)
+
+    def violations(self, cells: Sequence[Cell | None]) -> np.ndarray:
+        """n x ``n_violations``: each bound's cost minus the bound (> 0: over it)."""
+        return np.array([[self.costs[k][c.code] - b for k, b in self.constraints.items()] for c in cells],
+                        dtype=float).reshape(len(cells), self.n_violations)
+
+
+class SpaceParetoProblem:
+    """The Pareto problem on a space of your own (``boed_nas.spaces.Space``): objectives are measured
+    metrics (read from each told outcome) and the space's known costs (``Space(costs=...)``).
+
+    ``objectives``: ``"val_acc,flops"`` or a sequence; each name is either one of the space's known
+    costs (minimised: they are costs) or a measured metric, optionally with its direction,
+    ``"latency_ms:min"`` / ``"val_acc:max"``. The search ``metric`` is measured in the direction of
+    ``maximize`` unless the name says otherwise; any other measured metric must say its direction.
+    ``constraints``: bounds on the known costs (``"flops<=5e4"``); configurations over one are never
+    proposed nor recommended. The space must be enumerable (at most ``ENUMERATE_LIMIT``
+    configurations before its constraint): the pool is every valid configuration, in the space's
+    order, with its known costs computed once.
+    """
+
+    def __init__(self, space: Any, objectives: str | Sequence[str], *, metric: str = "val_acc",
+                 maximize: bool = True, constraints: Mapping[str, float] | Sequence[str] | str | None = None) -> None:
+        from ..spaces.base import SpaceError
+
+        self.space = space
+        pool = space.enumerate()
+        if pool is None:
+            raise ConfigError(f"a Pareto search on space {space.name!r} needs an enumerable space (at most 50,000 "
+                              f"configurations before its constraint); it has {space.size:,}")
+        try:
+            sample_costs = space.costs(pool[0])
+        except SpaceError as e:
+            raise ConfigError(str(e)) from None
+        cost_names = list(sample_costs)
+        self.objectives = _space_objectives(objectives, cost_names, metric, maximize)
+        self.cost_objectives = tuple(o for o in self.objectives if not o.learned)
+        self.constraints = _bounds(constraints, cost_names, space.name)
+        self.pool = list(pool)
+        self._index = {space.key(c): i for i, c in enumerate(self.pool)}
+        names = sorted({o.name for o in self.cost_objectives} | set(self.constraints))
+        self._cost_table = {n: np.empty(len(self.pool)) for n in names}
+        for i, c in enumerate(self.pool):  # known before training: computed once for the whole pool
+            record = space.costs(c) if names else {}
+            for n in names:
+                self._cost_table[n][i] = record[n]
+        ok = np.ones(len(self.pool), dtype=bool)
+        for n, b in self.constraints.items():
+            ok &= self._cost_table[n] <= b
+        self.feasible = ok
+        self.pool_costs = self._matrix(np.arange(len(self.pool)))
+
+    @property
+    def measured(self) -> tuple[Objective, ...]:
+        return tuple(o for o in self.objectives if o.learned)
+
+    @property
+    def cost_names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.cost_objectives)
+
+    def _matrix(self, idx: np.ndarray) -> np.ndarray:
+        if not self.cost_objectives:
+            return np.zeros((len(idx), 0))
+        return np.stack([self._cost_table[o.name][idx] for o in self.cost_objectives], axis=1)
+
+    def index(self, config: Any) -> int:
+        return self._index[self.space.key(self.space.parse(config))]
+
+    def costs_of(self, configs: Sequence[Any]) -> np.ndarray:
+        return self._matrix(np.array([self.index(c) for c in configs], dtype=np.int64))
+
+    def costs_record(self, config: Any) -> dict[str, float]:
+        return self.space.costs(config)
+
+    def is_feasible(self, config: Any) -> bool:
+        return bool(self.feasible[self.index(config)])
+
+    def describe(self) -> dict[str, Any]:
+        return {"objectives": [o.name for o in self.objectives], "constraints": dict(self.constraints),
+                "space": self.space.name}
+
+    # the genome NSGA-II searches: one value index per variable
+    @property
+    def genome_upper(self) -> np.ndarray:
+        return np.array([len(v) - 1 for v in self.space.variables])
+
+    def repair(self, X: np.ndarray) -> np.ndarray:
+        return np.clip(np.round(np.asarray(X, dtype=float)), 0, self.genome_upper).astype(int)
+
+    def decode(self, X: np.ndarray) -> list[Any | None]:
+        """The configurations of integer genomes; None where the space's constraint rejects one."""
+        out = []
+        for x in np.asarray(X, dtype=int):
+            i = self._index.get(tuple(int(v) for v in x))
+            out.append(None if i is None else self.pool[i])
+        return out
+
+    @property
+    def n_violations(self) -> int:
+        return len(self.constraints) + (self.space.constraint is not None)
+
+    def violations(self, configs: Sequence[Any | None]) -> np.ndarray:
+        """n x ``n_violations``: each bound's cost minus the bound, then (for a constrained space)
+        1 for a configuration its constraint rejects, -1 otherwise."""
+        rows = []
+        for c in configs:
+            if c is None:
+                rows.append([1.0] * self.n_violations)
+                continue
+            i = self.index(c)
+            row = [self._cost_table[n][i] - b for n, b in self.constraints.items()]
+            rows.append(row + ([-1.0] if self.space.constraint is not None else []))
+        return np.array(rows, dtype=float).reshape(len(configs), self.n_violations)
+
+
+def _space_objectives(spec: str | Sequence[str], cost_names: Sequence[str], metric: str,
+                      maximize: bool) -> tuple[Objective, ...]:
+    """Objectives on a space of your own (see ``SpaceParetoProblem``); measured ones first."""
+    names = [n.strip() for n in spec.split(",")] if isinstance(spec, str) else [str(n).strip() for n in spec]
+    names = [n for n in names if n]
+    out: list[Objective] = []
+    for raw in names:
+        name, _, direction = raw.partition(":")
+        name, direction = name.strip(), direction.strip().lower()
+        if direction not in ("", "min", "max"):
+            raise ConfigError(f"objective {raw!r}: the direction after ':' is 'min' or 'max', got {direction!r}")
+        if name in cost_names:
+            if direction == "max":
+                raise ConfigError(f"objective {raw!r}: {name!r} is a known cost of the space, always minimised")
+            out.append(Objective(name, name, False, "", False))
+            continue
+        if name == "accuracy":  # NB201's name for the measured search metric
+            name = metric
+        if not direction and name != metric:
+            raise ConfigError(f"objective {name!r} is neither a known cost of the space ({list(cost_names)}) nor the "
+                              f"search metric {metric!r}; a measured metric of your own needs its direction, "
+                              f"'{name}:min' or '{name}:max'")
+        if name == metric and direction and (direction == "max") != bool(maximize):
+            raise ConfigError(f"objective {raw!r} contradicts the search metric's direction (maximize={maximize}); "
+                              f"set maximize={direction == 'max'} (the CLI's --minimize) instead")
+        out.append(Objective(name, name, direction == "max" if direction else bool(maximize), "", True))
+    seen = [o.name for o in out]
+    if not out:
+        raise ConfigError(f"objectives {spec!r} name no objective; expected measured metrics and/or the space's "
+                          f"known costs {list(cost_names)}")
+    if len(set(seen)) != len(seen):
+        raise ConfigError(f"objectives {seen} repeat a name")
+    if not any(o.learned for o in out):
+        raise ConfigError(f"objectives {seen} are all known costs: with nothing measured there is nothing to search "
+                          f"for; add the search metric {metric!r}")
+    if metric not in seen:
+        raise ConfigError(f"objectives {seen} leave out the search metric {metric!r}; name it, or set metric= "
+                          "(--metric) to one of the measured objectives")
+    return tuple(sorted(out, key=lambda o: (not o.learned, o.name != metric)))
+
+
+def _bounds(constraints: Mapping[str, float] | Sequence[str] | str | None, cost_names: Sequence[str],
+            space_name: str) -> dict[str, float]:
+    if constraints is None:
+        return {}
+    if isinstance(constraints, str):
+        constraints = [c for c in constraints.split(",") if c.strip()]
+    pairs = list(constraints.items()) if isinstance(constraints, Mapping) else [parse_cost_bound(c) for c in constraints]
+    out: dict[str, float] = {}
+    for name, bound in pairs:
+        if name not in cost_names:
+            raise ConfigError(f"constraint on {name!r}: space {space_name!r} has no such known cost; its costs are "
+                              f"{list(cost_names)}")
+        out[name] = min(float(bound), out.get(name, np.inf))
+    return out
+
+
+def pareto_problem(space: Any, objectives: str | Sequence[str], costs: Any = None, constraints: Any = None, *,
+                   metric: str = "val_acc", maximize: bool = True) -> ParetoProblem | SpaceParetoProblem:
+    """The Pareto problem of a multi-objective strategy: NB201's (``space`` None or NB201's cells,
+    costs from its table or ``costs``) or a space of your own's (its known costs; ``costs`` must be None)."""
+    if space is None or space is CELL_SPACE:
+        return ParetoProblem(objectives, costs, constraints)
+    if costs is not None:
+        raise ConfigError(f"costs={costs!r}: on a space of your own the known costs are the space's "
+                          "(Space(costs=...)), not a separate table")
+    return SpaceParetoProblem(space, objectives, metric=metric, maximize=maximize, constraints=constraints)
+
 
 def _parse_constraints(constraints: Mapping[str, float] | Sequence[str] | str | None) -> dict[str, float]:
     if constraints is None:
@@ -402,7 +627,8 @@ def _parse_constraints(constraints: Mapping[str, float] | Sequence[str] | str | 
 
 
 __all__ = [
-    "COST_NAMES", "OBJECTIVES", "HypervolumeReport", "KnownCosts", "Objective", "ParetoProblem", "hypervolume",
+    "COST_NAMES", "OBJECTIVES", "HypervolumeReport", "KnownCosts", "Objective", "ParetoProblem", "SpaceParetoProblem",
+    "hypervolume", "pareto_problem",
     "hypervolume_report", "non_dominated", "objective_table", "parse_constraint", "parse_objectives",
     "plot_front", "reference_point", "to_minimization",
 ]

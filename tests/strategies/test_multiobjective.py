@@ -66,7 +66,7 @@ def test_user_given_costs_work_and_must_be_passed_again_on_load(tmp_path):
 
 @pytest.mark.parametrize("bad, msg", [
     ({"objectives": "accuracy,speed"}, "unknown objective 'speed'; expected one of"),
-    ({"constraints": ["latency<=0"]}, "no cell satisfies the constraints"),
+    ({"constraints": ["latency<=0"]}, "no configuration satisfies the constraints"),
     ({"costs": "table:cifar10"}, "expected 'nb201:<dataset>'"),
 ])
 def test_mo_strategies_reject_bad_input(bad, msg):
