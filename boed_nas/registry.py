@@ -62,15 +62,15 @@ def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
 
 def available(any_space: bool = False) -> list[str]:
     """Every strategy name: installed (entry points) and defined in this process; nothing is
-    imported. With ``any_space``, only those that search a space of your own (``Strategy.any_space``;
-    this imports the classes)."""
+    imported. With ``any_space``, only those that search any space (no ``Strategy.requires``: they
+    use the ``SearchSpace`` protocol alone; this imports the classes)."""
     names = sorted(set(_entry_points()) | set(_DEFINED))
     if not any_space:
         return names
     out = []
     for n in names:
         try:
-            if getattr(strategy_class(n), "any_space", False):
+            if not getattr(strategy_class(n), "requires", ()):
                 out.append(n)
         except UnknownStrategyError:  # an installed plugin that does not import here
             pass

@@ -42,9 +42,10 @@ import numpy as np
 
 from . import registry
 from .errors import ConfigError, DuplicateTellError, StateError, UnknownStrategyError
-from .nb201.space import CELL_SPACE, Cell, CellSpace
+from .nb201.space import CELL_SPACE, Cell
 from .outcome import Outcome
 from .seeding import as_rng, derive_seed
+from .spaces.protocol import SearchSpace, missing_hooks
 
 STATE_VERSION = 1
 
@@ -72,15 +73,18 @@ class Strategy:
     state_path:
         If given, the state is saved there (atomically) after every tell.
     space:
-        The search space, for strategies that take one (``any_space``; ``available(any_space=True)``):
-        a ``boed_nas.spaces.Space``, or ``"pkg.module:NAME"`` naming one. Default: NB201's cells.
+        The search space: any object following ``boed_nas.spaces.SearchSpace`` (a
+        ``boed_nas.spaces.Space``, NB201's cells), ``"nb201"``, or ``"pkg.module:NAME"`` naming one.
+        Default: NB201's cells. A strategy that needs a hook of the space (``requires``) is refused
+        by name on a space without it.
     """
 
     name: ClassVar[str] = "base"
-    space: Any = CELL_SPACE
-    """The search space (``boed_nas.spaces``'s protocol): NB201's cells unless a strategy for any
-    space (``any_space``) is given one."""
-    any_space: ClassVar[bool] = False  # whether the strategy takes a space other than NB201's cells
+    space: SearchSpace = CELL_SPACE
+    """The search space (``boed_nas.spaces.SearchSpace``): NB201's cells unless another is given."""
+    requires: ClassVar[tuple[str, ...]] = ()
+    """Hooks the space must provide beyond the protocol (``boed_nas.spaces.protocol.HOOKS``), e.g.
+    ``("path_encoding",)``; a strategy with none searches any space."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -96,12 +100,13 @@ class Strategy:
         state_path: str | os.PathLike[str] | None = None,
         space: Any = None,
     ) -> None:
-        if space is not None:
-            resolved = resolve_space(space)
-            if resolved is not CELL_SPACE and not self.any_space:
-                raise ConfigError(f"strategy {self.name!r} searches NB201 cells only; the strategies that take "
-                                  f"a space of your own are {registry.available(any_space=True)}")
-            self.space = resolved
+        resolved = self.space if space is None else resolve_space(space)
+        missing = missing_hooks(resolved, self.requires)
+        if missing:
+            raise ConfigError(f"strategy {self.name!r} needs the space hooks {missing}, which space {resolved.name!r} "
+                              f"lacks (NB201's cells have them); the strategies that take any space are "
+                              f"{registry.available(any_space=True)}")
+        self.space = resolved
         self.seed = seed
         self.metric = metric
         self.maximize = maximize
@@ -114,10 +119,8 @@ class Strategy:
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able), used to rebuild the strategy from a saved state."""
-        params = {"seed": self.seed, "metric": self.metric, "maximize": self.maximize}
-        if self.space is not CELL_SPACE:  # a reference that load_space imports (None: give space= to load)
-            params["space"] = self.space.ref
-        return params
+        # the space as a reference resolve_space reads ("nb201", "pkg.module:NAME"; None: give space= to load)
+        return {"seed": self.seed, "metric": self.metric, "maximize": self.maximize, "space": self.space.ref}
 
     # ------------------------------------------------------------------ ask / tell
     def ask(self, n: int = 1) -> list[Cell]:
@@ -392,16 +395,19 @@ class Strategy:
         return strategy
 
 
-def resolve_space(space: Any) -> Any:
-    """A strategy's ``space`` argument as a space: a ``Space`` (or ``CellSpace``) as it is,
+def resolve_space(space: Any) -> SearchSpace:
+    """A strategy's ``space`` argument as a space: an object following ``SearchSpace`` as it is,
     ``"nb201"`` as NB201's cells, ``"pkg.module:NAME"`` imported (``boed_nas.spaces.load_space``)."""
-    from .spaces.base import Space, load_space
+    from .spaces.base import load_space
 
-    if isinstance(space, (Space, CellSpace)):
-        return space
     if isinstance(space, str):
         return CELL_SPACE if space.strip().lower() == "nb201" else load_space(space)
-    raise ConfigError(f"space must be a boed_nas.spaces.Space, 'nb201' or 'pkg.module:NAME', got {space!r}")
+    if isinstance(space, SearchSpace):
+        return space
+    missing = [m for m in ("name", "ref", "unit", "enumerable", "n_distinct", "parse", "key", "format", "indices",
+                           "sample", "enumerate", "neighbours", "mutate", "costs") if not hasattr(space, m)]
+    raise ConfigError(f"space must follow boed_nas.spaces.SearchSpace (a Space, 'nb201' or 'pkg.module:NAME'), got "
+                      f"{space!r}" + (f", which lacks {missing}" if missing else ""))
 
 
 def remove_stray_temporaries(path: str | os.PathLike[str]) -> list[Path]:

@@ -1,7 +1,8 @@
 """Ax's own generation strategies as ask/tell baselines: ``"ax"`` (Ax's default) and ``"sobol"``.
 
-``make_strategy("ax", seed=0)`` drives an Ax ``Client`` configured with the NB201 space
-(``boed_nas.integrations.ax.configure_nb201``) and Ax's default generation strategy, ``method="fast"`` (center
+``make_strategy("ax", seed=0)`` drives an Ax ``Client`` configured with the strategy's space (NB201's
+cells by default, or ``space=`` a ``Space`` without a function constraint: ``boed_nas.integrations.ax.ax_parameters``)
+and Ax's default generation strategy, ``method="fast"`` (center
 point, Sobol, then BoTorch's modular GP with its defaults), seeded with ``Client(random_seed=seed)``
 and ``initialization_random_seed=seed``. ``"sobol"`` is Ax's quasi-random search
 (``method="random_search"``, without the center point). ``ask`` turns into ``client.get_next_trials``, ``tell`` into
@@ -54,9 +55,13 @@ class AxDefault(Strategy):
         ):
             raise ConfigError(f"initialization_budget must be None or an integer >= 1, got {initialization_budget!r}")
         super().__init__(**kw)
+        if getattr(self.space, "constraint", None) is not None:
+            raise ConfigError(f"strategy {self.name!r}: space {self.space.name!r} has a constraint, a function Ax "
+                              "cannot take; search it with a boed-nas strategy, or give Ax linear parameter "
+                              "constraints through the BOED generation node (boed_nas.integrations.ax)")
         self.initialization_budget = initialization_budget
         self._client: Any = None
-        self._trial_of: dict[int, int] = {}  # class representative code of a pending cell -> Ax trial index
+        self._trial_of: dict[Any, int] = {}  # the key of a pending configuration -> its Ax trial index
         self.duplicates = 0  # Ax proposals isomorphic to an evaluated or pending cell (not charged)
         self._replaying = False
 
@@ -70,11 +75,12 @@ class AxDefault(Strategy):
         if self._client is None:
             from ax.api.client import Client
 
-            from boed_nas.integrations.ax import configure_nb201, quiet_ax
+            from boed_nas.integrations.ax import ax_parameters, quiet_ax
 
             with quiet_ax():
                 client = Client(random_seed=self.seed)
-                configure_nb201(client, objective=self.metric if self.maximize else f"-{self.metric}")
+                client.configure_experiment(parameters=ax_parameters(self.space), name=self.space.name)
+                client.configure_optimization(objective=self.metric if self.maximize else f"-{self.metric}")
                 client.configure_generation_strategy(method=self.method, initialization_random_seed=self.seed,
                                                      initialization_budget=self.initialization_budget,
                                                      initialize_with_center=self.center)
@@ -83,7 +89,7 @@ class AxDefault(Strategy):
 
     # ------------------------------------------------------------------ ask / tell
     def _propose(self, n: int) -> list[Cell]:
-        from boed_nas.integrations.ax import cell_of, quiet_ax
+        from boed_nas.integrations.ax import quiet_ax
 
         out: list[Cell] = []
         streak = 0
@@ -93,7 +99,7 @@ class AxDefault(Strategy):
             if not trials:
                 raise RuntimeError(f"Ax generated no trial ({self.client._generation_strategy.name})")
             for index, params in trials.items():
-                cell = self._accept(index, cell_of(params), taken={c.canonical().code for c in out})
+                cell = self._accept(index, self.space.from_parameters(params), taken={self.space.key(c) for c in out})
                 if cell is None:
                     streak += 1
                     if streak > MAX_CONSECUTIVE_DUPLICATES:
@@ -109,10 +115,10 @@ class AxDefault(Strategy):
         one evaluated (answered with the known result) or pending (abandoned); None when settled."""
         from boed_nas.integrations.ax import quiet_ax
 
-        key = cell.canonical().code
+        key = self.space.key(cell)
         if key in self._seen:
             self.duplicates += 1
-            known = next(o for o in self.history if o.cell.canonical().code == key)
+            known = next(o for o in self.history if self.space.key(o.cell) == key)
             with quiet_ax(level=_ERROR):
                 if known.outcome.failed:
                     self.client.mark_trial_abandoned(index)
@@ -130,13 +136,13 @@ class AxDefault(Strategy):
     def _observe(self, obs: Observation) -> None:
         if self._replaying:
             return  # load_state_dict replays the history; the Ax client comes back from its snapshot
-        from boed_nas.integrations.ax import parameters_of, quiet_ax
+        from boed_nas.integrations.ax import quiet_ax
 
-        key = obs.cell.canonical().code
+        key = self.space.key(obs.cell)
         with quiet_ax(level=_ERROR):
             index = self._trial_of.pop(key, None)
             if index is None:  # told without being asked: the trial is new to Ax too
-                index = self.client.attach_trial(parameters=parameters_of(obs.cell))
+                index = self.client.attach_trial(parameters=self.space.to_parameters(obs.cell))
             if obs.outcome.failed:
                 self.client.mark_trial_failed(index)
             else:
@@ -146,9 +152,9 @@ class AxDefault(Strategy):
     def forget_pending(self, cell: Cell | str | int) -> None:
         from boed_nas.integrations.ax import quiet_ax
 
-        cell = Cell.parse(cell)
+        cell = self.space.parse(cell)
         super().forget_pending(cell)
-        index = self._trial_of.pop(cell.canonical().code, None)
+        index = self._trial_of.pop(self.space.key(cell), None)
         if index is not None:
             with quiet_ax(level=_ERROR):
                 self.client.mark_trial_abandoned(index)
@@ -166,7 +172,7 @@ class AxDefault(Strategy):
                 snapshot = json.load(f)
         finally:
             os.unlink(path)
-        return {"ax_client": snapshot, "trial_of": {str(k): v for k, v in self._trial_of.items()},
+        return {"ax_client": snapshot, "trial_of": {json.dumps(k): v for k, v in self._trial_of.items()},
                 "duplicates": self.duplicates}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -195,7 +201,7 @@ class AxDefault(Strategy):
             client.set_experiment(experiment)
             client.set_generation_strategy(gs)
         self._client = client
-        self._trial_of = {int(k): int(v) for k, v in extra.get("trial_of", {}).items()}
+        self._trial_of = {_key(json.loads(k)): int(v) for k, v in extra.get("trial_of", {}).items()}
         self.duplicates = int(extra.get("duplicates", 0))
 
     # ------------------------------------------------------------------ reporting
@@ -219,3 +225,6 @@ class AxSobol(AxDefault):
     center: ClassVar[bool] = False
 
 
+def _key(saved: Any) -> Any:
+    """A space key as JSON gives it back: NB201's int, a list for a tuple of value indices."""
+    return tuple(saved) if isinstance(saved, list) else saved

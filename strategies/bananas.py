@@ -48,7 +48,6 @@ import numpy as np
 import torch
 
 from boed_nas.errors import ConfigError, check_int
-from boed_nas.nb201.encodings import path_encoding
 from boed_nas.nb201.space import N_EDGES, N_OPS, Cell
 from boed_nas.strategy import Observation, Strategy
 
@@ -129,6 +128,7 @@ class Bananas(Strategy):
     """
 
     name = "bananas"
+    requires = ("path_encoding",)  # the paper's encoding of a cell's paths, and its edits of ops on edges
 
     def __init__(
         self,
@@ -224,10 +224,11 @@ class Bananas(Strategy):
             y = np.array([self.signed(o) for o in ok])
             y = (y - y.mean()) / (y.std() if y.std() > 0 else 1.0)
             gen = torch.Generator().manual_seed(int(self.rng.integers(2**63)))
-            model = EnsembleMLP(path_encoding([]).shape[1], self.hidden, self.n_models, gen)
-            x = torch.as_tensor(path_encoding([o.cell for o in ok]), dtype=torch.float32)
+            encode = self.space.path_encoding
+            model = EnsembleMLP(encode([]).shape[1], self.hidden, self.n_models, gen)
+            x = torch.as_tensor(encode([o.cell for o in ok]), dtype=torch.float32)
             self.last_fit_loss = model.fit(x, torch.as_tensor(y, dtype=torch.float32), epochs=self.epochs, lr=self.lr)
-            pred = model.predict(torch.as_tensor(path_encoding(cands), dtype=torch.float32))  # (models, cands)
+            pred = model.predict(torch.as_tensor(encode(cands), dtype=torch.float32))  # (models, cands)
             mean, std = pred.mean(axis=0), pred.std(axis=0, ddof=1)
             if self.acquisition == "its":
                 score = mean + std * self.rng.standard_normal(len(cands))

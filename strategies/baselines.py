@@ -15,7 +15,6 @@ class RandomSearch(Strategy):
     configurations (isomorphism classes)."""
 
     name = "random"
-    any_space = True
 
     def _propose_one(self, k: int) -> Cell:
         return self.random_new_cell()
@@ -32,7 +31,6 @@ class RegularizedEvolution(Strategy):
     """
 
     name = "evolution"
-    any_space = True
 
     def __init__(self, *, population_size: int = 10, sample_size: int = 3, **kw: Any) -> None:
         if population_size < 1 or not 1 <= sample_size <= population_size:
@@ -75,7 +73,6 @@ class LocalSearch(Strategy):
     """
 
     name = "local"
-    any_space = True
 
     def __init__(self, *, n_init: int = 10, **kw: Any) -> None:
         if n_init < 1:

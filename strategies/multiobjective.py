@@ -49,7 +49,6 @@ class MultiObjectiveStrategy(Strategy):
     """Base of the multi-objective baselines: the problem, free classes, observed front."""
 
     multiobjective = True
-    any_space = True
 
     def __init__(self, *, objectives: str | Sequence[str] = ("accuracy", "latency"),
                  costs: KnownCosts | str | Mapping[str, Any] | None = None,
@@ -226,7 +225,7 @@ class NSGA2Search(MultiObjectiveStrategy):
 class _BotorchMO(MultiObjectiveStrategy):
     """Shared parts of qNEHVI and ParEGO: the accuracy GP, the cost model, the pool, chunked scoring."""
 
-    any_space = False  # the deterministic cost model looks NB201's costs up by op ids
+    requires = ("cost_table",)  # the deterministic cost model looks known costs up by op ids
 
     def __init__(self, *, n_init: int = 10, kernel: str = "categorical", output_transform: str = "standardize",
                  mc_samples: int = 128, chunk: int = 512, **kw: Any) -> None:

@@ -28,7 +28,6 @@ import numpy as np
 from boed_nas import (
     supernet as cell_supernet,  # the module, so tests can replace its search
 )
-from boed_nas.bo.belief import CellFeatures
 from boed_nas.bo.controller import BOEDController
 from boed_nas.errors import ConfigError
 from boed_nas.nb201.space import Cell
@@ -96,7 +95,7 @@ class SupernetBOED(_SupernetSource, BOEDController):
     """
 
     name = "boed-supernet"
-    any_space = False  # the supernet is NB201's cell network
+    requires = ("cell_network",)  # the supernet is built from the cell network
 
     def __init__(
         self,
@@ -125,28 +124,18 @@ class SupernetBOED(_SupernetSource, BOEDController):
         return {**params, **self._supernet_params(), "n_top": self.n_top, "n_sampled": self.n_sampled,
                 "prior": self.prior}
 
-    def _apply_supernet(self) -> None:
+    def prepare(self) -> None:
+        """The supernet's proposals (and op prior) enter on first use: a search runs here if no
+        ``alpha`` was given, so building the strategy stays cheap."""
         if self._prior_applied:
             return
         result = self.supernet_result()
         # proposals sampled from a generator of their own, so self.rng (saved state) is untouched
         rng = np.random.default_rng([self.seed, 0x5EED])
-        self.proposals = result.proposals(k=self.n_top, n_samples=self.n_sampled, rng=rng)
-        if self.prior:
-            self.op_prior = result.op_prior()
-            # the same features with the supernet's op prior added (signals, if any, are kept)
-            self.features = CellFeatures(self.kernel, op_prior=self.op_prior, signals=self.features.signals,
-                                         signal_use=self.signal_use)
-            self._X, self._model_cache = None, None
+        proposals = result.proposals(k=self.n_top, n_samples=self.n_sampled, rng=rng)
+        # the same parts with the supernet's proposals and op prior (signals, if any, are kept)
+        self.use_prior(proposals=proposals, op_prior=result.op_prior() if self.prior else None)
         self._prior_applied = True
-
-    def fit(self):
-        self._apply_supernet()
-        return super().fit()
-
-    def _propose_one(self, pick: int) -> Cell:
-        self._apply_supernet()
-        return super()._propose_one(pick)
 
 
 class DARTS(_SupernetSource, Strategy):
@@ -157,6 +146,7 @@ class DARTS(_SupernetSource, Strategy):
     """
 
     name = "darts"
+    requires = ("cell_network",)  # the supernet is built from the cell network
 
     def __init__(self, *, alpha: Any = None, supernet: Mapping[str, Any] | None = None, **kw: Any) -> None:
         super().__init__(**kw)

@@ -213,14 +213,58 @@ def score_on_gp(name: str, b: PoolBelief) -> torch.Tensor:
     return _one_point(name, b, b.model, b.X[b.candidates])
 
 
-def score(name: str, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
-    """Acquisition values of ``b.candidates`` under acquisition ``name``."""
-    if name in ONE_POINT:  # from the pool's marginals, the candidates' pool indices as inputs
+class PoolAcquisition:
+    """One acquisition over the pool: ``acq(b, generator)`` scores ``b.candidates`` (one value
+    each; the controller proposes the argmax). A subclass names itself and writes ``__call__``."""
+
+    name = ""
+
+    def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class _OnePoint(PoolAcquisition):
+    """GIBBON, EI and UCB at q=1 from the pool's marginals (``PoolMarginals``): the candidates'
+    pool indices are the inputs botorch sees."""
+
+    def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
         pool = PoolMarginals(b.mean, b.var, b.noise_var)
-        return _one_point(name, b, pool, b.candidates.to(b.mean.dtype).unsqueeze(-1))
-    if name == "es":
+        return _one_point(self.name, b, pool, b.candidates.to(b.mean.dtype).unsqueeze(-1))
+
+
+class MaxValueEntropySearch(_OnePoint):
+    """``"mes"``: GIBBON (botorch ``qLowerBoundMaxValueEntropy``), max values from the joint samples."""
+
+    name = "mes"
+
+
+class ExpectedImprovement(_OnePoint):
+    """``"ei"``: botorch ``LogExpectedImprovement`` over the best posterior mean of the evaluated cells."""
+
+    name = "ei"
+
+
+class UpperConfidenceBoundAcquisition(_OnePoint):
+    """``"ucb"``: botorch ``UpperConfidenceBound`` with beta 4 (mean + 2 sd)."""
+
+    name = "ucb"
+
+
+class EntropySearch(PoolAcquisition):
+    """``"es"``: entropy search over the pool (``entropy_search``)."""
+
+    name = "es"
+
+    def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
         return entropy_search(b, generator=generator)
-    if name == "jes":
+
+
+class JointEntropySearch(PoolAcquisition):
+    """``"jes"``: botorch ``qJointEntropySearch`` (lower bound), optima from the joint samples."""
+
+    name = "jes"
+
+    def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
         n_opt = min(32, b.samples.shape[0])
         arg = b.samples[:n_opt].argmax(dim=1)
         acqf = qJointEntropySearch(
@@ -228,8 +272,31 @@ def score(name: str, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
             estimation_type="LB",
         )
         return _chunked(acqf, b.X[b.candidates], chunk=256)
-    if name == "ts":
+
+
+class ThompsonSampling(PoolAcquisition):
+    """``"ts"``: one joint sample's values (-inf outside the plausible set)."""
+
+    name = "ts"
+
+    def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
         pos = {int(p): i for i, p in enumerate(b.plausible.tolist())}
         s = b.samples[int(torch.randint(b.samples.shape[0], (1,), generator=generator))]
         return torch.tensor([s[pos[int(c)]] if int(c) in pos else -torch.inf for c in b.candidates], dtype=s.dtype)
-    raise ConfigError(f"unknown acquisition {name!r}; expected one of {list(ACQUISITIONS)}")
+
+
+ACQUISITION_CLASSES: dict[str, type[PoolAcquisition]] = {
+    cls.name: cls for cls in (EntropySearch, MaxValueEntropySearch, JointEntropySearch, ExpectedImprovement,
+                              UpperConfidenceBoundAcquisition, ThompsonSampling)}
+
+
+def make_acquisition(name: str) -> PoolAcquisition:
+    """The acquisition called ``name`` (one of ``ACQUISITIONS``); ConfigError otherwise."""
+    if name not in ACQUISITION_CLASSES:
+        raise ConfigError(f"unknown acquisition {name!r}; expected one of {list(ACQUISITIONS)}")
+    return ACQUISITION_CLASSES[name]()
+
+
+def score(name: str, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
+    """Acquisition values of ``b.candidates`` under acquisition ``name``."""
+    return make_acquisition(name)(b, generator)

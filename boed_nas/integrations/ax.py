@@ -58,10 +58,11 @@ from ax.storage.json_store.registry import (
 
 from ..bo.controller import BOEDController
 from ..errors import ConfigError, SpaceError
-from ..nb201.space import CELL_SPACE, EDGES, OPS, Cell
+from ..nb201.space import CELL_SPACE, EDGE_PARAMETERS, OPS, Cell
+from ..strategy import resolve_space
 from ..spaces.base import Categorical, Integer, Ordered, Space
 
-PARAMETER_NAMES: tuple[str, ...] = tuple(f"edge_{src}_to_{to}" for to, src in EDGES)
+PARAMETER_NAMES: tuple[str, ...] = EDGE_PARAMETERS
 """The six Ax parameter names, in the edge order of the official arch string (``edge_0_to_1``
 is the first edge, node 0 to node 1); each takes one of the op names in ``boed_nas.nb201.space.OPS``."""
 
@@ -131,32 +132,16 @@ def ax_parameters(space: Space) -> list[Any]:
 
 
 def parameters_of(cell: Cell | str | int) -> dict[str, str]:
-    """The Ax parameterisation of a cell (a Cell, an arch string or a code)."""
-    cell = Cell.parse(cell)
-    return dict(zip(PARAMETER_NAMES, cell.names))
+    """The Ax parameterisation of a cell (a Cell, an arch string or a code): ``CELL_SPACE.to_parameters``."""
+    return CELL_SPACE.to_parameters(Cell.parse(cell))
 
 
 def cell_of(parameterization: Mapping[str, Any]) -> Cell:
-    """The cell of an Ax parameterisation; SpaceError naming what is outside the NB201 space."""
+    """The cell of an Ax parameterisation (``CELL_SPACE.from_parameters``); SpaceError naming what is
+    outside the NB201 space."""
     if not isinstance(parameterization, Mapping):
         raise ConfigError(f"an Ax parameterisation is a mapping of parameter name -> op name, got {parameterization!r}")
-    missing = [n for n in PARAMETER_NAMES if n not in parameterization]
-    extra = sorted(set(parameterization) - set(PARAMETER_NAMES))
-    if missing or extra:
-        raise SpaceError(
-            f"parameterisation {dict(parameterization)!r} is outside the NB201 space: "
-            + (f"missing {missing}" if missing else "")
-            + ("; " if missing and extra else "")
-            + (f"unexpected {extra}" if extra else "")
-            + f"; expected exactly the parameters {list(PARAMETER_NAMES)}"
-        )
-    ops = []
-    for n in PARAMETER_NAMES:
-        v = parameterization[n]
-        if not isinstance(v, str) or v not in OPS:
-            raise SpaceError(f"parameter {n!r} = {v!r} is outside the NB201 space; expected one of {list(OPS)}")
-        ops.append(OPS.index(v))
-    return Cell(tuple(ops))
+    return CELL_SPACE.from_parameters(parameterization)
 
 
 def _objective_string(objective: str | Sequence[str]) -> str:
@@ -271,18 +256,22 @@ def space_of(experiment: Experiment) -> Any:
     return space
 
 
-def _space_doc(space: Space) -> dict[str, Any]:
-    """A node's space as data: its variables and, from an Ax experiment, its parameter constraints."""
+def _space_doc(space: Any) -> dict[str, Any] | None:
+    """A node's space as data: its variables and, from an Ax experiment, its parameter constraints;
+    None for a space rebuilt from its ref alone (NB201's cells)."""
     doc = space.to_dict()
+    if "variables" not in doc:
+        return None
     if isinstance(space.constraint, AxConstraints):
         doc = {**doc, "constrained": False, "ax_constraints": space.constraint.doc}
     return doc
 
 
-def _searched(space: Space) -> tuple[Any, Any]:
-    """What must not change under a node: the variables and the Ax parameter constraints."""
+def _searched(space: Any) -> tuple[Any, Any]:
+    """What must not change under a node: the variables (or the ref of a space without) and the Ax
+    parameter constraints."""
     doc = _space_doc(space)
-    return doc["variables"], doc.get("ax_constraints")
+    return (space.ref, None) if doc is None else (doc["variables"], doc.get("ax_constraints"))
 
 
 def _space_from_doc(doc: Mapping[str, Any]) -> Space:
@@ -379,7 +368,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         """JSON-able state: the controller's full state and which Ax trials it has been told."""
         return {"controller": self.controller.state_dict() if self._bound else None,
                 "told_trials": sorted(self._told),
-                "space": None if self.space is CELL_SPACE else _space_doc(self.space)}
+                "space": _space_doc(self.space)}
 
     def _restore(self, state: Mapping[str, Any]) -> None:
         saved = state.get("controller")
@@ -387,25 +376,23 @@ class BOEDGenerationNode(ExternalGenerationNode):
             self.space = _space_from_doc(state["space"])
         if saved is not None:
             params = dict(saved["params"])
-            if self.space is not CELL_SPACE:
-                params["space"] = self.space
+            params["space"] = self.space
             self.controller = BOEDController(**params)
             self.controller.load_state_dict(saved)
             self._bound = True
         self._told = {int(i) for i in state.get("told_trials", [])}
 
     def _to_point(self, parameters: Mapping[str, Any]) -> Any:
-        return cell_of(parameters) if self.space is CELL_SPACE else self.space.parse(dict(parameters))
+        return self.space.from_parameters(parameters)
 
     def _to_parameters(self, point: Any) -> dict[str, Any]:
-        return parameters_of(point) if self.space is CELL_SPACE else dict(point)
+        return self.space.to_parameters(point)
 
     def _bind(self, metric: str, maximize: bool, space: Any) -> None:
-        if not self._bound and space is not CELL_SPACE:
+        if not self._bound and _searched(space) != _searched(self.space):  # not the space it was built on
             self.controller = BOEDController(seed=self.seed, space=space, **self.controller_kwargs)
             self.space = space
-        elif (space is CELL_SPACE) != (self.space is CELL_SPACE) or (
-                space is not CELL_SPACE and _searched(space) != _searched(self.space)):
+        elif _searched(space) != _searched(self.space):
             raise ConfigError("the experiment's search space is not the one this BOED node has been searching; "
                               "build a new node")
         c = self.controller

@@ -69,13 +69,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from ..bo.belief import joint_samples, noise_variance, posterior_mean_var
+from ..bo.config import BOEDConfig
 from ..bo.controller import BOEDController
 from ..errors import ConfigError, check_int
 from ..nb201.space import Cell
@@ -186,6 +188,74 @@ def nsga2_on_space(problem: ParetoProblem | SpaceParetoProblem, pop_size: int):
                  eliminate_duplicates=True)
 
 
+@dataclass(frozen=True)
+class MOConfig(BOEDConfig):
+    """``MultiObjectiveBOED``'s settings: ``BOEDConfig``'s, with the defaults the multi-objective
+    study measured (``kernel="categorical"``, ``n_init=10``, ``cold_start_every=1``; the
+    single-objective defaults changed later, after an ablation that covered single-objective search
+    only), and the problem's (its docstring says what each does)."""
+
+    kernel: str = "categorical"
+    acquisition: str | None = None  # None: "ehvi" for a front, "pfes" for a constrained or scalarised search
+    n_init: int = 10
+    # the front's EHVI on rank-transformed accuracy, although the hypervolume is linear in raw
+    # accuracy: a standardised GP reached 99% in 38 of 60 runs on seeds 0-9, and had the lower median
+    # HV ratio at 100 queries on all six settings (benchmarks/README.md, multi-objective)
+    output_transform: str = "rank"
+    cold_start_every: int = 1
+    objectives: str | Sequence[str] = ("accuracy", "latency")
+    costs: KnownCosts | str | Mapping[str, Any] | None = None
+    constraints: Mapping[str, float] | Sequence[str] | str | None = None
+    scalarization: float | None = None
+    candidates: str = "pool"
+    nsga2_generations: int = 20
+    nsga2_pop_size: int = 50
+
+    acquisitions: ClassVar[tuple[str, ...]] = MO_ACQUISITIONS
+
+    def _check_acquisition(self) -> None:
+        if self.acquisition is not None:
+            super()._check_acquisition()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.candidates not in ("pool", "nsga2"):
+            raise ConfigError(f"unknown candidates {self.candidates!r}; expected 'pool' (enumerate every class) or 'nsga2'")
+        check_int("nsga2_generations", self.nsga2_generations, 2)
+        check_int("nsga2_pop_size", self.nsga2_pop_size, 2)
+        lam = self.scalarization
+        if lam is not None:
+            if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not np.isfinite(float(lam)) or float(lam) < 0:
+                raise ConfigError(f"scalarization (lambda) must be a finite number >= 0, got {lam!r}")
+            object.__setattr__(self, "scalarization", float(lam))
+
+
+class FeasibleDesign:
+    """boed-mo's initial design: the proposals within the constraints, then, of up to 64 feasible
+    classes drawn without replacement, the one farthest in Hamming distance (over the space's value
+    indices) from everything evaluated or pending; each class as its evaluated member."""
+
+    def __init__(self, ctl: MultiObjectiveBOED):
+        self.ctl = ctl
+
+    def next(self, taken: Sequence[Any], is_new: Any, random_new: Any, rng: np.random.Generator) -> Any:
+        ctl = self.ctl
+        for c in ctl.proposals:
+            if is_new(c) and ctl.problem.is_feasible(c):
+                return c
+        free = [i for i in np.flatnonzero(ctl.problem.feasible) if is_new(ctl.universe[i])]
+        if not free:
+            unit = ctl.space.unit[:-1] if ctl.space.unit.endswith("s") else "point"
+            raise ConfigError(f"every feasible {unit} has been evaluated or is pending")
+        picks = rng.choice(len(free), size=min(64, len(free)), replace=False)
+        if not taken:
+            return ctl._deploy(int(free[int(picks[0])]))
+        T = np.array([ctl.space.indices(c) for c in taken])
+        C = np.array([ctl.space.indices(ctl.universe[free[int(p)]]) for p in picks])
+        dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
+        return ctl._deploy(int(free[int(picks[int(np.argmax(dist))])]))  # maximin Hamming distance
+
+
 class MultiObjectiveBOED(BOEDController):
     """BOED for a measured objective and known costs: Pareto front, constraints, scalarisation, on
     NB201's cells or on a space of your own (``space=``, enumerable, with ``Space(costs=...)``).
@@ -229,71 +299,46 @@ class MultiObjectiveBOED(BOEDController):
     """
 
     name = "boed-mo"
-    any_space = True
     multiobjective = True
 
-    def __init__(
-        self,
-        *,
-        objectives: str | Sequence[str] = ("accuracy", "latency"),
-        costs: KnownCosts | str | Mapping[str, Any] | None = None,
-        constraints: Mapping[str, float] | Sequence[str] | str | None = None,
-        scalarization: float | None = None,
-        acquisition: str | None = None,
-        candidates: str = "pool",
-        nsga2_generations: int = 20,
-        nsga2_pop_size: int = 50,
-        **kw: Any,
-    ) -> None:
-        if acquisition is not None and acquisition not in MO_ACQUISITIONS:
-            raise ConfigError(f"unknown acquisition {acquisition!r}; expected one of {list(MO_ACQUISITIONS)}")
-        if candidates not in ("pool", "nsga2"):
-            raise ConfigError(f"unknown candidates {candidates!r}; expected 'pool' (enumerate every class) or 'nsga2'")
-        check_int("nsga2_generations", nsga2_generations, 2)
-        check_int("nsga2_pop_size", nsga2_pop_size, 2)
-        space = None if kw.get("space") is None else resolve_space(kw["space"])
+    config_class = MOConfig
+
+    def __init__(self, *, config: MOConfig | None = None, **kw: Any) -> None:
+        settings, base = MOConfig.split(kw)
+        c = (config if config is not None else MOConfig()).replace(**settings)
+        space = None if base.get("space") is None else resolve_space(base["space"])
         if space is not None:
-            kw["space"] = space
-        self.problem = pareto_problem(space, objectives, costs, constraints, metric=kw.get("metric", "val_acc"),
-                                      maximize=kw.get("maximize", True))
+            base["space"] = space
+        self.problem = pareto_problem(space, c.objectives, c.costs, c.constraints, metric=base.get("metric", "val_acc"),
+                                      maximize=base.get("maximize", True))
         if len(self.problem.measured) != 1:
             raise ConfigError(f"boed-mo learns one measured objective beside known costs; objectives "
                               f"{[o.name for o in self.problem.objectives]} measure {len(self.problem.measured)} "
                               "(nsga2 and mo-random take several)")
-        if scalarization is not None:
-            if isinstance(scalarization, bool) or not np.isfinite(float(scalarization)) or float(scalarization) < 0:
-                raise ConfigError(f"scalarization (lambda) must be a finite number >= 0, got {scalarization!r}")
+        if c.scalarization is not None:
             if len(self.problem.cost_objectives) != 1:
                 raise ConfigError(f"scalarization accuracy - lambda * cost needs exactly one cost objective, got "
                                  f"{[o.name for o in self.problem.objectives]}")
             # the utility is linear in raw accuracy, and it is computed in the GP's units (lambda / sd):
             # only a standardised GP is affine in accuracy, so a rank transform would be silently wrong
-            if kw.setdefault("output_transform", "standardize") != "standardize":
+            if "output_transform" in settings and c.output_transform != "standardize":
                 raise ConfigError(f"scalarization needs output_transform='standardize' (accuracy - lambda * cost is "
-                                 f"linear in raw accuracy), got output_transform={kw['output_transform']!r}")
-        self.scalarization = None if scalarization is None else float(scalarization)
-        front = self._front_mode()
-        if acquisition is None:
-            acquisition = "ehvi" if front else "pfes"
-        if acquisition == "ehvi" and not front:
+                                 f"linear in raw accuracy), got output_transform={c.output_transform!r}")
+            c = c.replace(output_transform="standardize")
+        front = c.scalarization is None and len(self.problem.cost_objectives) > 0
+        if c.acquisition is None:
+            c = c.replace(acquisition="ehvi" if front else "pfes")
+        if c.acquisition == "ehvi" and not front:
             raise ConfigError("acquisition 'ehvi' needs a front (accuracy and one or two costs, no scalarization); "
                              "use 'pfes' for a constrained or scalarised search")
         if not self.problem.feasible.any():
             raise ConfigError(f"no configuration satisfies the constraints {self.problem.constraints}")
-        # the settings the multi-objective study measured; the single-objective defaults changed
-        # later, after an ablation that covered single-objective search only
-        kw.setdefault("kernel", "categorical")
-        kw.setdefault("n_init", 10)
-        kw.setdefault("cold_start_every", 1)
-        # the front's EHVI on rank-transformed accuracy, although the hypervolume is linear in raw
-        # accuracy: a standardised GP reached 99% in 38 of 60 runs on seeds 0-9, and had the lower median
-        # HV ratio at 100 queries on all six settings (benchmarks/README.md, multi-objective)
-        kw.setdefault("output_transform", "rank")
-        super().__init__(acquisition="mes", **kw)
-        self.acquisition = acquisition
-        self.candidates, self.nsga2_generations, self.nsga2_pop_size = candidates, nsga2_generations, nsga2_pop_size
+        super().__init__(config=c, **base)
         self._pool_costs = self.problem.pool_costs  # per class (NB201: of the evaluated member)
         self._worst_feasible_costs = self._pool_costs[self.problem.feasible].max(0)  # EHVI's cost reference
+
+    def _design(self, top: list[Any] | None) -> FeasibleDesign:
+        return FeasibleDesign(self)
 
     def get_params(self) -> dict[str, Any]:
         p = super().get_params()
@@ -301,10 +346,6 @@ class MultiObjectiveBOED(BOEDController):
             "objectives": [o.name for o in self.problem.objectives],
             "costs": getattr(getattr(self.problem, "costs", None), "spec", None),
             "constraints": dict(self.problem.constraints),
-            "scalarization": self.scalarization,
-            "candidates": self.candidates,
-            "nsga2_generations": self.nsga2_generations,
-            "nsga2_pop_size": self.nsga2_pop_size,
         })
         return p
 
@@ -437,24 +478,8 @@ class MultiObjectiveBOED(BOEDController):
         return np.array(sorted(visited), dtype=np.int64)
 
     # ------------------------------------------------------------------ ask
-    def _initial_cell(self) -> Cell:
-        for c in self.proposals:
-            if self.is_new(c) and self.problem.is_feasible(c):
-                return c
-        free = [i for i in np.flatnonzero(self.problem.feasible) if self.is_new(self.universe[i])]
-        if not free:
-            raise ConfigError(f"every feasible {self.space.unit[:-1] if self.space.unit.endswith('s') else 'point'} "
-                              "has been evaluated or is pending")
-        taken = [o.cell for o in self.history] + list(self.pending.values())
-        picks = self.rng.choice(len(free), size=min(64, len(free)), replace=False)
-        if not taken:
-            return self._deploy(int(free[int(picks[0])]))
-        T = np.array([self.space.indices(c) for c in taken])
-        C = np.array([self.space.indices(self.universe[free[int(p)]]) for p in picks])
-        dist = (C[:, None, :] != T[None, :, :]).sum(-1).min(axis=1)
-        return self._deploy(int(free[int(picks[int(np.argmax(dist))])]))  # maximin Hamming distance
-
     def _propose_one(self, pick: int) -> Cell:
+        self.prepare()
         if len(self._successes()) < self.n_init or (fitted := self.fit()) is None:
             return self._initial_cell()
         model, evaluated = fitted

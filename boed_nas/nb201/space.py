@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,8 @@ OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", 
 """Operation names; an op id is an index into this tuple (NB201's ``op_code`` order)."""
 
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+EDGE_PARAMETERS: tuple[str, ...] = tuple(f"edge_{src}_to_{to}" for to, src in EDGES)
+"""A cell's edges as parameter names (``CellSpace.to_parameters``), in ``EDGES`` order."""
 """Edges as ``(to_node, from_node)``, in the order of the official arch string."""
 
 N_NODES = 4
@@ -271,7 +274,16 @@ class CellSpace:
     ``boed_nas.spaces.Space``): points are ``Cell`` objects, keys are isomorphism classes."""
 
     name = "nb201"
-    ref = None
+    ref = "nb201"  # what a strategy saves as its space (resolve_space("nb201") is this space)
+    constraint = None  # every one of the 15,625 op assignments is a cell
+
+    @functools.cached_property
+    def variables(self) -> list[Any]:
+        """The six edges as categorical variables over the op names (``EDGE_PARAMETERS``): how a
+        ``ChoicePrior`` or Ax sees a cell (its ``to_parameters``)."""
+        from ..spaces.base import Categorical
+
+        return [Categorical(name, list(OPS)) for name in EDGE_PARAMETERS]
     unit = "isomorphism classes"  # what n_distinct counts
     enumerable = True
 
@@ -307,6 +319,64 @@ class CellSpace:
 
     def costs(self, cell: Cell) -> dict[str, float]:
         return {}
+
+    # ------------------------------------------------------------------ hooks (see boed_nas.spaces.protocol)
+    def belief_inputs(self, kernel: str, **kw: Any) -> Any:
+        """The GP inputs of cells: op ids, Weisfeiler-Lehman features, the shipped signals, an op
+        prior per edge (``boed_nas.bo.inputs.cell_inputs``)."""
+        from ..bo.inputs import cell_inputs
+
+        return cell_inputs(kernel, **kw)
+
+    def path_encoding(self, cells: Sequence[Cell]) -> np.ndarray:
+        """BANANAS's path encoding of each cell (``boed_nas.nb201.encodings.path_encoding``)."""
+        from .encodings import path_encoding
+
+        return path_encoding(list(cells))
+
+    def cell_network(self) -> Any:
+        """The NB201 cell network a supernet is built from (``boed_nas.nb201.network``)."""
+        from . import network
+
+        return network
+
+    def to_parameters(self, cell: Cell) -> dict[str, str]:
+        """A cell as named parameters, one op name per edge (``EDGE_PARAMETERS``): what Ax and
+        Optuna see."""
+        return dict(zip(EDGE_PARAMETERS, Cell.parse(cell).names))
+
+    def from_parameters(self, parameters: Any) -> Cell:
+        """The cell of named parameters (``to_parameters``); SpaceError naming what is outside the space."""
+        if not isinstance(parameters, Mapping):
+            raise SpaceError(f"a parameterisation is a mapping of parameter name -> op name, got {parameters!r}")
+        missing = [n for n in EDGE_PARAMETERS if n not in parameters]
+        extra = sorted(set(parameters) - set(EDGE_PARAMETERS))
+        if missing or extra:
+            raise SpaceError(
+                f"parameterisation {dict(parameters)!r} is outside the NB201 space: "
+                + (f"missing {missing}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"unexpected {extra}" if extra else "")
+                + f"; expected exactly the parameters {list(EDGE_PARAMETERS)}"
+            )
+        ops = []
+        for n in EDGE_PARAMETERS:
+            v = parameters[n]
+            if not isinstance(v, str) or v not in OPS:
+                raise SpaceError(f"parameter {n!r} = {v!r} is outside the NB201 space; expected one of {list(OPS)}")
+            ops.append(OPS.index(v))
+        return Cell(tuple(ops))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The space as data (what a saved Ax node holds): its ref."""
+        return {"name": self.name, "ref": self.ref}
+
+    def cost_table(self, dataset: str = "cifar10") -> Any:
+        """NB201's known costs (latency, FLOPs, params) as arrays over the 15,625 cell codes
+        (``boed_nas.mo.pareto.KnownCosts``)."""
+        from ..mo.pareto import KnownCosts
+
+        return KnownCosts.nb201(dataset)
 
     def __repr__(self) -> str:
         return "CellSpace()"

@@ -351,6 +351,21 @@ class Space:
     def n_categorical(self) -> int:
         return sum(isinstance(v, Categorical) for v in self.variables)
 
+    def to_parameters(self, c: Config) -> dict[str, Any]:
+        """A configuration as named parameters (what Ax and Optuna see): its variables' values."""
+        return dict(c)
+
+    def from_parameters(self, parameters: Mapping[str, Any]) -> Config:
+        """The configuration of named parameters (``parse``)."""
+        return self.parse(dict(parameters) if isinstance(parameters, Mapping) else parameters)
+
+    def belief_inputs(self, kernel: str, **kw: Any) -> Any:
+        """The GP inputs of this space's configurations (``encode``) and its signals
+        (``boed_nas.bo.inputs.space_inputs``); a subclass may give its own."""
+        from ..bo.inputs import space_inputs
+
+        return space_inputs(self, kernel, **kw)
+
     def bounded(self, bounds: Mapping[str, float] | Sequence[str] | str) -> Space:
         """This space without the configurations whose known cost exceeds a bound: a search under a
         FLOPs, params or latency budget. ``bounds``: ``{"flops": 5e5}``, or ``"flops<=5e5"`` strings

@@ -57,7 +57,7 @@ def test_hyperparameters_are_refitted_every_refit_every_tells():
         (c,) = ctl.ask()
         ctl.tell(c, {"val_acc": synthetic(c, rng)})
         if ctl.fit() is not None:  # from two successes on
-            fitted.append((len(ctl.history), ctl._hyper["fitted_at"], ctl._hyper["params"]))
+            fitted.append((len(ctl.history), ctl.belief.hyper["fitted_at"], ctl.belief.hyper["params"]))
     refits = [n for n, at, _ in fitted if at == n]
     assert refits == [2, 5, 8, 11], refits  # the first fit, then every third tell
     for (_, _, before), (n, at, p) in zip(fitted, fitted[1:]):
@@ -70,7 +70,7 @@ def test_hyperparameters_are_refitted_every_refit_every_tells():
 
 
 def test_the_start_from_the_defaults_is_added_every_cold_start_every_tells(monkeypatch):
-    import boed_nas.bo.controller as controller
+    import boed_nas.bo.model as controller  # the belief part fits the GP
 
     starts = []
     real = controller.fit_belief

@@ -53,3 +53,22 @@ def test_ax_strategy_settles_isomorphic_proposals_inside_ax_and_reports_failures
     s.forget_pending(b)
     assert exp.trials[ia].status.is_failed and exp.trials[ib].status.is_abandoned
     assert not s.pending and len(s.history) == 2
+
+
+def test_ax_strategies_search_a_space_of_your_own_without_a_function_constraint(tmp_path):
+    from boed_nas.errors import ConfigError
+    from boed_nas.spaces import Categorical, Ordered, Space
+    from tests.spaces.user_objective import SPACE
+
+    space = Space([Categorical("block", ["conv", "mbconv"]), Ordered("width", [16, 32, 64]), Ordered("depth", [1, 2, 3])],
+                  name="plain")
+    s = make_strategy("sobol", seed=1, space=space, state_path=tmp_path / "s.json")
+    for _ in range(5):
+        (c,) = s.ask()
+        assert space.parse(dict(c)) == c
+        s.tell(c, {"val_acc": c["width"] / 16 + c["depth"]})
+    assert len({space.key(o.cell) for o in s.history}) == 5
+    resumed = Strategy.load(tmp_path / "s.json", space=space)
+    assert resumed.ask(1) == s.ask(1)
+    with pytest.raises(ConfigError, match="has a constraint, a function Ax cannot take"):
+        make_strategy("ax", space=SPACE)

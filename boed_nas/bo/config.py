@@ -1,0 +1,74 @@
+"""The BOED controller's settings, in one place: ``BOEDConfig``.
+
+Every setting is written once, as a field: the controller takes them as keyword arguments (what
+``make_strategy("boed[n_init=5,kernel='wl']")`` passes), checks them here, saves them with its
+state (``params``) and reads them as ``self.config.<name>``. A variant with other defaults or more
+settings subclasses the dataclass (``boed_nas.mo.controller.MOConfig``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import ConfigError, check_int
+from .acquisition import ACQUISITIONS
+from .belief import parse_kernel, parse_signal_use
+
+PENDING = ("believer", "fantasy", "ignore")
+OUTPUT_TRANSFORMS = ("rank", "standardize")
+
+
+@dataclass(frozen=True)
+class BOEDConfig:
+    """The settings of ``BOEDController`` (its docstring says what each does)."""
+
+    kernel: str = "categorical+additive"
+    acquisition: str = "mes"
+    n_init: int = 5
+    output_transform: str = "rank"
+    n_samples: int = 256
+    plausible_size: int = 1024
+    proposals: Sequence[Any] | None = None
+    op_prior: Any = None
+    signals: str | Sequence[str] | Mapping[str, Any] | Any = None
+    signal_use: str = "mean"
+    refit_every: int = 1
+    cold_start_every: int = 10
+    pending: str = "believer"
+
+    acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
+
+    def __post_init__(self) -> None:
+        self._check_acquisition()
+        parse_kernel(self.kernel)
+        parse_signal_use(self.signal_use)
+        if self.output_transform not in OUTPUT_TRANSFORMS:
+            raise ConfigError(f"unknown output_transform {self.output_transform!r}; expected 'rank' or 'standardize'")
+        for label, lo in (("n_init", 1), ("n_samples", 2), ("plausible_size", 2), ("refit_every", 1),
+                          ("cold_start_every", 1)):
+            check_int(label, getattr(self, label), lo)
+        if self.pending not in PENDING:
+            raise ConfigError(f"unknown pending {self.pending!r}; expected one of {list(PENDING)}")
+
+    def _check_acquisition(self) -> None:
+        if self.acquisition not in self.acquisitions:
+            raise ConfigError(f"unknown acquisition {self.acquisition!r}; expected one of {list(self.acquisitions)}")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def split(cls, kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``kw`` as (this config's settings, the rest: the base strategy's arguments)."""
+        names = set(cls.names())
+        return {k: v for k, v in kw.items() if k in names}, {k: v for k, v in kw.items() if k not in names}
+
+    def replace(self, **changes: Any) -> BOEDConfig:
+        return dataclasses.replace(self, **changes)
+
+
+__all__ = ["BOEDConfig", "OUTPUT_TRANSFORMS", "PENDING"]

@@ -1,0 +1,77 @@
+"""The one protocol every strategy searches through: ``SearchSpace`` (a ``typing.Protocol``).
+
+NB201's cells (``boed_nas.nb201.space.CELL_SPACE``), ``boed_nas.spaces.Space`` and any object of
+yours with these members are spaces alike; no strategy checks which space it was given, only what
+it can do. A point of a space is a *configuration* (NB201: a ``Cell``; ``Space``: a ``Config``).
+
+Members every space has:
+
+- ``name``, ``ref`` (the ``"pkg.module:NAME"`` a saved strategy rebuilds it from; NB201's is
+  ``"nb201"``), ``unit`` (what ``n_distinct`` counts), ``enumerable``, ``n_distinct``;
+- ``parse(value)`` (a configuration from itself, its string or a mapping; ``SpaceError`` otherwise),
+  ``key(config)`` (equal keys are the same network: NB201's isomorphism classes), ``format(config)``
+  (the string state files hold), ``indices(config)`` (value indices, for Hamming distances);
+- ``sample(rng)``, ``enumerate()`` (every valid configuration, or None when too many),
+  ``neighbours(config)``, ``mutate(config, rng)``, ``costs(config)`` (known costs, ``{}`` if none).
+
+Hooks a space may provide (a strategy that needs one lists it in ``Strategy.requires`` and is
+refused by name on a space without it):
+
+- ``belief_inputs(kernel, *, signals, signal_use, op_prior, seed)``: GP inputs, kernel and signals
+  (``boed_nas.bo.inputs``); without it, the general encoding of ``Space`` is used;
+- ``path_encoding(configs)``: BANANAS's input (NB201);
+- ``cell_network()``: the network a weight-sharing supernet is built from (NB201: ``darts``,
+  ``boed-supernet``);
+- ``cost_table(dataset)``: known costs as tables over every configuration (NB201: ``qnehvi``,
+  ``parego``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+HOOKS = ("belief_inputs", "path_encoding", "cell_network", "cost_table")
+
+
+@runtime_checkable
+class SearchSpace(Protocol):
+    """What every strategy may use of a space (see the module docstring)."""
+
+    name: str
+    ref: str | None
+    unit: str
+
+    @property
+    def enumerable(self) -> bool: ...
+
+    @property
+    def n_distinct(self) -> int | None: ...
+
+    def parse(self, value: Any) -> Any: ...
+
+    def key(self, config: Any) -> Hashable: ...
+
+    def format(self, config: Any) -> str: ...
+
+    def indices(self, config: Any) -> tuple[int, ...]: ...
+
+    def sample(self, rng: np.random.Generator) -> Any: ...
+
+    def enumerate(self) -> Sequence[Any] | None: ...
+
+    def neighbours(self, config: Any) -> list[Any]: ...
+
+    def mutate(self, config: Any, rng: np.random.Generator) -> Any: ...
+
+    def costs(self, config: Any) -> dict[str, float]: ...
+
+
+def missing_hooks(space: Any, required: Sequence[str]) -> list[str]:
+    """The hooks of ``required`` that ``space`` lacks."""
+    return [h for h in required if not callable(getattr(space, h, None))]
+
+
+__all__ = ["HOOKS", "SearchSpace", "missing_hooks"]
