@@ -42,17 +42,17 @@ import numpy as np
 
 from . import registry
 from .errors import ConfigError, DuplicateTellError, StateError, UnknownStrategyError
-from .nb201.space import CELL_SPACE, Cell
+from .nb201.space import CELL_SPACE
 from .outcome import Outcome
 from .seeding import as_rng, derive_seed
-from .spaces.protocol import SearchSpace, missing_hooks
+from .spaces.protocol import Configuration, SearchSpace, missing_hooks
 
 STATE_VERSION = 1
 
 
 @dataclass(frozen=True)
 class Observation:
-    cell: Cell
+    cell: Configuration  # the point of the strategy's space (NB201: a Cell)
     outcome: Outcome
 
     def value(self, metric: str) -> float | None:
@@ -113,8 +113,8 @@ class Strategy:
         self.state_path = None if state_path is None else Path(state_path)
         self.rng = as_rng(seed)
         self.history: list[Observation] = []
-        self.pending: dict[int, Cell] = {}  # class representative code -> asked cell
-        self._seen: dict[int, Cell] = {}  # class representative code -> evaluated cell
+        self.pending: dict[Any, Configuration] = {}  # space key (NB201: isomorphism class) -> asked configuration
+        self._seen: dict[Any, Configuration] = {}  # space key -> evaluated configuration
 
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
@@ -123,7 +123,7 @@ class Strategy:
         return {"seed": self.seed, "metric": self.metric, "maximize": self.maximize, "space": self.space.ref}
 
     # ------------------------------------------------------------------ ask / tell
-    def ask(self, n: int = 1) -> list[Cell]:
+    def ask(self, n: int = 1) -> list[Configuration]:
         """Propose ``n`` new cells, none isomorphic to an evaluated or pending cell; they become pending.
 
         Each proposed cell is pending from the moment it is proposed, so later picks of the same
@@ -135,7 +135,7 @@ class Strategy:
         remaining = None if distinct is None else distinct - len(self._seen) - len(self.pending)
         if remaining is not None and n > remaining:
             raise ConfigError(f"ask({n}) but only {remaining} unevaluated {self.space.unit} remain")
-        out: list[Cell] = []
+        out: list[Configuration] = []
         with self._all_or_nothing("ask"):
             for cell in self._propose(int(n)):
                 key = self.space.key(cell)
@@ -150,7 +150,7 @@ class Strategy:
             self._checkpoint("ask")
         return out
 
-    def tell(self, cell: Cell | str | int, outcome: Outcome | Mapping[str, float] | None) -> None:
+    def tell(self, cell: Configuration | str, outcome: Outcome | Mapping[str, float] | None) -> None:
         """Record the outcome of evaluating ``cell``. ``None`` or ``Outcome(failed=True)`` is a failure.
 
         Raises (nothing recorded) ``OutcomeError`` for NaN/inf metrics or a missing search metric,
@@ -203,17 +203,17 @@ class Strategy:
             self.load_state_dict(json.loads(saved_state))
             raise
 
-    def set_pending(self, cells: Iterable[Cell | str | int]) -> None:
+    def set_pending(self, cells: Iterable[Configuration | str]) -> None:
         """Make exactly ``cells`` pending (e.g. the trials an outside scheduler has running); cells
         already told are left out. Later asks propose none of them."""
-        pending: dict[int, Cell] = {}
+        pending: dict[Any, Configuration] = {}
         for cell in map(self.space.parse, cells):
             key = self.space.key(cell)
             if key not in self._seen:
                 pending.setdefault(key, cell)  # of isomorphic cells, the first stands for its class
         self.pending = pending
 
-    def forget_pending(self, cell: Cell | str | int) -> None:
+    def forget_pending(self, cell: Configuration | str) -> None:
         """Drop a pending cell without an outcome (an abandoned trial); it may be proposed again."""
         cell = self.space.parse(cell)
         if self.space.key(cell) not in self.pending:
@@ -222,7 +222,7 @@ class Strategy:
             del self.pending[self.space.key(cell)]
             self._checkpoint("forget_pending")
 
-    def recommend(self) -> Cell | None:
+    def recommend(self) -> Configuration | None:
         """The cell this strategy would deploy now: by default the best observed one."""
         best = self.best_observed()
         return None if best is None else best.cell
@@ -235,13 +235,13 @@ class Strategy:
         return max(ok, key=lambda o: sign * o.outcome.metrics[self.metric])
 
     # ------------------------------------------------------------------ for subclasses
-    def _propose(self, n: int) -> Iterable[Cell]:
+    def _propose(self, n: int) -> Iterable[Configuration]:
         """The ``n`` cells of one ``ask``. By default one ``_propose_one(k)`` per pick ``k``, each cell
         pending before the next pick; override to propose a batch jointly (a list, or a generator)."""
         for k in range(n):
             yield self._propose_one(k)
 
-    def _propose_one(self, k: int) -> Cell:
+    def _propose_one(self, k: int) -> Configuration:
         """The ``k``-th cell of the current batch (the batch's earlier cells are already pending)."""
         raise NotImplementedError(f"{type(self).__name__} implements neither _propose_one nor _propose")
 

@@ -41,7 +41,7 @@ from .acquisition import PoolAcquisition, PoolBelief, make_acquisition, seeded_a
 from .belief import posterior_mean_var
 from .config import PENDING, BOEDConfig
 from .design import InitialDesign
-from .inputs import INIT_TOP_FRACTION, SIGNAL_SALT, belief_inputs, resolve_signals
+from .inputs import INIT_TOP_FRACTION, SIGNAL_SALT, belief_inputs, op_prior_array, resolve_signals
 from .model import Belief, check_belief_state
 from .pool import POOL_PARENTS, POOL_RANDOM, CandidatePool
 
@@ -82,8 +82,11 @@ class BOEDController(Strategy):
     proposals:
         Cells to evaluate first (e.g. a supernet's top cells), as cells or arch strings.
     op_prior:
-        A 6 x 5 array of op probabilities per edge (e.g. a supernet's softmax(alpha)); enters the
-        GP prior mean with a weight fitted by marginal likelihood.
+        NB201's op prior: a ``ChoicePrior`` over its cells (``ChoicePrior(CELL_SPACE,
+        {"edge_0_to_1": [...], ...}, kind="probs")``, one categorical per edge over ``OPS``) or a
+        6 x 5 array of op probabilities per edge (e.g. a supernet's softmax(alpha)); enters the GP
+        prior mean with a weight fitted by marginal likelihood. On a space of your own a
+        ``ChoicePrior`` is passed as ``signals`` instead.
     signals:
         Per-cell scores known before any training (default None: none). Either names of the
         signals at initialisation shipped in ``boed_nas/nb201/data/signals.csv.gz``
@@ -180,7 +183,7 @@ class BOEDController(Strategy):
         c = self.config
         params = {name: getattr(c, name) for name in type(c).names()}
         params.update(proposals=[self.space.format(p) for p in self.proposals],
-                      op_prior=None if c.op_prior is None else np.asarray(c.op_prior, dtype=np.float64).tolist(),
+                      op_prior=None if c.op_prior is None else op_prior_array(c.op_prior).tolist(),
                       signals=self.signals)
         return {**super().get_params(), **params}
 

@@ -62,8 +62,23 @@ def cell_inputs(kernel: str, *, signals: Any = None, signal_use: str = "mean", o
         uidx = {c.code: i for i, c in enumerate(universe)}
         class_of_code = [uidx[Cell.from_code(k).canonical().code] for k in range(N_CELLS)]
         by_code = scores[class_of_code]
-    prior = None if op_prior is None else np.asarray(op_prior, dtype=np.float64)
-    return BeliefInputs(CellFeatures(kernel, op_prior=prior, signals=by_code, signal_use=signal_use), saved, top)
+    return BeliefInputs(CellFeatures(kernel, op_prior=op_prior_array(op_prior), signals=by_code, signal_use=signal_use),
+                        saved, top)
+
+
+def op_prior_array(op_prior: Any) -> np.ndarray | None:
+    """NB201's op prior as a 6 x 5 array of op probabilities per edge: the array itself, or a
+    ``ChoicePrior`` over NB201's cell space (one categorical per edge, ``EDGE_PARAMETERS``)."""
+    from ..spaces.prior import ChoicePrior
+
+    if op_prior is None:
+        return None
+    if isinstance(op_prior, ChoicePrior):
+        if len(op_prior.log_probs) != 6 or any(len(lp) != 5 for lp in op_prior.log_probs):
+            raise ConfigError(f"op_prior is a ChoicePrior over space {op_prior.space.name!r}; NB201's op prior is "
+                              "one over its cells (ChoicePrior(CELL_SPACE, {'edge_0_to_1': [...], ...}))")
+        return np.exp(np.stack(op_prior.log_probs))
+    return np.asarray(op_prior, dtype=np.float64)
 
 
 def space_inputs(space: Any, kernel: str, *, signals: Any = None, signal_use: str = "mean", op_prior: Any = None,

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..nb201.space import Cell
+from ..spaces.protocol import Configuration
 from ..outcome import Outcome
 
-Objective = Callable[[Cell], "Outcome | Mapping[str, float] | None"]
+Objective = Callable[[Configuration], "Outcome | Mapping[str, float] | None"]
 
 
 class TransientError(Exception):
@@ -38,7 +38,7 @@ class Job:
     when it was submitted (engine clock, seconds)."""
 
     id: int
-    cell: Cell
+    cell: Configuration
     attempt: int = 0
     submitted: float = 0.0
 
@@ -57,7 +57,7 @@ class Result:
     worker: str = ""
 
 
-def evaluate(objective: Objective, cell: Cell, transient: tuple[type[BaseException], ...] = ()
+def evaluate(objective: Objective, cell: Configuration, transient: tuple[type[BaseException], ...] = ()
              ) -> tuple[Outcome | None, str | None, bool]:
     """(outcome, error text, transient?) of one call of ``objective`` on ``cell``; never raises for
     an exception of the objective (a ``KeyboardInterrupt`` still stops the run)."""
@@ -74,7 +74,7 @@ class Engine(ABC):
     n_workers: int = 1
 
     @abstractmethod
-    def submit(self, cell: Cell, attempt: int = 0) -> Job:
+    def submit(self, cell: Configuration, attempt: int = 0) -> Job:
         """Start evaluating ``cell`` on a free worker (``free_workers() > 0``)."""
 
     @abstractmethod

@@ -31,11 +31,10 @@ from distributed import wait as wait_for
 from distributed.client import FuturesCancelledError
 
 from ..errors import ConfigError
-from ..nb201.space import Cell
-from .base import Engine, Job, Objective, Result, check_workers, evaluate
+from .base import Configuration, Engine, Job, Objective, Result, check_workers, evaluate
 
 
-def _run(objective: Objective, cell: Cell, transient: tuple, t0: float) -> tuple:
+def _run(objective: Objective, cell: Configuration, transient: tuple, t0: float) -> tuple:
     """On a worker: one evaluation, timed against the driver's clock start ``t0`` (wall seconds)."""
     started = time.time() - t0
     outcome, error, is_transient = evaluate(objective, cell, transient)
@@ -86,7 +85,7 @@ class DaskEngine(Engine):
     def running(self) -> list[Job]:
         return [job for job, _ in sorted(self._futures.values(), key=lambda jf: jf[0].id)]
 
-    def submit(self, cell: Cell, attempt: int = 0) -> Job:
+    def submit(self, cell: Configuration, attempt: int = 0) -> Job:
         job = Job(next(self._ids), cell, attempt, self.now())
         self._futures[job.id] = (job, self._start(job))
         return job

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..nb201.space import Cell
-from .base import Engine, Job, Objective, Result, evaluate
+from .base import Configuration, Engine, Job, Objective, Result, evaluate
 
 
 class InProcessEngine(Engine):
@@ -25,7 +24,7 @@ class InProcessEngine(Engine):
     def running(self) -> list[Job]:
         return list(self._jobs)
 
-    def submit(self, cell: Cell, attempt: int = 0) -> Job:
+    def submit(self, cell: Configuration, attempt: int = 0) -> Job:
         if self._jobs:
             raise RuntimeError("the in-process engine has one worker and it is busy")
         job = Job(self._next_id, cell, attempt, self.now())

@@ -15,9 +15,8 @@ import heapq
 from collections.abc import Callable
 
 from ..errors import ConfigError
-from ..nb201.space import Cell
 from ..outcome import Outcome
-from .base import Engine, Job, Objective, Result, check_workers, evaluate
+from .base import Configuration, Engine, Job, Objective, Result, check_workers, evaluate
 
 
 def training_time(outcome: Outcome | None) -> float:
@@ -49,7 +48,7 @@ class SimulatedEngine(Engine):
     def running(self) -> list[Job]:
         return [r.job for _, _, r in sorted(self._heap, key=lambda e: e[1])]
 
-    def submit(self, cell: Cell, attempt: int = 0) -> Job:
+    def submit(self, cell: Configuration, attempt: int = 0) -> Job:
         if len(self._busy) >= self.n_workers:
             raise RuntimeError(f"all {self.n_workers} simulated workers are busy")
         worker = min(set(range(self.n_workers)) - self._busy)

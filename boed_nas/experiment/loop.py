@@ -36,7 +36,7 @@ import pandas as pd
 from ..engine import Engine, Result, make_engine
 from ..errors import ConfigError, check_int
 from ..nb201.benchmark import NB201Benchmark
-from ..nb201.space import Cell
+from ..spaces.protocol import Configuration
 from ..outcome import Outcome
 from ..strategy import Strategy
 from .runfolder import RunFolder
@@ -71,7 +71,7 @@ class TableRecorder:
     def columns(self) -> list[str]:
         return TRAJECTORY_COLUMNS + (MO_COLUMNS if self.hypervolume is not None else []) + EVENT_COLUMNS
 
-    def row(self, query: int, cell: Cell, outcome: Outcome) -> dict[str, Any]:
+    def row(self, query: int, cell: Configuration, outcome: Outcome) -> dict[str, Any]:
         self.cum_cost += outcome.cost
         val = outcome.metrics.get("val_acc", math.nan)
         if not outcome.failed and val > self.best_val:
@@ -98,7 +98,7 @@ class TableRecorder:
             row["hypervolume_ratio"] = row["hypervolume"] / self.hypervolume.true_hypervolume
         return row
 
-    def recommended(self, row: dict[str, Any], rec: Cell | None) -> None:
+    def recommended(self, row: dict[str, Any], rec: Configuration | None) -> None:
         row["recommended_cell"] = str(rec) if rec is not None else ""
         row["recommended_test_regret"] = self.bench.test_regret(rec) if rec is not None else math.nan
 
@@ -244,7 +244,7 @@ class _Loop:
         self.min_queries = min_queries  # with stop_at_optimum: run on to at least this many told queries
         self.rows: list[dict[str, Any]] = []
         self.waiting: list[dict[str, Any]] = []  # rows told, their recommendation not yet taken
-        self.queue: list[tuple[Cell, int, float]] = []  # (cell, attempt, ask seconds): asked, not yet submitted
+        self.queue: list[tuple[Configuration, int, float]] = []  # (cell, attempt, ask seconds): asked, not yet submitted
         self.asked: dict[int, float] = {}  # job id -> ask seconds
         self.failed = 0
 

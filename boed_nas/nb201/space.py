@@ -277,6 +277,8 @@ class CellSpace:
     ref = "nb201"  # what a strategy saves as its space (resolve_space("nb201") is this space)
     constraint = None  # every one of the 15,625 op assignments is a cell
 
+    names = EDGE_PARAMETERS  # the variables' names
+
     @functools.cached_property
     def variables(self) -> list[Any]:
         """The six edges as categorical variables over the op names (``EDGE_PARAMETERS``): how a

@@ -33,6 +33,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+Configuration = Any
+"""A point of a space (NB201: a ``Cell``; ``Space``: a ``Config``): what strategies, engines and
+objectives pass around."""
+
 HOOKS = ("belief_inputs", "path_encoding", "cell_network", "cost_table")
 
 
@@ -74,4 +78,4 @@ def missing_hooks(space: Any, required: Sequence[str]) -> list[str]:
     return [h for h in required if not callable(getattr(space, h, None))]
 
 
-__all__ = ["HOOKS", "SearchSpace", "missing_hooks"]
+__all__ = ["HOOKS", "Configuration", "SearchSpace", "missing_hooks"]
