@@ -6,8 +6,13 @@
 The runs: boed, bananas and evolution on CIFAR-10, CIFAR-100 and ImageNet16-120, seeds 0-2, budget
 60; boed-mo on CIFAR-10 accuracy+latency, seed 0, budget 60; and ``examples/ax_loop.py``'s output.
 Timing columns (``ask_seconds``) and the temporary file name the example prints are left out;
-everything else must be byte-identical. ``benchmarks/results/restructure/`` holds the reference
-recorded before the 0.2 restructure (commit ce95776, old import paths), about 5 minutes on 2 cores.
+everything else must be byte-identical. ``benchmarks/results/fingerprint/`` holds the current
+reference: recorded on 2026-12-06 from commit 1afe7c1, before the space protocol and the
+controller's parts, and reproduced byte for byte by the code after them (the event columns'
+wall-clock times, ``submitted``/``started``/``finished``, are left out of both). About 5 minutes
+on 2 cores. ``benchmarks/results/restructure/`` is the older reference, recorded before the 0.2
+restructure (commit ce95776); boed's trajectories have differed from it since the acquisition's
+ties became a seeded draw (``benchmarks/README.md``, acquisition ties).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import pandas as pd
 from boed_nas.experiment.bench import run_bench
 
 FILES = ("single.csv.gz", "mo.csv", "ax_loop.txt")
+WALL_CLOCK = ["ask_seconds", "submitted", "started", "finished"]  # times of this machine's run, not behaviour
 GZIP = {"method": "gzip", "mtime": 0}  # no time stamp in the header: the same rows give the same bytes
 
 
@@ -44,10 +50,10 @@ def record(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     parts = [run_bench(["boed", "bananas", "evolution"], ds, range(3), 60, jobs=2, progress=False)
              for ds in ("cifar10", "cifar100", "ImageNet16-120")]
-    pd.concat(parts, ignore_index=True).drop(columns=["ask_seconds"]).to_csv(out / "single.csv.gz", index=False,
-                                                                           compression=GZIP)
+    pd.concat(parts, ignore_index=True).drop(columns=WALL_CLOCK, errors="ignore").to_csv(
+        out / "single.csv.gz", index=False, compression=GZIP)
     mo = run_bench(["boed-mo"], "cifar10", [0], 60, progress=False, objectives="accuracy,latency")
-    mo.drop(columns=["ask_seconds"]).to_csv(out / "mo.csv", index=False)
+    mo.drop(columns=WALL_CLOCK, errors="ignore").to_csv(out / "mo.csv", index=False)
     example = Path(__file__).resolve().parents[2] / "examples" / "ax_loop.py"
     text = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, check=True).stdout
     (out / "ax_loop.txt").write_text(re.sub(r"--- saved and reloaded .*? \(", "--- saved and reloaded <tmp> (", text))
