@@ -15,7 +15,7 @@ each baseline at each count.
     python -m benchmarks.mo_space_study --seeds 0-9 --budget 100 --out benchmarks/results/mo_space
     python -m benchmarks.mo_space_study --report benchmarks/results/mo_space
 
-Each run's evaluated networks are kept in ``runs.csv`` (one row per run and evaluation), so the
+Each run's evaluated networks are kept in ``runs.csv.gz`` (one row per run and evaluation), so the
 report is recomputed from it; a run already in it is not rerun.
 """
 
@@ -129,6 +129,9 @@ def report(runs: pd.DataFrame, truth: TrueFront) -> str:
             w, l, t, p = sign_test([-a[s] for s in common], [-b[s] for s in common])  # larger ratio is better
             cells.append(f"{w} / {l} / {t}, p={p:.3g}")
         lines.append(f"| {other} | " + " | ".join(cells) + " |")
+    lines += ["", "Ask CPU-s: the median over every ask of every run (initial designs included), on the shared 2-core "
+              "machine. Command: `python -m benchmarks.mo_space_study --seeds 0-9 --budget 100 --out "
+              "benchmarks/results/mo_space` (then `--report benchmarks/results/mo_space` rewrites this table)."]
     return "\n".join(lines) + "\n"
 
 
@@ -138,12 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--out", default="benchmarks/results/mo_space")
-    ap.add_argument("--report", default=None, metavar="FOLDER", help="only write the report of FOLDER/runs.csv")
+    ap.add_argument("--report", default=None, metavar="FOLDER", help="only write the report of FOLDER/runs.csv.gz")
     args = ap.parse_args(argv)
     truth = TrueFront()
     space = tabled_space(truth)
     out = Path(args.report or args.out)
-    path = out / "runs.csv"
+    path = out / "runs.csv.gz"
     runs = pd.read_csv(path) if path.exists() else pd.DataFrame()
     if args.report is None:
         out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 run = one_run(strategy, seed, args.budget, space)
                 runs = pd.concat([runs, run], ignore_index=True)
-                runs.to_csv(path, index=False)
+                runs.to_csv(path, index=False, compression={"method": "gzip", "mtime": 0})
                 print(f"{strategy} seed {seed}: HV ratio after {args.budget} {truth.ratio(list(run['config'])):.4f} "
                       f"({time.perf_counter() - t0:.0f} s)", flush=True)
     text = report(runs, truth)
