@@ -31,6 +31,11 @@ Choices of this implementation (the paper leaves them open or they differ by sea
   isomorphism class) are dropped; if mutation finds fewer than ``n`` new classes, random new
   cells fill up.
 
+On a space of your own (``space=``, a ``Space``): the genome is each variable's value, a candidate
+changes 1 to ``max_edits`` variables to another of their values (a configuration the space's
+constraint rejects is dropped), and the predictor reads a one-hot of the values; NB201 keeps the
+paper's path encoding (the space's ``path_encoding`` hook).
+
 Randomness: a fresh ``torch.Generator`` per ask, seeded from ``self.rng`` (the global torch RNG is
 never used), and ITS draws come from ``self.rng``. The model is retrained from the history at
 every ask, so the saved state (history, pending, rng) is all a resume needs: ``Strategy.load``
@@ -47,8 +52,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from boed_nas.errors import ConfigError, check_int
-from boed_nas.nb201.space import N_EDGES, N_OPS, Cell
+from boed_nas.errors import ConfigError, SpaceError, check_int
+from boed_nas.nb201.space import Cell
 from boed_nas.strategy import Observation, Strategy
 
 ACQUISITIONS = ("its", "ucb")
@@ -128,7 +133,8 @@ class Bananas(Strategy):
     """
 
     name = "bananas"
-    requires = ("path_encoding",)  # the paper's encoding of a cell's paths, and its edits of ops on edges
+    # its genome: the value of each variable (NB201: the op on each edge) as named parameters
+    requires = ("variables", "to_parameters", "from_parameters")
 
     def __init__(
         self,
@@ -151,8 +157,6 @@ class Bananas(Strategy):
         n_parents = check_int("n_parents", n_parents, 1)
         max_edits = check_int("max_edits", max_edits, 1)
         epochs = check_int("epochs", epochs, 1)
-        if max_edits > N_EDGES:
-            raise ConfigError(f"max_edits must be at most {N_EDGES} (the number of edges), got {max_edits}")
         if acquisition not in ACQUISITIONS:
             raise ConfigError(f"acquisition must be one of {list(ACQUISITIONS)}, got {acquisition!r}")
         if not isinstance(hidden, (tuple, list)):
@@ -164,6 +168,10 @@ class Bananas(Strategy):
                 isinstance(ucb_beta, (int, float)) and math.isfinite(ucb_beta) and ucb_beta >= 0):
             raise ConfigError(f"ucb_beta must be a non-negative finite number, got {ucb_beta!r}")
         super().__init__(**kw)
+        self._mutable = [k for k, v in enumerate(self.space.variables) if len(v.values) > 1]
+        if max_edits > len(self._mutable):
+            raise ConfigError(f"max_edits must be at most {len(self._mutable)} (the variables with a choice; "
+                              f"NB201: its edges), got {max_edits}")
         self.n_init = n_init
         self.n_models = n_models
         self.n_candidates = n_candidates
@@ -194,25 +202,54 @@ class Bananas(Strategy):
         if n > n_random:
             yield from self._model_based(n - n_random, ok)
 
-    def _candidates(self, parents: list[Cell]) -> list[Cell]:
-        seen: set[int] = set()
-        cands: list[Cell] = []
+    def _genome(self, config: Any) -> list[int]:
+        """The value index of each variable (NB201: the op id on each edge of the cell itself)."""
+        params = self.space.to_parameters(config)
+        return [v.index(params[v.name]) for v in self.space.variables]
+
+    def _config(self, genome: list[int]) -> Any | None:
+        """The configuration of a genome; None where the space rejects it (its constraint)."""
+        try:
+            return self.space.from_parameters({v.name: v.values[i] for v, i in zip(self.space.variables, genome)})
+        except SpaceError:
+            return None
+
+    def _candidates(self, parents: list[Any]) -> list[Any]:
+        seen: set[Any] = set()
+        cands: list[Any] = []
+        variables = self.space.variables
         for k in range(self.n_candidates * 10):
             if len(cands) >= self.n_candidates:
                 break
             parent = parents[k % len(parents)]
             n_edits = 1 + (k // len(parents)) % self.max_edits
-            edges = self.rng.choice(N_EDGES, size=n_edits, replace=False)
-            ops = list(parent.ops)
-            for e in edges:
-                o = int(self.rng.integers(N_OPS - 1))
-                ops[e] = o if o < ops[e] else o + 1
-            cell = Cell(tuple(ops))
-            key = cell.canonical().code
-            if key not in seen and self.is_new(cell):
+            edits = self.rng.choice(len(self._mutable), size=n_edits, replace=False)
+            genome = self._genome(parent)
+            for j in edits:
+                e = self._mutable[int(j)]
+                o = int(self.rng.integers(len(variables[e].values) - 1))  # another value, uniformly
+                genome[e] = o if o < genome[e] else o + 1
+            config = self._config(genome)
+            if config is None:
+                continue
+            key = self.space.key(config)
+            if key not in seen and self.is_new(config):
                 seen.add(key)
-                cands.append(cell)
+                cands.append(config)
         return cands
+
+    def _encode(self, configs: list[Any]) -> np.ndarray:
+        """The predictor's inputs: the space's path encoding where it has one (NB201, the paper's),
+        else a one-hot of each variable's value."""
+        hook = getattr(self.space, "path_encoding", None)
+        if hook is not None:
+            return hook(configs)
+        sizes = [len(v.values) for v in self.space.variables]
+        out = np.zeros((len(configs), sum(sizes)), dtype=np.float32)
+        offsets = np.cumsum([0, *sizes[:-1]])
+        for r, c in enumerate(configs):
+            out[r, offsets + np.array(self._genome(c), dtype=int)] = 1.0
+        return out
 
     def _model_based(self, n: int, ok: list[Observation]) -> Iterator[Cell]:
         """``n`` cells by acquisition over mutations of the best cells, then random ones if the
@@ -224,7 +261,7 @@ class Bananas(Strategy):
             y = np.array([self.signed(o) for o in ok])
             y = (y - y.mean()) / (y.std() if y.std() > 0 else 1.0)
             gen = torch.Generator().manual_seed(int(self.rng.integers(2**63)))
-            encode = self.space.path_encoding
+            encode = self._encode
             model = EnsembleMLP(encode([]).shape[1], self.hidden, self.n_models, gen)
             x = torch.as_tensor(encode([o.cell for o in ok]), dtype=torch.float32)
             self.last_fit_loss = model.fit(x, torch.as_tensor(y, dtype=torch.float32), epochs=self.epochs, lr=self.lr)

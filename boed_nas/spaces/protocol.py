@@ -19,7 +19,10 @@ refused by name on a space without it):
 
 - ``belief_inputs(kernel, *, signals, signal_use, op_prior, seed)``: GP inputs, kernel and signals
   (``boed_nas.bo.inputs``); without it, the general encoding of ``Space`` is used;
-- ``path_encoding(configs)``: BANANAS's input (NB201);
+- ``variables``, ``to_parameters(config)``, ``from_parameters(mapping)``: the configuration as
+  named parameters, each a variable with a list of values (``Space``; NB201: an op per edge),
+  what ``bananas`` mutates and Ax sees;
+- ``path_encoding(configs)``: BANANAS's input on NB201 (without it, a one-hot of the values);
 - ``cell_network()``: the network a weight-sharing supernet is built from (NB201: ``darts``,
   ``boed-supernet``);
 - ``cost_table(dataset)``: known costs as tables over every configuration (NB201: ``qnehvi``,
@@ -37,7 +40,7 @@ Configuration = Any
 """A point of a space (NB201: a ``Cell``; ``Space``: a ``Config``): what strategies, engines and
 objectives pass around."""
 
-HOOKS = ("belief_inputs", "path_encoding", "cell_network", "cost_table")
+HOOKS = ("belief_inputs", "variables", "to_parameters", "from_parameters", "path_encoding", "cell_network", "cost_table")
 
 
 @runtime_checkable
@@ -75,7 +78,7 @@ class SearchSpace(Protocol):
 
 def missing_hooks(space: Any, required: Sequence[str]) -> list[str]:
     """The hooks of ``required`` that ``space`` lacks."""
-    return [h for h in required if not callable(getattr(space, h, None))]
+    return [h for h in required if getattr(space, h, None) is None]
 
 
 __all__ = ["HOOKS", "Configuration", "SearchSpace", "missing_hooks"]

@@ -169,7 +169,10 @@ def test_a_space_written_from_the_protocol_alone_is_searched(name, tmp_path):
 
 
 def test_what_a_strategy_needs_of_a_space_is_named_when_it_lacks_it():
-    with pytest.raises(ConfigError, match=r"needs the space hooks \['path_encoding'\].*space 'grid'"):
+    with pytest.raises(ConfigError, match=r"needs the space hooks \['variables', 'to_parameters', 'from_parameters'\]"
+                                          r".*space 'grid'"):
         make_strategy("bananas", space=Grid())
+    with pytest.raises(ConfigError, match=r"needs the space hooks \['cell_network'\]"):
+        make_strategy("darts", space=SPACE)
     with pytest.raises(ConfigError, match="must follow boed_nas.spaces.SearchSpace.*lacks"):
         make_strategy("random", space=object())

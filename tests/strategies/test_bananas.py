@@ -131,3 +131,19 @@ def test_beats_random_search_on_nb201_cifar10():
     assert np.median(val_b) > np.median(val_r)
     assert np.median(reg_b) < np.median(reg_r)
     assert (val_b > val_r).sum() >= 2  # seed by seed, not just in the median
+
+
+def test_bananas_on_a_space_of_your_own_mutates_values_and_encodes_them_one_hot(tmp_path):
+    from boed_nas.errors import ConfigError
+    from tests.spaces.user_objective import SPACE, score
+
+    s = make_strategy("bananas[n_init=4,epochs=30,n_models=2]", space=SPACE, seed=1, state_path=tmp_path / "b.json")
+    assert s._encode(SPACE.enumerate()[:3]).shape == (3, sum(len(v.values) for v in SPACE.variables))
+    for _ in range(10):
+        (c,) = s.ask()
+        assert SPACE.parse(dict(c)) == c  # within the constraint
+        s.tell(c, {"val_acc": score(c)})
+    assert len({SPACE.key(o.cell) for o in s.history}) == 10
+    assert Strategy.load(tmp_path / "b.json", space=SPACE).ask(1) == s.ask(1)
+    with pytest.raises(ConfigError, match="max_edits must be at most 4"):
+        make_strategy("bananas[max_edits=5]", space=SPACE)
