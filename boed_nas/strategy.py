@@ -315,7 +315,7 @@ class Strategy:
             rng.bit_generator.state = state["rng"]
         except StateError:
             raise
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise StateError(f"corrupt strategy state: {type(e).__name__}: {e}") from e
         keys = [self.space.key(obs.cell) for obs in history]
         if len(set(keys)) != len(keys):
