@@ -45,6 +45,7 @@ class AxDefault(Strategy):
     """
 
     name = "ax"
+    requires = ("variables", "to_parameters", "from_parameters")  # Ax's parameters are the space's variables
     method: ClassVar[str] = "fast"
     center: ClassVar[bool] = True  # Ax's default starts with the center of the search space
 

@@ -1,10 +1,11 @@
 """Multi-objective baselines for accuracy vs known costs: random, NSGA-II (pymoo), qNEHVI and ParEGO
 (botorch), all on the ask/tell interface and the same ``ParetoProblem`` as ``boed-mo``.
 
-``mo-random`` and ``nsga2`` also search a space of your own (``space=``, enumerable, its known costs
-from ``Space(costs=...)``; ``boed_nas.mo.pareto.SpaceParetoProblem``), with any number of measured
-objectives (``objectives="val_acc,latency_ms:min,flops"``). ``qnehvi`` and ``parego`` read NB201's
-cost tables through their deterministic cost model and refuse another space by name.
+All of them also search a space of your own (``space=``, enumerable, its known costs from
+``Space(costs=...)``; ``boed_nas.mo.pareto.SpaceParetoProblem``); ``mo-random`` and ``nsga2`` with
+any number of measured objectives (``objectives="val_acc,latency_ms:min,flops"``), ``qnehvi`` and
+``parego`` with one (their deterministic cost model reads the known costs back from the GP inputs:
+``scaled_cost_lookup``).
 
 Every strategy here evaluates each isomorphism class as its cheapest feasible member
 (``ParetoProblem.pool``) and never proposes a class over a constraint's bound, so the comparison
@@ -36,12 +37,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from boed_nas.bo.belief import CellFeatures, OutputTransform, fit_belief
+from boed_nas.bo.belief import OutputTransform, fit_belief
+from boed_nas.bo.inputs import belief_inputs
 from boed_nas.errors import ConfigError, check_int
 from boed_nas.errors import OutcomeError
 from boed_nas.mo.controller import nsga2_on_space
 from boed_nas.mo.pareto import KnownCosts, non_dominated, pareto_problem, to_minimization
-from boed_nas.nb201.space import CELL_SPACE, N_EDGES, N_OPS, Cell
+from boed_nas.nb201.space import CELL_SPACE, Cell
 from boed_nas.strategy import Observation, Strategy
 
 
@@ -136,6 +138,7 @@ class NSGA2Search(MultiObjectiveStrategy):
     """
 
     name = "nsga2"
+    requires = ("variables",)  # its genome: one value index per variable
 
     def __init__(self, *, pop_size: int = 20, max_stale_generations: int = 50, **kw: Any) -> None:
         for label, v, lo in (("pop_size", pop_size, 2), ("max_stale_generations", max_stale_generations, 1)):
@@ -225,7 +228,7 @@ class NSGA2Search(MultiObjectiveStrategy):
 class _BotorchMO(MultiObjectiveStrategy):
     """Shared parts of qNEHVI and ParEGO: the accuracy GP, the cost model, the pool, chunked scoring."""
 
-    requires = ("cost_table",)  # the deterministic cost model looks known costs up by op ids
+    requires = ("variables",)  # the cost model reads each variable's value back from the GP inputs
 
     def __init__(self, *, n_init: int = 10, kernel: str = "categorical", output_transform: str = "standardize",
                  mc_samples: int = 128, chunk: int = 512, **kw: Any) -> None:
@@ -234,20 +237,11 @@ class _BotorchMO(MultiObjectiveStrategy):
         super().__init__(**kw)
         self.n_init, self.kernel, self.output_transform = n_init, kernel, output_transform
         self.mc_samples, self.chunk = mc_samples, chunk
-        self.features = CellFeatures(kernel)
+        self.features = belief_inputs(self.space, kernel).features  # the space's GP inputs, no signals
         self._transform = OutputTransform(output_transform)
         self._X: torch.Tensor | None = None
-        # known costs of the evaluated member of each class, scaled to [0, 1] by their range over the
-        # table, by class representative code: the deterministic model looks them up from the op ids
-        cols = []
-        for o in self.problem.cost_objectives:
-            c = self.problem.costs[o.name]
-            cols.append((c - c.min()) / max(c.max() - c.min(), 1e-300))
-        by_rep = np.full((N_OPS**N_EDGES, len(cols)), np.nan)
-        if cols:
-            scaled = np.stack(cols, axis=1)
-            by_rep[[c.code for c in self.problem.classes]] = scaled[self.problem.pool_codes]
-        self._cost_by_rep = torch.tensor(by_rep)
+        # the known costs, scaled to [0, 1], read back from a candidate's GP inputs
+        self._costs_of_inputs = self.problem.scaled_cost_lookup()
 
     def get_params(self) -> dict[str, Any]:
         return {**super().get_params(), "n_init": self.n_init, "kernel": self.kernel,
@@ -262,21 +256,19 @@ class _BotorchMO(MultiObjectiveStrategy):
     def _cost_model(self):
         from botorch.models.deterministic import GenericDeterministicModel
 
-        table = self._cost_by_rep
-        powers = torch.tensor([N_OPS ** (N_EDGES - 1 - e) for e in range(N_EDGES)], dtype=torch.float64)
+        lookup = self._costs_of_inputs
 
         def negated_costs(X: torch.Tensor) -> torch.Tensor:
-            codes = (X[..., :N_EDGES] * powers).sum(-1).round().long()
-            return -table[codes].to(X)  # botorch maximises
+            return -lookup(X)  # botorch maximises
 
-        return GenericDeterministicModel(negated_costs, num_outputs=table.shape[1])
+        return GenericDeterministicModel(negated_costs, num_outputs=len(self.problem.cost_objectives))
 
     def _model(self):
         """(ModelList of accuracy GP + cost model, X of the told feasible cells, their model outputs)."""
         from botorch.models.model import ModelList
 
         ok = [o for o in self.history if not o.outcome.failed]
-        idx = torch.tensor([self.problem.class_of_code[o.cell.code] for o in ok])
+        idx = torch.tensor([self.problem.index(o.cell) for o in ok])
         y = torch.tensor(self._transform(np.array([self.signed(o) for o in ok])))[:, None]
         gp = fit_belief(self.X[idx], y, self.features, seed=self.seed + len(self.history))
         costs = self._cost_model()
@@ -301,9 +293,9 @@ class _BotorchMO(MultiObjectiveStrategy):
             return self.random_free_class()
         free = self.free_classes()
         if len(free) == 0:
-            raise ConfigError("every feasible isomorphism class has been evaluated or is pending")
+            raise ConfigError(f"every feasible point of {self.space.name!r} has been evaluated or is pending")
         model, Xb, Yb = self._model()
-        pend = [self.problem.class_of_code[c.code] for c in self.pending.values()]
+        pend = [self.problem.index(c) for c in self.pending.values()]
         X_pending = self.X[torch.tensor(pend)] if pend else None
         acqf = self._acquisition(model, Xb, Yb, X_pending, k)
         Xc = self.X[torch.as_tensor(free)]

@@ -425,6 +425,27 @@ class ParetoProblem:
     def n_violations(self) -> int:
         return len(self.constraints)
 
+    def scaled_cost_lookup(self) -> Callable[[Any], Any]:
+        """``X -> costs``: the known cost objectives, each scaled to [0, 1] by its range over the
+        table, of the class whose GP inputs (``CellFeatures``: op ids first) are the rows of ``X``:
+        what a deterministic cost model (botorch's ``GenericDeterministicModel``) reads."""
+        import torch
+
+        cols = []
+        for o in self.cost_objectives:
+            c = self.costs[o.name]
+            cols.append((c - c.min()) / max(c.max() - c.min(), 1e-300))
+        by_rep = np.full((N_OPS**N_EDGES, len(cols)), np.nan)
+        if cols:
+            by_rep[[c.code for c in self.classes]] = np.stack(cols, axis=1)[self.pool_codes]
+        table = torch.tensor(by_rep)
+        powers = torch.tensor([N_OPS ** (N_EDGES - 1 - e) for e in range(N_EDGES)], dtype=torch.float64)
+
+        def lookup(X: Any) -> Any:
+            return table[(X[..., :N_EDGES] * powers).sum(-1).round().long()].to(X)
+
+        return lookup
+
     def violations(self, cells: Sequence[Cell | None]) -> np.ndarray:
         """n x ``n_violations``: each bound's cost minus the bound (> 0: over it)."""
         return np.array([[self.costs[k][c.code] - b for k, b in self.constraints.items()] for c in cells],
@@ -524,6 +545,40 @@ class SpaceParetoProblem:
     @property
     def n_violations(self) -> int:
         return len(self.constraints) + (self.space.constraint is not None)
+
+    @property
+    def classes(self) -> list[Any]:
+        """The configurations the GP's inputs are built from (every one is its own class here)."""
+        return self.pool
+
+    def scaled_cost_lookup(self) -> Callable[[Any], Any]:
+        """``X -> costs``: the known cost objectives, each scaled to [0, 1] by its range over the
+        pool, of the configuration whose GP inputs (``Space.encode``: categorical choice indices,
+        then ordered grid positions) are the rows of ``X``. The inputs are read back as value
+        indices and looked up in a table over the whole grid (at most ``ENUMERATE_LIMIT`` entries)."""
+        import torch
+
+        variables = self.space.variables
+        order = ([k for k, v in enumerate(variables) if v.kind == "categorical"]
+                 + [k for k, v in enumerate(variables) if v.kind != "categorical"])  # encode's column order
+        sizes = [len(variables[k].values) for k in order]
+        steps = torch.tensor([1.0 if variables[k].kind == "categorical" else max(len(variables[k].values) - 1, 1)
+                              for k in order], dtype=torch.float64)
+        radix = np.cumprod([1, *sizes[:-1]])
+        index = np.array([[self.space.indices(c)[k] for k in order] for c in self.pool], dtype=np.int64)
+        cols = [self._cost_table[o.name] for o in self.cost_objectives]
+        table = np.full((int(np.prod(sizes)), len(cols)), np.nan)
+        if cols:
+            raw = np.stack(cols, axis=1)
+            span = np.maximum(raw.max(0) - raw.min(0), 1e-300)
+            table[index @ radix] = (raw - raw.min(0)) / span
+        table_t, radix_t = torch.tensor(table), torch.tensor(radix, dtype=torch.float64)
+
+        def lookup(X: Any) -> Any:
+            idx = (X[..., : len(order)] * steps).round()
+            return table_t[(idx * radix_t).sum(-1).long()].to(X)
+
+        return lookup
 
     def violations(self, configs: Sequence[Any | None]) -> np.ndarray:
         """n x ``n_violations``: each bound's cost minus the bound, then (for a constrained space)

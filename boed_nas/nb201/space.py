@@ -373,13 +373,6 @@ class CellSpace:
         """The space as data (what a saved Ax node holds): its ref."""
         return {"name": self.name, "ref": self.ref}
 
-    def cost_table(self, dataset: str = "cifar10") -> Any:
-        """NB201's known costs (latency, FLOPs, params) as arrays over the 15,625 cell codes
-        (``boed_nas.mo.pareto.KnownCosts``)."""
-        from ..mo.pareto import KnownCosts
-
-        return KnownCosts.nb201(dataset)
-
     def __repr__(self) -> str:
         return "CellSpace()"
 

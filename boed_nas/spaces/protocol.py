@@ -24,9 +24,7 @@ refused by name on a space without it):
   what ``bananas`` mutates and Ax sees;
 - ``path_encoding(configs)``: BANANAS's input on NB201 (without it, a one-hot of the values);
 - ``cell_network()``: the network a weight-sharing supernet is built from (NB201: ``darts``,
-  ``boed-supernet``);
-- ``cost_table(dataset)``: known costs as tables over every configuration (NB201: ``qnehvi``,
-  ``parego``).
+  ``boed-supernet``).
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ Configuration = Any
 """A point of a space (NB201: a ``Cell``; ``Space``: a ``Config``): what strategies, engines and
 objectives pass around."""
 
-HOOKS = ("belief_inputs", "variables", "to_parameters", "from_parameters", "path_encoding", "cell_network", "cost_table")
+HOOKS = ("belief_inputs", "variables", "to_parameters", "from_parameters", "path_encoding", "cell_network")
 
 
 @runtime_checkable

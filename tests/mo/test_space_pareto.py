@@ -85,9 +85,25 @@ def test_bad_pareto_settings_on_a_space_are_named(kw, match):
         make_strategy("boed-mo", space=SPACE, **kw)
 
 
+@pytest.mark.parametrize("name", ["qnehvi", "parego"])
+def test_botorch_baselines_search_your_space_with_its_known_costs(name, tmp_path):
+    s = make_strategy(f"{name}[n_init=3,mc_samples=8]", space=SPACE, seed=0, objectives="val_acc,flops",
+                      state_path=tmp_path / "s.json")
+    lookup = s.problem.scaled_cost_lookup()
+    X = s.X[:5]
+    flops = np.array([SPACE.costs(c)["flops"] for c in SPACE.enumerate()])
+    expect = (flops[:5] - flops.min()) / (flops.max() - flops.min())
+    np.testing.assert_allclose(lookup(X)[:, 0].numpy(), expect)  # read back from the GP inputs exactly
+    for _ in range(5):
+        (c,) = s.ask()
+        s.tell(c, {"val_acc": score(c)})
+    assert len({SPACE.key(o.cell) for o in s.history}) == 5 and s.recommend_front()
+    assert Strategy.load(tmp_path / "s.json", space=SPACE).ask(1) == s.ask(1)
+
+
 def test_what_cannot_search_your_space_says_so():
     with pytest.raises(ConfigError, match="needs the space hooks"):
-        make_strategy("qnehvi", space=SPACE, objectives="val_acc,flops")
+        make_strategy("darts", space=SPACE)
     big = Space([Ordered(f"x{i}", list(range(10))) for i in range(6)], costs=lambda c: {"flops": c["x0"]})
     with pytest.raises(ConfigError, match="enumerable"):
         make_strategy("boed-mo", space=big, objectives="val_acc,flops")

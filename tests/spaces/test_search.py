@@ -24,9 +24,11 @@ ANY_SPACE = ["boed", "evolution", "local", "random"]
 def test_the_strategies_that_take_a_space():
     # the multi-objective ones (boed-mo, mo-random, nsga2) too: tests/mo/test_space_pareto.py; Ax's
     # (ax, sobol) on a space without a function constraint: tests/strategies/test_ax.py
-    assert available(any_space=True) == sorted(ANY_SPACE + ["ax", "boed-mo", "mo-random", "nsga2", "sobol"])
-    # bananas needs the space's variables as named parameters, which Space has (tests/strategies/test_bananas.py)
-    assert "bananas" not in available(any_space=True) and make_strategy("bananas", space=SPACE).space is SPACE
+    assert available(any_space=True) == sorted(ANY_SPACE + ["boed-mo", "mo-random"])
+    # the others need the space's variables (as named parameters), which a Space has
+    assert make_strategy("bananas", space=SPACE).space is SPACE
+    assert make_strategy("nsga2", space=SPACE, objectives="val_acc,flops").space is SPACE
+    assert make_strategy("sobol", space=Space(SPACE.variables)).space.variables == SPACE.variables
     with pytest.raises(ConfigError, match="needs the space hooks"):
         make_strategy("darts", space=SPACE)
 
