@@ -43,7 +43,7 @@ from boed_nas.errors import ConfigError, check_int
 from boed_nas.errors import OutcomeError
 from boed_nas.mo.controller import nsga2_on_space
 from boed_nas.mo.pareto import KnownCosts, non_dominated, pareto_problem, to_minimization
-from boed_nas.nb201.space import CELL_SPACE, Cell
+from boed_nas.nb201.space import Cell
 from boed_nas.strategy import Observation, Strategy
 
 
@@ -56,7 +56,7 @@ class MultiObjectiveStrategy(Strategy):
                  costs: KnownCosts | str | Mapping[str, Any] | None = None,
                  constraints: Mapping[str, float] | Sequence[str] | str | None = None, **kw: Any) -> None:
         super().__init__(**kw)
-        self.problem = pareto_problem(None if self.space is CELL_SPACE else self.space, objectives, costs, constraints,
+        self.problem = pareto_problem(self.space, objectives, costs, constraints,
                                       metric=self.metric, maximize=self.maximize)
         if not self.problem.feasible.any():
             raise ConfigError(f"no configuration satisfies the constraints {self.problem.constraints}")

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from boed_nas import Cell, Strategy, make_strategy
 from boed_nas.errors import DuplicateTellError, OutcomeError, SpaceError, StateError
 from boed_nas.nb201.benchmark import NB201Benchmark
+from boed_nas.nb201.space import CELL_SPACE
 
 ALPHA = np.random.default_rng(0).normal(size=(6, 5)).round(3).tolist()  # a given supernet result: no search runs
 # (spec, examples); the cheap strategies run enough examples of up to LONG operations to reach the
@@ -133,7 +134,7 @@ def _apply(s: Strategy, op: str, arg, *, interrupted: bool, monkeypatch) -> Stra
             s.spec = spec
         else:  # nothing was saved yet: a driver starts the run afresh
             folder = s.state_path.parent
-            if s.space.name != "nb201":
+            if s.space is not CELL_SPACE:  # pathlib's parent drops the _UserFolder mark
                 folder = _UserFolder(folder)
             s = _build(spec_of(s), folder, s.state_path.stem)
         # recommend() may fit a belief (a cache the next ask reuses, saved with that ask): the

@@ -653,10 +653,13 @@ def _bounds(constraints: Mapping[str, float] | Sequence[str] | str | None, cost_
 
 def pareto_problem(space: Any, objectives: str | Sequence[str], costs: Any = None, constraints: Any = None, *,
                    metric: str = "val_acc", maximize: bool = True) -> ParetoProblem | SpaceParetoProblem:
-    """The Pareto problem of a multi-objective strategy: NB201's (``space`` None or NB201's cells,
-    costs from its table or ``costs``) or a space of your own's (its known costs; ``costs`` must be None)."""
-    if space is None or space is CELL_SPACE:
-        return ParetoProblem(objectives, costs, constraints)
+    """The Pareto problem of a multi-objective strategy on ``space`` (None: NB201's cells): the
+    space's own ``pareto_problem`` hook (NB201: ``ParetoProblem``, its costs from its table or
+    ``costs``), else a ``SpaceParetoProblem`` over its known costs (``costs`` must be None)."""
+    space = CELL_SPACE if space is None else space
+    hook = getattr(space, "pareto_problem", None)
+    if hook is not None:
+        return hook(objectives, costs, constraints)
     if costs is not None:
         raise ConfigError(f"costs={costs!r}: on a space of your own the known costs are the space's "
                           "(Space(costs=...)), not a separate table")

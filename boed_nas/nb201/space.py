@@ -369,6 +369,13 @@ class CellSpace:
             ops.append(OPS.index(v))
         return Cell(tuple(ops))
 
+    def pareto_problem(self, objectives: Any, costs: Any = None, constraints: Any = None) -> Any:
+        """The multi-objective problem on cells: NB201's known costs, each class evaluated as its
+        cheapest feasible member (``boed_nas.mo.pareto.ParetoProblem``)."""
+        from ..mo.pareto import ParetoProblem
+
+        return ParetoProblem(objectives, costs, constraints)
+
     def to_dict(self) -> dict[str, Any]:
         """The space as data (what a saved Ax node holds): its ref."""
         return {"name": self.name, "ref": self.ref}

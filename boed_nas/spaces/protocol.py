@@ -24,7 +24,9 @@ refused by name on a space without it):
   what ``bananas`` mutates and Ax sees;
 - ``path_encoding(configs)``: BANANAS's input on NB201 (without it, a one-hot of the values);
 - ``cell_network()``: the network a weight-sharing supernet is built from (NB201: ``darts``,
-  ``boed-supernet``).
+  ``boed-supernet``);
+- ``pareto_problem(objectives, costs, constraints)``: the multi-objective problem (NB201: its cost
+  tables, each class as its cheapest member); without it, ``SpaceParetoProblem`` over ``costs``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ Configuration = Any
 """A point of a space (NB201: a ``Cell``; ``Space``: a ``Config``): what strategies, engines and
 objectives pass around."""
 
-HOOKS = ("belief_inputs", "variables", "to_parameters", "from_parameters", "path_encoding", "cell_network")
+HOOKS = ("belief_inputs", "variables", "to_parameters", "from_parameters", "path_encoding", "cell_network", "pareto_problem")
 
 
 @runtime_checkable
