@@ -597,6 +597,8 @@ class SpaceParetoProblem:
 def _space_objectives(spec: str | Sequence[str], cost_names: Sequence[str], metric: str,
                       maximize: bool) -> tuple[Objective, ...]:
     """Objectives on a space of your own (see ``SpaceParetoProblem``); measured ones first."""
+    if not isinstance(spec, (str, Sequence)):
+        raise ConfigError(f"objectives must be a comma-separated string or a list of names, got {spec!r}")
     names = [n.strip() for n in spec.split(",")] if isinstance(spec, str) else [str(n).strip() for n in spec]
     names = [n for n in names if n]
     out: list[Objective] = []
@@ -641,9 +643,13 @@ def _bounds(constraints: Mapping[str, float] | Sequence[str] | str | None, cost_
         return {}
     if isinstance(constraints, str):
         constraints = [c for c in constraints.split(",") if c.strip()]
+    if not isinstance(constraints, (Mapping, Sequence)):
+        raise ConfigError(f"constraints must be 'COST<=BOUND' strings or a mapping cost -> bound, got {constraints!r}")
     pairs = list(constraints.items()) if isinstance(constraints, Mapping) else [parse_cost_bound(c) for c in constraints]
     out: dict[str, float] = {}
     for name, bound in pairs:
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not np.isfinite(bound):
+            raise ConfigError(f"the bound on {name!r} must be a finite number, got {bound!r}")
         if name not in cost_names:
             raise ConfigError(f"constraint on {name!r}: space {space_name!r} has no such known cost; its costs are "
                               f"{list(cost_names)}")

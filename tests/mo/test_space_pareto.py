@@ -79,6 +79,9 @@ def test_bounds_and_several_measured_objectives(tmp_path):
     ({"objectives": "val_acc,lat:min,flops"}, "boed-mo learns one measured objective"),
     ({"objectives": "val_acc,flops", "costs": "nb201:cifar10"}, "known costs are the space's"),
     ({"objectives": "val_acc:min,flops"}, "contradicts"),
+    ({"objectives": 123}, "objectives must be a comma-separated string"),
+    ({"objectives": "val_acc,flops", "constraints": {"flops": "big"}}, "bound on 'flops' must be a finite number"),
+    ({"objectives": "val_acc,flops", "constraints": 5}, "constraints must be"),
 ])
 def test_bad_pareto_settings_on_a_space_are_named(kw, match):
     with pytest.raises(ConfigError, match=match):
