@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,7 +45,7 @@ from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.kernels.categorical import CategoricalKernel
 from botorch.utils.sampling import manual_seed
-from gpytorch.constraints import GreaterThan, Interval
+from gpytorch.constraints import GreaterThan, Interval, Positive
 from gpytorch.kernels import Kernel, MaternKernel, ProductKernel, ScaleKernel
 from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.means import ConstantMean, Mean
@@ -99,16 +100,81 @@ class WeisfeilerLehmanKernel(Kernel):
         return n1 @ n2.transpose(-2, -1)
 
 
+def _one_hot_pair(x1: torch.Tensor, x2: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-hot codes (``... x n x d x V``) of two sets of categorical inputs (value indices stored
+    as floats), with one width ``V`` for both: the largest index seen plus one."""
+    i1, i2 = x1.long(), x2.long()
+    n_values = max(int(i1.max()) if i1.numel() else 0, int(i2.max()) if i2.numel() else 0) + 1
+    one_hot = torch.nn.functional.one_hot
+    return one_hot(i1, n_values).to(dtype), one_hot(i2, n_values).to(dtype)
+
+
 class HammingKernel(CategoricalKernel):
     r"""botorch's ``CategoricalKernel``, :math:`k(x, x') = \exp(-\frac{1}{d}\sum_i [x_i \ne x'_i] / \ell_i)`,
-    with a diagonal computed in O(n) instead of from the full n x n matrix: the posterior variance
-    over thousands of cells needs only the diagonal (the parent's diag path cost ~1 s per ask)."""
+    computed through one-hot codes: :math:`\sum_i [x_i \ne x'_i] / \ell_i = \sum_i 1/\ell_i -
+    \langle o(x) \odot w, o(x') \rangle` with :math:`o` the one-hot code of every column and
+    :math:`w` each column's :math:`1/\ell_i` repeated over its values. One matrix product replaces
+    the parent's ``n x m x d`` tensor of mismatches and its backward pass (the parent's way cost
+    most of an ask's time: every marginal-likelihood evaluation of the fit, and the covariance
+    between the pool and the observations); the diagonal is computed in O(n), not from the full
+    matrix. Inputs are the columns' value indices (whole numbers stored as floats)."""
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, **params) -> torch.Tensor:
-        if diag and not params.get("last_dim_is_batch", False):
-            delta = (x1 != x2).to(self.lengthscale.dtype)
-            return torch.exp(-(delta / self.lengthscale).mean(-1))
-        return super().forward(x1, x2, diag=diag, **params)
+        if params.get("last_dim_is_batch", False):
+            return super().forward(x1, x2, diag=diag, **params)
+        w = 1.0 / self.lengthscale  # (*batch, 1, d)
+        if diag:
+            return torch.exp(-((x1 != x2).to(w.dtype) * w).mean(-1))
+        o1, o2 = _one_hot_pair(x1, x2, w.dtype)
+        same = (o1 * w.unsqueeze(-1)).flatten(-2) @ o2.flatten(-2).transpose(-2, -1)  # sum_i w_i [x_i == x'_i]
+        return torch.exp(-(w.sum(-1, keepdim=True) - same).clamp_min(0.0) / x1.shape[-1])
+
+
+class AdditiveHammingKernel(Kernel):
+    r"""A first-order additive kernel over ``d`` categorical columns, one scaled single-column
+    Hamming kernel per column, summed:
+
+    .. math::
+        k(x, x') = \sum_i s_i \exp(-[x_i \ne x'_i] / \ell_i)
+                 = \sum_i s_i e^{-1/\ell_i} + \sum_i s_i (1 - e^{-1/\ell_i}) [x_i = x'_i],
+
+    the second form computed as one product of one-hot codes. It is the sum of ``d`` of gpytorch's
+    ``ScaleKernel(HammingKernel)`` on one column each, with the same priors and constraints per
+    column (``lengthscale_prior``, ``lengthscale_constraint``, ``outputscale_prior``), held as
+    one vector of each: the ``d`` separate kernels cost ``d`` evaluations of an ``n x m`` matrix
+    and their gpytorch overhead at every step of the fit. gpytorch's ``AdditiveStructureKernel``
+    shares one lengthscale and one scale across columns, which is not this model.
+    """
+
+    has_lengthscale = True
+
+    def __init__(self, n_columns: int, outputscale_prior=None, **kwargs):
+        super().__init__(ard_num_dims=n_columns, **kwargs)
+        self.register_parameter("raw_outputscale", torch.nn.Parameter(torch.zeros(n_columns, dtype=self.raw_lengthscale.dtype)))
+        self.register_constraint("raw_outputscale", Positive())
+        if outputscale_prior is not None:
+            self.register_prior("outputscale_prior", outputscale_prior, self._outputscale_param, self._outputscale_closure)
+
+    @staticmethod
+    def _outputscale_param(m: AdditiveHammingKernel) -> torch.Tensor:
+        return m.outputscale
+
+    @staticmethod
+    def _outputscale_closure(m: AdditiveHammingKernel, v: torch.Tensor) -> None:
+        m.initialize(raw_outputscale=m.raw_outputscale_constraint.inverse_transform(torch.as_tensor(v).to(m.raw_outputscale)))
+
+    @property
+    def outputscale(self) -> torch.Tensor:
+        return self.raw_outputscale_constraint.transform(self.raw_outputscale)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, **params) -> torch.Tensor:
+        s = self.outputscale
+        e = torch.exp(-1.0 / self.lengthscale.squeeze(-2))  # (*batch, d): the covariance factor of a mismatch
+        if diag:
+            return (s * torch.where(x1 != x2, e.unsqueeze(-2), torch.ones_like(e).unsqueeze(-2))).sum(-1)
+        o1, o2 = _one_hot_pair(x1, x2, s.dtype)
+        same = (o1 * (s * (1.0 - e)).unsqueeze(-2).unsqueeze(-1)).flatten(-2) @ o2.flatten(-2).transpose(-2, -1)
+        return (s * e).sum(-1, keepdim=True).unsqueeze(-1) + same
 
 
 class _Slice(Kernel):
@@ -263,6 +329,12 @@ def _wl(cells: tuple[Cell, ...], h: int) -> np.ndarray:
     return feats[[index[c] for c in cells]]
 
 
+def _additive_hamming(n_columns: int) -> AdditiveHammingKernel:
+    """One scaled Hamming kernel per categorical column, summed, with the priors of a single one."""
+    return AdditiveHammingKernel(n_columns, outputscale_prior=GammaPrior(2.0, 2.0),
+                                 lengthscale_constraint=Interval(0.05, 20.0), lengthscale_prior=LogNormalPrior(0.0, 1.0))
+
+
 def make_kernel(features: CellFeatures, n_inputs: int) -> Kernel:
     # CategoricalKernel's lengthscales live in (0.05, 20): a lengthscale of ~1 means that changing
     # one edge's op multiplies the covariance by exp(-1/6)
@@ -272,11 +344,8 @@ def make_kernel(features: CellFeatures, n_inputs: int) -> Kernel:
                             lengthscale_prior=LogNormalPrior(0.0, 1.0))
         parts.append(ScaleKernel(_Slice(cat, 0, N_EDGES), outputscale_prior=GammaPrior(2.0, 0.5)))
     if "additive" in features.parts:
-        # one single-edge Hamming kernel (a constant plus an indicator of equal ops) per edge, each
-        # scaled: gpytorch's AdditiveStructureKernel would share one lengthscale and scale over edges
-        for i in range(N_EDGES):
-            edge = HammingKernel(lengthscale_constraint=Interval(0.05, 20.0), lengthscale_prior=LogNormalPrior(0.0, 1.0))
-            parts.append(ScaleKernel(_Slice(edge, i, i + 1), outputscale_prior=GammaPrior(2.0, 2.0)))
+        # one scaled single-edge Hamming kernel (a constant plus an indicator of equal ops) per edge
+        parts.append(_Slice(_additive_hamming(N_EDGES), 0, N_EDGES))
     stop = n_inputs - features.n_trailing  # the end of the cell's own encoding
     if "wl" in features.parts:
         parts.append(ScaleKernel(_Slice(WeisfeilerLehmanKernel(), features.n_cat, stop),
@@ -355,9 +424,10 @@ def fit_belief(
 
     if not optimize:
         model = build()
-        if init is not None:
-            set_hyperparameters(model, init)
-        return model.eval()
+        if init is None or set_hyperparameters(model, init):
+            return model.eval()
+        # a fit saved by a version whose kernel had other parameters: fitted again, not guessed
+        init = None
     # two starts, gpytorch's defaults and the warm start, and keep the higher marginal likelihood:
     # a warm start alone can stay stuck in a degenerate optimum found on the first few points
     best, best_mll = None, -math.inf
@@ -381,14 +451,19 @@ def hyperparameters(model: SingleTaskGP) -> dict[str, list]:
     return {name: p.detach().tolist() for name, p in model.named_parameters()}
 
 
-def set_hyperparameters(model: SingleTaskGP, values: dict[str, list]) -> None:
-    """Load ``hyperparameters()`` output; names or shapes that do not fit are left as they are."""
+def set_hyperparameters(model: SingleTaskGP, values: dict[str, list]) -> bool:
+    """Load ``hyperparameters()`` output; names or shapes that do not fit are left as they are.
+    True when every parameter of ``model`` was loaded."""
+    loaded = 0
     with torch.no_grad():
-        for name, p in model.named_parameters():
+        params = list(model.named_parameters())
+        for name, p in params:
             if name in values:
                 v = torch.as_tensor(values[name], dtype=p.dtype)
                 if v.shape == p.shape:
                     p.copy_(v)
+                    loaded += 1
+    return loaded == len(params)
 
 
 class SpaceFeatures:
@@ -434,8 +509,10 @@ class SpaceFeatures:
             joint = pieces[0] if len(pieces) == 1 else ProductKernel(*pieces)
             parts.append(ScaleKernel(joint, outputscale_prior=GammaPrior(2.0, 0.5)))
         if "additive" in self.parts:
-            for k in range(d):
-                parts.append(ScaleKernel(self._part(k, k + 1, k < c), outputscale_prior=GammaPrior(2.0, 2.0)))
+            if c:
+                parts.append(_Slice(_additive_hamming(c), 0, c))
+            for k in range(c, d):
+                parts.append(ScaleKernel(self._part(k, k + 1, False), outputscale_prior=GammaPrior(2.0, 2.0)))
         kernel = parts[0]
         for p in parts[1:]:
             kernel = kernel + p
@@ -538,12 +615,29 @@ class _Predictor:
         return mean, V
 
 
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _predictor(model: SingleTaskGP) -> _Predictor:
+    """The model's ``_Predictor``, built once per training data: an ask asks a model for the pool's
+    marginals and then for joint samples, and each ``_Predictor`` is a Cholesky of the training
+    covariance (the largest single cost of an ask at 1,000 observations). A model whose training
+    data was replaced (``set_train_data``) gets a new one; fitted models' hyperparameters are not
+    changed after they are built."""
+    x, y = model.train_inputs[0], model.train_targets
+    hit = _PREDICTORS.get(model)
+    if hit is None or hit[0] is not x or hit[1] is not y:
+        hit = (x, y, _Predictor(model))
+        _PREDICTORS[model] = hit
+    return hit[2]
+
+
 def posterior_mean_var(model: SingleTaskGP, X: torch.Tensor, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
     """Marginal posterior mean and variance of the latent f over ``X`` (``n x d``), in chunks of
     ``chunk`` rows: a single posterior over all NB201 cells at once does not fit in memory."""
     means, variances = [], []
     with torch.no_grad():
-        pred = _Predictor(model)
+        pred = _predictor(model)
         for i in range(0, X.shape[0], chunk):
             Xc = X[i : i + chunk]
             mean, V = pred.mean_and_cross(Xc)
@@ -557,7 +651,7 @@ def posterior_mean_var(model: SingleTaskGP, X: torch.Tensor, chunk: int = 1024) 
 def joint_samples(model: SingleTaskGP, X: torch.Tensor, n_samples: int, generator: torch.Generator) -> torch.Tensor:
     """``n_samples x n`` exact joint posterior samples of f over ``X`` (keep n to ~1-2 thousand)."""
     with torch.no_grad():
-        mean, V = _Predictor(model).mean_and_cross(X)
+        mean, V = _predictor(model).mean_and_cross(X)
         cov = model.covar_module(X).to_dense() - V.transpose(-2, -1) @ V
         L = psd_safe_cholesky(cov + 1e-8 * torch.eye(cov.shape[-1], dtype=cov.dtype))
         z = torch.randn(n_samples, X.shape[0], generator=generator, dtype=cov.dtype)

@@ -37,6 +37,7 @@ class BOEDConfig:
     signal_use: str = "mean"
     refit_every: int = 1
     cold_start_every: int = 10
+    refit_fraction: float = 0.05
     pending: str = "believer"
 
     acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
@@ -50,6 +51,9 @@ class BOEDConfig:
         for label, lo in (("n_init", 1), ("n_samples", 2), ("plausible_size", 2), ("refit_every", 1),
                           ("cold_start_every", 1)):
             check_int(label, getattr(self, label), lo)
+        f = self.refit_fraction
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 <= f <= 1:
+            raise ConfigError(f"refit_fraction must be a number in [0, 1], got {f!r}")
         if self.pending not in PENDING:
             raise ConfigError(f"unknown pending {self.pending!r}; expected one of {list(PENDING)}")
 

@@ -113,6 +113,13 @@ class BOEDController(Strategy):
         last fitted hyperparameters. The fit is most of an ask's cost, so a larger value makes
         asks cheaper; on held-out NB201 seeds, 5 cost 8-9 more queries to the optimum in median
         (``benchmarks/README.md``, "Ask time").
+    refit_fraction:
+        Multiplies ``refit_every`` and ``cold_start_every`` by ``max(1, floor(refit_fraction * n))``
+        after a fit on ``n`` observations (default 0.05: at every tell up to 39 observations, every
+        10th at 200, every 50th at 1,000), so the hyperparameters are refitted as the history grows
+        by a fraction of itself; 0 for the plain counts (the only schedule before 2026-12). The belief is
+        conditioned on every tell either way. This is what keeps an ask cheap late in a search
+        (``benchmarks/README.md``, "Ask cost").
     pending:
         How cells that are being evaluated (pending: asked, not yet told; the other workers' cells,
         or the earlier picks of a batch) enter the belief. ``"believer"`` (default): the kriging
@@ -159,7 +166,8 @@ class BOEDController(Strategy):
         self.signals = inputs.signals  # the form saved in get_params
         self.features = inputs.features
         self.pool = CandidatePool(self.space, self.features)
-        self.belief = Belief(self.features, c.output_transform, c.refit_every, c.cold_start_every, c.pending)
+        self.belief = Belief(self.features, c.output_transform, c.refit_every, c.cold_start_every, c.pending,
+                             c.refit_fraction)
         self.design = self._design(inputs.init_top)
         self._acquisition: PoolAcquisition | None = None
 

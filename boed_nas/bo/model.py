@@ -4,7 +4,9 @@ fantasies, and the posterior over a candidate pool that the acquisitions read.
 ``Belief.fit`` fits the GP (``fit_belief``) to the told outcomes (output-transformed): by marginal
 likelihood every ``refit_every`` tells, warm-started from the last fit and, every
 ``cold_start_every`` tells, also from gpytorch's defaults (the better marginal likelihood is kept);
-in between it conditions on the new data with the last hyperparameters. A belief saved at this
+in between it conditions on the new data with the last hyperparameters. With ``refit_fraction``
+both counts are multiplied by ``max(1, floor(refit_fraction * n))`` at a fit on ``n`` observations:
+the hyperparameters are refitted when the history has grown by that fraction, not at every tell. A belief saved at this
 very history is rebuilt, not refitted, so a resumed run holds the identical model. ``state`` /
 ``load_state`` save that schedule (JSON).
 
@@ -33,12 +35,19 @@ class Belief:
     """The GP over a pool's inputs and its fit schedule (see the module docstring)."""
 
     def __init__(self, features: Any, output_transform: str = "rank", refit_every: int = 1,
-                 cold_start_every: int = 10, pending: str = "believer"):
+                 cold_start_every: int = 10, pending: str = "believer", refit_fraction: float = 0.0):
         self.features = features
         self.transform = OutputTransform(output_transform)
         self.refit_every, self.cold_start_every, self.pending_mode = refit_every, cold_start_every, pending
+        self.refit_fraction = refit_fraction
         self.hyper: dict[str, Any] | None = None  # last fitted hyperparameters and the history size
         self._cache: tuple[int, Any, np.ndarray] | None = None
+
+    def stretch(self, at: int) -> int:
+        """The factor on ``refit_every`` and ``cold_start_every`` after a fit at history size ``at``:
+        ``max(1, floor(refit_fraction * at))``, so hyperparameters are refitted when the history
+        has grown by that fraction (1: the plain counts)."""
+        return max(1, math.floor(self.refit_fraction * at))
 
     def invalidate(self) -> None:
         """Forget the cached model (the pool or its inputs changed)."""
@@ -63,7 +72,7 @@ class Belief:
             # (history size when it was last done, whether it is due now); states saved before
             # these settings existed fitted with a cold start at every tell, i.e. at "n"
             at = None if self.hyper is None else self.hyper.get(key, self.hyper["n"])
-            return at, at is None or n_history - at >= every
+            return at, at is None or n_history - at >= every * self.stretch(at)
 
         fitted_at, refit = due("fitted_at", self.refit_every)
         cold_at, cold = due("cold_at", self.cold_start_every)
