@@ -38,6 +38,17 @@ class OutcomeError(BoedNasError):
     metric missing, a negative cost."""
 
 
+class NonFiniteMetricError(OutcomeError):
+    """A metric that is NaN or infinite: the search loop tells such an evaluation as failed (with
+    this reason) instead of stopping; ``Strategy.tell`` refuses it."""
+
+
+class ObjectiveError(BoedNasError):
+    """The objective, not one evaluation, is at fault: it returned something that is not a result,
+    or every evaluation so far failed. The search stops (the CLI exits with code 3); what was
+    told is saved, and a resume after the fix continues."""
+
+
 class DuplicateTellError(BoedNasError):
     """A cell (or one isomorphic to it) was told twice."""
 
@@ -60,5 +71,5 @@ def check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-__all__ = ["check_int", "BoedNasError", "ConfigError", "DuplicateTellError", "OutcomeError", "SpaceError", "StateError",
-           "UnknownDatasetError", "UnknownStrategyError"]
+__all__ = ["check_int", "BoedNasError", "ConfigError", "DuplicateTellError", "NonFiniteMetricError", "ObjectiveError",
+           "OutcomeError", "SpaceError", "StateError", "UnknownDatasetError", "UnknownStrategyError"]

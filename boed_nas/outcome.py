@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import OutcomeError
+from .errors import NonFiniteMetricError, OutcomeError
 
 
 @dataclass(frozen=True)
@@ -40,27 +40,40 @@ class Outcome:
             "or None for a failed trial"
         )
 
-    def checked(self, metric: str) -> Outcome:
-        """This outcome with its metrics checked: finite floats, ``metric`` present unless failed.
+    def checked(self, metric: str | Sequence[str]) -> Outcome:
+        """This outcome with its metrics checked: finite floats, ``metric`` (or each of several)
+        present unless failed.
 
-        Returns a copy without ``info``; raises OutcomeError naming the bad value.
+        Returns a copy without ``info``; raises ``OutcomeError`` naming the bad value
+        (``NonFiniteMetricError`` for NaN or inf).
         """
+        required = [metric] if isinstance(metric, str) else list(metric)
         metrics: dict[str, float] = {}
         for name, v in self.metrics.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "__float__"):
                 raise OutcomeError(f"metric {name!r} = {v!r} is not a number")
-            f = float(v)
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                raise OutcomeError(f"metric {name!r} = {v!r} is not a number") from None
             if not math.isfinite(f):
-                raise OutcomeError(
+                raise NonFiniteMetricError(
                     f"metric {name!r} = {f!r} is not finite; report a trial that produced no metric as "
                     "failed (Outcome(failed=True) or tell(cell, None)) instead"
                 )
             metrics[name] = f
-        if not self.failed and metric not in metrics:
-            raise OutcomeError(f"outcome lacks the search metric {metric!r}; got metrics {sorted(metrics)}")
-        cost = float(self.cost)
+        missing = [m for m in required if m not in metrics]
+        if not self.failed and missing:
+            what = f"the search metric {missing[0]!r}" if missing == required[:1] else f"the metrics {missing}"
+            raise OutcomeError(f"outcome lacks {what}; got metrics {sorted(metrics)}")
+        try:
+            cost = float(self.cost)
+        except (TypeError, ValueError):
+            raise OutcomeError(f"cost = {self.cost!r} must be a finite non-negative number") from None
         if not math.isfinite(cost) or cost < 0:
             raise OutcomeError(f"cost = {self.cost!r} must be a finite non-negative number")
+        if not isinstance(self.failed, (bool, int)) or isinstance(self.failed, int) and self.failed not in (0, 1):
+            raise OutcomeError(f"failed = {self.failed!r} must be True or False")
         return Outcome(metrics=metrics, cost=cost, failed=bool(self.failed))
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,4 +81,5 @@ class Outcome:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Outcome:
-        return cls(metrics=dict(d.get("metrics", {})), cost=float(d.get("cost", 0.0)), failed=bool(d.get("failed")))
+        # read as written: a malformed value ("failed": "no") is refused by checked(), not guessed
+        return cls(metrics=dict(d.get("metrics", {})), cost=d.get("cost", 0.0), failed=d.get("failed", False))

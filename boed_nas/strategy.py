@@ -157,7 +157,7 @@ class Strategy:
         ``DuplicateTellError`` for a cell already told (or one isomorphic to it).
         """
         cell = self.space.parse(cell)
-        checked = Outcome.coerce(outcome).checked(self.metric)
+        checked = self.check_outcome(outcome)
         key = self.space.key(cell)
         if key in self._seen:
             raise DuplicateTellError(
@@ -171,6 +171,18 @@ class Strategy:
             self.pending.pop(key, None)
             self._observe(obs)
             self._checkpoint("tell")
+
+    @property
+    def required_metrics(self) -> tuple[str, ...]:
+        """The metrics a successful outcome must hold: the search metric (a multi-objective
+        strategy adds its measured objectives)."""
+        return (self.metric,)
+
+    def check_outcome(self, outcome: Outcome | Mapping[str, float] | None) -> Outcome:
+        """``outcome`` as ``tell`` would record it (``Outcome.checked`` on ``required_metrics``);
+        ``OutcomeError`` (``NonFiniteMetricError`` for NaN or inf) where it cannot be told. The
+        search loop calls it before it logs a result as final."""
+        return Outcome.coerce(outcome).checked(self.required_metrics)
 
     def _checkpoint(self, operation: str) -> None:
         """Save the state to ``state_path`` (if set); a failure is a ``StateError`` naming the path."""

@@ -68,6 +68,10 @@ class MultiObjectiveStrategy(Strategy):
                 "costs": getattr(getattr(self.problem, "costs", None), "spec", None),
                 "constraints": dict(self.problem.constraints)}
 
+    @property
+    def required_metrics(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([self.metric, *(o.metric for o in self.problem.measured)]))
+
     def _observe(self, obs: Observation) -> None:
         # every measured objective must be in a successful outcome (the base class checks the search
         # metric); raising here undoes the tell (the base class's rollback)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import ObjectiveError
 from ..registry import ENTRY_POINT_GROUP, available
 from . import blueprint, experiment, supernet
 
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"boed-nas {args.command}: interrupted; what was told is saved in the run folder (continue with --resume)",
               file=sys.stderr)
         return 130
+    except ObjectiveError as e:  # the user's objective stopped the search: what was told is saved
+        print(f"boed-nas {args.command}: objective error: {e}", file=sys.stderr)
+        return 3
     except (ValueError, OSError) as e:  # bad input (BoedNasError is a ValueError) or a file system refusal
         print(f"boed-nas {args.command}: error: {e}", file=sys.stderr)
         return 2

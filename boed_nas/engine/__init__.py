@@ -11,7 +11,9 @@ from __future__ import annotations
 from ..errors import ConfigError
 from .base import (
     Engine,
+    Evaluation,
     Job,
+    MetricObjective,
     Objective,
     Result,
     TransientError,
@@ -46,5 +48,5 @@ def make_engine(objective: Objective, workers: int = 1, *, clock: str = "wall", 
     return DaskEngine(objective, workers, scheduler=scheduler, resources=resources, transient=transient)
 
 
-__all__ = ["CLOCKS", "Engine", "InProcessEngine", "Job", "Objective", "Result", "SimulatedEngine", "TransientError",
+__all__ = ["CLOCKS", "Engine", "Evaluation", "InProcessEngine", "Job", "MetricObjective", "Objective", "Result", "SimulatedEngine", "TransientError",
            "check_workers", "evaluate", "make_engine", "training_time"]

@@ -15,13 +15,14 @@ cell is told as failed, or evaluated again (up to the loop's ``max_retries``) wh
 
 from __future__ import annotations
 
+import numbers
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OutcomeError
 from ..spaces.protocol import Configuration
 from ..outcome import Outcome
 
@@ -55,17 +56,64 @@ class Result:
     started: float = 0.0
     finished: float = 0.0
     worker: str = ""
+    returned: str | None = None
+    """Set when the objective returned something that is not a result (a string, a list): what
+    came back, as text. The search loop stops on it; it is never told."""
+
+
+class Evaluation(NamedTuple):
+    """What one call of an objective gave: the outcome, or the error text of what it raised (and
+    whether that is transient), or (``returned``) the text of a value that is not a result."""
+
+    outcome: Outcome | None
+    error: str | None = None
+    transient: bool = False
+    returned: str | None = None
 
 
 def evaluate(objective: Objective, cell: Configuration, transient: tuple[type[BaseException], ...] = ()
-             ) -> tuple[Outcome | None, str | None, bool]:
-    """(outcome, error text, transient?) of one call of ``objective`` on ``cell``; never raises for
-    an exception of the objective (a ``KeyboardInterrupt`` still stops the run)."""
+             ) -> Evaluation:
+    """One call of ``objective`` on ``cell``; never raises for an exception of the objective (a
+    ``KeyboardInterrupt`` still stops the run). An objective that calls ``sys.exit`` has failed
+    this evaluation, it does not end the search."""
     try:
-        return Outcome.coerce(objective(cell)), None, False
+        value = objective(cell)
+    except SystemExit as e:
+        return Evaluation(None, f"SystemExit: the objective called sys.exit({e.code!r})")
     except Exception as e:  # the objective's own failure: recorded, told as failed or retried
         text = "".join(traceback.format_exception_only(type(e), e)).strip()
-        return None, text, isinstance(e, (TransientError, *transient))
+        return Evaluation(None, text, isinstance(e, (TransientError, *transient)))
+    try:
+        return Evaluation(Outcome.coerce(value))
+    except OutcomeError:
+        return Evaluation(None, returned=f"{value!r:.200} (a {type(value).__name__})")
+
+
+def is_bare_number(value: Any) -> bool:
+    """A real number (Python's, numpy's, a one-element tensor), not a bool."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    size = getattr(value, "size", None)
+    size = size() if callable(size) else size
+    return hasattr(value, "__float__") and hasattr(value, "dtype") and size == 1 and not isinstance(value, Mapping)
+
+
+class MetricObjective:
+    """``objective`` with its bare-number results read as the value of ``metric`` (Optuna's
+    convention: ``return 93.1``); everything else passes through. Pickles when ``objective``
+    does (the Dask engine sends it to the workers)."""
+
+    def __init__(self, objective: Objective, metric: str) -> None:
+        self.objective, self.metric = objective, metric
+
+    def __call__(self, cell: Configuration) -> Any:
+        value = self.objective(cell)
+        return {self.metric: float(value)} if is_bare_number(value) else value
+
+    def __repr__(self) -> str:
+        return f"MetricObjective({self.objective!r}, {self.metric!r})"
 
 
 class Engine(ABC):
@@ -115,4 +163,5 @@ def check_workers(n_workers: Any) -> int:
     return n_workers
 
 
-__all__ = ["Engine", "Job", "Objective", "Result", "TransientError", "check_workers", "evaluate"]
+__all__ = ["Engine", "Evaluation", "Job", "MetricObjective", "Objective", "Result", "TransientError", "check_workers",
+           "evaluate", "is_bare_number"]

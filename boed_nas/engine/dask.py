@@ -37,12 +37,12 @@ from .base import Configuration, Engine, Job, Objective, Result, check_workers, 
 def _run(objective: Objective, cell: Configuration, transient: tuple, t0: float) -> tuple:
     """On a worker: one evaluation, timed against the driver's clock start ``t0`` (wall seconds)."""
     started = time.time() - t0
-    outcome, error, is_transient = evaluate(objective, cell, transient)
+    e = evaluate(objective, cell, transient)
     try:
         worker = get_worker().address
     except ValueError:
         worker = socket.gethostname()
-    return outcome, error, is_transient, started, time.time() - t0, worker
+    return e.outcome, e.error, e.transient, started, time.time() - t0, worker, e.returned
 
 
 class DaskEngine(Engine):
@@ -115,8 +115,8 @@ class DaskEngine(Engine):
                 break
         job, future = self._futures.pop(done[0])
         if future.status == "finished":
-            outcome, error, transient, started, finished, worker = future.result()
-            return Result(job, outcome, error, transient, started, finished, worker)
+            outcome, error, transient, started, finished, worker, returned = future.result()
+            return Result(job, outcome, error, transient, started, finished, worker, returned)
         # the cluster gave up on it (KilledWorker after repeated worker deaths) or it was cancelled
         exc = future.exception() if future.status == "error" else None
         text = f"{type(exc).__name__}: {exc}" if exc is not None else f"evaluation {future.status} on the cluster"

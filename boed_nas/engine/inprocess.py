@@ -37,8 +37,8 @@ class InProcessEngine(Engine):
             raise RuntimeError("wait() with no job running")
         job = self._jobs.pop(0)
         started = self.now()
-        outcome, error, transient = evaluate(self.objective, job.cell, self.transient)
-        return Result(job, outcome, error, transient, started, self.now(), "local")
+        e = evaluate(self.objective, job.cell, self.transient)
+        return Result(job, e.outcome, e.error, e.transient, started, self.now(), "local", e.returned)
 
     def cancel(self, job: Job) -> None:
         self._jobs = [j for j in self._jobs if j.id != job.id]

@@ -55,11 +55,12 @@ class SimulatedEngine(Engine):
         self._busy.add(worker)
         job = Job(self._next_id, cell, attempt, self._clock)
         self._next_id += 1
-        outcome, error, transient = evaluate(self.objective, cell, self.transient)
-        seconds = float(self.duration(outcome))
+        e = evaluate(self.objective, cell, self.transient)
+        seconds = float(self.duration(e.outcome))
         if not seconds >= 0:
             raise ConfigError(f"duration of {cell} is {seconds!r}; expected a non-negative number of seconds")
-        result = Result(job, outcome, error, transient, self._clock, self._clock + seconds, f"sim-{worker}")
+        result = Result(job, e.outcome, e.error, e.transient, self._clock, self._clock + seconds, f"sim-{worker}",
+                        e.returned)
         heapq.heappush(self._heap, (result.finished, job.id, result))
         return job
 

@@ -24,6 +24,7 @@ run again first, and the run continues where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -33,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..engine import Engine, Result, make_engine
-from ..errors import ConfigError, check_int
+from ..engine import Engine, MetricObjective, Result, make_engine
+from ..errors import ConfigError, NonFiniteMetricError, ObjectiveError, OutcomeError, check_int
 from ..nb201.benchmark import NB201Benchmark
 from ..spaces.protocol import Configuration
 from ..outcome import Outcome
@@ -151,13 +152,19 @@ def run_objective(
     out: str | Path | RunFolder | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     progress: Callable[[dict[str, int]], None] | None = None,
+    max_initial_failures: int | None = 5,
 ) -> pd.DataFrame:
     """Run ``strategy`` (on its ``space``) against your ``objective`` until ``budget`` evaluations
     are told; the trajectory (``ObjectiveRecorder``'s columns).
 
     ``objective(config)`` trains and validates one configuration and returns its metrics (a dict
-    holding the strategy's ``metric``, or an ``Outcome`` with ``cost`` and ``info``); ``None`` or a
-    raised error is a failed evaluation (retried up to ``max_retries`` when transient). With
+    holding the strategy's ``metric``, a bare number that is its value, or an ``Outcome`` with
+    ``cost`` and ``info``); ``None`` or a raised error is a failed evaluation (retried up to
+    ``max_retries`` when transient), and so is a NaN or infinite metric (the reason is in the
+    trajectory's ``error``). A result of another shape (a string, a dict without the metric) stops
+    the search with ``ObjectiveError`` at the first such evaluation, before it is told or logged
+    as final, so that a resume after the fix runs it again; so do ``max_initial_failures``
+    evaluations that all failed (None: never), and a run whose evaluations all failed. With
     ``workers > 1`` (or a ``scheduler`` address) the evaluations run on Dask, asynchronously: the
     objective must be importable by the workers (a module-level function). ``out``, resume and
     faults: as ``run_search``.
@@ -168,13 +175,16 @@ def run_objective(
         raise ConfigError(f"objective must be a function of a configuration, got {objective!r}")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ConfigError(f"batch_size must be a positive integer or None (asynchronous), got {batch_size!r}")
+    if max_initial_failures is not None:
+        check_int("max_initial_failures", max_initial_failures, 1)
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out)
     own_engine = engine is None
-    engine = engine if engine is not None else make_engine(objective, workers, scheduler=scheduler, resources=resources,
+    engine = engine if engine is not None else make_engine(MetricObjective(objective, strategy.metric), workers,
+                                                           scheduler=scheduler, resources=resources,
                                                            transient=tuple(transient))
     try:
         return _Loop(strategy, engine, ObjectiveRecorder(strategy), budget, batch_size, callback, False, 0.0,
-                     max_retries, folder, progress).run()
+                     max_retries, folder, progress, max_initial_failures=max_initial_failures).run()
     finally:
         if own_engine:
             engine.close()
@@ -237,11 +247,12 @@ class _Loop:
     """One run of ``run_search`` (its state between events)."""
 
     def __init__(self, strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, ask_charge,
-                 max_retries, folder, progress, min_queries=0):
+                 max_retries, folder, progress, min_queries=0, max_initial_failures=None):
         self.strategy, self.engine, self.recorder, self.budget = strategy, engine, recorder, budget
         self.batch_size, self.callback, self.stop_at_optimum = batch_size, callback, stop_at_optimum
         self.ask_charge, self.max_retries, self.folder, self.progress = ask_charge, max_retries, folder, progress
         self.min_queries = min_queries  # with stop_at_optimum: run on to at least this many told queries
+        self.max_initial_failures = max_initial_failures  # stop when this many evaluations, all so far, failed
         self.rows: list[dict[str, Any]] = []
         self.waiting: list[dict[str, Any]] = []  # rows told, their recommendation not yet taken
         self.queue: list[tuple[Configuration, int, float]] = []  # (cell, attempt, ask seconds): asked, not yet submitted
@@ -328,9 +339,50 @@ class _Loop:
             self.asked[job.id] = seconds
         self._finish_rows()
 
+    def _stop_on_objective(self, result: Result, seconds: float, what: str) -> None:
+        """The objective's result cannot be told: log the attempt (not as final: a resume runs the
+        configuration again) and stop the search with one line."""
+        if self.folder is not None:
+            self.folder.log(result, seconds, final=False)
+        s = self.strategy
+        expected = (f"a dict of metrics holding {list(s.required_metrics)} (or a bare number, the value of "
+                    f"{s.metric!r}), an Outcome, or None for a failed evaluation")
+        raise ObjectiveError(f"the objective {what} for {s.space.format(result.job.cell)}; expected {expected}. "
+                             "Nothing was told for it: fix the objective and resume")
+
+    def _assess(self, result: Result, seconds: float) -> Result:
+        """``result`` as it will be logged and told: a non-finite metric makes it a failure with the
+        reason; a result that is not one stops the search (``_stop_on_objective``)."""
+        if result.returned is not None:
+            self._stop_on_objective(result, seconds, f"returned {result.returned}")
+        if result.outcome is None:
+            return result
+        try:
+            self.strategy.check_outcome(result.outcome)
+        except NonFiniteMetricError as e:
+            return dataclasses.replace(result, outcome=None, error=f"NonFiniteMetricError: {e}".split(";")[0],
+                                       transient=False)
+        except OutcomeError as e:
+            self._stop_on_objective(result, seconds, f"returned an outcome that cannot be told ({e})")
+        return result
+
+    def _check_failures(self) -> None:
+        """``ObjectiveError`` when every evaluation so far failed: after ``max_initial_failures`` of
+        them, or at the end of the run."""
+        s = self.strategy
+        if not s.history or any(not o.outcome.failed for o in s.history):
+            return
+        if self.stopping() or (self.max_initial_failures is not None and len(s.history) >= self.max_initial_failures):
+            self._finish_rows()
+            first = next((r for r in self.rows if r.get("error")), None)
+            where = "" if first is None else f"; the first error ({first.get('config', first.get('cell'))}): {first['error']}"
+            raise ObjectiveError(f"all {len(s.history)} evaluations so far failed{where}. What was told is saved: fix "
+                                 "the objective and resume")
+
     def _handle(self, result: Result) -> None:
         job = result.job
         seconds = self.asked.pop(job.id, math.nan)
+        result = self._assess(result, seconds)
         retry = result.error is not None and result.transient and job.attempt < self.max_retries
         if self.folder is not None:
             self.folder.log(result, seconds, final=not retry)
@@ -355,6 +407,7 @@ class _Loop:
                 if not self.engine.running():
                     break
                 self._handle(self.engine.wait())
+                self._check_failures()
                 if self.progress is not None:
                     self.progress({"running": len(self.engine.running()), "done": self.told, "failed": self.failed})
                 if self.stopping():  # stopped at the optimum: abandon what still runs or waits

@@ -138,6 +138,8 @@ class RunFolder:
                  "error": result.error, "transient": result.transient, "final": final,
                  "submitted": result.job.submitted, "started": result.started, "finished": result.finished,
                  "worker": result.worker, "ask_seconds": None if math.isnan(ask_seconds) else ask_seconds}
+        if result.returned is not None:  # what the objective returned instead of a result (never told)
+            entry["returned"] = result.returned
         if self._log is None:
             self._log = open(self.log_path, "a")
         self._log.write(json.dumps(entry) + "\n")

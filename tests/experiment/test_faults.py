@@ -1,0 +1,117 @@
+"""What a user's objective can do wrong, and what the loop makes of it (issue 33): a non-finite
+metric is a failed evaluation with its reason; a result of the wrong shape stops the search before
+anything is told, and a resume after the fix continues; a bare number is the search metric; an
+objective that always fails stops the search after a few evaluations with its first error."""
+
+import json
+
+import numpy as np
+import pytest
+
+from boed_nas.cli import main as cli
+from boed_nas.errors import ObjectiveError, OutcomeError
+from boed_nas.experiment.loop import run_objective
+from boed_nas.experiment.runfolder import RunFolder
+from boed_nas.outcome import Outcome
+from boed_nas.registry import make_strategy
+from tests.spaces.user_objective import SPACE, score
+
+OBJ = "tests.experiment.test_faults"
+
+
+def _strategy(seed=0):
+    return make_strategy("random", seed=seed, space=SPACE)
+
+
+def nan_at_depth_3(c):
+    return {"val_acc": float("nan") if c["depth"] == 3 else score(c)}
+
+
+def test_a_non_finite_metric_is_a_failed_evaluation_with_its_reason_and_the_search_goes_on(tmp_path):
+    traj = run_objective(_strategy(), nan_at_depth_3, 40, out=tmp_path / "run")
+    bad = traj[traj["config"].str.contains('"depth": 3')]
+    assert len(traj) == 40 and len(bad) > 0
+    assert bad["failed"].all() and bad["error"].str.startswith("NonFiniteMetricError: metric 'val_acc' = nan").all()
+    assert not traj.loc[~traj.index.isin(bad.index), "failed"].any()
+    # logged as a final failure: a resume tells it as failed, never the NaN
+    log = RunFolder(tmp_path / "run").evaluations()
+    nan_logged = [e for e in log if '"depth": 3' in e["cell"]]
+    assert all(e["final"] and e["outcome"] is None and "not finite" in e["error"] for e in nan_logged)
+    resumed = RunFolder(tmp_path / "run").load_strategy(space=SPACE)
+    assert len(resumed.history) == 40
+
+
+def returns_a_string(c):
+    return "great"
+
+
+def returns_another_metric(c):
+    return {"accuracy": score(c)}
+
+
+@pytest.mark.parametrize("bad, shows", [(returns_a_string, "returned 'great' (a str)"),
+                                        (returns_another_metric, "lacks the search metric 'val_acc'")])
+def test_a_result_of_the_wrong_shape_stops_at_once_and_a_resume_after_the_fix_continues(tmp_path, bad, shows):
+    out = tmp_path / "run"
+    with pytest.raises(ObjectiveError, match="expected a dict of metrics holding") as e:
+        run_objective(_strategy(), bad, 10, out=out)
+    assert shows in str(e.value)
+    folder = RunFolder(out)
+    log = folder.evaluations()
+    assert len(log) == 1 and not log[0]["final"]  # never logged as a result
+    s = folder.load_strategy(space=SPACE)
+    assert not s.history and len(s.pending) == 1  # nothing told; the configuration is still to run
+    traj = run_objective(s, lambda c: {"val_acc": score(c)}, 10, out=out)
+    assert len(traj) == 10 and not traj["failed"].any()
+    assert traj["config"].iloc[0] == log[0]["cell"]  # the one that came back wrong, run again first
+
+
+@pytest.mark.parametrize("number", [float, np.float32, np.float64, int])
+def test_a_bare_number_is_the_value_of_the_search_metric(number):
+    s = make_strategy("random", seed=0, space=SPACE, metric="loss", maximize=False)
+    traj = run_objective(s, lambda c: number(100 - score(c)), 8)
+    assert not traj["failed"].any()
+    assert [o.outcome.metrics for o in s.history] == [{"loss": float(number(100 - score(o.cell)))} for o in s.history]
+
+
+def always_raises(c):
+    raise RuntimeError(f"cannot build depth {c['depth']}")
+
+
+def test_an_objective_that_always_fails_stops_after_five_with_the_first_error_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ObjectiveError, match=r"all 5 evaluations so far failed; the first error .*RuntimeError: cannot build"):
+        run_objective(_strategy(), always_raises, 30, out=out)
+    s = RunFolder(out).load_strategy(space=SPACE)
+    assert len(s.history) == 5
+    traj = run_objective(s, lambda c: {"val_acc": score(c)}, 30, out=out)
+    assert len(traj) == 30 and traj["failed"].sum() == 5
+    # a run shorter than five whose evaluations all failed is an error too; None turns the stop off
+    with pytest.raises(ObjectiveError, match="all 3 evaluations"):
+        run_objective(_strategy(), always_raises, 3)
+    traj = run_objective(_strategy(), lambda c: None if c["depth"] < 6 else score(c), 12, max_initial_failures=None)
+    assert len(traj) == 12
+
+
+def exits(c):
+    raise SystemExit(4)
+
+
+def test_an_objective_that_calls_sys_exit_fails_its_evaluation_not_the_search():
+    traj = run_objective(_strategy(), lambda c: exits(c) if c["depth"] == 2 else score(c), 20)
+    failed = traj[traj["failed"]]
+    assert len(traj) == 20 and len(failed) and failed["error"].str.contains(r"sys.exit\(4\)").all()
+
+
+def test_a_malformed_failed_flag_is_refused_not_read_as_true():
+    with pytest.raises(OutcomeError, match="failed = 'no'"):
+        _strategy().tell(SPACE.sample(np.random.default_rng(0)), Outcome.from_dict({"metrics": {"val_acc": 1.0},
+                                                                                    "failed": "no"}))
+
+
+def test_the_cli_ends_an_objective_error_with_one_line_and_exit_code_3(tmp_path, capsys):
+    code = cli(["search", "--space", "tests.spaces.user_objective:SPACE", "--objective", f"{OBJ}:returns_a_string",
+                "--strategy", "random", "--budget", "5", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and err[-1].startswith("boed-nas search: objective error: the objective returned 'great'")
+    assert json.loads((tmp_path / "run" / "evaluations.jsonl").read_text())["returned"] == "'great' (a str)"
