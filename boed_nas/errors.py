@@ -49,6 +49,10 @@ class ObjectiveError(BoedNasError):
     told is saved, and a resume after the fix continues."""
 
 
+class FolderInUseError(BoedNasError):
+    """A run folder that another live process is running (its lock is held): one writer per folder."""
+
+
 class DuplicateTellError(BoedNasError):
     """A cell (or one isomorphic to it) was told twice."""
 
@@ -71,5 +75,5 @@ def check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-__all__ = ["check_int", "BoedNasError", "ConfigError", "DuplicateTellError", "NonFiniteMetricError", "ObjectiveError",
+__all__ = ["check_int", "BoedNasError", "ConfigError", "DuplicateTellError", "FolderInUseError", "NonFiniteMetricError", "ObjectiveError",
            "OutcomeError", "SpaceError", "StateError", "UnknownDatasetError", "UnknownStrategyError"]

@@ -13,7 +13,7 @@ from boed_nas.nb201.benchmark import NB201Benchmark
 
 def test_every_error_is_a_boed_nas_error_and_a_value_error():
     kinds = [getattr(errors, n) for n in errors.__all__ if isinstance(getattr(errors, n), type)]
-    assert len(kinds) == 10
+    assert len(kinds) == 11
     for k in kinds:
         assert issubclass(k, errors.BoedNasError) and issubclass(k, ValueError)
 

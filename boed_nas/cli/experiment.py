@@ -197,6 +197,7 @@ def _search_objective(args: argparse.Namespace) -> int:
     out = Path(args.out)
     folder = RunFolder(out)
     folder.prepare()
+    folder.lock()  # one process per run folder, from before its first read
     resumed = args.resume and folder.holds_run()
     if resumed:
         folder.check_meta({k: v for k, v in meta.items() if k != "budget"})

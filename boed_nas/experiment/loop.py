@@ -276,8 +276,15 @@ class _Loop:
         if not self.waiting:
             return
         rec = self.strategy.recommend()
+        if self.folder is not None:  # logged, so that a row lost with the trajectory is rebuilt as it was
+            self.folder.log_recommendation(self.told, "" if rec is None else self.strategy.space.format(rec))
+        self._write_rows(rec)
+
+    def _write_rows(self, rec: Configuration | None, logged: str | None = None) -> None:
+        """The waiting rows with the recommendation ``rec`` (``logged``: its logged text instead)."""
+        space = self.strategy.space
         for row in self.waiting:
-            self.recorder.recommended(row, rec)
+            self.recorder.recommended(row, rec if logged is None else (space.parse(logged) if logged else None))
             self.rows.append(row)
             if self.folder is not None:
                 self.folder.append_row(row, self.recorder.columns)
@@ -300,14 +307,21 @@ class _Loop:
             if space.key(cell) not in told:
                 s.tell(cell, _told_outcome(e))
                 told.add(space.key(cell))
+        recommended = self.folder.recommendations() if self.folder is not None else {}
         for q, obs in enumerate(s.history, start=1):
             row = self.recorder.row(q, obs.cell, obs.outcome)
             e = by_key.get(space.key(obs.cell), {})
             row.update({"ask_seconds": e.get("ask_seconds", math.nan), **_events(e)})
             if q <= len(done_rows):
                 self.rows.append(done_rows[q - 1])
-            else:
-                self.waiting.append(row)  # written on the way, lost in the crash: rebuilt now
+                continue
+            # lost (a crash between the tell and the row, a torn or deleted trajectory): rebuilt with
+            # the recommendation logged at the time, if the log has it
+            self.waiting.append(row)
+            later = [n for n in recommended if n >= q]
+            if later:
+                self._write_rows(None, recommended[min(later)])
+                self.waiting = []
         self._finish_rows()
         for cell in s.pending.values():  # asked and running when the run stopped: run again, in order
             self.queue.append((cell, 0, math.nan))
@@ -397,8 +411,14 @@ class _Loop:
         self.waiting.append(row)
 
     def run(self) -> pd.DataFrame:
-        if self.folder is not None:
-            self.folder.attach(self.strategy)
+        took_lock = self.folder is not None and self.folder.attach(self.strategy)
+        try:
+            return self._run()
+        finally:
+            if took_lock:
+                self.folder.unlock()
+
+    def _run(self) -> pd.DataFrame:
         self._resume()
         try:
             while True:

@@ -108,11 +108,22 @@ def run_nb201(run: SearchRun, out: str | Path | None = None, *, resume: bool = F
               callback: Callable[[dict[str, Any]], None] | None = None,
               progress: Callable[[dict[str, int]], None] | None = None,
               plots: bool = True) -> tuple[Strategy, pd.DataFrame, dict[str, Any]]:
-    """Run (or, with ``resume``, continue) ``run`` in the folder ``out``; (strategy, trajectory, summary)."""
+    """Run (or, with ``resume``, continue) ``run`` in the folder ``out``; (strategy, trajectory, summary).
+    The folder is locked for this process while it runs (``RunFolder.lock``)."""
     folder = None if out is None else RunFolder(out)
     bench, strategy, report = run.build()  # every setting checked before any file is written
+    if folder is None:
+        return _run_nb201(run, None, bench, strategy, report, resume, scheduler, callback, progress, plots)
+    folder.prepare()
+    folder.lock()  # one process per run folder, from before its first read
+    try:
+        return _run_nb201(run, folder, bench, strategy, report, resume, scheduler, callback, progress, plots)
+    finally:
+        folder.unlock()
+
+
+def _run_nb201(run, folder, bench, strategy, report, resume, scheduler, callback, progress, plots):
     if folder is not None:
-        folder.prepare()
         if resume and folder.holds_run():
             saved = folder.meta()
             same = {k: v for k, v in run.meta().items() if k != "budget"}

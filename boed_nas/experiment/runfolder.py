@@ -5,18 +5,35 @@
     evaluations.jsonl   every finished evaluation, appended and fsync'd *before* it is told: cell,
                         outcome or error, attempt, worker, submitted / started / finished times
     trajectory.csv      one row per told evaluation, appended as results arrive
+    recommendations.jsonl  the strategy's recommendation after each row (to rebuild lost rows)
 
-``RunFolder(out).check_new()`` refuses a folder that already holds a search (resume it, or choose
-another folder); ``RunFolder(out).load_strategy()`` rebuilds the strategy of a stopped run, which
-``run_search(..., out=out)`` then continues (see ``boed_nas.experiment.loop``).
+``RunFolder(out).check_new()`` refuses a folder that already holds a search, or what is left of
+one (resume it, or choose another folder); ``RunFolder(out).load_strategy()`` rebuilds the strategy
+of a stopped run, which ``run_search(..., out=out)`` then continues (see
+``boed_nas.experiment.loop``).
+
+One writer per folder: the process that runs a search holds an exclusive lock on ``.lock``
+(``fcntl.flock``, which the system releases when the process ends, however it ends: a lock left by
+a dead process is simply taken). A second process gets ``FolderInUseError`` naming the holder's
+pid. A crash in the middle of a write can leave a last line cut short in ``evaluations.jsonl`` or
+``trajectory.csv``: readers leave it out (it was never acknowledged) and writers cut it off before
+they append. ``recommendations.jsonl`` records, after each row, the strategy's recommendation at
+that moment (``{"told": n, "recommended": ...}``), so that rows lost with ``trajectory.csv`` are
+rebuilt as they were.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; one writer per folder is then the user's to keep
+    fcntl = None  # type: ignore[assignment]
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +41,7 @@ from typing import Any
 import pandas as pd
 
 from ..engine import Result
-from ..errors import ConfigError, StateError
+from ..errors import ConfigError, FolderInUseError, StateError
 from ..strategy import Strategy
 
 RUN_FORMAT = "boed-nas run"
@@ -36,6 +53,7 @@ class RunFolder:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._log = None
+        self._lock = None
 
     # -------------------------------------------------------------------------------- paths
     @property
@@ -54,6 +72,10 @@ class RunFolder:
     def trajectory(self) -> Path:
         return self.path / "trajectory.csv"
 
+    @property
+    def recommendations_path(self) -> Path:
+        return self.path / "recommendations.jsonl"
+
     # -------------------------------------------------------------------------------- checks
     def prepare(self) -> None:
         """Create the folder; a clear ``ConfigError`` (one line) if it cannot be a folder we write in."""
@@ -71,11 +93,46 @@ class RunFolder:
         return self.state.exists() or self.log_path.exists()
 
     def check_new(self) -> None:
-        """``ConfigError`` if the folder already holds a search: never overwrite what was told."""
+        """``ConfigError`` if the folder already holds a search, or files of one (a trajectory without
+        its state): never overwrite or append to what an earlier run wrote."""
         if self.holds_run():
             n = len(self.evaluations())
             raise ConfigError(f"{str(self.path)!r} already holds a search ({n} evaluations logged); resume it with "
                               "--resume, or choose a new --out")
+        left = [p.name for p in (self.trajectory, self.recommendations_path, self.path / "summary.json") if p.exists()]
+        if left:
+            raise ConfigError(f"{str(self.path)!r} holds {left} of an earlier run but not its state.json and "
+                              "evaluations.jsonl, so it cannot be resumed; choose a new --out (or remove them)")
+
+    # -------------------------------------------------------------------------------- the lock
+    def lock(self) -> bool:
+        """Hold this folder for this process (until ``unlock`` or the process ends): True if this
+        call took the lock, False if this object held it already; ``FolderInUseError`` naming the
+        pid of the live process that holds it."""
+        if self._lock is not None or fcntl is None:
+            return False
+        self.prepare()
+        f = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            f.close()
+            who = "this process (another RunFolder of it)" if holder == str(os.getpid()) else f"another process (pid {holder})"
+            raise FolderInUseError(f"{str(self.path)!r} is being run by {who}; one process per run folder: wait for "
+                                   "it, or stop it, then resume") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._lock = f
+        return True
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
 
     # -------------------------------------------------------------------------------- run.json
     def write_meta(self, meta: Mapping[str, Any]) -> None:
@@ -112,15 +169,26 @@ class RunFolder:
         return self.meta_path.exists() and self.meta().get("status") == "finished"
 
     # -------------------------------------------------------------------------------- strategy
-    def attach(self, strategy: Strategy) -> None:
-        """Save ``strategy`` in this folder from now on (its ``state_path``)."""
+    def attach(self, strategy: Strategy) -> bool:
+        """Save ``strategy`` in this folder from now on (its ``state_path``); the folder is locked
+        for this process (``lock``: True if this call took the lock)."""
         self.prepare()
+        took = self.lock()
+        try:
+            self._attach(strategy)
+        except BaseException:
+            if took:
+                self.unlock()
+            raise
+        return took
+
+    def _attach(self, strategy: Strategy) -> None:
         if strategy.state_path is None:
             strategy.state_path = self.state
         elif Path(strategy.state_path).resolve() != self.state.resolve():
             raise ConfigError(f"the strategy saves to {str(strategy.state_path)!r}, not to this run's "
                               f"{str(self.state)!r}")
-        if not strategy.history and not strategy.pending and self.holds_run():
+        if not strategy.history and not strategy.pending:  # a new search: nothing of an old one here
             self.check_new()
 
     def load_strategy(self, **overrides: Any) -> Strategy:
@@ -140,7 +208,19 @@ class RunFolder:
                  "worker": result.worker, "ask_seconds": None if math.isnan(ask_seconds) else ask_seconds}
         if result.returned is not None:  # what the objective returned instead of a result (never told)
             entry["returned"] = result.returned
+        self._append_log(entry)
+
+    def log_recommendation(self, told: int, recommended: str) -> None:
+        """Record the recommendation after ``told`` evaluations (its trajectory row's), fsync'd."""
+        _cut_torn_line(self.recommendations_path)
+        with open(self.recommendations_path, "a") as f:
+            f.write(json.dumps({"told": told, "recommended": recommended}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _append_log(self, entry: Mapping[str, Any]) -> None:
         if self._log is None:
+            _cut_torn_line(self.log_path)
             self._log = open(self.log_path, "a")
         self._log.write(json.dumps(entry) + "\n")
         self._log.flush()
@@ -148,37 +228,75 @@ class RunFolder:
 
     def evaluations(self) -> list[dict[str, Any]]:
         """Every logged evaluation, in order; a last line cut short by a crash is left out."""
-        if not self.log_path.exists():
-            return []
-        out = []
-        lines = self.log_path.read_text().splitlines()
-        for i, line in enumerate(lines):
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                if i == len(lines) - 1:
-                    break  # the crash interrupted this write: the evaluation was not told either
-                raise StateError(f"{str(self.log_path)!r} line {i + 1} is not a logged evaluation") from None
-        return out
+        return _read_jsonl(self.log_path, "a logged evaluation")
+
+    def recommendations(self) -> dict[int, str]:
+        """The logged recommendation after each number of told evaluations."""
+        return {int(r["told"]): r["recommended"] for r in _read_jsonl(self.recommendations_path, "a recommendation")}
 
     # -------------------------------------------------------------------------------- trajectory
     def append_row(self, row: Mapping[str, Any], columns: Sequence[str]) -> None:
+        _cut_torn_line(self.trajectory)
         new = not self.trajectory.exists() or self.trajectory.stat().st_size == 0
+        # one line per row (an error's text may span lines): a torn last line is then one row
+        flat = {k: v.replace("\r", " ").replace("\n", " | ") if isinstance(v, str) else v for k, v in row.items()}
         with open(self.trajectory, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
             if new:
                 writer.writeheader()
-            writer.writerow(dict(row))
+            writer.writerow(flat)
 
     def rows(self) -> list[dict[str, Any]]:
+        """The trajectory's rows; a last line cut short by a crash is left out."""
         if not self.trajectory.exists() or self.trajectory.stat().st_size == 0:
             return []
-        return pd.read_csv(self.trajectory, keep_default_na=False, na_values=[""]).to_dict("records")
+        text = self.trajectory.read_text()
+        if not text.endswith("\n"):
+            text = text[: text.rfind("\n") + 1]
+        if text.count("\n") < 2:  # the header alone
+            return []
+        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""]).to_dict("records")
 
     def flush(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file, in order; a last line a crash cut short is left out (it
+    was never acknowledged), any other unreadable line is a ``StateError``."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    lines = text.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            rec = None
+        if not isinstance(rec, dict):
+            if i == len(lines) - 1 and not text.endswith("\n"):
+                break
+            raise StateError(f"{str(path)!r} line {i + 1} is not {what}")
+        out.append(rec)
+    return out
+
+
+def _cut_torn_line(path: Path) -> None:
+    """Cut a last line that a crash left without its newline (it was never acknowledged), so that
+    the next append starts a line of its own."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return
+        data = f.seek(0) or f.read()
+        f.truncate(data.rfind(b"\n") + 1)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _write_json(path: Path, doc: Mapping[str, Any]) -> None:

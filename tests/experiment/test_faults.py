@@ -115,3 +115,77 @@ def test_the_cli_ends_an_objective_error_with_one_line_and_exit_code_3(tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 3 and err[-1].startswith("boed-nas search: objective error: the objective returned 'great'")
     assert json.loads((tmp_path / "run" / "evaluations.jsonl").read_text())["returned"] == "'great' (a str)"
+
+
+# ------------------------------------------------------------------------------ one writer per folder
+def test_a_second_process_on_a_run_folder_is_refused_naming_the_holder_and_a_dead_holders_lock_is_taken(tmp_path):
+    import subprocess
+    import sys
+
+    from boed_nas.errors import FolderInUseError
+
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from boed_nas.experiment.runfolder import RunFolder; "
+        f"f = RunFolder({str(out)!r}); f.lock(); print('locked', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(FolderInUseError, match=f"another process \\(pid {holder.pid}\\)"):
+            run_objective(_strategy(), lambda c: score(c), 3, out=out)
+        code = cli(["search", "--space", "tests.spaces.user_objective:SPACE", "--objective",
+                    "tests.spaces.user_objective:objective", "--budget", "3", "--out", str(out), "--resume"])
+        assert code == 2
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not (out / "state.json").exists()  # the refused runs wrote nothing
+    traj = run_objective(_strategy(), lambda c: score(c), 3, out=out)  # the dead holder's lock is simply taken
+    assert len(traj) == 3 and (out / ".lock").read_text().strip() == str(__import__("os").getpid())
+
+
+# ------------------------------------------------------------------------------ torn and missing files
+def _cut(path, n_bytes):
+    data = path.read_bytes()
+    path.write_bytes(data[:-n_bytes])
+
+
+def test_torn_last_lines_are_left_out_and_cut_before_the_next_append(tmp_path):
+    out = tmp_path / "run"
+    full = run_objective(_strategy(), lambda c: score(c), 12, out=out)
+    for name in ("evaluations.jsonl", "trajectory.csv"):
+        _cut(out / name, 7)  # a crash in the middle of the last write
+    folder = RunFolder(out)
+    assert len(folder.rows()) == 11
+    for _ in range(2):  # every later resume works too
+        s = RunFolder(out).load_strategy(space=SPACE)
+        traj = run_objective(s, lambda c: score(c), 20 if _ == 0 else 24, out=out)
+    assert len(traj) == 24 and list(traj["query"]) == list(range(1, 25))
+    cols = ["query", "config", "val_acc", "failed", "best_so_far", "best_config", "recommended_config"]
+    assert traj.iloc[:12][cols].equals(full[cols])
+    rows = RunFolder(out).rows()
+    assert [r["query"] for r in rows] == list(range(1, 25))
+    assert all(line.startswith("{") for line in (out / "evaluations.jsonl").read_text().splitlines())
+
+
+def test_a_deleted_trajectory_is_rebuilt_with_the_recommendations_of_the_time(tmp_path):
+    out = tmp_path / "run"
+    s = make_strategy("boed", seed=0, space=SPACE)
+    full = run_objective(s, lambda c: score(c), 12, out=out)
+    assert full["recommended_config"].nunique() > 1  # the recommendation moved during the run
+    (out / "trajectory.csv").unlink()
+    again = run_objective(RunFolder(out).load_strategy(space=SPACE), lambda c: score(c), 12, out=out)
+    cols = ["query", "config", "val_acc", "failed", "best_so_far", "best_config", "recommended_config"]
+    assert again[cols].equals(full[cols])
+
+
+def test_a_folder_with_the_leftovers_of_an_old_run_and_no_state_is_refused(tmp_path):
+    from boed_nas.errors import ConfigError
+
+    out = tmp_path / "run"
+    run_objective(_strategy(), lambda c: score(c), 4, out=out)
+    (out / "state.json").unlink()
+    (out / "evaluations.jsonl").unlink()
+    with pytest.raises(ConfigError, match=r"holds \['trajectory.csv', 'recommendations.jsonl'\] of an earlier run"):
+        run_objective(_strategy(), lambda c: score(c), 4, out=out)
+    assert len(RunFolder(out).rows()) == 4  # untouched
