@@ -66,6 +66,12 @@ class ConfigError(BoedNasError):
     unknown, or inconsistent with another."""
 
 
+class ClusterError(ConnectionError):
+    """The evaluation cluster is gone: no Dask worker for longer than the engine waits, or the
+    scheduler lost. Not bad input (an ``OSError``, not a ``BoedNasError``): what was told is
+    saved, and the run resumes once the cluster is back (the CLI exits with code 4)."""
+
+
 def check_int(name: str, value: object, minimum: int) -> int:
     """``value`` as an int if it is an integer (not a bool) >= ``minimum``, else ``ConfigError`` naming it."""
     import numbers
@@ -75,5 +81,5 @@ def check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-__all__ = ["check_int", "BoedNasError", "ConfigError", "DuplicateTellError", "FolderInUseError", "NonFiniteMetricError", "ObjectiveError",
+__all__ = ["check_int", "BoedNasError", "ClusterError", "ConfigError", "DuplicateTellError", "FolderInUseError", "NonFiniteMetricError", "ObjectiveError",
            "OutcomeError", "SpaceError", "StateError", "UnknownDatasetError", "UnknownStrategyError"]

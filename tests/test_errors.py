@@ -13,9 +13,12 @@ from boed_nas.nb201.benchmark import NB201Benchmark
 
 def test_every_error_is_a_boed_nas_error_and_a_value_error():
     kinds = [getattr(errors, n) for n in errors.__all__ if isinstance(getattr(errors, n), type)]
-    assert len(kinds) == 11
+    assert len(kinds) == 12
     for k in kinds:
-        assert issubclass(k, errors.BoedNasError) and issubclass(k, ValueError)
+        if k is errors.ClusterError:  # not bad input: a lost cluster is a connection failure
+            assert issubclass(k, ConnectionError) and not issubclass(k, ValueError)
+        else:
+            assert issubclass(k, errors.BoedNasError) and issubclass(k, ValueError)
 
 
 def test_each_kind_of_bad_input_raises_its_own_error(tmp_path):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import ObjectiveError
+from ..errors import ClusterError, ObjectiveError
 from ..registry import ENTRY_POINT_GROUP, available
 from . import blueprint, experiment, supernet
 
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"boed-nas {args.command}: interrupted; what was told is saved in the run folder (continue with --resume)",
               file=sys.stderr)
         return 130
+    except ClusterError as e:  # the evaluation cluster is gone: what was told is saved
+        print(f"boed-nas {args.command}: cluster error: {e}", file=sys.stderr)
+        return 4
     except ObjectiveError as e:  # the user's objective stopped the search: what was told is saved
         print(f"boed-nas {args.command}: objective error: {e}", file=sys.stderr)
         return 3

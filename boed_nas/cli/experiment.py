@@ -55,6 +55,16 @@ def _int_at_least(minimum: int, what: str):
 
 
 _positive_int = _int_at_least(1, "a positive integer")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return v
 _non_negative_int = _int_at_least(0, "an integer >= 0")
 
 
@@ -86,6 +96,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="synchronous batches of --workers cells (the batch size follows the number of workers)")
     g.add_argument("--max-retries", type=_non_negative_int, default=0,
                    help="evaluations whose error is transient are run again up to this many times. Default: 0")
+    g.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+                   help="stop an evaluation that has not returned after this many seconds (simulated seconds on "
+                        "--clock simulated) and tell it as failed. Default: none")
+    g.add_argument("--retry-timeouts", action="store_true",
+                   help="a timed-out evaluation is transient: run it again, up to --max-retries times")
     g.add_argument("--stop-at-optimum", action="store_true",
                    help="end a run when it first evaluates the validation optimum (time / queries to the optimum)")
 
@@ -114,8 +129,11 @@ def _run_settings(args: argparse.Namespace) -> dict:
         raise ConfigError(f"--ask-seconds must be a non-negative number, got {args.ask_seconds}")
     if args.synchronous and args.batch_size is not None:
         raise ConfigError("--synchronous sets the batch size to --workers: leave out --batch-size")
+    if args.retry_timeouts and args.timeout is None:
+        raise ConfigError("--retry-timeouts needs --timeout SECONDS")
     return {"clock": args.clock, "ask_seconds": args.ask_seconds, "batch_size": args.batch_size,
-            "synchronous": args.synchronous, "max_retries": args.max_retries, "stop_at_optimum": args.stop_at_optimum}
+            "synchronous": args.synchronous, "max_retries": args.max_retries, "stop_at_optimum": args.stop_at_optimum,
+            "timeout": args.timeout, "retry_timeouts": args.retry_timeouts}
 
 
 # ----------------------------------------------------------------------------- search
@@ -190,6 +208,8 @@ def _search_objective(args: argparse.Namespace) -> int:
             "seed": args.seed, "budget": args.budget, "workers": args.workers, "metric": args.metric,
             "maximize": not args.minimize, "batch_size": args.workers if args.synchronous else args.batch_size,
             "max_retries": args.max_retries}
+    if args.timeout is not None:  # (absent from run.json when not set, as in runs made before it existed)
+        meta.update(timeout=args.timeout, retry_timeouts=args.retry_timeouts)
     if args.constraint:
         meta["constraints"] = list(args.constraint)
     if mo:
@@ -227,7 +247,8 @@ def _search_objective(args: argparse.Namespace) -> int:
     try:
         traj = run_objective(strategy, objective, args.budget, workers=args.workers, scheduler=args.scheduler,
                              batch_size=meta["batch_size"], max_retries=args.max_retries, out=folder, callback=on_row,
-                             progress=on_progress)
+                             progress=on_progress, timeout=args.timeout,
+                             transient=(TimeoutError,) if args.retry_timeouts else ())
     finally:
         bar.close()
     folder.mark_finished(len(strategy.history))

@@ -15,6 +15,7 @@ cell is told as failed, or evaluated again (up to the loop's ``max_retries``) wh
 
 from __future__ import annotations
 
+import math
 import numbers
 import traceback
 from abc import ABC, abstractmethod
@@ -157,11 +158,27 @@ class Engine(ABC):
         self.close()
 
 
+def check_timeout(timeout: Any) -> float | None:
+    """``timeout`` (seconds per evaluation) as a float, or None for none; ``ConfigError`` otherwise."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not math.isfinite(timeout) or timeout <= 0:
+        raise ConfigError(f"timeout must be a positive number of seconds per evaluation (or None), got {timeout!r}")
+    return float(timeout)
+
+
+def timeout_error(timeout: float, transient: tuple[type[BaseException], ...]) -> tuple[str, bool]:
+    """The error text of an evaluation stopped after ``timeout`` seconds, and whether it is
+    transient (``TimeoutError`` among the user's ``transient`` types)."""
+    return (f"TimeoutError: no result within {timeout:g} s; the evaluation was stopped",
+            any(issubclass(TimeoutError, t) for t in transient))
+
+
 def check_workers(n_workers: Any) -> int:
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {n_workers!r}")
     return n_workers
 
 
-__all__ = ["Engine", "Evaluation", "Job", "MetricObjective", "Objective", "Result", "TransientError", "check_workers",
-           "evaluate", "is_bare_number"]
+__all__ = ["Engine", "Evaluation", "Job", "MetricObjective", "Objective", "Result", "TransientError", "check_timeout",
+           "check_workers", "evaluate", "is_bare_number", "timeout_error"]

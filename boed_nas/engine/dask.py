@@ -8,41 +8,76 @@ evaluations run at once (default: the cluster's worker threads). ``resources={"G
 a Dask worker resource per evaluation (workers declare theirs, e.g. ``dask worker --resources
 GPU=2``; ``worker_resources`` declares them for the local cluster).
 
-The objective is sent to the cluster once (``Client.scatter``), so it must pickle; each
-evaluation runs it on one worker and returns the outcome (or the objective's error, as data). A
-worker that dies while it evaluates is replaced by its nanny, and the evaluation runs again: the
-scheduler reschedules it, or, where the cluster dropped it, this engine submits it again (and sends
-the objective again if no worker holds it any more); ``resubmitted`` counts those. A job the
-cluster gives up on (``KilledWorker``) comes back as a transient error, so the search loop retries
-it within its ``max_retries``.
+The objective travels with each evaluation (it must pickle: a module-level function, or a small
+object), not scattered once: scattered data dies with the workers that hold it, and every
+evaluation that needed it was then cancelled with it. Each evaluation runs the objective on one
+worker and returns the outcome (or the objective's error, as data). A worker that dies while it
+evaluates is replaced by its nanny, and the evaluation runs again: the scheduler reschedules it,
+or, where the cluster dropped it, this engine submits it again; ``resubmitted`` counts those, and an
+evaluation the cluster loses ``max_lost`` times (default 3) comes back failed (``WorkerDied``)
+instead of being run again forever. A job the cluster gives up on (``KilledWorker``: its
+evaluation killed a worker more often than the scheduler allows) comes back as a transient error,
+so the search loop retries it within its ``max_retries`` and then tells it as failed with that
+reason.
+
+With ``timeout`` (seconds), an evaluation that has not returned that long after it was submitted
+is given up: its worker is restarted (the only way to stop a running task; the nanny starts a new
+one) and it comes back as a ``TimeoutError``. When the cluster has no worker left, the engine
+waits up to ``worker_wait`` seconds (default 120) for one to come back, then raises
+``ClusterError``; so does a lost scheduler. The dashboard of the ``LocalCluster`` is off unless
+``dashboard_address`` is given (e.g. ``":8787"``).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from concurrent.futures import CancelledError
 import socket
 import time
 from collections.abc import Mapping
 from typing import Any
 
+import cloudpickle
 from distributed import Client, LocalCluster, get_worker
 from distributed import wait as wait_for
-from distributed.client import FuturesCancelledError
+from distributed.client import FutureCancelledError, FuturesCancelledError
 
-from ..errors import ConfigError
-from .base import Configuration, Engine, Job, Objective, Result, check_workers, evaluate
+from ..errors import ClusterError, ConfigError, check_int
+from .base import Configuration, Engine, Job, Objective, Result, check_timeout, check_workers, evaluate, timeout_error
+
+logger = logging.getLogger(__name__)
 
 
-def _run(objective: Objective, cell: Configuration, transient: tuple, t0: float) -> tuple:
+def _load(payload: bytes) -> Objective:
+    """On a worker: the objective from its pickled bytes (unpickled once per worker process)."""
+    cached = _LOADED.get(payload)
+    if cached is None:
+        cached = _LOADED[payload] = cloudpickle.loads(payload)
+    return cached
+
+
+_LOADED: dict[bytes, Objective] = {}
+
+
+def _run(payload: bytes, cell: Configuration, transient: tuple, t0: float) -> tuple:
     """On a worker: one evaluation, timed against the driver's clock start ``t0`` (wall seconds)."""
     started = time.time() - t0
-    e = evaluate(objective, cell, transient)
+    e = evaluate(_load(payload), cell, transient)
     try:
         worker = get_worker().address
     except ValueError:
         worker = socket.gethostname()
     return e.outcome, e.error, e.transient, started, time.time() - t0, worker, e.returned
+
+
+def _loadable(payload: bytes) -> str | None:
+    """On a worker: None if the objective unpickles (imports) there, else the error's text."""
+    try:
+        _load(payload)
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+    return None
 
 
 class DaskEngine(Engine):
@@ -51,15 +86,24 @@ class DaskEngine(Engine):
     def __init__(self, objective: Objective, n_workers: int | None = None, *, scheduler: str | None = None,
                  client: Client | None = None, resources: Mapping[str, float] | None = None,
                  worker_resources: Mapping[str, float] | None = None,
-                 transient: tuple[type[BaseException], ...] = ()) -> None:
+                 transient: tuple[type[BaseException], ...] = (), timeout: float | None = None,
+                 max_lost: int = 3, worker_wait: float = 120.0, dashboard_address: str | None = None) -> None:
         self._cluster: LocalCluster | None = None
         self._own_client = client is None
+        self.timeout = check_timeout(timeout)
+        self.max_lost = check_int("max_lost", max_lost, 1)
+        self.worker_wait = float(worker_wait)
+        self.scheduler = scheduler
         if client is None:
             if scheduler is None:
                 n = check_workers(n_workers if n_workers is not None else 1)
+                # without a dashboard the scheduler still serves health checks over HTTP, by default on
+                # 8787: on a port of the system's choosing instead, so no fixed port is taken
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR,
-                                             resources=dict(worker_resources) if worker_resources else None)
+                                             dashboard_address=dashboard_address, silence_logs=logging.ERROR,
+                                             resources=dict(worker_resources) if worker_resources else None,
+                                             scheduler_kwargs=None if dashboard_address else
+                                             {"dashboard_address": "127.0.0.1:0"})
                 client = Client(self._cluster)
             else:
                 try:
@@ -72,12 +116,21 @@ class DaskEngine(Engine):
         self.resources = dict(resources) if resources else None
         self.transient = tuple(transient)
         self._t0 = time.time()
-        self._objective_value = objective
-        self._objective = client.scatter(objective, broadcast=True, hash=False)
+        self._objective = objective
+        # sent as bytes and unpickled by the task itself: a worker that fails to unpickle a task's
+        # arguments drops its connection to the scheduler and the task hangs, where this reports
+        try:
+            self._payload = cloudpickle.dumps(objective)
+        except Exception as e:
+            raise ConfigError(f"the objective {objective!r} cannot be sent to Dask workers ({e}); use a module-level "
+                              "function") from None
+        self._check_loadable()
         self._futures: dict[int, tuple[Job, Any]] = {}
+        self._lost: dict[int, int] = {}  # job id -> times the cluster lost it
         self._ids = itertools.count()
         self._resubmissions = itertools.count()
         self.resubmitted = 0  # evaluations the cluster lost (a worker died) and that were run again
+        self._no_workers_since: float | None = None
 
     def now(self) -> float:
         return time.time() - self._t0
@@ -91,36 +144,128 @@ class DaskEngine(Engine):
         return job
 
     def _start(self, job: Job) -> Any:
-        if self._objective.status != "finished":  # every worker that held the objective died
-            self._objective = self.client.scatter(self._objective_value, broadcast=True, hash=False)
         key = f"boed-nas-eval-{job.id}-{job.attempt}-{next(self._resubmissions)}-{id(self)}"
-        return self.client.submit(_run, self._objective, job.cell, self.transient, self._t0, pure=False, key=key,
+        return self.client.submit(_run, self._payload, job.cell, self.transient, self._t0, pure=False, key=key,
                                   resources=self.resources)
 
     def wait(self) -> Result:
         if not self._futures:
             raise RuntimeError("wait() with no job running")
         while True:
+            self._check_cluster()
             try:
-                wait_for([f for _, f in self._futures.values()], return_when="FIRST_COMPLETED")
+                wait_for([f for _, f in self._futures.values()], timeout=self._next_check(),
+                         return_when="FIRST_COMPLETED")
             except FuturesCancelledError:
                 pass  # the cluster dropped an evaluation (its worker died): it is run again below
-            lost = [jid for jid, (_, f) in self._futures.items() if f.cancelled()]
-            for jid in lost:
-                job = self._futures[jid][0]
-                self._futures[jid] = (job, self._start(job))
-                self.resubmitted += 1
-            done = sorted(jid for jid, (_, f) in self._futures.items() if f.done())
-            if done:
-                break
-        job, future = self._futures.pop(done[0])
-        if future.status == "finished":
-            outcome, error, transient, started, finished, worker, returned = future.result()
-            return Result(job, outcome, error, transient, started, finished, worker, returned)
-        # the cluster gave up on it (KilledWorker after repeated worker deaths) or it was cancelled
-        exc = future.exception() if future.status == "error" else None
-        text = f"{type(exc).__name__}: {exc}" if exc is not None else f"evaluation {future.status} on the cluster"
-        return Result(job, None, text, True, job.submitted, self.now(), "")
+            except TimeoutError:
+                pass  # a deadline or a cluster check is due
+            except OSError as e:  # the connection to the scheduler broke
+                raise ClusterError(self._lost_scheduler(e)) from None
+            for jid in [jid for jid, (_, f) in self._futures.items() if f.cancelled()]:
+                given_up = self._rerun_lost(jid)
+                if given_up is not None:
+                    return given_up
+            for jid in sorted(jid for jid, (_, f) in self._futures.items() if f.done()):
+                job, future = self._futures[jid]
+                if future.status == "finished":
+                    try:
+                        outcome, error, transient, started, finished, worker, returned = future.result()
+                    except (FutureCancelledError, FuturesCancelledError, CancelledError):
+                        # finished, but its result was lost with its worker ("already forgotten")
+                        given_up = self._rerun_lost(jid)
+                        if given_up is not None:
+                            return given_up
+                        continue
+                    del self._futures[jid]
+                    self._lost.pop(jid, None)
+                    return Result(job, outcome, error, transient, started, finished, worker, returned)
+                del self._futures[jid]
+                self._lost.pop(jid, None)
+                # the cluster gave up on it (KilledWorker after repeated worker deaths) or it was cancelled
+                exc = future.exception() if future.status == "error" else None
+                text = f"{type(exc).__name__}: {exc}" if exc is not None else f"evaluation {future.status} on the cluster"
+                return Result(job, None, text, True, job.submitted, self.now(), "")
+            expired = self._expired()
+            if expired is not None:
+                return expired
+
+    def _rerun_lost(self, jid: int) -> Result | None:
+        """Submit a job the cluster lost again; after ``max_lost`` losses, its failed result instead."""
+        job = self._futures[jid][0]
+        self._lost[jid] = self._lost.get(jid, 0) + 1
+        if self._lost[jid] >= self.max_lost:  # it takes its worker down with it: given up
+            del self._futures[jid]
+            return Result(job, None, f"WorkerDied: the cluster lost this evaluation {self._lost.pop(jid)} times "
+                          "(its worker died each time)", False, job.submitted, self.now(), "")
+        self._futures[jid] = (job, self._start(job))
+        self.resubmitted += 1
+        return None
+
+    def _check_loadable(self) -> None:
+        """``ConfigError`` (one line) unless a worker can load the objective: an objective that only
+        the driver can import would otherwise fail every evaluation, one by one."""
+        probe = self.client.submit(_loadable, self._payload, pure=False, resources=self.resources)
+        try:
+            error = probe.result(timeout=self.worker_wait)
+        except TimeoutError:
+            probe.cancel()
+            raise ClusterError(f"no Dask worker took a task within {self.worker_wait:g} s") from None
+        if error is not None:
+            raise ConfigError(f"the objective {self._objective!r} cannot be loaded on the Dask workers ({error}); it "
+                              "must be importable there (install its package on the workers, or define it in an "
+                              "importable module)")
+
+    def _next_check(self) -> float:
+        """Seconds until the earliest deadline of a running evaluation, or the next look at the cluster."""
+        wait = 5.0
+        if self.timeout is not None:
+            first = min(job.submitted for job, _ in self._futures.values())
+            wait = min(wait, max(first + self.timeout - self.now(), 0.0) + 0.05)
+        return wait
+
+    def _expired(self) -> Result | None:
+        """The first running evaluation past its deadline, given up (its worker restarted), as a result."""
+        if self.timeout is None:
+            return None
+        late = [(jid, job, f) for jid, (job, f) in self._futures.items() if self.now() - job.submitted >= self.timeout]
+        if not late:
+            return None
+        jid, job, future = min(late, key=lambda x: x[1].submitted)
+        del self._futures[jid]
+        workers = [w for w, keys in self.client.processing().items() if future.key in keys]
+        future.cancel()
+        if workers:  # a running task cannot be stopped, only its worker: the nanny starts a new one
+            try:
+                self.client.restart_workers(workers, timeout=60)
+            except Exception as e:  # the worker is gone already, or did not come back in time
+                logger.warning("restarting worker %s after a timeout: %s", workers, e)
+        text, transient = timeout_error(self.timeout, self.transient)
+        return Result(job, None, text, transient, job.submitted, self.now(), workers[0] if workers else "")
+
+    def _check_cluster(self) -> None:
+        """``ClusterError`` when the scheduler is lost or no worker has been there for ``worker_wait`` s."""
+        if self.client.status not in ("running", "connecting", "newly-created"):
+            raise ClusterError(self._lost_scheduler(None))
+        try:
+            n = len(self.client.nthreads())
+        except OSError as e:
+            raise ClusterError(self._lost_scheduler(e)) from None
+        if n:
+            self._no_workers_since = None
+            return
+        now = self.now()
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+            logger.warning("the Dask cluster has no worker; waiting up to %g s for one", self.worker_wait)
+        elif now - self._no_workers_since > self.worker_wait:
+            raise ClusterError(f"the Dask cluster has had no worker for {self.worker_wait:g} s; what was told is saved: "
+                               "resume when workers are back")
+
+    def _lost_scheduler(self, e: BaseException | None) -> str:
+        where = self.scheduler or "the local cluster"
+        return (f"lost the Dask scheduler ({where}){f': {e}' if e else ''}; what was told is saved: resume when it is "
+                "back")
 
     def cancel(self, job: Job) -> None:
         entry = self._futures.pop(job.id, None)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ..errors import ConfigError
 from ..outcome import Outcome
-from .base import Configuration, Engine, Job, Objective, Result, check_workers, evaluate
+from .base import Configuration, Engine, Evaluation, Job, Objective, Result, check_timeout, check_workers, evaluate, timeout_error
 
 
 def training_time(outcome: Outcome | None) -> float:
@@ -29,9 +29,10 @@ class SimulatedEngine(Engine):
 
     def __init__(self, objective: Objective, n_workers: int = 1, *,
                  duration: Callable[[Outcome | None], float] = training_time,
-                 transient: tuple[type[BaseException], ...] = ()) -> None:
+                 transient: tuple[type[BaseException], ...] = (), timeout: float | None = None) -> None:
         self.objective, self.n_workers = objective, check_workers(n_workers)
         self.duration, self.transient = duration, tuple(transient)
+        self.timeout = check_timeout(timeout)  # simulated seconds: a longer evaluation is stopped then
         self._clock = 0.0
         self._heap: list[tuple[float, int, Result]] = []  # (finish, job id, result)
         self._busy: set[int] = set()  # worker numbers
@@ -59,6 +60,9 @@ class SimulatedEngine(Engine):
         seconds = float(self.duration(e.outcome))
         if not seconds >= 0:
             raise ConfigError(f"duration of {cell} is {seconds!r}; expected a non-negative number of seconds")
+        if self.timeout is not None and seconds > self.timeout:  # stopped at the timeout, its result never seen
+            seconds = self.timeout
+            e = Evaluation(None, *timeout_error(self.timeout, self.transient))
         result = Result(job, e.outcome, e.error, e.transient, self._clock, self._clock + seconds, f"sim-{worker}",
                         e.returned)
         heapq.heappush(self._heap, (result.finished, job.id, result))

@@ -153,6 +153,7 @@ def run_objective(
     callback: Callable[[dict[str, Any]], None] | None = None,
     progress: Callable[[dict[str, int]], None] | None = None,
     max_initial_failures: int | None = 5,
+    timeout: float | None = None,
 ) -> pd.DataFrame:
     """Run ``strategy`` (on its ``space``) against your ``objective`` until ``budget`` evaluations
     are told; the trajectory (``ObjectiveRecorder``'s columns).
@@ -164,7 +165,11 @@ def run_objective(
     trajectory's ``error``). A result of another shape (a string, a dict without the metric) stops
     the search with ``ObjectiveError`` at the first such evaluation, before it is told or logged
     as final, so that a resume after the fix runs it again; so do ``max_initial_failures``
-    evaluations that all failed (None: never), and a run whose evaluations all failed. With
+    evaluations that all failed (None: never), and a run whose evaluations all failed.
+    ``timeout`` (seconds): an evaluation that has not returned by then is stopped and told as
+    failed (a ``TimeoutError``; transient, so run again within ``max_retries``, if ``TimeoutError``
+    is among ``transient``); in this process that means each evaluation runs in a worker process
+    (``boed_nas.engine.inprocess``), so the objective must be importable there. With
     ``workers > 1`` (or a ``scheduler`` address) the evaluations run on Dask, asynchronously: the
     objective must be importable by the workers (a module-level function). ``out``, resume and
     faults: as ``run_search``.
@@ -181,7 +186,7 @@ def run_objective(
     own_engine = engine is None
     engine = engine if engine is not None else make_engine(MetricObjective(objective, strategy.metric), workers,
                                                            scheduler=scheduler, resources=resources,
-                                                           transient=tuple(transient))
+                                                           transient=tuple(transient), timeout=timeout)
     try:
         return _Loop(strategy, engine, ObjectiveRecorder(strategy), budget, batch_size, callback, False, 0.0,
                      max_retries, folder, progress, max_initial_failures=max_initial_failures).run()
@@ -208,6 +213,7 @@ def run_search(
     transient: Sequence[type[BaseException]] = (),
     out: str | Path | RunFolder | None = None,
     progress: Callable[[dict[str, int]], None] | None = None,
+    timeout: float | None = None,
 ) -> pd.DataFrame:
     """Run ``strategy`` on ``bench`` until ``budget`` paid queries are told; the trajectory.
 
@@ -219,7 +225,8 @@ def run_search(
     class (running evaluations are abandoned), or at ``min_queries`` told queries if that comes
     later (a study can then read the regret at fixed query counts and still stop early).
     ``engine`` (else one made by ``make_engine(workers, clock)``), ``batch_size``, ``ask_seconds``
-    (simulated seconds charged per ask), retries and ``out``: see the module docstring.
+    (simulated seconds charged per ask), retries, ``timeout`` and ``out``: see the module docstring
+    and ``run_objective``.
     ``callback(row)`` after every row; ``progress({"running", "done", "failed"})`` after every
     result.
     """
@@ -234,7 +241,7 @@ def run_search(
     recorder = TableRecorder(bench, hypervolume)
     own_engine = engine is None
     engine = engine if engine is not None else make_engine(bench.evaluate, workers, clock=clock,
-                                                           transient=tuple(transient))
+                                                           transient=tuple(transient), timeout=timeout)
     try:
         return _Loop(strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, float(ask_seconds),
                      max_retries, folder, progress, min_queries).run()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine import CLOCKS, check_workers, make_engine
+from ..engine import CLOCKS, check_timeout, check_workers, make_engine
 from ..errors import ConfigError, check_int
 from ..jsonable import json_default
 from ..mo.pareto import HypervolumeReport, mo_report, plot_front
@@ -51,6 +51,8 @@ class SearchRun:
     ask_seconds: float = 0.0
     max_retries: int = 0
     stop_at_optimum: bool = False
+    timeout: float | None = None  # seconds per evaluation (simulated seconds on a simulated clock)
+    retry_timeouts: bool = False  # a timed-out evaluation is transient: run again within max_retries
     objectives: tuple[str, ...] | None = None
     constraints: tuple[str, ...] | None = None
     scalarization: float | None = None
@@ -59,6 +61,7 @@ class SearchRun:
         for label, lo in (("seed", 0), ("budget", 1), ("max_retries", 0)):
             check_int(label, getattr(self, label), lo)
         check_workers(self.workers)
+        check_timeout(self.timeout)
         if self.clock not in CLOCKS:
             raise ConfigError(f"unknown clock {self.clock!r}; expected one of {list(CLOCKS)}")
         if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
@@ -138,7 +141,8 @@ def _run_nb201(run, folder, bench, strategy, report, resume, scheduler, callback
             folder.check_new()
             folder.write_meta(run.meta())
             strategy.state_path = folder.state
-    engine = make_engine(bench.evaluate, run.workers, clock=run.clock, scheduler=scheduler)
+    engine = make_engine(bench.evaluate, run.workers, clock=run.clock, scheduler=scheduler, timeout=run.timeout,
+                         transient=(TimeoutError,) if run.retry_timeouts else ())
     t0 = time.perf_counter()
     try:
         batch_size = run.workers if run.synchronous else run.batch_size

@@ -152,7 +152,9 @@ class RunFolder:
     def check_meta(self, expected: Mapping[str, Any]) -> dict[str, Any]:
         """The saved run description; ``ConfigError`` naming every setting that differs from ``expected``."""
         meta = self.meta()
-        differ = {k: (meta.get(k), v) for k, v in expected.items() if meta.get(k) != v}
+        # a setting that runs made before it existed do not record is at its off value (None, False)
+        differ = {k: (meta.get(k), v) for k, v in expected.items()
+                  if (meta[k] if k in meta else (v if v is None or v is False else None)) != v}
         if differ:
             text = ", ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in differ.items())
             raise ConfigError(f"--resume of {str(self.path)!r} with other settings than the run had ({text}); "

@@ -189,3 +189,69 @@ def test_a_folder_with_the_leftovers_of_an_old_run_and_no_state_is_refused(tmp_p
     with pytest.raises(ConfigError, match=r"holds \['trajectory.csv', 'recommendations.jsonl'\] of an earlier run"):
         run_objective(_strategy(), lambda c: score(c), 4, out=out)
     assert len(RunFolder(out).rows()) == 4  # untouched
+
+
+# ------------------------------------------------------------------------------ timeouts
+def hangs_at_depth_2(c):
+    import time
+
+    if c["depth"] == 2:
+        time.sleep(600)
+    return {"val_acc": score(c)}
+
+
+def dies_at_depth_3(c):
+    import os
+
+    if c["depth"] == 3:
+        os._exit(9)
+    return {"val_acc": score(c)}
+
+
+def test_a_hung_evaluation_is_stopped_at_its_timeout_and_told_failed_in_process(tmp_path):
+    import time
+
+    t0 = time.time()
+    traj = run_objective(_strategy(), hangs_at_depth_2, 12, timeout=3, out=tmp_path / "run")
+    hung = traj[traj["config"].str.contains('"depth": 2')]
+    assert len(traj) == 12 and len(hung) >= 1 and hung["failed"].all()
+    assert hung["error"].str.startswith("TimeoutError: no result within 3 s").all()
+    assert time.time() - t0 < 60 + 5 * len(hung)
+    # an evaluation that kills its process fails alone; the next gets a fresh process
+    traj = run_objective(_strategy(seed=1), dies_at_depth_3, 12, timeout=60)
+    died = traj[traj["config"].str.contains('"depth": 3')]
+    assert len(died) >= 1 and died["error"].str.contains("exit code 9").all() and not traj.loc[
+        ~traj.index.isin(died.index), "failed"].any()
+
+
+def test_a_timeout_needs_an_objective_the_worker_process_can_import():
+    from boed_nas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="must be importable there"):
+        run_objective(_strategy(), lambda c: score(c), 3, timeout=5)
+
+
+def test_timed_out_evaluations_are_transient_when_the_user_says_so_and_the_simulated_clock_stops_them():
+    from boed_nas.engine import SimulatedEngine
+
+    engine = SimulatedEngine(lambda c: Outcome({"val_acc": score(c)}, cost=100.0 * c["depth"]), 2, timeout=250,
+                             transient=(TimeoutError,))
+    s = _strategy()
+    traj = run_objective(s, None or (lambda c: None), 10, engine=engine, max_retries=1, max_initial_failures=None)
+    slow = traj[traj["config"].str.contains('"depth": [3456]', regex=True)]
+    assert len(slow) and slow["failed"].all() and (slow["attempt"] == 1).all()  # retried once, then told failed
+    assert (slow["finished"] - slow["started"] == 250).all()
+    assert not traj.loc[~traj.index.isin(slow.index), "failed"].any()
+
+
+def test_the_cli_takes_a_timeout_and_refuses_a_bad_one(tmp_path, capsys):
+    assert cli(["search", "--space", "tests.spaces.user_objective:SPACE", "--objective", f"{OBJ}:hangs_at_depth_2",
+                "--strategy", "random", "--budget", "6", "--timeout", "2", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "6 evaluations" in out
+    for bad in ("0", "-1", "nan", "soon"):
+        assert cli(["search", "--timeout", bad, "--out", str(tmp_path / "x")]) == 2
+        assert "--timeout: expected a positive number of seconds" in capsys.readouterr().err
+    assert cli(["search", "--retry-timeouts", "--out", str(tmp_path / "x")]) == 2
+    assert "--retry-timeouts needs --timeout" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
