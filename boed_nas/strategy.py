@@ -106,6 +106,10 @@ class Strategy:
             raise ConfigError(f"strategy {self.name!r} needs the space hooks {missing}, which space {resolved.name!r} "
                               f"lacks (NB201's cells have them); the strategies that take any space are "
                               f"{registry.available(any_space=True)}")
+        if not isinstance(maximize, bool):
+            raise ConfigError(f"maximize must be True or False, got {maximize!r}")
+        if not isinstance(metric, str) or not metric:
+            raise ConfigError(f"metric must be a metric's name (a non-empty string), got {metric!r}")
         self.space = resolved
         self.seed = seed
         self.metric = metric
@@ -123,6 +127,13 @@ class Strategy:
         return {"seed": self.seed, "metric": self.metric, "maximize": self.maximize, "space": self.space.ref}
 
     # ------------------------------------------------------------------ ask / tell
+    @property
+    def remaining(self) -> int | None:
+        """How many distinct configurations are neither told nor pending (None: the space is not
+        enumerable, never exhausted)."""
+        distinct = self.space.n_distinct
+        return None if distinct is None else distinct - len(self._seen) - len(self.pending)
+
     def ask(self, n: int = 1) -> list[Configuration]:
         """Propose ``n`` new cells, none isomorphic to an evaluated or pending cell; they become pending.
 
@@ -131,8 +142,7 @@ class Strategy:
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"ask(n) needs a positive integer n, got {n!r}")
-        distinct = self.space.n_distinct
-        remaining = None if distinct is None else distinct - len(self._seen) - len(self.pending)
+        remaining = self.remaining
         if remaining is not None and n > remaining:
             raise ConfigError(f"ask({n}) but only {remaining} unevaluated {self.space.unit} remain")
         out: list[Configuration] = []
@@ -332,6 +342,9 @@ class Strategy:
         keys = [self.space.key(obs.cell) for obs in history]
         if len(set(keys)) != len(keys):
             raise StateError("corrupt strategy state: a cell appears twice in the history")
+        both = [c for c in pending if self.space.key(c) in set(keys)]
+        if both:
+            raise StateError(f"corrupt strategy state: {self.space.format(both[0])} is both told and pending")
         extra = state.get("extra", {})
         if not isinstance(extra, Mapping):
             raise StateError(f"corrupt strategy state: 'extra' is {type(extra).__name__}, not a mapping")
@@ -367,6 +380,7 @@ class Strategy:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: the mode of the run's other files
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -431,6 +445,13 @@ def remove_stray_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     for p in stray:
         p.unlink(missing_ok=True)
     return stray
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -252,7 +252,9 @@ def _search_objective(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     folder.mark_finished(len(strategy.history))
-    print(f"{len(traj)} evaluations ({int(traj['failed'].astype(bool).sum())} failed)")
+    print(f"{len(traj)} evaluations ({int(traj['failed'].astype(bool).sum())} failed)"
+          + (f"; the space holds only {len(traj)} distinct configurations, all evaluated"
+             if len(traj) < args.budget and strategy.remaining == 0 else ""))
     last = traj.iloc[-1] if len(traj) else None
     if last is not None and last["best_config"]:
         print(f"best observed: {last['best_config']}  {args.metric} {last['best_so_far']:.6g}")
@@ -350,6 +352,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--strategies {args.strategies!r} names no strategy")
     settings = _run_settings(args)
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
+    if not datasets:
+        raise ConfigError(f"--dataset {args.dataset!r} names no dataset; expected e.g. cifar10,cifar100")
     sets = [[o.name for o in parse_objectives(o, min_count=2)] for o in (args.objectives or ["accuracy,latency"])] \
         if multi else [None]
     if multi:

@@ -272,8 +272,12 @@ class _Loop:
         return len(self.strategy.history)
 
     def stopping(self) -> bool:
-        return self.told >= self.budget or (self.stop_at_optimum and self.recorder.found
-                                            and self.told >= self.min_queries)
+        return self.told >= self.budget or self.exhausted() or (self.stop_at_optimum and self.recorder.found
+                                                                and self.told >= self.min_queries)
+
+    def exhausted(self) -> bool:
+        """Every configuration of the space is told (a space smaller than the budget)."""
+        return self.strategy.remaining == 0 and not self.strategy.pending
 
     def _finish_rows(self) -> None:
         # a model-based strategy fits its model on the first call after a tell, be it ask() or
@@ -341,6 +345,9 @@ class _Loop:
         while engine.free_workers() > 0 and not self.stopping():
             if not self.queue:
                 room = self.budget - self.told - len(engine.running())
+                left = self.strategy.remaining
+                if left is not None:
+                    room = min(room, left)
                 if room <= 0:
                     break
                 if self.batch_size is None:

@@ -8,6 +8,24 @@ import numpy as np
 import pandas as pd
 
 
+def save_figure(fig, path: str | os.PathLike[str]) -> None:
+    """Save ``fig`` to ``path`` whole or not at all (a temporary file renamed over it), and close
+    it; an ``OSError`` (a full disk) names the file."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp"
+    try:
+        fig.savefig(tmp, dpi=120, format=os.path.splitext(path)[1].lstrip(".") or "png")
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise OSError(e.errno, f"cannot write the plot {path!r}: {e.strerror or e}") from e
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
 def _lines(sub: pd.DataFrame):
     """(label, frame) per plotted line: one per strategy, and per number of workers where runs differ in it."""
     by_workers = "workers" in sub.columns and sub["workers"].nunique() > 1
@@ -39,8 +57,7 @@ def plot_regret(trajectories: pd.DataFrame, path: str | os.PathLike[str], column
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_hypervolume_ratio(trajectories: pd.DataFrame, path: str | os.PathLike[str]) -> None:
@@ -74,8 +91,7 @@ def plot_hypervolume_ratio(trajectories: pd.DataFrame, path: str | os.PathLike[s
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_regret_over_time(trajectories: pd.DataFrame, path: str | os.PathLike[str], column: str = "test_regret",
@@ -120,5 +136,4 @@ def plot_regret_over_time(trajectories: pd.DataFrame, path: str | os.PathLike[st
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)

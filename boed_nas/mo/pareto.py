@@ -319,8 +319,9 @@ def plot_front(report: HypervolumeReport, evaluated_codes: Sequence[int], path: 
         ax.legend(fontsize=8, loc="lower right")
         ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    from ..experiment.plots import save_figure
+
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------- the problem

@@ -457,7 +457,11 @@ def load_space(ref: str) -> Space:
         return load_space(base).bounded(bounds)
     obj = load_object(ref, "space")
     if callable(obj) and not isinstance(obj, Space):
-        obj = obj()
+        try:
+            obj = obj()
+        except TypeError as e:
+            raise ConfigError(f"--space {ref!r} names a function that does not build a space without arguments "
+                              f"({e}); name a boed_nas.spaces.Space, or a function of no arguments that returns one") from None
     if not isinstance(obj, Space):
         raise ConfigError(f"--space {ref!r} names a {type(obj).__name__}, not a boed_nas.spaces.Space")
     if obj.ref is None:

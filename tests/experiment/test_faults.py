@@ -255,3 +255,89 @@ def test_the_cli_takes_a_timeout_and_refuses_a_bad_one(tmp_path, capsys):
     assert cli(["search", "--retry-timeouts", "--out", str(tmp_path / "x")]) == 2
     assert "--retry-timeouts needs --timeout" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+# ------------------------------------------------------------------------------ the smaller items
+def _tiny():
+    from boed_nas.spaces import Categorical, Space
+
+    return Space([Categorical("a", ["x", "y", "z"]), Categorical("b", ["p", "q"])], name="tiny")
+
+
+TINY = _tiny()  # six configurations, fewer than the budgets below
+
+
+def test_a_space_smaller_than_the_budget_ends_with_every_row_and_a_summary(tmp_path, capsys):
+    for name in ("random", "boed"):
+        s = make_strategy(name, seed=0, space=_tiny())
+        traj = run_objective(s, lambda c: float(len(c["a"]) + (c["b"] == "q")), 10)
+        assert len(traj) == 6 and list(traj["query"]) == list(range(1, 7)) and s.remaining == 0
+    code = cli(["search", "--space", f"{OBJ}:TINY", "--objective", f"{OBJ}:tiny_objective", "--strategy", "random",
+                "--budget", "10", "--out", str(tmp_path / "r")])
+    assert code == 0 and "the space holds only 6 distinct configurations, all evaluated" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "finished"
+
+
+def tiny_objective(c):
+    return float(len(c["a"]) + (c["b"] == "q"))
+
+
+def test_a_state_with_a_told_cell_still_pending_is_refused(tmp_path):
+    from boed_nas.errors import StateError
+
+    s = _strategy()
+    (c,) = s.ask()
+    s.tell(c, {"val_acc": 1.0})
+    state = s.state_dict()
+    state["pending"] = [SPACE.format(c)]
+    with pytest.raises(StateError, match="both told and pending"):
+        _strategy().load_state_dict(state)
+
+
+def test_maximize_and_metric_of_the_wrong_type_are_refused():
+    from boed_nas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="maximize must be True or False, got 'false'"):
+        make_strategy("random", space=SPACE, maximize="false")
+    with pytest.raises(ConfigError, match="metric must be"):
+        make_strategy("random", space=SPACE, metric=3)
+
+
+def test_state_json_has_the_mode_of_the_other_run_files(tmp_path):
+    import os
+    import stat
+
+    run_objective(_strategy(), lambda c: score(c), 3, out=tmp_path / "r")
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in (tmp_path / "r").iterdir() if p.suffix != ""}
+    assert modes["state.json"] == modes["evaluations.jsonl"] == modes["trajectory.csv"]
+
+
+def not_a_space(c):
+    return 1
+
+
+def test_cli_one_liners_for_a_space_that_is_a_function_and_a_bench_without_datasets(tmp_path, capsys):
+    assert cli(["search", "--space", f"{OBJ}:not_a_space", "--objective", f"{OBJ}:tiny_objective",
+                "--out", str(tmp_path / "a")]) == 2
+    assert "names a function that does not build a space" in capsys.readouterr().err
+    assert cli(["bench", "--dataset", ",", "--out", str(tmp_path / "b")]) == 2
+    assert "names no dataset" in capsys.readouterr().err
+
+
+def test_a_plot_that_cannot_be_written_names_its_file_and_leaves_no_cut_file(tmp_path, monkeypatch):
+    import matplotlib.figure
+    import pandas as pd
+
+    from boed_nas.experiment.plots import plot_regret
+
+    def full_disk(self, fname, **kw):
+        with open(fname, "wb") as f:
+            f.write(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full_disk)
+    traj = pd.DataFrame({"query": [1, 2], "test_regret": [1.0, 0.5], "strategy": "random", "seed": 0,
+                         "dataset": "cifar10"})
+    with pytest.raises(OSError, match="cannot write the plot .*regret.png.*No space left"):
+        plot_regret(traj, tmp_path / "regret.png")
+    assert list(tmp_path.iterdir()) == []
