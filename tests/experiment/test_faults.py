@@ -341,3 +341,54 @@ def test_a_plot_that_cannot_be_written_names_its_file_and_leaves_no_cut_file(tmp
     with pytest.raises(OSError, match="cannot write the plot .*regret.png.*No space left"):
         plot_regret(traj, tmp_path / "regret.png")
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ outcomes, as properties
+KINDS = ("ok", "bare", "nan", "inf", "none", "raise", "str", "missing")
+
+
+class Scripted:
+    """An objective whose n-th call returns the n-th scripted kind of result."""
+
+    def __init__(self, kinds):
+        self.kinds, self.calls = list(kinds), 0
+
+    def __call__(self, c):
+        kind = self.kinds[self.calls % len(self.kinds)]
+        self.calls += 1
+        return {"ok": lambda: {"val_acc": score(c)}, "bare": lambda: score(c), "nan": lambda: {"val_acc": float("nan")},
+                "inf": lambda: {"val_acc": float("inf")}, "none": lambda: None,
+                "raise": lambda: (_ for _ in ()).throw(ValueError("diverged")), "str": lambda: "done",
+                "missing": lambda: {"loss": 1.0}}[kind]()
+
+
+def test_every_sequence_of_results_ends_in_told_rows_or_one_objective_error_and_a_folder_that_resumes(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    runs = iter(range(10**6))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.sampled_from(KINDS), min_size=1, max_size=12), st.integers(1, 12))
+    def check(kinds, budget):
+        out = tmp_path / f"run{next(runs)}"
+        objective = Scripted(kinds)
+        try:
+            traj = run_objective(_strategy(), objective, budget, out=out)
+        except ObjectiveError as e:
+            seen = [kinds[i % len(kinds)] for i in range(objective.calls)]
+            wrong = [k for k in seen if k in ("str", "missing")]
+            failing = [k for k in seen if k in ("nan", "inf", "none", "raise")]
+            assert (wrong and seen[-1] == wrong[0]) or (len(failing) == len(seen) and
+                                                        (len(seen) >= 5 or len(seen) == budget)), (kinds, str(e))
+            traj = None
+        s = RunFolder(out).load_strategy(space=SPACE)
+        finals = [e for e in RunFolder(out).evaluations() if e["final"]]
+        assert len(finals) == len(s.history) == len(RunFolder(out).rows())  # nothing lost, nothing twice
+        assert all(o.outcome.failed or np.isfinite(o.outcome.metrics["val_acc"]) for o in s.history)
+        if traj is not None:
+            assert len(traj) == budget
+            told = [kinds[i % len(kinds)] for i in range(budget)]
+            assert list(traj["failed"]) == [k in ("nan", "inf", "none", "raise") for k in told]
+
+    check()
