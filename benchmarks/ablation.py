@@ -151,6 +151,38 @@ def paired(path: str, a: str, b: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def versions(old_path: str, new_path: str) -> pd.DataFrame:
+    """The same runs (spec, dataset, seed) in two files, made by two versions of the code: per
+    dataset and spec, the median [IQR] queries to the optimum and the runs that found it in each,
+    and seed by seed how many the new code does better and worse on (queries to the optimum, CPU
+    seconds), with the two-sided sign test."""
+    def load(path: str) -> pd.DataFrame:
+        with open(path) as f:
+            return pd.DataFrame([json.loads(line) for line in f]).set_index(["spec", "dataset", "seed"])
+
+    old, new = load(old_path), load(new_path)
+    rows = []
+    for (spec, ds), g in new.groupby(level=["spec", "dataset"], sort=False):
+        keys = [k for k in g.index if k in old.index]
+        if not keys:
+            continue
+        q_old, q_new = [_inf(old.queries[k]) for k in keys], [_inf(new.queries[k]) for k in keys]
+        row = {"dataset": ds, "spec": spec, "seeds": len(keys)}
+        for tag, q in (("old", q_old), ("new", q_new)):
+            m, lo, hi = median_iqr(np.asarray(q, dtype=float))
+            row[f"queries, {tag}"] = f"{_fmt_q(m)} [{_fmt_q(lo)}, {_fmt_q(hi)}], {int(np.isfinite(q).sum())}/{len(q)}"
+        wins, losses, ties, pval = sign_test(q_new, q_old)
+        row.update({"new better / worse / equal": f"{wins} / {losses} / {ties}", "sign test p": round(pval, 4)})
+        c_old, c_new = [old.cpu_seconds[k] for k in keys], [new.cpu_seconds[k] for k in keys]
+        row["CPU s per run, old -> new (median)"] = f"{np.median(c_old):.1f} -> {np.median(c_new):.1f}"
+        wins, losses, _, pval = sign_test(c_new, c_old)
+        row["CPU: new less / more, p"] = f"{wins} / {losses}, {pval:.2g}"
+        row["queries per seed, old -> new (where they differ)"] = " ".join(
+            f"{k[2]}:{_fmt_q(a)}->{_fmt_q(b)}" for k, a, b in zip(keys, q_old, q_new) if a != b)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _inf(v) -> float:
     return math.inf if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
@@ -175,8 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("path")
     q.add_argument("a", help="a strategy spec in the file")
     q.add_argument("b", help="the spec it is compared with")
+    v = sub.add_parser("versions", help="the same runs made by two versions of the code, seed by seed")
+    v.add_argument("old", help="the runs of the older code (a JSON-lines file of 'run')")
+    v.add_argument("new", help="the same specs, datasets and seeds, run by the newer code")
     args = ap.parse_args(argv)
     try:
+        if args.cmd == "versions":
+            print(markdown_frame(versions(args.old, args.new)))
+            return 0
         if args.cmd == "paired":
             print(markdown_frame(paired(args.path, args.a, args.b)))
             return 0

@@ -29,8 +29,11 @@ from boed_nas.nb201.space import canonical_cells
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT.parent / "shared/data/nb201/nb201_table.csv.gz"
 COLUMNS = {"c10": "c10v_val_12", "c100": "c100_val_12"}
-SPECS = {"default": "boed", "signals": "boed[signals='params+flops+synflow+snip+grad_norm+jacob_cov+naswot']",
-         "wl": "boed[kernel='categorical+additive+wl']"}
+SPECS = {"default": "boed", "none": "boed[signals=None]",
+         "signals": "boed[signals='params+flops+synflow+snip+grad_norm+jacob_cov+naswot']",
+         "wl": "boed[kernel='categorical+additive+wl']", "fit_every_tell": "boed[refit_fraction=0]"}
+"""``default`` is whatever ``boed`` is when the script runs: until 2026-12 it had no signals (the
+``none`` spec now), since then the shipped signals (the ``signals`` spec's)."""
 BUDGET = 200
 
 

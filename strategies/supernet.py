@@ -111,6 +111,7 @@ class SupernetBOED(_SupernetSource, BOEDController):
             if kw.get(key) is not None:
                 raise ConfigError(f"boed-supernet takes its {key} from the supernet; use strategy 'boed' to pass {key}")
             kw.pop(key, None)
+        kw.setdefault("signals", None)  # its prior is the supernet's; measured without the shipped signals
         for label, v in (("n_top", n_top), ("n_sampled", n_sampled)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ConfigError(f"{label} must be a non-negative integer, got {v!r}")

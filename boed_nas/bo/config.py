@@ -18,6 +18,8 @@ from .acquisition import ACQUISITIONS
 from .belief import parse_kernel, parse_signal_use
 
 PENDING = ("believer", "fantasy", "ignore")
+SHIPPED = "shipped"
+"""``signals="shipped"``: the signals the space ships (its ``shipped_signals`` hook), none without."""
 OUTPUT_TRANSFORMS = ("rank", "standardize")
 
 
@@ -33,7 +35,7 @@ class BOEDConfig:
     plausible_size: int = 1024
     proposals: Sequence[Any] | None = None
     op_prior: Any = None
-    signals: str | Sequence[str] | Mapping[str, Any] | Any = None
+    signals: str | Sequence[str] | Mapping[str, Any] | Any = "shipped"
     signal_use: str = "mean"
     refit_every: int = 1
     cold_start_every: int = 10
@@ -75,4 +77,4 @@ class BOEDConfig:
         return dataclasses.replace(self, **changes)
 
 
-__all__ = ["BOEDConfig", "OUTPUT_TRANSFORMS", "PENDING"]
+__all__ = ["BOEDConfig", "OUTPUT_TRANSFORMS", "PENDING", "SHIPPED"]

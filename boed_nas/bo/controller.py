@@ -39,7 +39,7 @@ from ..errors import StateError
 from ..strategy import Strategy
 from .acquisition import PoolAcquisition, PoolBelief, make_acquisition, seeded_argmax
 from .belief import posterior_mean_var
-from .config import PENDING, BOEDConfig
+from .config import PENDING, SHIPPED, BOEDConfig
 from .design import InitialDesign
 from .inputs import INIT_TOP_FRACTION, SIGNAL_SALT, belief_inputs, op_prior_array, resolve_signals
 from .model import Belief, check_belief_state
@@ -88,7 +88,11 @@ class BOEDController(Strategy):
         prior mean with a weight fitted by marginal likelihood. On a space of your own a
         ``ChoicePrior`` is passed as ``signals`` instead.
     signals:
-        Per-cell scores known before any training (default None: none). Either names of the
+        Per-cell scores known before any training. Default ``"shipped"``: the signals the space
+        ships (its ``shipped_signals``; NB201: ``params+flops+synflow+snip+grad_norm+jacob_cov+naswot``,
+        which took fewer queries to the optimum than none on all three datasets and stalled less
+        on the 12-epoch landscape: ``benchmarks/README.md``), none on a space that ships none.
+        ``None``: none (``boed[signals=None]``, the default until 2026-12). Otherwise names of the
         signals at initialisation shipped in ``boed_nas/nb201/data/signals.csv.gz``
         (``boed_nas.nb201.signals.SIGNALS``: ``"synflow"``, ``"flops"``, ...; a list, or one string
         joined by ``+`` or ``,``), or a mapping name -> array of values over the 15,625 cell codes
@@ -161,7 +165,9 @@ class BOEDController(Strategy):
         """The parts, from the space and ``self.config``."""
         c = self.config
         self.proposals = [self.space.parse(p) for p in (c.proposals or [])]
-        inputs = belief_inputs(self.space, c.kernel, signals=c.signals, signal_use=c.signal_use, op_prior=c.op_prior,
+        shipped = isinstance(c.signals, str) and c.signals == SHIPPED
+        signals = getattr(self.space, "shipped_signals", None) if shipped else c.signals
+        inputs = belief_inputs(self.space, c.kernel, signals=signals, signal_use=c.signal_use, op_prior=c.op_prior,
                                seed=self.seed)
         self.signals = inputs.signals  # the form saved in get_params
         self.features = inputs.features

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import __version__
 from ..errors import ClusterError, ObjectiveError
 from ..registry import ENTRY_POINT_GROUP, available
 from . import blueprint, experiment, supernet
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="boed-nas", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="strategies (--strategy, --strategies; registered under the entry-point group "
                f"'{ENTRY_POINT_GROUP}'): {', '.join(available())}")
+    parser.add_argument("--version", action="version", version=f"boed-nas {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     experiment.add_commands(sub)
     p = sub.add_parser("supernet", help="differentiable supernet search (DARTS family)")

@@ -101,6 +101,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         "--clock simulated) and tell it as failed. Default: none")
     g.add_argument("--retry-timeouts", action="store_true",
                    help="a timed-out evaluation is transient: run it again, up to --max-retries times")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (it is off anyway when the output is not a terminal)")
     g.add_argument("--stop-at-optimum", action="store_true",
                    help="end a run when it first evaluates the validation optimum (time / queries to the optimum)")
 
@@ -122,6 +124,12 @@ def _add_multiobjective(p: argparse.ArgumentParser, bench: bool) -> None:
         g.add_argument("--lambdas", default=None,
                        help="comma-separated lambdas: one boed-mo search per lambda for the best accuracy - lambda x cost "
                             "(accuracy in %%, the one cost objective in its unit), and a sweep summary")
+
+
+def _no_bar(args: argparse.Namespace) -> bool | None:
+    """tqdm's ``disable``: off with ``--quiet``; None (off when the output is not a terminal, so a
+    redirected log gets no carriage returns) otherwise."""
+    return True if getattr(args, "quiet", False) else None
 
 
 def _run_settings(args: argparse.Namespace) -> dict:
@@ -152,7 +160,7 @@ def _search_one(args: argparse.Namespace, run: SearchRun, out: Path) -> dict:
           + (f", constraints {list(run.constraints)}" if run.constraints else "")
           + (f", lambda {run.scalarization}" if run.scalarization is not None else "")
           + (f"; resuming {out}" if resumed else ""))
-    bar = tqdm(total=run.budget, desc=f"{run.strategy} on {bench.dataset}", unit="query")
+    bar = tqdm(total=run.budget, desc=f"{run.strategy} on {bench.dataset}", unit="query", disable=_no_bar(args))
 
     def on_row(row: dict) -> None:
         bar.n = int(row["query"])
@@ -233,7 +241,7 @@ def _search_objective(args: argparse.Namespace) -> int:
           + (f"{size:,} configurations" if size is not None else f"{space.size:,} configurations before its constraint")
           + f"\nstrategy {args.strategy}, budget {args.budget}, seed {args.seed}, workers {args.workers}"
           + (f"; resuming {out}" if resumed else ""))
-    bar = tqdm(total=args.budget, desc=f"{args.strategy} on {space.name}", unit="eval")
+    bar = tqdm(total=args.budget, desc=f"{args.strategy} on {space.name}", unit="eval", disable=_no_bar(args))
 
     def on_row(row: dict) -> None:
         bar.n = int(row["query"])
@@ -371,7 +379,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     trajs = []
     for ds, objs in jobs:
         t = run_bench(names, ds, seeds, args.budget, jobs=args.jobs, objectives=objs, constraints=args.constraint,
-                      workers=args.workers, out=out, resume=args.resume, **settings)
+                      workers=args.workers, out=out, resume=args.resume, progress=not args.quiet, **settings)
         if objs is not None:
             t.insert(1, "objectives", "+".join(objs))
         trajs.append(t)

@@ -83,7 +83,7 @@ def run_bench(
             raise ConfigError(f"{str(out)!r} already holds runs of this bench (e.g. {taken[0]!r}); resume them with "
                               "--resume, or choose a new --out")
     results: list[pd.DataFrame] = []
-    bar = tqdm(total=len(tasks), desc=f"bench {dataset}", unit="run", disable=not progress)
+    bar = tqdm(total=len(tasks), desc=f"bench {dataset}", unit="run", disable=None if progress else True)
     if jobs <= 1:
         for t in tasks:
             bar.set_postfix_str(f"{t[0].strategy} seed {t[0].seed}" + (f" M={t[0].workers}" if len(workers) > 1 else ""))

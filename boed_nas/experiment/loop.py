@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -45,6 +46,9 @@ from .runfolder import RunFolder
 if TYPE_CHECKING:
     from ..mo.pareto import HypervolumeReport
 
+
+logger = logging.getLogger("boed_nas.experiment.loop")
+"""One INFO line per told evaluation (the library prints nothing itself; the CLI shows a bar)."""
 
 TRAJECTORY_COLUMNS = [
     "query", "cell", "arch_index", "val_acc", "test_acc", "failed", "cost", "cumulative_cost",
@@ -420,6 +424,9 @@ class _Loop:
         outcome = result.outcome if result.outcome is not None else _failure(result.error)
         self.failed += outcome.failed
         self.strategy.tell(job.cell, outcome)
+        logger.info("evaluation %d of %d: %s %s", self.told, self.budget, self.strategy.space.format(job.cell),
+                    f"failed ({result.error})" if outcome.failed else
+                    f"{self.strategy.metric} {outcome.metrics.get(self.strategy.metric)}")
         row = self.recorder.row(self.told, job.cell, outcome)
         row.update({"ask_seconds": seconds, **_events(_event_record(result))})
         self.waiting.append(row)

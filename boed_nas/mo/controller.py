@@ -204,6 +204,7 @@ class MOConfig(BOEDConfig):
     output_transform: str = "rank"
     cold_start_every: int = 1
     refit_fraction: float = 0.0  # a hyperparameter fit at every tell: the schedule the study measured
+    signals: Any = None  # the Pareto search was measured without signals
     objectives: str | Sequence[str] = ("accuracy", "latency")
     costs: KnownCosts | str | Mapping[str, Any] | None = None
     constraints: Mapping[str, float] | Sequence[str] | str | None = None

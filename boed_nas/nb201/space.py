@@ -276,6 +276,9 @@ class CellSpace:
     name = "nb201"
     ref = "nb201"  # what a strategy saves as its space (resolve_space("nb201") is this space)
     constraint = None  # every one of the 15,625 op assignments is a cell
+    # boed's default signals here: the seven shipped in boed_nas/nb201/data/signals.csv.gz, the
+    # combination chosen on held-out seeds 20-24 (docs/signals.md)
+    shipped_signals = "params+flops+synflow+snip+grad_norm+jacob_cov+naswot"
 
     names = EDGE_PARAMETERS  # the variables' names
 

@@ -26,7 +26,10 @@ refused by name on a space without it):
 - ``cell_network()``: the network a weight-sharing supernet is built from (NB201: ``darts``,
   ``boed-supernet``);
 - ``pareto_problem(objectives, costs, constraints)``: the multi-objective problem (NB201: its cost
-  tables, each class as its cheapest member); without it, ``SpaceParetoProblem`` over ``costs``.
+  tables, each class as its cheapest member); without it, ``SpaceParetoProblem`` over ``costs``;
+- ``shipped_signals``: the signals at initialisation that ``boed`` uses by default on this space
+  (``signals="shipped"``, the default), in the form its ``signals`` setting takes (NB201: the seven
+  shipped with the package, chosen on held-out seeds); without it, none.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ Configuration = Any
 """A point of a space (NB201: a ``Cell``; ``Space``: a ``Config``): what strategies, engines and
 objectives pass around."""
 
-HOOKS = ("belief_inputs", "variables", "to_parameters", "from_parameters", "path_encoding", "cell_network", "pareto_problem")
+HOOKS = ("belief_inputs", "variables", "to_parameters", "from_parameters", "path_encoding", "cell_network", "pareto_problem",
+         "shipped_signals")
 
 
 @runtime_checkable

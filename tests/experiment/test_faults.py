@@ -392,3 +392,24 @@ def test_every_sequence_of_results_ends_in_told_rows_or_one_objective_error_and_
             assert list(traj["failed"]) == [k in ("nan", "inf", "none", "raise") for k in told]
 
     check()
+
+
+def test_a_redirected_log_gets_no_progress_bar_and_the_command_tells_its_version(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "boed_nas", "search", "--space", "tests.spaces.user_objective:SPACE",
+                        "--objective", "tests.spaces.user_objective:objective", "--strategy", "random", "--budget", "4",
+                        "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "\r" not in r.stdout + r.stderr and "it/s" not in r.stderr
+    v = subprocess.run([sys.executable, "-m", "boed_nas", "--version"], capture_output=True, text=True, timeout=60)
+    assert v.stdout.strip().startswith("boed-nas ") and v.returncode == 0
+
+
+def test_each_told_evaluation_is_one_info_line_of_the_boed_nas_logger(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="boed_nas"):
+        run_objective(_strategy(), lambda c: score(c) if c["depth"] != 2 else None, 6)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("boed_nas")]
+    assert len(lines) == 6 and lines[0].startswith("evaluation 1 of 6: {")
