@@ -413,3 +413,19 @@ def test_each_told_evaluation_is_one_info_line_of_the_boed_nas_logger(caplog):
         run_objective(_strategy(), lambda c: score(c) if c["depth"] != 2 else None, 6)
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("boed_nas")]
     assert len(lines) == 6 and lines[0].startswith("evaluation 1 of 6: {")
+
+
+def test_a_failed_boed_ask_leaves_its_reports_as_they_were(tmp_path):
+    from boed_nas.errors import StateError
+
+    s = make_strategy("boed[n_init=2,n_samples=16,plausible_size=32]", seed=0, space=SPACE, state_path=tmp_path / "s.json")
+    for _ in range(4):
+        (c,) = s.ask()
+        s.tell(c, {"val_acc": score(c)})
+    before = (len(s.reports), len(s.pending), s.state_dict()["rng"])
+    assert before[0] > 0  # the belief has reported on its asks
+    (tmp_path / "s.json").unlink()
+    (tmp_path / "s.json").mkdir()  # the save after the ask fails: the ask must not count
+    with pytest.raises(StateError):
+        s.ask()
+    assert (len(s.reports), len(s.pending), s.state_dict()["rng"]) == before
