@@ -27,7 +27,7 @@ from ..experiment.bench import (
     summarize_mo,
 )
 from ..experiment.plots import plot_hypervolume_ratio, plot_regret
-from ..experiment.loop import run_objective
+from ..experiment.loop import parse_stop_rule, run_objective
 from ..experiment.report import merge_trajectories, parse_renames, write_report
 from ..experiment.run import SearchRun, run_nb201
 from ..experiment.runfolder import RunFolder
@@ -103,6 +103,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="a timed-out evaluation is transient: run it again, up to --max-retries times")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (it is off anyway when the output is not a terminal)")
+    g.add_argument("--stop-when", default=None, metavar="RULE",
+                   help="stop when the belief is sure enough, e.g. 'prob_best>=0.9' (the probability that the "
+                        "recommendation is the best network; columns prob_best, argmax_entropy, information_gain)")
     g.add_argument("--stop-at-optimum", action="store_true",
                    help="end a run when it first evaluates the validation optimum (time / queries to the optimum)")
 
@@ -139,9 +142,10 @@ def _run_settings(args: argparse.Namespace) -> dict:
         raise ConfigError("--synchronous sets the batch size to --workers: leave out --batch-size")
     if args.retry_timeouts and args.timeout is None:
         raise ConfigError("--retry-timeouts needs --timeout SECONDS")
+    parse_stop_rule(args.stop_when)
     return {"clock": args.clock, "ask_seconds": args.ask_seconds, "batch_size": args.batch_size,
             "synchronous": args.synchronous, "max_retries": args.max_retries, "stop_at_optimum": args.stop_at_optimum,
-            "timeout": args.timeout, "retry_timeouts": args.retry_timeouts}
+            "timeout": args.timeout, "retry_timeouts": args.retry_timeouts, "stop_when": args.stop_when}
 
 
 # ----------------------------------------------------------------------------- search
@@ -218,6 +222,8 @@ def _search_objective(args: argparse.Namespace) -> int:
             "max_retries": args.max_retries}
     if args.timeout is not None:  # (absent from run.json when not set, as in runs made before it existed)
         meta.update(timeout=args.timeout, retry_timeouts=args.retry_timeouts)
+    if args.stop_when is not None:
+        meta["stop_when"] = args.stop_when
     if args.constraint:
         meta["constraints"] = list(args.constraint)
     if mo:
@@ -255,7 +261,7 @@ def _search_objective(args: argparse.Namespace) -> int:
     try:
         traj = run_objective(strategy, objective, args.budget, workers=args.workers, scheduler=args.scheduler,
                              batch_size=meta["batch_size"], max_retries=args.max_retries, out=folder, callback=on_row,
-                             progress=on_progress, timeout=args.timeout,
+                             progress=on_progress, timeout=args.timeout, stop_when=args.stop_when,
                              transient=(TimeoutError,) if args.retry_timeouts else ())
     finally:
         bar.close()

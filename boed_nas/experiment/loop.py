@@ -56,6 +56,30 @@ TRAJECTORY_COLUMNS = [
     "found_optimum", "ask_seconds",
 ]
 MO_COLUMNS = ["hypervolume", "hypervolume_ratio"]
+BELIEF_COLUMNS = ["prob_best", "argmax_entropy", "information_gain"]
+"""What the belief said when the row's recommendation was taken (strategies that report it, such as
+``boed``; empty otherwise): the probability that the recommendation is the best network, the
+entropy (nats) of the distribution of which network is best, and the entropy that the last
+evaluation removed."""
+STOP_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+
+
+def parse_stop_rule(rule: str | None) -> tuple[str, str, float] | None:
+    """``"prob_best>=0.9"`` -> ("prob_best", ">=", 0.9): stop when the latest row's column meets the
+    bound (``BELIEF_COLUMNS`` or any numeric trajectory column); ``ConfigError`` naming the rule."""
+    if rule is None:
+        return None
+    import re
+
+    m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*", rule) if isinstance(rule, str) else None
+    try:
+        bound = float(m.group(3)) if m else math.nan
+    except ValueError:
+        bound = math.nan
+    if m is None or not math.isfinite(bound):
+        raise ConfigError(f"stop rule {rule!r}: expected COLUMN OP NUMBER, e.g. 'prob_best>=0.9' (OP one of "
+                          f"{list(STOP_OPS)}; columns such as {BELIEF_COLUMNS})")
+    return m.group(1), m.group(2), bound
 EVENT_COLUMNS = ["worker", "attempt", "error", "submitted", "started", "finished"]
 """Where and when each evaluation ran, on the engine's clock (simulated seconds on a simulated
 clock, wall seconds since the run started otherwise)."""
@@ -74,7 +98,7 @@ class TableRecorder:
 
     @property
     def columns(self) -> list[str]:
-        return TRAJECTORY_COLUMNS + (MO_COLUMNS if self.hypervolume is not None else []) + EVENT_COLUMNS
+        return TRAJECTORY_COLUMNS + (MO_COLUMNS if self.hypervolume is not None else []) + EVENT_COLUMNS + BELIEF_COLUMNS
 
     def row(self, query: int, cell: Configuration, outcome: Outcome) -> dict[str, Any]:
         self.cum_cost += outcome.cost
@@ -123,7 +147,7 @@ class ObjectiveRecorder:
     def columns(self) -> list[str]:
         return (["query", "config", self.metric, "failed", "error", "cost", "cumulative_cost", "best_so_far",
                  "best_config", "recommended_config", "known_costs", "ask_seconds"]
-                + [c for c in EVENT_COLUMNS if c != "error"])
+                + [c for c in EVENT_COLUMNS if c != "error"] + BELIEF_COLUMNS)
 
     def row(self, query: int, config: Any, outcome: Outcome) -> dict[str, Any]:
         self.cum_cost += outcome.cost
@@ -158,6 +182,7 @@ def run_objective(
     progress: Callable[[dict[str, int]], None] | None = None,
     max_initial_failures: int | None = 5,
     timeout: float | None = None,
+    stop_when: str | None = None,
 ) -> pd.DataFrame:
     """Run ``strategy`` (on its ``space``) against your ``objective`` until ``budget`` evaluations
     are told; the trajectory (``ObjectiveRecorder``'s columns).
@@ -170,6 +195,8 @@ def run_objective(
     the search with ``ObjectiveError`` at the first such evaluation, before it is told or logged
     as final, so that a resume after the fix runs it again; so do ``max_initial_failures``
     evaluations that all failed (None: never), and a run whose evaluations all failed.
+    ``stop_when`` (e.g. ``"prob_best>=0.9"``): stop when the latest row meets it (``BELIEF_COLUMNS``:
+    what the belief says of its recommendation, for strategies that report it).
     ``timeout`` (seconds): an evaluation that has not returned by then is stopped and told as
     failed (a ``TimeoutError``; transient, so run again within ``max_retries``, if ``TimeoutError``
     is among ``transient``); in this process that means each evaluation runs in a worker process
@@ -193,7 +220,7 @@ def run_objective(
                                                            transient=tuple(transient), timeout=timeout)
     try:
         return _Loop(strategy, engine, ObjectiveRecorder(strategy), budget, batch_size, callback, False, 0.0,
-                     max_retries, folder, progress, max_initial_failures=max_initial_failures).run()
+                     max_retries, folder, progress, max_initial_failures=max_initial_failures, stop_when=stop_when).run()
     finally:
         if own_engine:
             engine.close()
@@ -218,6 +245,7 @@ def run_search(
     out: str | Path | RunFolder | None = None,
     progress: Callable[[dict[str, int]], None] | None = None,
     timeout: float | None = None,
+    stop_when: str | None = None,
 ) -> pd.DataFrame:
     """Run ``strategy`` on ``bench`` until ``budget`` paid queries are told; the trajectory.
 
@@ -229,8 +257,8 @@ def run_search(
     class (running evaluations are abandoned), or at ``min_queries`` told queries if that comes
     later (a study can then read the regret at fixed query counts and still stop early).
     ``engine`` (else one made by ``make_engine(workers, clock)``), ``batch_size``, ``ask_seconds``
-    (simulated seconds charged per ask), retries, ``timeout`` and ``out``: see the module docstring
-    and ``run_objective``.
+    (simulated seconds charged per ask), retries, ``timeout``, ``stop_when`` and ``out``: see the
+    module docstring and ``run_objective``.
     ``callback(row)`` after every row; ``progress({"running", "done", "failed"})`` after every
     result.
     """
@@ -248,7 +276,7 @@ def run_search(
                                                            transient=tuple(transient), timeout=timeout)
     try:
         return _Loop(strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, float(ask_seconds),
-                     max_retries, folder, progress, min_queries).run()
+                     max_retries, folder, progress, min_queries, stop_when=stop_when).run()
     finally:
         if own_engine:
             engine.close()
@@ -258,12 +286,13 @@ class _Loop:
     """One run of ``run_search`` (its state between events)."""
 
     def __init__(self, strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, ask_charge,
-                 max_retries, folder, progress, min_queries=0, max_initial_failures=None):
+                 max_retries, folder, progress, min_queries=0, max_initial_failures=None, stop_when=None):
         self.strategy, self.engine, self.recorder, self.budget = strategy, engine, recorder, budget
         self.batch_size, self.callback, self.stop_at_optimum = batch_size, callback, stop_at_optimum
         self.ask_charge, self.max_retries, self.folder, self.progress = ask_charge, max_retries, folder, progress
         self.min_queries = min_queries  # with stop_at_optimum: run on to at least this many told queries
         self.max_initial_failures = max_initial_failures  # stop when this many evaluations, all so far, failed
+        self.stop_rule = parse_stop_rule(stop_when)
         self.rows: list[dict[str, Any]] = []
         self.waiting: list[dict[str, Any]] = []  # rows told, their recommendation not yet taken
         self.queue: list[tuple[Configuration, int, float]] = []  # (cell, attempt, ask seconds): asked, not yet submitted
@@ -276,8 +305,20 @@ class _Loop:
         return len(self.strategy.history)
 
     def stopping(self) -> bool:
-        return self.told >= self.budget or self.exhausted() or (self.stop_at_optimum and self.recorder.found
-                                                                and self.told >= self.min_queries)
+        return (self.told >= self.budget or self.exhausted() or self.rule_met()
+                or (self.stop_at_optimum and self.recorder.found and self.told >= self.min_queries))
+
+    def rule_met(self) -> bool:
+        """The stop rule (``stop_when``) holds on the latest written row."""
+        if self.stop_rule is None or not self.rows:
+            return False
+        column, op, bound = self.stop_rule
+        value = self.rows[-1].get(column, math.nan)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return False
+        return math.isfinite(value) and STOP_OPS[op](value, bound)
 
     def exhausted(self) -> bool:
         """Every configuration of the space is told (a space smaller than the budget)."""
@@ -291,14 +332,26 @@ class _Loop:
         if not self.waiting:
             return
         rec = self.strategy.recommend()
+        belief = self._belief()
         if self.folder is not None:  # logged, so that a row lost with the trajectory is rebuilt as it was
-            self.folder.log_recommendation(self.told, "" if rec is None else self.strategy.space.format(rec))
-        self._write_rows(rec)
+            self.folder.log_recommendation(self.told, "" if rec is None else self.strategy.space.format(rec), belief)
+        self._write_rows(rec, belief=belief)
 
-    def _write_rows(self, rec: Configuration | None, logged: str | None = None) -> None:
-        """The waiting rows with the recommendation ``rec`` (``logged``: its logged text instead)."""
+    def _belief(self) -> dict[str, float]:
+        """``BELIEF_COLUMNS`` from the strategy's latest report, if it reports on the current history."""
+        reports = getattr(self.strategy, "reports", None)
+        successes = sum(not o.outcome.failed for o in self.strategy.history)
+        if not reports or not isinstance(reports[-1], dict) or reports[-1].get("observations") != successes:
+            return {}
+        return {k: float(reports[-1][k]) for k in BELIEF_COLUMNS if k in reports[-1]}
+
+    def _write_rows(self, rec: Configuration | None, logged: str | None = None,
+                    belief: dict[str, float] | None = None) -> None:
+        """The waiting rows with the recommendation ``rec`` (``logged``: its logged text instead) and
+        what the belief said then."""
         space = self.strategy.space
         for row in self.waiting:
+            row.update({k: (belief or {}).get(k, math.nan) for k in BELIEF_COLUMNS})
             self.recorder.recommended(row, rec if logged is None else (space.parse(logged) if logged else None))
             self.rows.append(row)
             if self.folder is not None:
@@ -335,7 +388,8 @@ class _Loop:
             self.waiting.append(row)
             later = [n for n in recommended if n >= q]
             if later:
-                self._write_rows(None, recommended[min(later)])
+                text, belief = recommended[min(later)]
+                self._write_rows(None, text, belief)
                 self.waiting = []
         self._finish_rows()
         for cell in s.pending.values():  # asked and running when the run stopped: run again, in order
@@ -366,6 +420,11 @@ class _Loop:
                 engine.charge(self.ask_charge * len(cells))
                 self.queue.extend((c, 0, seconds) for c in cells)
                 self._finish_rows()
+                if self.rule_met():  # the rows just written meet the stop rule: what was asked is not run
+                    for cell, _, _ in self.queue:
+                        self.strategy.forget_pending(cell)
+                    self.queue = []
+                    break
             cell, attempt, seconds = self.queue.pop(0)
             job = engine.submit(cell, attempt)
             self.asked[job.id] = seconds
@@ -488,5 +547,5 @@ def _told_outcome(e: dict[str, Any]) -> Outcome:
     return Outcome.from_dict(e["outcome"]) if e.get("outcome") is not None else _failure(e.get("error"))
 
 
-__all__ = ["EVENT_COLUMNS", "MO_COLUMNS", "TRAJECTORY_COLUMNS", "ObjectiveRecorder", "RunFolder", "TableRecorder",
+__all__ = ["BELIEF_COLUMNS", "EVENT_COLUMNS", "MO_COLUMNS", "parse_stop_rule", "TRAJECTORY_COLUMNS", "ObjectiveRecorder", "RunFolder", "TableRecorder",
            "run_objective", "run_search"]

@@ -31,7 +31,7 @@ from ..nb201.space import Cell
 from ..registry import make_strategy, parse_spec, strategy_class
 from ..registry import multiobjective_strategies as mo_strategies
 from ..strategy import Strategy
-from .loop import run_search
+from .loop import parse_stop_rule, run_search
 from .plots import plot_hypervolume_ratio, plot_regret
 from .runfolder import RunFolder
 
@@ -53,6 +53,7 @@ class SearchRun:
     stop_at_optimum: bool = False
     timeout: float | None = None  # seconds per evaluation (simulated seconds on a simulated clock)
     retry_timeouts: bool = False  # a timed-out evaluation is transient: run again within max_retries
+    stop_when: str | None = None  # e.g. "prob_best>=0.9": stop when the belief is sure enough
     objectives: tuple[str, ...] | None = None
     constraints: tuple[str, ...] | None = None
     scalarization: float | None = None
@@ -62,6 +63,7 @@ class SearchRun:
             check_int(label, getattr(self, label), lo)
         check_workers(self.workers)
         check_timeout(self.timeout)
+        parse_stop_rule(self.stop_when)
         if self.clock not in CLOCKS:
             raise ConfigError(f"unknown clock {self.clock!r}; expected one of {list(CLOCKS)}")
         if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
@@ -148,7 +150,8 @@ def _run_nb201(run, folder, bench, strategy, report, resume, scheduler, callback
         batch_size = run.workers if run.synchronous else run.batch_size
         traj = run_search(strategy, bench, run.budget, batch_size=batch_size, callback=callback,
                           hypervolume=report, stop_at_optimum=run.stop_at_optimum, engine=engine,
-                          ask_seconds=run.ask_seconds, max_retries=run.max_retries, out=folder, progress=progress)
+                          ask_seconds=run.ask_seconds, max_retries=run.max_retries, out=folder, progress=progress,
+                          stop_when=run.stop_when)
     finally:
         engine.close()
     summary = summarize_run(run, bench, strategy, traj, report, time.perf_counter() - t0)

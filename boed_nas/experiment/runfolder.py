@@ -212,11 +212,12 @@ class RunFolder:
             entry["returned"] = result.returned
         self._append_log(entry)
 
-    def log_recommendation(self, told: int, recommended: str) -> None:
-        """Record the recommendation after ``told`` evaluations (its trajectory row's), fsync'd."""
+    def log_recommendation(self, told: int, recommended: str, belief: Mapping[str, float] | None = None) -> None:
+        """Record the recommendation after ``told`` evaluations (its trajectory row's) and what the
+        belief said of it, fsync'd."""
         _cut_torn_line(self.recommendations_path)
         with open(self.recommendations_path, "a") as f:
-            f.write(json.dumps({"told": told, "recommended": recommended}) + "\n")
+            f.write(json.dumps({"told": told, "recommended": recommended, "belief": dict(belief or {})}) + "\n")
             f.flush()
             os.fsync(f.fileno())
 
@@ -232,9 +233,10 @@ class RunFolder:
         """Every logged evaluation, in order; a last line cut short by a crash is left out."""
         return _read_jsonl(self.log_path, "a logged evaluation")
 
-    def recommendations(self) -> dict[int, str]:
-        """The logged recommendation after each number of told evaluations."""
-        return {int(r["told"]): r["recommended"] for r in _read_jsonl(self.recommendations_path, "a recommendation")}
+    def recommendations(self) -> dict[int, tuple[str, dict[str, float]]]:
+        """The logged recommendation after each number of told evaluations, with the belief's figures."""
+        return {int(r["told"]): (r["recommended"], r.get("belief") or {})
+                for r in _read_jsonl(self.recommendations_path, "a recommendation")}
 
     # -------------------------------------------------------------------------------- trajectory
     def append_row(self, row: Mapping[str, Any], columns: Sequence[str]) -> None:

@@ -429,3 +429,28 @@ def test_a_failed_boed_ask_leaves_its_reports_as_they_were(tmp_path):
     with pytest.raises(StateError):
         s.ask()
     assert (len(s.reports), len(s.pending), s.state_dict()["rng"]) == before
+
+
+# ------------------------------------------------------------------------------ the belief on screen (issue 34)
+def test_rows_carry_the_beliefs_figures_and_a_stop_rule_ends_the_search_when_it_is_sure(tmp_path):
+    from boed_nas.experiment.loop import BELIEF_COLUMNS
+
+    s = make_strategy("boed[n_init=3,n_samples=64,plausible_size=128]", seed=0, space=SPACE)
+    traj = run_objective(s, lambda c: score(c), 40, out=tmp_path / "run", stop_when="prob_best>=0.5")
+    assert set(BELIEF_COLUMNS) <= set(traj.columns)
+    shown = traj.dropna(subset=["prob_best"])
+    assert len(shown) and shown["prob_best"].between(0, 1).all() and (shown["argmax_entropy"] >= 0).all()
+    assert traj["prob_best"].iloc[:2].isna().all()  # the initial design: no belief yet (the GP asks from row 3 on)
+    assert len(traj) < 40 and traj["prob_best"].iloc[-1] >= 0.5 and (traj["prob_best"].iloc[:-1].fillna(0) < 0.5).all()
+    # as written, and rebuilt as it was from the logged recommendations
+    (tmp_path / "run" / "trajectory.csv").unlink()
+    again = run_objective(RunFolder(tmp_path / "run").load_strategy(space=SPACE), lambda c: score(c), len(traj),
+                          out=tmp_path / "run")
+    assert np.allclose(again["prob_best"].fillna(-1), traj["prob_best"].fillna(-1))
+    # a strategy without a belief leaves them empty; a bad rule is one ConfigError
+    assert run_objective(_strategy(), lambda c: score(c), 3)["prob_best"].isna().all()
+    from boed_nas.errors import ConfigError
+
+    for bad in ("prob_best=>0.9", "prob_best>=high", ">=0.9"):
+        with pytest.raises(ConfigError, match="expected COLUMN OP NUMBER"):
+            run_objective(_strategy(), lambda c: score(c), 3, stop_when=bad)
