@@ -26,7 +26,7 @@ from ..experiment.bench import (
     summarize,
     summarize_mo,
 )
-from ..experiment.plots import plot_hypervolume_ratio, plot_regret
+from ..experiment.plots import plot_belief, plot_hypervolume_ratio, plot_regret
 from ..experiment.loop import parse_stop_rule, run_objective
 from ..experiment.report import merge_trajectories, parse_renames, write_report
 from ..experiment.run import SearchRun, run_nb201
@@ -280,7 +280,9 @@ def _search_objective(args: argparse.Namespace) -> int:
               f"in {out}/front.csv")
         if len(front):
             print(front.to_string(index=False, max_rows=20))
-    print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json" + (", front.csv" if mo else ""))
+    belief = plot_belief(traj, out / "belief.png", title=f"{args.strategy} on {space.name}")
+    print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json" + (", front.csv" if mo else "")
+          + (", belief.png" if belief else ""))
     return 0
 
 
@@ -327,6 +329,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(f"validation optimum {'found' if s['found_validation_optimum'] else 'not found'} in {s['queries']} queries "
           f"({s['failed']} failed); {s['engine_seconds']:.0f} {args.clock}-clock seconds")
     print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, summary.json, regret.png"
+          + (", belief.png" if (out / "belief.png").exists() else "")
           + (", front.png, hypervolume_ratio.png" if "front" in s else ""))
     return 0
 

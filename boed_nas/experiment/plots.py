@@ -137,3 +137,32 @@ def plot_regret_over_time(trajectories: pd.DataFrame, path: str | os.PathLike[st
         ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def plot_belief(trajectory: pd.DataFrame, path: str | os.PathLike[str], title: str = "") -> bool:
+    """What the belief said along one search (``BELIEF_COLUMNS`` of its trajectory): the probability
+    that the recommendation is the best network, and the entropy of which network is best, per
+    query. False (nothing written) when the strategy reported no belief."""
+    cols = [c for c in ("prob_best", "argmax_entropy") if c in trajectory and trajectory[c].notna().any()]
+    if len(cols) < 2:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    ax.plot(trajectory["query"], trajectory["prob_best"], color="tab:blue", marker=".", label="P(recommendation is the best)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("queries (trainings)")
+    ax.set_ylabel("P(recommendation is the best)", color="tab:blue")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax2 = ax.twinx()
+    ax2.plot(trajectory["query"], trajectory["argmax_entropy"], color="tab:red", marker=".", label="entropy of the best")
+    ax2.set_ylabel("entropy of which network is best (nats)", color="tab:red")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return True

@@ -32,7 +32,7 @@ from ..registry import make_strategy, parse_spec, strategy_class
 from ..registry import multiobjective_strategies as mo_strategies
 from ..strategy import Strategy
 from .loop import parse_stop_rule, run_search
-from .plots import plot_hypervolume_ratio, plot_regret
+from .plots import plot_belief, plot_hypervolume_ratio, plot_regret
 from .runfolder import RunFolder
 
 
@@ -160,6 +160,7 @@ def _run_nb201(run, folder, bench, strategy, report, resume, scheduler, callback
         if plots and len(traj):
             labelled = traj.assign(dataset=bench.dataset, strategy=run.strategy, seed=run.seed)
             plot_regret(labelled, folder.path / "regret.png")
+            plot_belief(traj, folder.path / "belief.png", title=f"{run.strategy} on NB201 {bench.dataset}")
             if report is not None:
                 plot_hypervolume_ratio(labelled, folder.path / "hypervolume_ratio.png")
                 feasible = [o.cell.code for o in strategy.history

@@ -454,3 +454,15 @@ def test_rows_carry_the_beliefs_figures_and_a_stop_rule_ends_the_search_when_it_
     for bad in ("prob_best=>0.9", "prob_best>=high", ">=0.9"):
         with pytest.raises(ConfigError, match="expected COLUMN OP NUMBER"):
             run_objective(_strategy(), lambda c: score(c), 3, stop_when=bad)
+
+
+def test_a_search_on_your_own_space_plots_its_belief(tmp_path, capsys):
+    code = cli(["search", "--space", "tests.spaces.user_objective:SPACE", "--objective", f"{OBJ}:tiny_like_score",
+                "--strategy", "boed[n_init=3,n_samples=32,plausible_size=64]", "--budget", "8", "--out",
+                str(tmp_path / "r"), "--quiet"])
+    assert code == 0 and "belief.png" in capsys.readouterr().out
+    assert (tmp_path / "r" / "belief.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def tiny_like_score(c):
+    return score(c)
