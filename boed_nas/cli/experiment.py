@@ -326,8 +326,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     if s.get("recommended_cell") and s.get("recommended_cell") != s.get("best_cell"):
         print(f"recommended by {args.strategy}: {s['recommended_cell']}\n  test {s['recommended_test_acc']:.2f}, "
               f"test regret {s['recommended_test_regret']:.2f}")
-    print(f"validation optimum {'found' if s['found_validation_optimum'] else 'not found'} in {s['queries']} queries "
-          f"({s['failed']} failed); {s['engine_seconds']:.0f} {args.clock}-clock seconds")
+    first = s.get("optimum_first_evaluated_at")
+    print((f"validation optimum first evaluated at query {first}" if first is not None else
+           "validation optimum not evaluated") + f"; {s['queries']} queries ({s['failed']} failed); "
+          f"{s['engine_seconds']:.0f} {args.clock}-clock seconds")
     print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, summary.json, regret.png"
           + (", belief.png" if (out / "belief.png").exists() else "")
           + (", front.png, hypervolume_ratio.png" if "front" in s else ""))

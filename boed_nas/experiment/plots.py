@@ -143,6 +143,8 @@ def plot_belief(trajectory: pd.DataFrame, path: str | os.PathLike[str], title: s
     """What the belief said along one search (``BELIEF_COLUMNS`` of its trajectory): the probability
     that the recommendation is the best network, and the entropy of which network is best, per
     query. False (nothing written) when the strategy reported no belief."""
+    trajectory = trajectory.assign(**{c: pd.to_numeric(trajectory[c], errors="coerce")
+                                      for c in ("query", "prob_best", "argmax_entropy") if c in trajectory})
     cols = [c for c in ("prob_best", "argmax_entropy") if c in trajectory and trajectory[c].notna().any()]
     if len(cols) < 2:
         return False

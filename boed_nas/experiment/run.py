@@ -180,6 +180,8 @@ def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, tra
         "test_split": bench.info.test_split, "queries": len(strategy.history),
         "failed": sum(o.outcome.failed for o in strategy.history),
         "found_validation_optimum": bool(len(traj) and traj["found_optimum"].iloc[-1]),
+        "optimum_first_evaluated_at": (int(traj.loc[traj["found_optimum"].astype(bool), "query"].iloc[0])
+                                       if len(traj) and traj["found_optimum"].astype(bool).any() else None),
         "validation_optimum_cell": str(opt_cell), "validation_optimum_val_acc": opt_val,
         "table_best_test_acc": bench.best_test_acc,
         "simulated_training_time": float(traj["cost"].sum()) if len(traj) else 0.0,
