@@ -10,6 +10,8 @@ Every argument is checked before anything is written. A search runs in its ``--o
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import math
 import sys
 from pathlib import Path
@@ -103,6 +105,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="a timed-out evaluation is transient: run it again, up to --max-retries times")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (it is off anyway when the output is not a terminal)")
+    p.add_argument("--json", action="store_true",
+                   help="search: print the run's summary as one JSON document on stdout (the rest goes to stderr)")
     g.add_argument("--stop-when", default=None, metavar="RULE",
                    help="stop when the belief is sure enough, e.g. 'prob_best>=0.9' (the probability that the "
                         "recommendation is the best network; columns prob_best, argmax_entropy, information_gain)")
@@ -280,6 +284,13 @@ def _search_objective(args: argparse.Namespace) -> int:
               f"in {out}/front.csv")
         if len(front):
             print(front.to_string(index=False, max_rows=20))
+    last_ok = last is not None and bool(last["best_config"])
+    args.summary = {"space": args.space, "strategy": args.strategy, "seed": args.seed, "out": str(out),
+                    "evaluations": len(traj), "failed": int(traj["failed"].astype(bool).sum()), "metric": args.metric,
+                    "best_config": last["best_config"] if last_ok else None,
+                    "best_value": float(last["best_so_far"]) if last_ok else None,
+                    "recommended_config": last["recommended_config"] if last_ok else None,
+                    "prob_best": float(last["prob_best"]) if last_ok and pd.notna(last["prob_best"]) else None}
     belief = plot_belief(traj, out / "belief.png", title=f"{args.strategy} on {space.name}")
     print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json" + (", front.csv" if mo else "")
           + (", belief.png" if belief else ""))
@@ -303,6 +314,18 @@ def front_table(strategy) -> pd.DataFrame:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    """``search``; with ``--json`` what it would print goes to stderr and stdout gets one JSON document
+    (the run's summary)."""
+    if not getattr(args, "json", False):
+        return _cmd_search(args)
+    stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        code = _cmd_search(args)
+    print(json.dumps(getattr(args, "summary", {}), default=str), file=stdout)
+    return code
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
     if args.space or args.objective:
         return _search_objective(args)
     multi = bool(args.objectives or args.constraint or args.lambdas)
@@ -316,6 +339,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.lambdas is not None:
         return _lambda_sweep(args, base, out)
     s = _search_one(args, SearchRun(**base), out)
+    args.summary = s
     if "hypervolume_ratio" in s:
         print(f"found front: {len(s['front'])} cells, hypervolume {s['hypervolume']:.6g} of the true "
               f"{s['true_hypervolume']:.6g} (ratio {s['hypervolume_ratio']:.4f}); reference point {s['reference_point']}")

@@ -40,6 +40,7 @@ def plot_regret(trajectories: pd.DataFrame, path: str | os.PathLike[str], column
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     datasets = list(dict.fromkeys(trajectories["dataset"])) if "dataset" in trajectories else [None]
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
@@ -51,6 +52,7 @@ def plot_regret(trajectories: pd.DataFrame, path: str | os.PathLike[str], column
             ax.plot(q.index, q[0.5], label=f"{name} (n={wide.shape[1]})")
             ax.fill_between(q.index, q[0.25], q[0.75], alpha=0.2)
         ax.set_xlabel("queries (trainings)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"{column.replace('_', ' ')} (test accuracy points)")
         ax.set_yscale("symlog", linthresh=0.1)
         ax.set_title(f"NB201 {ds}" if ds else "NB201")
@@ -67,6 +69,7 @@ def plot_hypervolume_ratio(trajectories: pd.DataFrame, path: str | os.PathLike[s
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     keys = [k for k in ("dataset", "objectives") if k in trajectories.columns]
     panels = list(trajectories.groupby(keys, sort=False)) if keys else [(None, trajectories)]
@@ -83,6 +86,7 @@ def plot_hypervolume_ratio(trajectories: pd.DataFrame, path: str | os.PathLike[s
             ax.fill_between(q.index, q[0.25], q[0.75], alpha=0.2)
         ax.axhline(0.99, color="k", lw=0.8, ls="--")
         ax.set_xlabel("queries (trainings)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("hypervolume ratio (found / true)")
         lo = float(sub.groupby("strategy")["hypervolume_ratio"].quantile(0.25).min()) if len(sub) else 0.8
         ax.set_ylim(max(0.0, min(0.9, lo)), 1.002)
@@ -103,6 +107,7 @@ def plot_regret_over_time(trajectories: pd.DataFrame, path: str | os.PathLike[st
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     datasets = list(dict.fromkeys(trajectories["dataset"])) if "dataset" in trajectories else [None]
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)

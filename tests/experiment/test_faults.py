@@ -466,3 +466,14 @@ def test_a_search_on_your_own_space_plots_its_belief(tmp_path, capsys):
 
 def tiny_like_score(c):
     return score(c)
+
+
+def test_search_json_prints_one_json_summary_on_stdout(tmp_path, capsys):
+    assert cli(["search", "--space", "tests.spaces.user_objective:SPACE", "--objective", f"{OBJ}:tiny_like_score",
+                "--strategy", "random", "--budget", "5", "--out", str(tmp_path / "a"), "--json"]) == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out)
+    assert doc["evaluations"] == 5 and doc["best_config"].startswith("{") and out.count("\n") == 1
+    assert cli(["search", "--strategy", "random", "--budget", "5", "--out", str(tmp_path / "b"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["queries"] == 5 and "recommended_cell" in doc
