@@ -32,7 +32,7 @@ import contextlib
 import glob
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -342,7 +342,8 @@ class Strategy:
         keys = [self.space.key(obs.cell) for obs in history]
         if len(set(keys)) != len(keys):
             raise StateError("corrupt strategy state: a cell appears twice in the history")
-        both = [c for c in pending if self.space.key(c) in set(keys)]
+        told_keys = set(keys)
+        both = [c for c in pending if self.space.key(c) in told_keys]
         if both:
             raise StateError(f"corrupt strategy state: {self.space.format(both[0])} is both told and pending")
         extra = state.get("extra", {})
@@ -374,13 +375,15 @@ class Strategy:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.state_dict())
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        # created as open() creates files (0666 less the umask: the mode of the run's other files),
+        # not by mkstemp, whose 0600 state.json alone in a run folder could not be read by others
+        tmp = path.parent / f"{path.name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "w") as f:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: the mode of the run's other files
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -445,13 +448,6 @@ def remove_stray_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     for p in stray:
         p.unlink(missing_ok=True)
     return stray
-
-
-def _umask() -> int:
-    """The process's umask (read by setting it and putting it back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _fsync_folder(folder: Path) -> None:

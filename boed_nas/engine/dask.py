@@ -68,7 +68,7 @@ def _run(payload: bytes, cell: Configuration, transient: tuple, t0: float) -> tu
         worker = get_worker().address
     except ValueError:
         worker = socket.gethostname()
-    return e.outcome, e.error, e.transient, started, time.time() - t0, worker, e.returned
+    return e, started, time.time() - t0, worker
 
 
 def _loadable(payload: bytes) -> str | None:
@@ -170,7 +170,7 @@ class DaskEngine(Engine):
                 job, future = self._futures[jid]
                 if future.status == "finished":
                     try:
-                        outcome, error, transient, started, finished, worker, returned = future.result()
+                        e, started, finished, worker = future.result()
                     except (FutureCancelledError, FuturesCancelledError, CancelledError):
                         # finished, but its result was lost with its worker ("already forgotten")
                         given_up = self._rerun_lost(jid)
@@ -179,7 +179,7 @@ class DaskEngine(Engine):
                         continue
                     del self._futures[jid]
                     self._lost.pop(jid, None)
-                    return Result(job, outcome, error, transient, started, finished, worker, returned)
+                    return Result(job, e.outcome, e.error, e.transient, started, finished, worker, e.returned)
                 del self._futures[jid]
                 self._lost.pop(jid, None)
                 # the cluster gave up on it (KilledWorker after repeated worker deaths) or it was cancelled

@@ -28,6 +28,8 @@ import dataclasses
 import json
 import logging
 import math
+import operator
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,7 +63,11 @@ BELIEF_COLUMNS = ["prob_best", "argmax_entropy", "information_gain"]
 ``boed``; empty otherwise): the probability that the recommendation is the best network, the
 entropy (nats) of the distribution of which network is best, and the entropy that the last
 evaluation removed."""
-STOP_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+EVENT_COLUMNS = ["worker", "attempt", "error", "submitted", "started", "finished"]
+"""Where and when each evaluation ran, on the engine's clock (simulated seconds on a simulated
+clock, wall seconds since the run started otherwise)."""
+
+STOP_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 
 
 def parse_stop_rule(rule: str | None) -> tuple[str, str, float] | None:
@@ -69,8 +75,6 @@ def parse_stop_rule(rule: str | None) -> tuple[str, str, float] | None:
     bound (``BELIEF_COLUMNS`` or any numeric trajectory column); ``ConfigError`` naming the rule."""
     if rule is None:
         return None
-    import re
-
     m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*", rule) if isinstance(rule, str) else None
     try:
         bound = float(m.group(3)) if m else math.nan
@@ -80,9 +84,6 @@ def parse_stop_rule(rule: str | None) -> tuple[str, str, float] | None:
         raise ConfigError(f"stop rule {rule!r}: expected COLUMN OP NUMBER, e.g. 'prob_best>=0.9' (OP one of "
                           f"{list(STOP_OPS)}; columns such as {BELIEF_COLUMNS})")
     return m.group(1), m.group(2), bound
-EVENT_COLUMNS = ["worker", "attempt", "error", "submitted", "started", "finished"]
-"""Where and when each evaluation ran, on the engine's clock (simulated seconds on a simulated
-clock, wall seconds since the run started otherwise)."""
 
 
 class TableRecorder:
@@ -335,7 +336,7 @@ class _Loop:
         belief = self._belief()
         if self.folder is not None:  # logged, so that a row lost with the trajectory is rebuilt as it was
             self.folder.log_recommendation(self.told, "" if rec is None else self.strategy.space.format(rec), belief)
-        self._write_rows(rec, belief=belief)
+        self._write_rows(rec, belief)
 
     def _belief(self) -> dict[str, float]:
         """``BELIEF_COLUMNS`` from the strategy's latest report, if it reports on the current history."""
@@ -345,14 +346,11 @@ class _Loop:
             return {}
         return {k: float(reports[-1][k]) for k in BELIEF_COLUMNS if k in reports[-1]}
 
-    def _write_rows(self, rec: Configuration | None, logged: str | None = None,
-                    belief: dict[str, float] | None = None) -> None:
-        """The waiting rows with the recommendation ``rec`` (``logged``: its logged text instead) and
-        what the belief said then."""
-        space = self.strategy.space
+    def _write_rows(self, rec: Configuration | None, belief: dict[str, float]) -> None:
+        """The waiting rows with the recommendation ``rec`` and what the belief said then."""
         for row in self.waiting:
-            row.update({k: (belief or {}).get(k, math.nan) for k in BELIEF_COLUMNS})
-            self.recorder.recommended(row, rec if logged is None else (space.parse(logged) if logged else None))
+            row.update({k: belief.get(k, math.nan) for k in BELIEF_COLUMNS})
+            self.recorder.recommended(row, rec)
             self.rows.append(row)
             if self.folder is not None:
                 self.folder.append_row(row, self.recorder.columns)
@@ -389,7 +387,7 @@ class _Loop:
             later = [n for n in recommended if n >= q]
             if later:
                 text, belief = recommended[min(later)]
-                self._write_rows(None, text, belief)
+                self._write_rows(space.parse(text) if text else None, belief)
                 self.waiting = []
         self._finish_rows()
         for cell in s.pending.values():  # asked and running when the run stopped: run again, in order

@@ -54,6 +54,7 @@ class RunFolder:
         self.path = Path(path)
         self._log = None
         self._lock = None
+        self._appending: set[Path] = set()  # files this object has checked for a torn last line
 
     # -------------------------------------------------------------------------------- paths
     @property
@@ -152,9 +153,12 @@ class RunFolder:
     def check_meta(self, expected: Mapping[str, Any]) -> dict[str, Any]:
         """The saved run description; ``ConfigError`` naming every setting that differs from ``expected``."""
         meta = self.meta()
-        # a setting that runs made before it existed do not record is at its off value (None, False)
-        differ = {k: (meta.get(k), v) for k, v in expected.items()
-                  if (meta[k] if k in meta else (v if v is None or v is False else None)) != v}
+        def same(k: str, v: Any) -> bool:
+            if k not in meta:  # a setting that runs made before it existed do not record: off (None, False)
+                return v is None or v is False
+            return meta[k] == v
+
+        differ = {k: (meta.get(k), v) for k, v in expected.items() if not same(k, v)}
         if differ:
             text = ", ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in differ.items())
             raise ConfigError(f"--resume of {str(self.path)!r} with other settings than the run had ({text}); "
@@ -215,7 +219,7 @@ class RunFolder:
     def log_recommendation(self, told: int, recommended: str, belief: Mapping[str, float] | None = None) -> None:
         """Record the recommendation after ``told`` evaluations (its trajectory row's) and what the
         belief said of it, fsync'd."""
-        _cut_torn_line(self.recommendations_path)
+        self._start_appending(self.recommendations_path)
         with open(self.recommendations_path, "a") as f:
             f.write(json.dumps({"told": told, "recommended": recommended, "belief": dict(belief or {})}) + "\n")
             f.flush()
@@ -223,11 +227,18 @@ class RunFolder:
 
     def _append_log(self, entry: Mapping[str, Any]) -> None:
         if self._log is None:
-            _cut_torn_line(self.log_path)
+            self._start_appending(self.log_path)
             self._log = open(self.log_path, "a")
         self._log.write(json.dumps(entry) + "\n")
         self._log.flush()
         os.fsync(self._log.fileno())
+
+    def _start_appending(self, path: Path) -> None:
+        """Before this object's first append to ``path``: cut a torn last line a crash left (once:
+        while the folder is locked, no other process appends to it)."""
+        if path not in self._appending:
+            _cut_torn_line(path)
+            self._appending.add(path)
 
     def evaluations(self) -> list[dict[str, Any]]:
         """Every logged evaluation, in order; a last line cut short by a crash is left out."""
@@ -240,7 +251,7 @@ class RunFolder:
 
     # -------------------------------------------------------------------------------- trajectory
     def append_row(self, row: Mapping[str, Any], columns: Sequence[str]) -> None:
-        _cut_torn_line(self.trajectory)
+        self._start_appending(self.trajectory)
         new = not self.trajectory.exists() or self.trajectory.stat().st_size == 0
         # one line per row (an error's text may span lines): a torn last line is then one row
         flat = {k: v.replace("\r", " ").replace("\n", " | ") if isinstance(v, str) else v for k, v in row.items()}
