@@ -13,6 +13,7 @@ from boed_nas.errors import ClusterError
 from boed_nas.experiment.loop import run_objective
 from boed_nas.experiment.runfolder import RunFolder
 from boed_nas.registry import make_strategy
+from tests.faulty_objectives import exits_at_depth_3, hangs_at_depth_2
 from tests.spaces.user_objective import SPACE, score
 
 pytest.importorskip("distributed")
@@ -24,21 +25,6 @@ def _cluster():
 
     c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     return c, Client(c)
-
-
-def hangs_at_depth_2(c):
-    if c["depth"] == 2:
-        time.sleep(600)
-    return {"val_acc": score(c)}
-
-
-def kills_its_worker_at_depth_3(c):
-    import os
-
-    if c["depth"] == 3:
-        os._exit(1)
-    time.sleep(0.05)
-    return {"val_acc": score(c)}
 
 
 def test_a_hung_evaluation_on_a_worker_is_stopped_at_its_timeout_and_its_worker_restarted(tmp_path):
@@ -62,9 +48,9 @@ def test_a_configuration_that_kills_its_worker_is_told_failed_not_run_forever(tm
 
     c, client = _cluster()
     with c, client:
-        engine = DaskEngine(kills_its_worker_at_depth_3, 2, client=client)
+        engine = DaskEngine(exits_at_depth_3, 2, client=client)
         s = make_strategy("random", seed=3, space=SPACE)
-        traj = run_objective(s, kills_its_worker_at_depth_3, 10, engine=engine, out=tmp_path / "run")
+        traj = run_objective(s, exits_at_depth_3, 10, engine=engine, out=tmp_path / "run")
         deadly = traj[traj["config"].str.contains('"depth": 3')]
         assert len(traj) == 10 and len(deadly) >= 1 and deadly["failed"].all()
         assert deadly["error"].str.contains("KilledWorker|WorkerDied", regex=True).all()

@@ -14,6 +14,7 @@ from boed_nas.experiment.loop import run_objective
 from boed_nas.experiment.runfolder import RunFolder
 from boed_nas.outcome import Outcome
 from boed_nas.registry import make_strategy
+from tests.faulty_objectives import exits_at_depth_3, hangs_at_depth_2
 from tests.spaces.user_objective import SPACE, score
 
 OBJ = "tests.experiment.test_faults"
@@ -192,22 +193,6 @@ def test_a_folder_with_the_leftovers_of_an_old_run_and_no_state_is_refused(tmp_p
 
 
 # ------------------------------------------------------------------------------ timeouts
-def hangs_at_depth_2(c):
-    import time
-
-    if c["depth"] == 2:
-        time.sleep(600)
-    return {"val_acc": score(c)}
-
-
-def dies_at_depth_3(c):
-    import os
-
-    if c["depth"] == 3:
-        os._exit(9)
-    return {"val_acc": score(c)}
-
-
 def test_a_hung_evaluation_is_stopped_at_its_timeout_and_told_failed_in_process(tmp_path):
     import time
 
@@ -218,7 +203,7 @@ def test_a_hung_evaluation_is_stopped_at_its_timeout_and_told_failed_in_process(
     assert hung["error"].str.startswith("TimeoutError: no result within 3 s").all()
     assert time.time() - t0 < 60 + 5 * len(hung)
     # an evaluation that kills its process fails alone; the next gets a fresh process
-    traj = run_objective(_strategy(seed=1), dies_at_depth_3, 12, timeout=60)
+    traj = run_objective(_strategy(seed=1), exits_at_depth_3, 12, timeout=60)
     died = traj[traj["config"].str.contains('"depth": 3')]
     assert len(died) >= 1 and died["error"].str.contains("exit code 9").all() and not traj.loc[
         ~traj.index.isin(died.index), "failed"].any()
@@ -245,7 +230,7 @@ def test_timed_out_evaluations_are_transient_when_the_user_says_so_and_the_simul
 
 
 def test_the_cli_takes_a_timeout_and_refuses_a_bad_one(tmp_path, capsys):
-    assert cli(["search", "--space", "tests.spaces.user_objective:SPACE", "--objective", f"{OBJ}:hangs_at_depth_2",
+    assert cli(["search", "--space", "tests.spaces.user_objective:SPACE", "--objective", "tests.faulty_objectives:hangs_at_depth_2",
                 "--strategy", "random", "--budget", "6", "--timeout", "2", "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "6 evaluations" in out
