@@ -60,17 +60,19 @@ def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
     return out
 
 
-def available(any_space: bool = False) -> list[str]:
+def available(any_space: bool = False, fidelities: bool = False) -> list[str]:
     """Every strategy name: installed (entry points) and defined in this process; nothing is
     imported. With ``any_space``, only those that search any space (no ``Strategy.requires``: they
-    use the ``SearchSpace`` protocol alone; this imports the classes)."""
+    use the ``SearchSpace`` protocol alone); with ``fidelities``, only those that search over
+    fidelities (``Strategy.fidelities``); either imports the classes."""
     names = sorted(set(_entry_points()) | set(_DEFINED))
-    if not any_space:
+    if not any_space and not fidelities:
         return names
     out = []
     for n in names:
         try:
-            if not getattr(strategy_class(n), "requires", ()):
+            cls = strategy_class(n)
+            if (not any_space or not getattr(cls, "requires", ())) and (not fidelities or getattr(cls, "fidelities", False)):
                 out.append(n)
         except UnknownStrategyError:  # an installed plugin that does not import here
             pass

@@ -45,6 +45,7 @@ from .errors import ConfigError, DuplicateTellError, StateError, UnknownStrategy
 from .nb201.space import CELL_SPACE
 from .outcome import Outcome
 from .seeding import as_rng, derive_seed
+from .spaces.fidelity import Fidelity, FidelitySpace
 from .spaces.protocol import Configuration, SearchSpace, missing_hooks
 
 STATE_VERSION = 1
@@ -85,6 +86,10 @@ class Strategy:
     requires: ClassVar[tuple[str, ...]] = ()
     """Hooks the space must provide beyond the protocol (``boed_nas.spaces.protocol.HOOKS``), e.g.
     ``("path_encoding",)``; a strategy with none searches any space."""
+    fidelities: ClassVar[bool] = False
+    """Whether the strategy searches over fidelities (``boed``, ``asha``, ``hyperband``): given a
+    ``fidelity``, its space is ``FidelitySpace(space, fidelity)`` and it proposes ``AtFidelity``
+    points; the others refuse a fidelity by name."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -99,8 +104,12 @@ class Strategy:
         maximize: bool = True,
         state_path: str | os.PathLike[str] | None = None,
         space: Any = None,
+        fidelity: Any = None,
     ) -> None:
         resolved = self.space if space is None else resolve_space(space)
+        if isinstance(resolved, FidelitySpace):  # a space given with its fidelity
+            resolved, fidelity = resolved.base, resolved.fidelity if fidelity is None else fidelity
+        fidelity = getattr(resolved, "fidelity", None) if fidelity is None else fidelity
         missing = missing_hooks(resolved, self.requires)
         if missing:
             raise ConfigError(f"strategy {self.name!r} needs the space hooks {missing}, which space {resolved.name!r} "
@@ -110,6 +119,11 @@ class Strategy:
             raise ConfigError(f"maximize must be True or False, got {maximize!r}")
         if not isinstance(metric, str) or not metric:
             raise ConfigError(f"metric must be a metric's name (a non-empty string), got {metric!r}")
+        if fidelity is not None:
+            if not self.fidelities:
+                raise ConfigError(f"strategy {self.name!r} evaluates at one fidelity, but a fidelity {fidelity!r} was "
+                                  f"given; the strategies that use fidelities are {registry.available(fidelities=True)}")
+            resolved = FidelitySpace(resolved, Fidelity.parse(fidelity))
         self.space = resolved
         self.seed = seed
         self.metric = metric
@@ -124,7 +138,10 @@ class Strategy:
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able), used to rebuild the strategy from a saved state."""
         # the space as a reference resolve_space reads ("nb201", "pkg.module:NAME"; None: give space= to load)
-        return {"seed": self.seed, "metric": self.metric, "maximize": self.maximize, "space": self.space.ref}
+        params = {"seed": self.seed, "metric": self.metric, "maximize": self.maximize, "space": self.space.ref}
+        if isinstance(self.space, FidelitySpace):  # only then: a single-fidelity state is as it was
+            params["fidelity"] = self.space.fidelity.spec
+        return params
 
     # ------------------------------------------------------------------ ask / tell
     @property
@@ -250,7 +267,10 @@ class Strategy:
         return None if best is None else best.cell
 
     def best_observed(self) -> Observation | None:
+        """The best successful observation (with a fidelity: the best at its target level)."""
         ok = [o for o in self.history if not o.outcome.failed]
+        if isinstance(self.space, FidelitySpace):
+            ok = [o for o in ok if o.cell.level == self.space.target]
         if not ok:
             return None
         sign = 1.0 if self.maximize else -1.0

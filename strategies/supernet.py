@@ -95,6 +95,7 @@ class SupernetBOED(_SupernetSource, BOEDController):
     """
 
     name = "boed-supernet"
+    fidelities = False  # its supernet is its own cheap estimate; as a level of a fidelity: not yet
     requires = ("cell_network",)  # the supernet is built from the cell network
 
     def __init__(

@@ -12,6 +12,11 @@ per NB201 arch index with only the columns the library reads (200-epoch values o
     {c10,c100,in16}_train_time    NB201 training time of the 200-epoch schedule (unit not stated)
     {c10,c100,in16}_flops_M       FlopCounterMode FLOPs of one image (2 per multiply-add)
 
+and ``boed_nas/nb201/data/nb201_12epoch.csv.gz``, the second fidelity: one row per arch index,
+
+    arch_index, {c10,c100,in16}_val_12   validation accuracy after the 12-epoch schedule (one
+                                         training per cell; staged columns c10v_val_12, ...)
+
 Usage (from the repository root; needs the sibling ``shared/`` folder):
 
     python benchmarks/scripts/build_nb201_data.py [--table PATH] [--flops PATH] [--out PATH]
@@ -57,16 +62,30 @@ def build(table: Path, flops: Path) -> pd.DataFrame:
     return out
 
 
+def build_12epoch(table: Path) -> pd.DataFrame:
+    df = pd.read_csv(table)
+    out = pd.DataFrame({"arch_index": df["arch_index"]})
+    for short, (vp, _) in SRC.items():
+        out[f"{short}_val_12"] = df[f"{vp}_val_12"]
+    assert not out.isna().any().any()
+    return out.sort_values("arch_index")
+
+
+def write(frame: pd.DataFrame, path: Path) -> None:
+    with gzip.GzipFile(path, "wb", mtime=0) as g, io.TextIOWrapper(g, newline="") as f:
+        frame.to_csv(f, index=False, float_format="%.8g")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {len(frame)} rows, {frame.shape[1]} columns)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table", type=Path, default=ROOT.parent / "shared/data/nb201/nb201_table.csv.gz")
     ap.add_argument("--flops", type=Path, default=ROOT / "benchmarks/data/nb201_flops.csv.gz")
     ap.add_argument("--out", type=Path, default=ROOT / "boed_nas/nb201/data/nb201.csv.gz")
+    ap.add_argument("--out-12", type=Path, default=ROOT / "boed_nas/nb201/data/nb201_12epoch.csv.gz")
     args = ap.parse_args()
-    out = build(args.table, args.flops)
-    with gzip.GzipFile(args.out, "wb", mtime=0) as g, io.TextIOWrapper(g, newline="") as f:
-        out.to_csv(f, index=False, float_format="%.8g")
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB, {len(out)} rows, {out.shape[1]} columns)")
+    write(build(args.table, args.flops), args.out)
+    write(build_12epoch(args.table), args.out_12)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         "recommendation is the best network; columns prob_best, argmax_entropy, information_gain)")
     g.add_argument("--stop-at-optimum", action="store_true",
                    help="end a run when it first evaluates the validation optimum (time / queries to the optimum)")
+    g.add_argument("--fidelity", default=None, metavar="NAME=LEVELS",
+                   help="search over cheaper evaluations too, e.g. 'epochs=12,200' on the NB201 table (12-epoch "
+                        "trainings charged 12/200 of the 200-epoch time) or 'epochs=1,2,4,8' with your --objective, "
+                        "called as objective(config, level); for boed, asha and hyperband")
 
 
 def _add_multiobjective(p: argparse.ArgumentParser, bench: bool) -> None:
@@ -149,7 +153,8 @@ def _run_settings(args: argparse.Namespace) -> dict:
     parse_stop_rule(args.stop_when)
     return {"clock": args.clock, "ask_seconds": args.ask_seconds, "batch_size": args.batch_size,
             "synchronous": args.synchronous, "max_retries": args.max_retries, "stop_at_optimum": args.stop_at_optimum,
-            "timeout": args.timeout, "retry_timeouts": args.retry_timeouts, "stop_when": args.stop_when}
+            "timeout": args.timeout, "retry_timeouts": args.retry_timeouts, "stop_when": args.stop_when,
+            "fidelity": args.fidelity}
 
 
 # ----------------------------------------------------------------------------- search
@@ -218,6 +223,8 @@ def _search_objective(args: argparse.Namespace) -> int:
             raise ConfigError(f"--objectives needs a multi-objective strategy; {args.strategy!r} is single-objective. "
                               f"On a space of your own: {[n for n in mo_strategies() if n in available(any_space=True)]}")
         mo = {"objectives": args.objectives}
+    if args.fidelity is not None:
+        mo["fidelity"] = args.fidelity
     strategy = make_strategy(args.strategy, seed=args.seed, space=space, metric=args.metric, maximize=not args.minimize,
                              **mo)
     meta = {"kind": "objective", "space": args.space, "objective": args.objective, "strategy": args.strategy,
@@ -228,6 +235,8 @@ def _search_objective(args: argparse.Namespace) -> int:
         meta.update(timeout=args.timeout, retry_timeouts=args.retry_timeouts)
     if args.stop_when is not None:
         meta["stop_when"] = args.stop_when
+    if args.fidelity is not None:
+        meta["fidelity"] = args.fidelity
     if args.constraint:
         meta["constraints"] = list(args.constraint)
     if mo:

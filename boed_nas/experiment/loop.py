@@ -40,6 +40,7 @@ import pandas as pd
 from ..engine import Engine, MetricObjective, Result, make_engine
 from ..errors import ConfigError, NonFiniteMetricError, ObjectiveError, OutcomeError, check_int
 from ..nb201.benchmark import NB201Benchmark
+from ..spaces.fidelity import FidelityObjective, FidelitySpace, split_point
 from ..spaces.protocol import Configuration
 from ..outcome import Outcome
 from ..strategy import Strategy
@@ -86,27 +87,44 @@ def parse_stop_rule(rule: str | None) -> tuple[str, str, float] | None:
     return m.group(1), m.group(2), bound
 
 
+def point_objective(strategy: Strategy, objective: Callable[..., Any]) -> Callable[[Any], Any]:
+    """The function of one point that the engines call: ``objective`` itself, or, where the strategy
+    searches over a fidelity, ``objective(config, level)`` behind a ``FidelityObjective``."""
+    space = strategy.space
+    return FidelityObjective(objective, space.fidelity) if isinstance(space, FidelitySpace) else objective
+
+
+def _fidelity_of(strategy: Strategy) -> Any:
+    return strategy.space.fidelity if isinstance(strategy.space, FidelitySpace) else None
+
+
 class TableRecorder:
     """Trajectory rows of a search on a table benchmark: the running best by observed validation
     accuracy, its test regret, whether the validation optimum's class was evaluated, the
-    cumulative cost and (with ``hypervolume``) the hypervolume of the evaluated cells."""
+    cumulative cost and (with ``hypervolume``) the hypervolume of the evaluated cells.
 
-    def __init__(self, bench: NB201Benchmark, hypervolume: HypervolumeReport | None = None) -> None:
-        self.bench, self.hypervolume = bench, hypervolume
+    With a ``fidelity`` (a multi-fidelity search) each row also has its ``fidelity`` level; the
+    running best, and whether the optimum was found, count evaluations at the target level only."""
+
+    def __init__(self, bench: NB201Benchmark, hypervolume: HypervolumeReport | None = None, fidelity: Any = None) -> None:
+        self.bench, self.hypervolume, self.fidelity = bench, hypervolume, fidelity
         self.opt_key = bench.optimum("val_acc")[0].canonical().code
         self.best_val, self.best_cell = -math.inf, None
         self.cum_cost, self.found, self.evaluated = 0.0, False, []
 
     @property
     def columns(self) -> list[str]:
-        return TRAJECTORY_COLUMNS + (MO_COLUMNS if self.hypervolume is not None else []) + EVENT_COLUMNS + BELIEF_COLUMNS
+        return (TRAJECTORY_COLUMNS + (["fidelity"] if self.fidelity is not None else [])
+                + (MO_COLUMNS if self.hypervolume is not None else []) + EVENT_COLUMNS + BELIEF_COLUMNS)
 
-    def row(self, query: int, cell: Configuration, outcome: Outcome) -> dict[str, Any]:
+    def row(self, query: int, point: Configuration, outcome: Outcome) -> dict[str, Any]:
         self.cum_cost += outcome.cost
+        cell, level = split_point(point)
+        at_target = level is None or level == self.fidelity.target
         val = outcome.metrics.get("val_acc", math.nan)
-        if not outcome.failed and val > self.best_val:
+        if not outcome.failed and at_target and val > self.best_val:
             self.best_val, self.best_cell = val, cell
-        self.found = self.found or (not outcome.failed and cell.canonical().code == self.opt_key)
+        self.found = self.found or (not outcome.failed and at_target and cell.canonical().code == self.opt_key)
         row = {
             "query": query,
             "cell": str(cell),
@@ -121,6 +139,8 @@ class TableRecorder:
             "test_regret": self.bench.test_regret(self.best_cell) if self.best_cell is not None else math.nan,
             "found_optimum": self.found,
         }
+        if self.fidelity is not None:
+            row["fidelity"] = level
         if self.hypervolume is not None:
             if not outcome.failed:
                 self.evaluated.append(cell.code)
@@ -129,6 +149,7 @@ class TableRecorder:
         return row
 
     def recommended(self, row: dict[str, Any], rec: Configuration | None) -> None:
+        rec = split_point(rec)[0]
         row["recommended_cell"] = str(rec) if rec is not None else ""
         row["recommended_test_regret"] = self.bench.test_regret(rec) if rec is not None else math.nan
 
@@ -142,28 +163,36 @@ class ObjectiveRecorder:
 
     def __init__(self, strategy: Strategy) -> None:
         self.space, self.metric, self.sign = strategy.space, strategy.metric, 1.0 if strategy.maximize else -1.0
+        self.fidelity = _fidelity_of(strategy)
+        self.base = self.space.base if self.fidelity is not None else self.space
         self.best, self.best_config, self.cum_cost = -math.inf, None, 0.0
 
     @property
     def columns(self) -> list[str]:
-        return (["query", "config", self.metric, "failed", "error", "cost", "cumulative_cost", "best_so_far",
-                 "best_config", "recommended_config", "known_costs", "ask_seconds"]
+        return (["query", "config"] + (["fidelity"] if self.fidelity is not None else [])
+                + [self.metric, "failed", "error", "cost", "cumulative_cost", "best_so_far",
+                   "best_config", "recommended_config", "known_costs", "ask_seconds"]
                 + [c for c in EVENT_COLUMNS if c != "error"] + BELIEF_COLUMNS)
 
-    def row(self, query: int, config: Any, outcome: Outcome) -> dict[str, Any]:
+    def row(self, query: int, point: Any, outcome: Outcome) -> dict[str, Any]:
         self.cum_cost += outcome.cost
+        config, level = split_point(point)
+        at_target = level is None or level == self.fidelity.target
         value = outcome.metrics.get(self.metric, math.nan)
-        if not outcome.failed and self.sign * value > self.best:
+        if not outcome.failed and at_target and self.sign * value > self.best:
             self.best, self.best_config = self.sign * value, config
-        known = self.space.costs(config)  # may build the network (FLOPs): once per row
-        return {"query": query, "config": self.space.format(config), self.metric: value, "failed": outcome.failed,
-                "cost": outcome.cost, "cumulative_cost": self.cum_cost,
-                "best_so_far": self.sign * self.best if self.best_config is not None else math.nan,
-                "best_config": "" if self.best_config is None else self.space.format(self.best_config),
-                "known_costs": json.dumps(known) if known else ""}
+        known = self.base.costs(config)  # may build the network (FLOPs): once per row
+        row = {"query": query, "config": self.base.format(config), self.metric: value, "failed": outcome.failed,
+               "cost": outcome.cost, "cumulative_cost": self.cum_cost,
+               "best_so_far": self.sign * self.best if self.best_config is not None else math.nan,
+               "best_config": "" if self.best_config is None else self.base.format(self.best_config),
+               "known_costs": json.dumps(known) if known else ""}
+        if self.fidelity is not None:
+            row["fidelity"] = level
+        return row
 
     def recommended(self, row: dict[str, Any], rec: Any) -> None:
-        row["recommended_config"] = "" if rec is None else self.space.format(rec)
+        row["recommended_config"] = "" if rec is None else self.base.format(split_point(rec)[0])
 
 
 def run_objective(
@@ -188,7 +217,9 @@ def run_objective(
     """Run ``strategy`` (on its ``space``) against your ``objective`` until ``budget`` evaluations
     are told; the trajectory (``ObjectiveRecorder``'s columns).
 
-    ``objective(config)`` trains and validates one configuration and returns its metrics (a dict
+    ``objective(config)`` (with a fidelity, ``objective(config, level)``: the strategy's
+    ``fidelity``, e.g. ``"epochs=1,2,4,8"``, says at which level) trains and validates one
+    configuration and returns its metrics (a dict
     holding the strategy's ``metric``, a bare number that is its value, or an ``Outcome`` with
     ``cost`` and ``info``); ``None`` or a raised error is a failed evaluation (retried up to
     ``max_retries`` when transient), and so is a NaN or infinite metric (the reason is in the
@@ -216,7 +247,8 @@ def run_objective(
         check_int("max_initial_failures", max_initial_failures, 1)
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out)
     own_engine = engine is None
-    engine = engine if engine is not None else make_engine(MetricObjective(objective, strategy.metric), workers,
+    engine = engine if engine is not None else make_engine(MetricObjective(point_objective(strategy, objective),
+                                                                           strategy.metric), workers,
                                                            scheduler=scheduler, resources=resources,
                                                            transient=tuple(transient), timeout=timeout)
     try:
@@ -271,9 +303,9 @@ def run_search(
     if not (isinstance(ask_seconds, (int, float)) and math.isfinite(ask_seconds) and ask_seconds >= 0):
         raise ConfigError(f"ask_seconds must be a non-negative number of seconds, got {ask_seconds!r}")
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out)
-    recorder = TableRecorder(bench, hypervolume)
+    recorder = TableRecorder(bench, hypervolume, fidelity=_fidelity_of(strategy))
     own_engine = engine is None
-    engine = engine if engine is not None else make_engine(bench.evaluate, workers, clock=clock,
+    engine = engine if engine is not None else make_engine(point_objective(strategy, bench.evaluate), workers, clock=clock,
                                                            transient=tuple(transient), timeout=timeout)
     try:
         return _Loop(strategy, engine, recorder, budget, batch_size, callback, stop_at_optimum, float(ask_seconds),
@@ -545,5 +577,5 @@ def _told_outcome(e: dict[str, Any]) -> Outcome:
     return Outcome.from_dict(e["outcome"]) if e.get("outcome") is not None else _failure(e.get("error"))
 
 
-__all__ = ["BELIEF_COLUMNS", "EVENT_COLUMNS", "MO_COLUMNS", "parse_stop_rule", "TRAJECTORY_COLUMNS", "ObjectiveRecorder", "RunFolder", "TableRecorder",
+__all__ = ["BELIEF_COLUMNS", "EVENT_COLUMNS", "MO_COLUMNS", "parse_stop_rule", "point_objective", "TRAJECTORY_COLUMNS", "ObjectiveRecorder", "RunFolder", "TableRecorder",
            "run_objective", "run_search"]

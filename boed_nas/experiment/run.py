@@ -26,12 +26,13 @@ from ..engine import CLOCKS, check_timeout, check_workers, make_engine
 from ..errors import ConfigError, check_int
 from ..jsonable import json_default
 from ..mo.pareto import HypervolumeReport, mo_report, plot_front
-from ..nb201.benchmark import NB201Benchmark
+from ..nb201.benchmark import EPOCHS, NB201Benchmark
 from ..nb201.space import Cell
+from ..spaces.fidelity import Fidelity, split_point
 from ..registry import make_strategy, parse_spec, strategy_class
 from ..registry import multiobjective_strategies as mo_strategies
 from ..strategy import Strategy
-from .loop import parse_stop_rule, run_search
+from .loop import parse_stop_rule, point_objective, run_search
 from .plots import plot_belief, plot_hypervolume_ratio, plot_regret
 from .runfolder import RunFolder
 
@@ -57,6 +58,7 @@ class SearchRun:
     objectives: tuple[str, ...] | None = None
     constraints: tuple[str, ...] | None = None
     scalarization: float | None = None
+    fidelity: str | None = None  # e.g. "epochs=12,200": search over NB201's 12- and 200-epoch results
 
     def __post_init__(self) -> None:
         for label, lo in (("seed", 0), ("budget", 1), ("max_retries", 0)):
@@ -71,6 +73,12 @@ class SearchRun:
             raise ConfigError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
         if not (isinstance(self.ask_seconds, (int, float)) and math.isfinite(self.ask_seconds) and self.ask_seconds >= 0):
             raise ConfigError(f"ask_seconds must be a non-negative number, got {self.ask_seconds!r}")
+        if self.fidelity is not None:
+            fidelity = Fidelity.parse(self.fidelity)
+            if fidelity.name != "epochs" or set(fidelity.levels) - set(EPOCHS) or fidelity.target != 200:
+                raise ConfigError(f"fidelity {self.fidelity!r}: the NB201 table answers at epochs={','.join(map(str, EPOCHS))} "
+                                  "with target 200 (e.g. 'epochs=12,200')")
+            object.__setattr__(self, "fidelity", fidelity.spec)
         for name in ("objectives", "constraints"):
             v = getattr(self, name)
             if v is not None:
@@ -96,7 +104,11 @@ class SearchRun:
         setting is checked here, before anything is written."""
         bench = NB201Benchmark(self.dataset, seed=self.seed)
         if not self.multiobjective:
-            return bench, make_strategy(self.strategy, seed=self.seed, state_path=state_path), None
+            extra = {} if self.fidelity is None else {"fidelity": self.fidelity}
+            return bench, make_strategy(self.strategy, seed=self.seed, state_path=state_path, **extra), None
+        if self.fidelity is not None:
+            raise ConfigError("a fidelity with objectives or constraints is not supported yet: the multi-objective "
+                              "strategies evaluate at one fidelity")
         name = self.strategy
         if not getattr(strategy_class(name), "multiobjective", False):
             raise ConfigError(f"strategy {name!r} is single-objective; with objectives or constraints use one of "
@@ -143,7 +155,7 @@ def _run_nb201(run, folder, bench, strategy, report, resume, scheduler, callback
             folder.check_new()
             folder.write_meta(run.meta())
             strategy.state_path = folder.state
-    engine = make_engine(bench.evaluate, run.workers, clock=run.clock, scheduler=scheduler, timeout=run.timeout,
+    engine = make_engine(point_objective(strategy, bench.evaluate), run.workers, clock=run.clock, scheduler=scheduler, timeout=run.timeout,
                          transient=(TimeoutError,) if run.retry_timeouts else ())
     t0 = time.perf_counter()
     try:
@@ -174,7 +186,7 @@ def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, tra
                   report: HypervolumeReport | None, wall_seconds: float) -> dict[str, Any]:
     """``summary.json``: the run's settings, what it found and what it recommends, on test accuracy."""
     opt_cell, opt_val = bench.optimum("val_acc")
-    rec = strategy.recommend()
+    rec = split_point(strategy.recommend())[0]
     summary: dict[str, Any] = {
         **run.meta(), "strategy_name": strategy.name, "val_split": bench.info.val_split,
         "test_split": bench.info.test_split, "queries": len(strategy.history),
@@ -189,6 +201,9 @@ def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, tra
         "wall_seconds": wall_seconds,
         "recommended_cell": None if rec is None else str(rec),
     }
+    if run.fidelity is not None and len(traj):  # evaluations and charged time at each level
+        summary["evaluations_per_level"] = {str(k): int(v) for k, v in traj.groupby("fidelity").size().items()}
+        summary["cost_per_level"] = {str(k): float(v) for k, v in traj.groupby("fidelity")["cost"].sum().items()}
     if rec is not None:
         look = bench.lookup(rec)
         summary.update(recommended_val_acc_mean=look["val_acc_mean"], recommended_test_acc=look["test_acc"],
@@ -196,10 +211,10 @@ def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, tra
     if not run.multiobjective:
         best = strategy.best_observed()
         if best is not None:
-            look = bench.lookup(best.cell)
-            summary.update(best_cell=str(best.cell), best_arch_index=look["arch_index"],
+            look = bench.lookup(split_point(best.cell)[0])
+            summary.update(best_cell=str(split_point(best.cell)[0]), best_arch_index=look["arch_index"],
                            best_val_acc=best.outcome.metrics["val_acc"], best_test_acc=look["test_acc"],
-                           test_regret=bench.test_regret(best.cell))
+                           test_regret=bench.test_regret(split_point(best.cell)[0]))
         return summary
     problem = strategy.problem
     summary["constraints"] = dict(problem.constraints)

@@ -42,6 +42,7 @@ import pandas as pd
 
 from ..engine import Result
 from ..errors import ConfigError, FolderInUseError, StateError
+from ..spaces.fidelity import AtFidelity
 from ..strategy import Strategy
 
 RUN_FORMAT = "boed-nas run"
@@ -55,6 +56,7 @@ class RunFolder:
         self._log = None
         self._lock = None
         self._appending: set[Path] = set()  # files this object has checked for a torn last line
+        self._space: Any = None  # the attached strategy's space (``_attach``)
 
     # -------------------------------------------------------------------------------- paths
     @property
@@ -189,6 +191,7 @@ class RunFolder:
         return took
 
     def _attach(self, strategy: Strategy) -> None:
+        self._space = strategy.space  # writes the points of a multi-fidelity search ("<config>@epochs=12")
         if strategy.state_path is None:
             strategy.state_path = self.state
         elif Path(strategy.state_path).resolve() != self.state.resolve():
@@ -207,7 +210,9 @@ class RunFolder:
     # -------------------------------------------------------------------------------- the log
     def log(self, result: Result, ask_seconds: float, *, final: bool) -> None:
         """Append one finished evaluation (before it is told), flushed and fsync'd."""
-        entry = {"job": result.job.id, "cell": str(result.job.cell), "attempt": result.job.attempt,
+        cell = result.job.cell
+        text = self._space.format(cell) if isinstance(cell, AtFidelity) else str(cell)
+        entry = {"job": result.job.id, "cell": text, "attempt": result.job.attempt,
                  "outcome": None if result.outcome is None else result.outcome.to_dict(),
                  "error": result.error, "transient": result.transient, "final": final,
                  "submitted": result.job.submitted, "started": result.started, "finished": result.finished,
@@ -270,7 +275,7 @@ class RunFolder:
             text = text[: text.rfind("\n") + 1]
         if text.count("\n") < 2:  # the header alone
             return []
-        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""]).to_dict("records")
+        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=["", "nan", "NaN"]).to_dict("records")
 
     def flush(self) -> None:
         if self._log is not None:

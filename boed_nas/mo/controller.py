@@ -301,6 +301,7 @@ class MultiObjectiveBOED(BOEDController):
     """
 
     name = "boed-mo"
+    fidelities = False  # the Pareto search evaluates at one fidelity (issue 32 leaves it out)
     multiobjective = True
 
     config_class = MOConfig

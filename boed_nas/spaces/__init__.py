@@ -3,8 +3,9 @@ costs; ``ChoicePrior``, a supernet's belief over them), the protocol every strat
 
 from .base import (ENUMERATE_LIMIT, Categorical, Config, Integer, Ordered, Space, Variable, load_object, load_space,
                    parse_cost_bound)
+from .fidelity import AtFidelity, Fidelity, FidelitySpace
 from .prior import ChoicePrior
 from .protocol import SearchSpace
 
-__all__ = ["ENUMERATE_LIMIT", "Categorical", "ChoicePrior", "Config", "Integer", "Ordered", "SearchSpace", "Space",
+__all__ = ["ENUMERATE_LIMIT", "AtFidelity", "Categorical", "ChoicePrior", "Config", "Fidelity", "FidelitySpace", "Integer", "Ordered", "SearchSpace", "Space",
            "Variable", "load_object", "load_space", "parse_cost_bound"]

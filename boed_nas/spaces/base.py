@@ -183,13 +183,16 @@ class Space:
 
     ``name`` labels the space in logs and state files; give ``ref`` ("pkg.module:NAME", what
     ``load_space`` imports) so that a saved strategy can rebuild the space, constraint and all.
+    ``fidelity`` (a ``Fidelity`` or its text, ``"epochs=1,2,4,8"``): cheaper levels of an evaluation,
+    which ``boed``, ``asha`` and ``hyperband`` search over (``docs/fidelity.md``); the other
+    strategies refuse such a space by name.
     """
 
     unit = "configurations"  # what n_distinct counts
 
     def __init__(self, variables: Sequence[Variable], *, constraint: Callable[[Config], bool] | None = None,
                  costs: Callable[[Config], Mapping[str, float]] | None = None, name: str = "space",
-                 ref: str | None = None):
+                 ref: str | None = None, fidelity: Any = None):
         variables = list(variables)
         if not variables:
             raise SpaceError("a space needs at least one variable")
@@ -209,6 +212,10 @@ class Space:
         self.cost_fn = costs
         self.name = name
         self.ref = ref
+        # cheaper levels of an evaluation (boed_nas.spaces.fidelity): boed, asha and hyperband search over them
+        from .fidelity import Fidelity
+
+        self.fidelity = None if fidelity is None else Fidelity.parse(fidelity)
         self._enumerated: list[Config] | None = None
 
     # ------------------------------------------------------------------ size

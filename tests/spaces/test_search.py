@@ -24,7 +24,8 @@ ANY_SPACE = ["boed", "evolution", "local", "random"]
 def test_the_strategies_that_take_a_space():
     # the multi-objective ones (boed-mo, mo-random, nsga2) too: tests/mo/test_space_pareto.py; Ax's
     # (ax, sobol) on a space without a function constraint: tests/strategies/test_ax.py
-    assert available(any_space=True) == sorted(ANY_SPACE + ["boed-mo", "mo-random"])
+    # asha and hyperband too, given a fidelity: tests/test_fidelity.py
+    assert available(any_space=True) == sorted(ANY_SPACE + ["asha", "boed-mo", "hyperband", "mo-random"])
     # the others need the space's variables (as named parameters), which a Space has
     assert make_strategy("bananas", space=SPACE).space is SPACE
     assert make_strategy("nsga2", space=SPACE, objectives="val_acc,flops").space is SPACE
