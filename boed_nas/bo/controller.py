@@ -35,12 +35,14 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..errors import StateError
+from ..errors import ConfigError, StateError
+from ..spaces.fidelity import AtFidelity, FidelitySpace
 from ..strategy import Strategy
 from .acquisition import PoolAcquisition, PoolBelief, make_acquisition, seeded_argmax
 from .belief import posterior_mean_var
 from .config import PENDING, SHIPPED, BOEDConfig
 from .design import InitialDesign
+from .fidelity import FidelityFeatures, MultiFidelityMaxValueEntropy, fidelity_pool_posterior
 from .inputs import INIT_TOP_FRACTION, SIGNAL_SALT, belief_inputs, op_prior_array, resolve_signals
 from .model import Belief, check_belief_state
 from .pool import POOL_PARENTS, POOL_RANDOM, CandidatePool
@@ -141,6 +143,7 @@ class BOEDController(Strategy):
     """
 
     name = "boed"
+    fidelities = True
     config_class: ClassVar[type[BOEDConfig]] = BOEDConfig
 
     def __init__(self, *, config: BOEDConfig | None = None, **kw: Any) -> None:
@@ -164,13 +167,18 @@ class BOEDController(Strategy):
     def _build_parts(self) -> None:
         """The parts, from the space and ``self.config``."""
         c = self.config
-        self.proposals = [self.space.parse(p) for p in (c.proposals or [])]
+        base = self.base_space
+        if self.fidelity is not None and c.acquisition != "mes":
+            raise ConfigError(f"acquisition {c.acquisition!r} with a fidelity: boed weighs information against cost "
+                              "with 'mes' (max-value entropy search per unit cost) only")
+        self.proposals = [base.parse(p) for p in (c.proposals or [])]
         shipped = isinstance(c.signals, str) and c.signals == SHIPPED
-        signals = getattr(self.space, "shipped_signals", None) if shipped else c.signals
-        inputs = belief_inputs(self.space, c.kernel, signals=signals, signal_use=c.signal_use, op_prior=c.op_prior,
+        signals = getattr(base, "shipped_signals", None) if shipped else c.signals
+        inputs = belief_inputs(base, c.kernel, signals=signals, signal_use=c.signal_use, op_prior=c.op_prior,
                                seed=self.seed)
         self.signals = inputs.signals  # the form saved in get_params
-        self.features = inputs.features
+        # with a fidelity: the space's own inputs of the configuration, then the level (boed_nas.bo.fidelity)
+        self.features = inputs.features if self.fidelity is None else FidelityFeatures(inputs.features, self.fidelity)
         self.pool = CandidatePool(self.space, self.features)
         self.belief = Belief(self.features, c.output_transform, c.refit_every, c.cold_start_every, c.pending,
                              c.refit_fraction)
@@ -179,7 +187,17 @@ class BOEDController(Strategy):
 
     def _design(self, top: list[Any] | None) -> Any:
         """The initial design part (a variant gives its own)."""
-        return InitialDesign(self.space, self.proposals, top)
+        return InitialDesign(self.base_space, self.proposals, top)
+
+    @property
+    def fidelity(self) -> Any:
+        """The fidelity searched over (``boed_nas.spaces.Fidelity``), or None."""
+        return self.space.fidelity if isinstance(self.space, FidelitySpace) else None
+
+    @property
+    def base_space(self) -> Any:
+        """The space of configurations (without the fidelity's levels)."""
+        return self.space.base if isinstance(self.space, FidelitySpace) else self.space
 
     def prepare(self) -> None:
         """Called before every use of the parts (a fit, a proposal): a variant completes them here,
@@ -196,7 +214,7 @@ class BOEDController(Strategy):
     def get_params(self) -> dict[str, Any]:
         c = self.config
         params = {name: getattr(c, name) for name in type(c).names()}
-        params.update(proposals=[self.space.format(p) for p in self.proposals],
+        params.update(proposals=[self.base_space.format(p) for p in self.proposals],
                       op_prior=None if c.op_prior is None else op_prior_array(c.op_prior).tolist(),
                       signals=self.signals)
         return {**super().get_params(), **params}
@@ -205,7 +223,8 @@ class BOEDController(Strategy):
     @property
     def acquisition_function(self) -> PoolAcquisition:
         if self._acquisition is None:
-            self._acquisition = make_acquisition(self.config.acquisition)
+            self._acquisition = (make_acquisition(self.config.acquisition) if self.fidelity is None
+                                 else MultiFidelityMaxValueEntropy())
         return self._acquisition
 
     @property
@@ -250,8 +269,9 @@ class BOEDController(Strategy):
         if hit is not None:
             return hit
         idx = np.array([self.pool.index(o.cell) for o in ok])
+        groups = None if self.fidelity is None else idx // self.pool.n_configs  # each level transformed on its own
         return self.belief.fit(self.pool.X, idx, np.array([self.signed(o) for o in ok]), len(self.history),
-                               seed=self.seed + len(self.history))
+                               seed=self.seed + len(self.history), groups=groups)
 
     def _generator(self, *salt: int) -> torch.Generator:
         return torch.Generator().manual_seed(self.derived_seed(*salt))
@@ -262,6 +282,16 @@ class BOEDController(Strategy):
         model = self.belief.condition_on_pending(model, Xp, generator)
         # every told configuration (failed ones too) and every pending one is off the candidate list
         taken = {self.pool.index(o.cell) for o in self.history} | set(evaluated.tolist()) | set(pending)
+        if self.fidelity is not None:
+            # a configuration is evaluated at a level above the highest it has been started at, never below
+            n = self.pool.n_configs
+            started: dict[int, int] = {}
+            for i in taken:
+                started[i % n] = max(started.get(i % n, -1), i // n)
+            candidates = torch.tensor([i for i in range(len(self.pool)) if i // n > started.get(i % n, -1)],
+                                      dtype=torch.long)
+            return fidelity_pool_posterior(model, self.pool.X, n, self.fidelity, evaluated, candidates,
+                                           self.config.plausible_size, self.config.n_samples, generator)
         candidates = torch.tensor([i for i in range(len(self.pool)) if i not in taken], dtype=torch.long)
         return self.belief.pool_posterior(model, self.pool.X, evaluated, candidates, self.config.plausible_size,
                                           self.config.n_samples, generator)
@@ -269,7 +299,26 @@ class BOEDController(Strategy):
     # ------------------------------------------------------------------ ask
     def _initial_cell(self) -> Any:
         taken = [o.cell for o in self.history] + list(self.pending.values())
-        return self.design.next(taken, self.is_new, self.random_new_cell, self.rng)
+        if self.fidelity is None:
+            return self.design.next(taken, self.is_new, self.random_new_cell, self.rng)
+        # with a fidelity: new configurations (at no level yet) at the cheapest level
+        base, lowest = self.base_space, self.fidelity.levels[0]
+        started = {base.key(p.config) for p in taken}
+
+        def new(config: Any) -> bool:
+            return base.key(config) not in started
+
+        def random_new() -> Any:
+            return self.random_new_cell().config  # a target-level point whose configuration is new ...
+
+        def random_new_config() -> Any:
+            for _ in range(10_000):
+                config = random_new()
+                if new(config):  # ... and new at every level
+                    return config
+            raise ConfigError(f"no new configuration of space {base.name!r} in 10,000 random draws")
+
+        return AtFidelity(self.design.next([p.config for p in taken], new, random_new_config, self.rng), lowest)
 
     def _propose_one(self, pick: int) -> Any:
         self.prepare()
@@ -287,11 +336,24 @@ class BOEDController(Strategy):
             self._record_report(b, evaluated)
         return self.pool.configs[choice]
 
+    def _recommended_index(self, mean_of: Any, evaluated: np.ndarray) -> int:
+        """The pool index the controller recommends: of the evaluated members, the one with the
+        highest posterior mean (``mean_of(indices)``); with a fidelity, of the configurations
+        evaluated at the target level (else of all evaluated ones), the highest target-level mean,
+        as the index of its target-level point."""
+        if self.fidelity is None:
+            return int(evaluated[int(torch.argmax(mean_of(evaluated)))])
+        n, t = self.pool.n_configs, self.fidelity.target_index
+        at_target = sorted({int(i) % n for i in evaluated if int(i) // n == t})
+        configs = at_target or sorted({int(i) % n for i in evaluated})
+        twins = np.array([t * n + j for j in configs])
+        return int(twins[int(torch.argmax(mean_of(twins)))])
+
     def _record_report(self, b: PoolBelief, evaluated: np.ndarray) -> None:
         cells, probs = b.argmax_distribution()
-        best = int(evaluated[int(torch.argmax(b.mean[evaluated]))])
+        best = self._recommended_index(lambda idx: b.mean[torch.as_tensor(idx, dtype=torch.long)], evaluated)
         h = b.argmax_entropy()
-        prev = self.reports[-1]["argmax_entropy"] if self.reports else math.log(len(self.pool))
+        prev = self.reports[-1]["argmax_entropy"] if self.reports else math.log(self.pool.n_configs)
         self.reports.append({
             "observations": len(self._successes()),
             "recommended_cell": str(self.pool.configs[best]),
@@ -310,6 +372,9 @@ class BOEDController(Strategy):
         if fitted is None:  # before the GP is used (or with fewer than two successes to fit it to)
             return super().recommend()
         model, idx = fitted
+        if self.fidelity is not None:  # what the belief says at the target level, never a cheaper one
+            best = self._recommended_index(lambda i: posterior_mean_var(model, self.pool.X[torch.as_tensor(i)])[0], idx)
+            return self.pool.configs[best]
         mean, _ = posterior_mean_var(model, self.pool.X[idx])
         return self._successes()[int(torch.argmax(mean))].cell
 

@@ -59,13 +59,21 @@ class Belief:
         return None
 
     def fit(self, X: torch.Tensor, idx: np.ndarray, signed: np.ndarray, n_history: int,
-            seed: int) -> tuple[Any, np.ndarray]:
+            seed: int, groups: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
         """The GP fitted to the observations at pool indices ``idx`` with values ``signed`` (larger
-        is better), at history size ``n_history``; cached until the history grows."""
+        is better), at history size ``n_history``; cached until the history grows. ``groups`` (one
+        label per observation, e.g. its fidelity level): the output transform is applied within
+        each group, so each level's values keep their own spread (the belief's level means and
+        correlations relate them)."""
         hit = self.cached(n_history)
         if hit is not None:
             return hit
-        y = self.transform(signed)
+        if groups is None:
+            y = self.transform(signed)
+        else:
+            y = np.empty(len(signed))
+            for g in np.unique(groups):
+                y[groups == g] = self.transform(np.asarray(signed)[groups == g])
         exact = self.hyper is not None and self.hyper["n"] == n_history
 
         def due(key: str, every: int) -> tuple[int | None, bool]:

@@ -6,6 +6,10 @@ configurations, the proposals, the neighbours of the ``POOL_PARENTS`` best obser
 ``POOL_RANDOM`` random ones and the pending ones, its draws seeded by (seed, history size), so a
 resumed run rebuilds the identical pool. The pool holds the GP inputs of its members (``X``, built
 once per pool by the belief's ``features``).
+
+With a fidelity (a ``FidelitySpace``) the pool holds every configuration at every level, level-major
+(all configurations at the first level, then at the next, ...): ``n_configs`` configurations, the
+point of configuration ``j`` at level ``b`` at index ``b * n_configs + j``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import torch
 
 from ..seeding import derive_seed
+from ..spaces.fidelity import AtFidelity, FidelitySpace
 
 POOL_RANDOM = 2000
 """On a space too large to enumerate, each pool holds this many random configurations ..."""
@@ -31,10 +36,16 @@ class CandidatePool:
     def __init__(self, space: Any, features: Callable[[Sequence[Any]], torch.Tensor]):
         self.space = space
         self.features = features
+        self.fidelity = space.fidelity if isinstance(space, FidelitySpace) else None
         self.configs: list[Any] = list(space.enumerate() or [])  # [] until the first refresh of a generated pool
         self._index = {space.key(c): i for i, c in enumerate(self.configs)}
         self._X: torch.Tensor | None = None
         self.built_at: int | None = None  # history size of a generated pool
+
+    @property
+    def n_configs(self) -> int:
+        """How many configurations (each at every level, with a fidelity)."""
+        return len(self.configs) // (1 if self.fidelity is None else len(self.fidelity.levels))
 
     @property
     def generated(self) -> bool:
@@ -74,21 +85,26 @@ class CandidatePool:
         if not self.stale(len(told), pending):
             return False
         rng = np.random.default_rng(derive_seed(seed, len(told), POOL_SALT))
+        space = self.space if self.fidelity is None else self.space.base
+        base = (lambda c: c) if self.fidelity is None else (lambda c: c.config if isinstance(c, AtFidelity) else c)
         pool: dict[Any, Any] = {}
-        for c in told:
-            pool.setdefault(self.space.key(c), c)
-        for c in proposals:  # e.g. a supernet's most probable configurations: candidates on every ask
-            pool.setdefault(self.space.key(c), c)
-        for p in parents[:POOL_PARENTS]:
-            for c in self.space.neighbours(p):
-                pool.setdefault(self.space.key(c), c)
+        for c in map(base, told):
+            pool.setdefault(space.key(c), c)
+        for c in map(base, proposals):  # e.g. a supernet's most probable configurations: candidates on every ask
+            pool.setdefault(space.key(c), c)
+        for p in map(base, parents[:POOL_PARENTS]):
+            for c in space.neighbours(p):
+                pool.setdefault(space.key(c), c)
         for _ in range(POOL_RANDOM):
-            c = self.space.sample(rng)
-            pool.setdefault(self.space.key(c), c)
-        for c in pending:
-            pool.setdefault(self.space.key(c), c)
-        self.configs = list(pool.values())
-        self._index = {k: i for i, k in enumerate(pool)}
+            c = space.sample(rng)
+            pool.setdefault(space.key(c), c)
+        for c in map(base, pending):
+            pool.setdefault(space.key(c), c)
+        configs = list(pool.values())
+        if self.fidelity is not None:  # every configuration at every level, level-major
+            configs = [AtFidelity(c, level) for level in self.fidelity.levels for c in configs]
+        self.configs = configs
+        self._index = {self.space.key(c): i for i, c in enumerate(configs)}
         self._X, self.built_at = None, len(told)
         return True
 

@@ -1,0 +1,215 @@
+r"""The belief and the acquisition over (network, fidelity): information per unit cost.
+
+With a fidelity (``boed_nas.spaces.Fidelity``: named levels, a target, relative costs) the
+controller's belief is one GP over (configuration, level), fitted to every evaluation at every
+level:
+
+.. math::
+    k((x, l), (x', l')) = k_{\text{net}}(x, x')\, B_{l l'}, \qquad B = D R D,
+
+with :math:`k_{\text{net}}` the space's own kernel (NB201: Hamming, additive, WL), :math:`R` a
+correlation matrix between levels and :math:`D` a scale per level (the target's fixed at 1, so the
+network kernel's scale is the target's), both fitted by marginal likelihood with the rest
+(``FidelityKernel``): it learns how closely each level follows the target. The prior mean adds one
+offset per level (the target's fixed at 0) to the space's own (``LevelMean``). This is the
+intrinsic coregionalisation model of botorch's ``MultiTaskGP`` with a full-rank correlation over a
+handful of levels, written as a kernel on a level column so that it plugs into the same belief,
+pending fantasies and pool posterior as a space without a fidelity (``MultiTaskGP`` would need its
+own fit and posterior path, and gpytorch's ``IndexKernel`` draws its initial factor from torch's
+global generator, which would break the one-seed rule).
+
+The acquisition (``MultiFidelityMaxValueEntropy``) is max-value entropy search in GIBBON's form
+(Moss et al., JMLR 2021; botorch's ``qMultiFidelityLowerBoundMaxValueEntropy``) over the discrete
+pool: the information an observation of :math:`(x, l)` gives about :math:`f^\star`, the best value
+*at the target level*, through its correlation :math:`\rho` with :math:`f(x, \text{target})`,
+
+.. math::
+    \alpha(x, l) = \frac{1}{c_l}\; \mathbb{E}_{f^\star}\Big[-\tfrac12 \log\big(1 - \rho^2\,
+    r(\gamma)\,(\gamma + r(\gamma))\big)\Big], \quad \gamma = \frac{f^\star - \mu_t(x)}{\sigma_t(x)},
+    \; r = \varphi/\Phi,
+
+divided by the level's relative cost :math:`c_l`. The max values come from exact joint samples over
+the target-level pool, as for ``"mes"`` without a fidelity; at the target level
+:math:`\rho^2 = \sigma_t^2/(\sigma_t^2 + \sigma_n^2)` and the score is ``"mes"``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from gpytorch.kernels import Kernel
+from gpytorch.means import Mean
+from gpytorch.priors import NormalPrior
+
+from .acquisition import PoolAcquisition, PoolBelief
+from .belief import DTYPE, joint_samples, noise_variance, posterior_mean_var, _predictor
+
+CLAMP = 1e-10
+
+
+def _dense(k: Any) -> torch.Tensor:
+    return k.to_dense() if hasattr(k, "to_dense") else k
+
+
+class FidelityKernel(Kernel):
+    r"""``base`` on every column but the last, times :math:`B_{l l'}` of the last (the level index):
+    :math:`B = D R D`, :math:`R` the correlation of the rows of a lower-triangular factor, :math:`D`
+    a positive scale per level, the target's fixed at 1 (see the module docstring)."""
+
+    def __init__(self, base: Kernel, n_levels: int, target_index: int, correlation: float = 0.5):
+        super().__init__()
+        self.base, self.n_levels, self.target_index = base, n_levels, target_index
+        # the factor of R = c 11^T + (1 - c) I: every pair of levels starts at correlation c
+        start = torch.linalg.cholesky(correlation * torch.ones(n_levels, n_levels, dtype=DTYPE)
+                                      + (1 - correlation) * torch.eye(n_levels, dtype=DTYPE))
+        self.register_parameter("raw_factor", torch.nn.Parameter(start.contiguous().clone()))
+        self.register_parameter("raw_scale", torch.nn.Parameter(torch.zeros(n_levels, dtype=DTYPE)))
+        # log scale ~ Normal(0, 1): a cheaper level's variance is not let collapse to 0 on a few points (the
+        # signals in the prior mean can explain five of them exactly, and the level would then teach nothing)
+        self.register_prior("scale_prior", NormalPrior(0.0, 1.0), "raw_scale")
+
+    @property
+    def correlation(self) -> torch.Tensor:
+        F = torch.tril(self.raw_factor)
+        F = F / F.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        return F @ F.transpose(-2, -1)
+
+    @property
+    def scale(self) -> torch.Tensor:
+        mask = torch.ones(self.n_levels, dtype=DTYPE)
+        mask[self.target_index] = 0.0
+        return torch.exp(self.raw_scale * mask)
+
+    @property
+    def level_covariance(self) -> torch.Tensor:
+        d = self.scale
+        return d[:, None] * self.correlation * d[None, :]
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, **params) -> torch.Tensor:
+        k = _dense(self.base(x1[..., :-1], x2[..., :-1], diag=diag))
+        B = self.level_covariance
+        l1, l2 = x1[..., -1].long(), x2[..., -1].long()
+        if diag:
+            return k * B[l1, l2]
+        return k * B[l1.unsqueeze(-1), l2.unsqueeze(-2)]
+
+
+class LevelMean(Mean):
+    """``base`` on every column but the last, plus an offset per level (the target's fixed at 0)."""
+
+    def __init__(self, base: Mean, n_levels: int, target_index: int):
+        super().__init__()
+        self.base, self.target_index = base, target_index
+        self.register_parameter("raw_offset", torch.nn.Parameter(torch.zeros(n_levels, dtype=DTYPE)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = torch.ones_like(self.raw_offset)
+        mask[self.target_index] = 0.0
+        return self.base(x[..., :-1]) + (self.raw_offset * mask)[x[..., -1].long()]
+
+
+class FidelityFeatures:
+    """GP inputs of ``AtFidelity`` points: ``base``'s columns of the configuration, then the level's
+    index; the kernel ``FidelityKernel`` and the mean ``LevelMean`` over ``base``'s own."""
+
+    def __init__(self, base: Any, fidelity: Any):
+        self.base, self.fidelity = base, fidelity
+
+    def __call__(self, points) -> torch.Tensor:
+        X = self.base([p.config for p in points])
+        levels = torch.tensor([[float(self.fidelity.index(p.level))] for p in points], dtype=X.dtype).reshape(-1, 1)
+        return torch.cat([X, levels], dim=1)
+
+    def covariance(self, n_inputs: int) -> Kernel:
+        return FidelityKernel(self.base.covariance(n_inputs - 1), len(self.fidelity.levels), self.fidelity.target_index)
+
+    def prior_mean(self) -> Mean:
+        return LevelMean(self.base.prior_mean(), len(self.fidelity.levels), self.fidelity.target_index)
+
+
+@dataclass
+class FidelityPoolBelief(PoolBelief):
+    """``PoolBelief`` over a level-major pool of (configuration, level) points, plus, per point:
+    ``twin``, the pool index of the same configuration at the target level; ``cross``, the
+    posterior covariance of f at the point and at its twin; ``cost``, the level's relative cost.
+    ``plausible`` and ``samples`` are over target-level points only."""
+
+    twin: torch.Tensor | None = None
+    cross: torch.Tensor | None = None
+    cost: torch.Tensor | None = None
+
+
+def fidelity_pool_posterior(model: Any, X: torch.Tensor, n_configs: int, fidelity: Any, evaluated: Any,
+                            candidates: torch.Tensor, plausible_size: int, n_samples: int,
+                            generator: torch.Generator, chunk: int = 1024) -> FidelityPoolBelief:
+    """The posterior over a level-major pool (``n_configs`` configurations at each level): marginals
+    of every point, each point's covariance with its target-level twin, the plausible set among the
+    target-level points and exact joint samples over it."""
+    n_levels, t = len(fidelity.levels), fidelity.target_index
+    mean, var = posterior_mean_var(model, X)
+    idx = torch.arange(len(X))
+    twin = t * n_configs + idx % n_configs
+    cross = var.clone()  # at the target level the twin is the point itself
+    pred = _predictor(model)
+    with torch.no_grad():
+        for i in range(0, n_configs, chunk):
+            j = torch.arange(i, min(i + chunk, n_configs))
+            Xt = X[t * n_configs + j]
+            _, Vt = pred.mean_and_cross(Xt)
+            for level in range(n_levels):
+                if level == t:
+                    continue
+                Xl = X[level * n_configs + j]
+                _, Vl = pred.mean_and_cross(Xl)
+                prior = _dense(model.covar_module(Xl, Xt, diag=True))
+                cross[level * n_configs + j] = prior - (Vl * Vt).sum(0)
+    target = torch.arange(t * n_configs, (t + 1) * n_configs)
+    sd = var[target].sqrt()
+    ucb = mean[target] + 3 * sd
+    floor = (mean[target] - 3 * sd).max()
+    plausible = torch.nonzero(ucb >= floor).squeeze(-1)
+    if len(plausible) > plausible_size:
+        plausible = plausible[torch.argsort(ucb[plausible], descending=True)[:plausible_size]]
+    plausible = target[torch.sort(plausible).values]
+    samples = joint_samples(model, X[plausible], n_samples, generator)
+    ev = torch.as_tensor(evaluated, dtype=torch.long)
+    costs = torch.tensor([fidelity.costs[int(b)] for b in (idx // n_configs).tolist()], dtype=mean.dtype)
+    return FidelityPoolBelief(model=model, X=X, mean=mean, var=var, plausible=plausible, samples=samples,
+                              candidates=candidates, noise_var=noise_variance(model),
+                              incumbent=float(mean[twin[ev]].max()), twin=twin, cross=cross, cost=costs)
+
+
+def gibbon_information(mean_t: torch.Tensor, var_t: torch.Tensor, rho2: torch.Tensor,
+                       max_values: torch.Tensor) -> torch.Tensor:
+    r"""GIBBON's one-point information about the max value: :math:`\mathbb{E}_{f^\star}[-\frac12
+    \log(1 - \rho^2 r(\gamma)(\gamma + r(\gamma)))]` with :math:`\gamma = (f^\star - \mu_t)/\sigma_t`
+    (``mean_t``, ``var_t``, ``rho2``: one per candidate; ``max_values``: the samples of
+    :math:`f^\star`)."""
+    normal = torch.distributions.Normal(torch.zeros((), dtype=mean_t.dtype), torch.ones((), dtype=mean_t.dtype))
+    gamma = (max_values[None, :] - mean_t[:, None]) / var_t.clamp_min(CLAMP).sqrt()[:, None]
+    ratio = torch.exp(normal.log_prob(gamma) - torch.special.log_ndtr(gamma))
+    inner = 1 - rho2.clamp(0.0, 1.0)[:, None] * ratio * (gamma + ratio)
+    return -0.5 * inner.clamp_min(CLAMP).log().mean(dim=1)
+
+
+class MultiFidelityMaxValueEntropy(PoolAcquisition):
+    """``"mes"`` with a fidelity: the information about the target level's max value per unit cost
+    (see the module docstring)."""
+
+    name = "mes"
+
+    def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
+        if not isinstance(b, FidelityPoolBelief):
+            raise TypeError("MultiFidelityMaxValueEntropy reads a FidelityPoolBelief")
+        c = b.candidates
+        t = b.twin[c]
+        var_t = b.var[t].clamp_min(CLAMP)
+        rho2 = b.cross[c] ** 2 / (var_t * (b.var[c] + b.noise_var))
+        info = gibbon_information(b.mean[t], var_t, rho2, b.samples.max(dim=1).values)
+        return info / b.cost[c]
+
+
+__all__ = ["FidelityFeatures", "FidelityKernel", "FidelityPoolBelief", "LevelMean", "MultiFidelityMaxValueEntropy",
+           "fidelity_pool_posterior", "gibbon_information"]
