@@ -29,3 +29,31 @@ def _gzip_mtime(path):
     """The write time gzip stamps into bytes 4-8 of its header; a report fixes it at 0, so the
     merged file of a rebuilt report is byte-identical and shows no change in git."""
     return int.from_bytes(Path(path).read_bytes()[4:8], "little")
+
+
+def killed_and_resumed(tmp_path, args, at):
+    """Run ``boed-nas <args>`` whole in ``tmp_path/whole``; run it again in ``tmp_path/killed``, kill
+    it with SIGKILL once its evaluation log has ``at`` lines, and resume it there. Returns (the
+    whole run's folder, the killed-and-resumed run's folder, the log's line count at the kill)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "boed_nas"] + list(args)
+    subprocess.run(cmd + ["--out", str(tmp_path / "whole")], check=True, capture_output=True, timeout=600)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(cmd + ["--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = killed / "evaluations.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= at:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = len(log.read_text().splitlines())
+    r = subprocess.run(cmd + ["--out", str(killed), "--resume"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return tmp_path / "whole", killed, before

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import pytest
@@ -20,6 +15,7 @@ from boed_nas.experiment.loop import run_search
 from boed_nas.experiment.run import SearchRun, run_nb201
 from boed_nas.experiment.runfolder import RunFolder
 from boed_nas.nb201.benchmark import NB201Benchmark
+from tests.helpers import killed_and_resumed
 
 SPEC = "local[n_init=3]"
 COLUMNS = ["query", "cell", "val_acc", "test_acc", "best_cell", "recommended_cell", "found_optimum", "attempt"]
@@ -138,22 +134,8 @@ def test_the_command_refuses_bad_paths_and_arguments_in_one_line_before_writing(
 def test_kill_9_of_the_command_then_resume_gives_the_uninterrupted_run(tmp_path):
     args = ["search", "--strategy", "boed[n_init=3,n_samples=32,plausible_size=64]", "--dataset", "cifar100",
             "--budget", "12", "--seed", "1"]
-    cmd = [sys.executable, "-m", "boed_nas"]
-    subprocess.run(cmd + args + ["--out", str(tmp_path / "whole")], check=True, capture_output=True, timeout=600)
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen(cmd + args + ["--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        log = killed / "evaluations.jsonl"
-        if log.exists() and len(log.read_text().splitlines()) >= 5:
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = len((killed / "evaluations.jsonl").read_text().splitlines())
+    _, killed, before = killed_and_resumed(tmp_path, args, at=5)
     assert 5 <= before < 12
-    r = subprocess.run(cmd + args + ["--out", str(killed), "--resume"], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
     whole = pd.read_csv(tmp_path / "whole" / "trajectory.csv")
     resumed = pd.read_csv(killed / "trajectory.csv")
     cols = ["query", "cell", "val_acc", "best_cell", "found_optimum"]

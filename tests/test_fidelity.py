@@ -1,0 +1,218 @@
+"""Fidelities: the declaration, the space of (configuration, level) points, NB201's 12-epoch level,
+boed's belief and acquisition per unit cost, ASHA and Hyperband, the loop and resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from boed_nas import Strategy, make_strategy
+from boed_nas.bo.acquisition import MaxValueEntropySearch, PoolBelief
+from boed_nas.bo.fidelity import FidelityPoolBelief, MultiFidelityMaxValueEntropy
+from boed_nas.engine import InProcessEngine
+from boed_nas.errors import ConfigError, SpaceError
+from boed_nas.experiment.loop import run_objective, run_search
+from boed_nas.experiment.run import SearchRun, run_nb201
+from boed_nas.nb201.benchmark import NB201Benchmark
+from boed_nas.nb201.space import Cell
+from boed_nas.spaces import AtFidelity, Categorical, Fidelity, FidelitySpace, Space
+from tests.helpers import killed_and_resumed
+
+SMALL = "boed[n_init=3,n_samples=32,plausible_size=64]"
+FID = "epochs=12,200"
+
+
+# ----------------------------------------------------------------------------- the declaration
+def test_a_fidelity_reads_its_spec_and_defaults_costs_to_the_levels():
+    f = Fidelity.parse("epochs=1,2,4,8")
+    assert f.levels == [1, 2, 4, 8] and f.target == 8 and f.costs == [0.125, 0.25, 0.5, 1.0]
+    assert Fidelity.parse(f.spec) == f
+    g = Fidelity.parse("estimate=supernet,trained;costs=0.5,50")
+    assert g.levels == ["supernet", "trained"] and g.costs == [0.01, 1.0] and Fidelity.parse(g.spec) == g
+    assert Fidelity("epochs", [12, 200]).cost(12) == pytest.approx(0.06)
+
+
+@pytest.mark.parametrize("bad", ["epochs", "epochs=12", "epochs=12,200;target=50", "x=a,b", "epochs=12,200;costs=1,-1",
+                                 "epochs=12,12"])
+def test_a_bad_fidelity_is_refused_by_name(bad):
+    with pytest.raises(ConfigError, match="fidelity"):
+        Fidelity.parse(bad)
+
+
+def test_points_round_trip_and_a_bare_configuration_is_the_target_level():
+    space = FidelitySpace(Space([Categorical("a", ["x", "y"])], name="s"), "epochs=1,4")
+    p = space.parse({"a": "y"})
+    assert p.level == 4 and space.parse(space.format(AtFidelity(p.config, 1))) == AtFidelity(p.config, 1)
+    assert space.key(AtFidelity(p.config, 1)) != space.key(p) and space.n_distinct == 4
+    assert [q.level for q in space.enumerate()] == [1, 1, 4, 4]  # level-major
+    with pytest.raises(SpaceError, match="level"):
+        space.parse(AtFidelity(p.config, 3))
+
+
+def test_a_strategy_that_evaluates_at_one_fidelity_refuses_one():
+    with pytest.raises(ConfigError, match="asha"):
+        make_strategy("random", fidelity=FID)
+
+
+def test_a_space_may_declare_its_fidelity():
+    space = Space([Categorical("a", ["x", "y", "z"])], name="s", fidelity="epochs=1,4")
+    s = make_strategy("boed", space=space)
+    assert isinstance(s.space, FidelitySpace) and s.space.fidelity == Fidelity("epochs", [1, 4])
+    assert make_strategy("boed", space=space, fidelity="epochs=2,4").space.levels == [2, 4]  # the strategy's wins
+    with pytest.raises(ConfigError, match="fidelity"):
+        make_strategy("random", space=space)
+
+
+# ----------------------------------------------------------------------------- NB201's 12-epoch level
+def test_nb201_answers_at_12_epochs_from_the_12_epoch_column_alone_and_charges_12_of_200():
+    bench = NB201Benchmark("cifar100", seed=0)
+    cell = Cell.parse(123)
+    look = bench.lookup(cell)
+    bench._val_seeds[:] = np.nan  # a 12-epoch query must not read a 200-epoch value
+    out = bench.evaluate(cell, 12)
+    assert out.metrics["val_acc"] == bench.val_12(cell) and np.isfinite(out.metrics["val_acc"])
+    assert out.cost == pytest.approx(look["train_time"] * 12 / 200)
+    assert bench.evaluate(cell, 12).cost == 0.0  # the same training again: from the cache
+    with pytest.raises(ConfigError, match="epochs"):
+        bench.evaluate(cell, 50)
+
+
+# ----------------------------------------------------------------------------- the acquisition
+def test_mes_per_unit_cost_at_the_target_level_is_gibbon():
+    g = torch.Generator().manual_seed(0)
+    n = 40
+    mean, var = torch.randn(n, generator=g, dtype=torch.float64), torch.rand(n, generator=g, dtype=torch.float64) + 0.1
+    samples = torch.randn(64, 10, generator=g, dtype=torch.float64) + 1.0
+    cand = torch.arange(5, n)
+    common = dict(model=None, X=None, mean=mean, var=var, plausible=torch.arange(10), samples=samples,
+                  candidates=cand, noise_var=0.05, incumbent=0.0)
+    plain = MaxValueEntropySearch()(PoolBelief(**common), g)
+    idx = torch.arange(n)
+    mf = MultiFidelityMaxValueEntropy()(FidelityPoolBelief(**common, twin=idx, cross=var.clone(),
+                                                           cost=torch.ones(n, dtype=torch.float64)), g)
+    assert torch.allclose(mf, plain, rtol=1e-5, atol=1e-8)
+    # an uncorrelated cheaper level teaches nothing; a perfectly correlated one, per unit cost, more
+    half = FidelityPoolBelief(**common, twin=idx, cross=torch.zeros(n, dtype=torch.float64),
+                              cost=torch.full((n,), 0.1, dtype=torch.float64))
+    assert torch.all(MultiFidelityMaxValueEntropy()(half, g) < 1e-8)
+
+
+# ----------------------------------------------------------------------------- boed with a fidelity
+def test_boed_with_a_fidelity_climbs_levels_charges_each_and_recommends_at_the_target():
+    run = SearchRun(strategy=SMALL, dataset="cifar100", seed=3, budget=16, workers=2, clock="simulated", fidelity=FID)
+    strategy, traj, summary = run_nb201(run, None)
+    assert all(isinstance(o.cell, AtFidelity) for o in strategy.history)
+    assert set(traj["fidelity"]) <= {12, 200} and (traj["fidelity"] == 12).sum() >= 3  # the design: 12 epochs
+    bench = NB201Benchmark("cifar100", seed=3)
+    for o, cost in zip(strategy.history, traj["cost"]):  # every level charged: 12/200 of the 200-epoch time
+        full = bench.lookup(o.cell.config)["train_time"]
+        assert cost == pytest.approx(full * (12 / 200 if o.cell.level == 12 else 1.0))
+    levels: dict = {}
+    for o in strategy.history:  # never a cheaper level after a dearer one of the same network
+        key = o.cell.config.canonical().code
+        assert o.cell.level > levels.get(key, 0)
+        levels[key] = o.cell.level
+    rec = strategy.recommend()
+    assert isinstance(rec, AtFidelity) and rec.level == 200
+    assert summary["evaluations_per_level"] == {str(k): int(v) for k, v in traj.groupby("fidelity").size().items()}
+    at_target = traj[traj["fidelity"] == 200]
+    if len(at_target):  # the running best counts target-level values only
+        assert traj["best_val_so_far"].max() == at_target["val_acc"].max()
+
+
+def test_a_multi_fidelity_run_stopped_and_resumed_is_the_uninterrupted_run(tmp_path):
+    def run(budget, out, resume=False):
+        r = SearchRun(strategy=SMALL, dataset="cifar10", seed=1, budget=budget, fidelity=FID)
+        run_nb201(r, out, resume=resume, plots=False)
+        return pd.read_csv(out / "trajectory.csv")
+
+    whole = run(12, tmp_path / "whole")
+    run(7, tmp_path / "part")
+    resumed = run(12, tmp_path / "part", resume=True)
+    cols = ["query", "cell", "fidelity", "val_acc", "cost", "recommended_cell"]
+    pd.testing.assert_frame_equal(resumed[cols], whole[cols])
+    loaded = Strategy.load(tmp_path / "part" / "state.json")
+    assert loaded.space.fidelity == Fidelity.parse(FID) and len(loaded.history) == 12
+
+
+def test_kill_9_in_a_multi_fidelity_search_resumes_without_losing_or_repeating(tmp_path):
+    args = ["search", "--strategy", SMALL, "--dataset", "cifar100", "--budget", "12", "--seed", "1", "--fidelity", FID]
+    _, killed, before = killed_and_resumed(tmp_path, args, at=6)
+    assert 6 <= before < 12
+    cols = ["query", "cell", "fidelity", "val_acc", "best_cell"]
+    pd.testing.assert_frame_equal(pd.read_csv(killed / "trajectory.csv")[cols],
+                                  pd.read_csv(tmp_path / "whole" / "trajectory.csv")[cols])
+    logged = [json.loads(line)["cell"] for line in (killed / "evaluations.jsonl").read_text().splitlines()]
+    assert len(logged) == len(set(logged)) == 12
+
+
+def test_acquisitions_other_than_mes_are_refused_with_a_fidelity():
+    with pytest.raises(ConfigError, match="mes"):
+        make_strategy("boed[acquisition='ei']", fidelity=FID)
+
+
+# ----------------------------------------------------------------------------- ASHA and Hyperband
+def _toy():
+    return Space([Categorical("a", list("abcdefgh")), Categorical("b", list("abcdefgh"))], name="toy")
+
+
+def _score(config, level):
+    return {"val_acc": "abcdefgh".index(config["a"]) + "abcdefgh".index(config["b"]) + 0.1 * level}
+
+
+def test_asha_promotes_the_top_third_of_a_rung():
+    s = make_strategy("asha", seed=0, space=_toy(), fidelity="epochs=1,3")
+    for _ in range(3):
+        (p,) = s.ask()
+        assert p.level == 1
+        s.tell(p, _score(*p))
+    best = max(s.history, key=lambda o: o.outcome.metrics["val_acc"]).cell
+    (p,) = s.ask()
+    assert p == AtFidelity(best.config, 3)  # 1 of 3 results is the top third
+
+
+def test_hyperband_draws_brackets_as_synchronous_hyperband_sizes_them():
+    s = make_strategy("hyperband", seed=0, space=_toy(), fidelity="epochs=1,3")
+    assert np.allclose(s.bracket_probabilities(), [0.6, 0.4])
+    levels = [s.ask()[0].level for _ in range(20)]
+    assert set(levels) == {1, 3}
+
+
+def test_run_objective_calls_the_objective_with_the_level_and_records_it(tmp_path):
+    calls = []
+
+    def objective(config, level):
+        calls.append(level)
+        return _score(config, level)
+
+    for name in ("asha", "boed[n_init=3,n_samples=32,plausible_size=64]"):
+        calls.clear()
+        s = make_strategy(name, seed=0, space=_toy(), fidelity="epochs=1,3")
+        traj = run_objective(s, objective, 10, engine=None, out=tmp_path / name.split("[")[0])
+        assert list(traj["fidelity"]) == calls and set(calls) <= {1, 3}
+        rec = s.recommend()
+        assert rec is None or rec.level == 3
+
+
+def test_a_space_without_a_fidelity_saves_no_fidelity():
+    s = make_strategy("boed", seed=0)
+    assert "fidelity" not in s.get_params() and not isinstance(s.space, FidelitySpace)
+    bench = NB201Benchmark("cifar10", seed=0)
+    traj = run_search(make_strategy("random", seed=0), bench, 3, engine=InProcessEngine(bench.evaluate))
+    assert "fidelity" not in traj.columns
+
+
+def test_boed_with_a_fidelity_on_a_space_too_large_to_enumerate():
+    big = Space([Categorical(f"v{i}", list(range(10))) for i in range(10)], name="big")
+    assert not big.enumerable
+    s = make_strategy("boed[n_init=3,n_samples=32,plausible_size=64]", seed=0, space=big, fidelity="epochs=1,4")
+    for _ in range(5):  # the design, then two picks over a generated pool of every configuration at both levels
+        (p,) = s.ask()
+        s.tell(p, {"val_acc": sum(p.config.values()) + 0.5 * p.level})
+    assert len(s.pool) == 2 * s.pool.n_configs > 2000
+    rec = s.recommend()
+    assert rec is None or rec.level == 4
