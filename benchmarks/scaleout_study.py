@@ -32,6 +32,7 @@ import math
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,6 +115,17 @@ def markdown(t: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def write_tables(sources: list[str], out: Path, table: Any, markdown: Any) -> tuple[pd.DataFrame, str]:
+    """The trajectories of ``sources`` (``load``) into ``out`` (``trajectories.csv.gz``), ``table``
+    of them as ``summary.csv``; (the trajectories, ``markdown`` of the table)."""
+    traj = load(sources)
+    out.mkdir(parents=True, exist_ok=True)
+    traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
+    t = table(traj)
+    t.to_csv(out / "summary.csv", index=False)
+    return traj, markdown(t)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -121,13 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("sources", nargs="+", help="bench folders, each optionally FOLDER=LABEL")
     r.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    traj = load(args.sources)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
-    t = table(traj)
-    t.to_csv(out / "summary.csv", index=False)
-    text = markdown(t)
+    traj, text = write_tables(args.sources, out, table, markdown)
     (out / "table.md").write_text(text + "\n\nCommand: `python benchmarks/scaleout_study.py report "
                                   + " ".join(f'"{s}"' if " " in s else s for s in args.sources)
                                   + f" --out {args.out}`\n")

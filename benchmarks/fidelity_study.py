@@ -1,0 +1,116 @@
+"""Information per unit cost on the simulated clock: NB201's 12- and 200-epoch levels, M = 1, 4, 16.
+
+Every run is a ``boed-nas bench`` command on the simulated clock (each 200-epoch evaluation takes its
+cell's NB201 training time; a 12-epoch one is charged 12/200 of it: the table records no 12-epoch
+time, so the same time per epoch is assumed), stopped when it first evaluates, at 200 epochs, the
+200-epoch validation optimum. One folder per arm and dataset::
+
+    B="boed-nas bench --seeds 3 --workers 1,4,16 --clock simulated --stop-at-optimum --quiet"
+    F="--fidelity epochs=12,200"
+    P="--budget 1000 --stop-when finished>=259200"     # the peers: 1,000 evaluations or 72 h
+    R=runs/fidelity    # the runs are not committed; the report below is
+    for ds in cifar100 cifar10; do
+        $B --strategies boed --budget 600 $F --dataset $ds --out $R/mf/$ds      # multi-fidelity boed
+    done
+    for ds in cifar100 cifar10 ImageNet16-120; do
+        $B --strategies boed --budget 300 --dataset $ds --out $R/sf/$ds         # single-fidelity boed
+        $B --strategies asha,hyperband $P $F --dataset $ds --out $R/peers/$ds
+        PYTHONPATH=$PEERS:. python benchmarks/optuna_fidelity.py bench \
+            --strategies optuna-sha,optuna-hyperband $P $F --dataset $ds --seeds 3 --workers 1,4,16 \
+            --clock simulated --stop-at-optimum --quiet --out $R/optuna/$ds
+    done
+    G="boed-nas bench --seeds 2 --clock simulated --stop-at-optimum --quiet --strategies boed --budget 600 $F"
+    $G --dataset ImageNet16-120 --workers 1 --out $R/mf_in16_m1      # 2 seeds: the time it takes
+    $G --dataset ImageNet16-120 --workers 4,16 --out $R/mf_in16_m416
+    $B --strategies "boed[signals=None]" --budget 300 --dataset cifar100 --out $R/sf_nosig/cifar100
+    $B --strategies "boed[signals=None]" --budget 600 $F --dataset cifar100 --out $R/mf_nosig/cifar100
+
+then ``python benchmarks/fidelity_study.py report`` with every folder (the exact line is at the end
+of ``benchmarks/results/fidelity/table.md``; a folder of boed runs is labelled ``FOLDER=LABEL``)
+writes ``table.md`` (per dataset, arm and M: simulated hours to the optimum, median [IQR] over seeds,
+a run that never found it counting as infinitely long; runs that found it; evaluations at each level,
+median; the speed-up over single-fidelity boed at the same M and at M = 1, medians' ratios),
+``summary.csv``, ``trajectories.csv.gz`` and ``regret_over_time.png`` (the recommendation's test
+regret against simulated hours). Medians are ``boed_nas.experiment.bench.median_iqr``'s (linear
+interpolation, numpy's default), as everywhere in this project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.scaleout_study import HOUR, _fmt, write_tables
+from boed_nas.experiment.bench import median_iqr, time_to_optimum
+from boed_nas.experiment.plots import plot_regret_over_time
+
+SINGLE = "boed, 200 epochs"
+"""The label of the single-fidelity boed arm the others are compared with."""
+
+
+def table(traj: pd.DataFrame, single: str = SINGLE) -> pd.DataFrame:
+    rows = []
+    for (ds, name, m), g in traj.groupby(["dataset", "strategy", "workers"], sort=False):
+        runs = {s: r.sort_values("query") for s, r in g.groupby("seed")}
+        t = np.array([time_to_optimum(r) / HOUR for r in runs.values()])
+        level = "fidelity" if "fidelity" in g.columns and g["fidelity"].notna().any() else None
+        n12 = [int((r[level] == 12).sum()) if level else 0 for r in runs.values()]
+        n200 = [int((r[level] == 200).sum()) if level else len(r) for r in runs.values()]
+        med, lo, hi = median_iqr(t)
+        rows.append({"dataset": ds, "strategy": name, "workers": int(m), "seeds": len(runs), "hours_median": med,
+                     "hours_q25": lo, "hours_q75": hi, "found": int(np.isfinite(t).sum()),
+                     "evaluations_12_median": median_iqr(n12)[0], "evaluations_200_median": median_iqr(n200)[0]})
+    out = pd.DataFrame(rows)
+
+    def ratio(r: pd.Series, workers: int | None) -> float:
+        base = out[(out.dataset == r.dataset) & (out.strategy == single) & (out.workers == (workers or r.workers))]
+        if base.empty or not math.isfinite(r.hours_median) or r.hours_median <= 0:
+            return math.nan
+        return float(base.iloc[0].hours_median / r.hours_median)
+
+    out["speedup_vs_single_same_M"] = [ratio(r, None) for _, r in out.iterrows()]
+    out["speedup_vs_single_M1"] = [ratio(r, 1) for _, r in out.iterrows()]
+    return out
+
+
+def markdown(t: pd.DataFrame) -> str:
+    head = ["dataset", "arm", "workers M", "simulated hours to the optimum, median [IQR]", "found",
+            "evaluations at 12 epochs (median)", "at 200 epochs (median)",
+            "speed-up vs single-fidelity boed, same M", "vs single-fidelity boed, M = 1"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in t.iterrows():
+        lines.append("| " + " | ".join([
+            r.dataset, r.strategy, str(r.workers), f"{_fmt(r.hours_median)} [{_fmt(r.hours_q25)}, {_fmt(r.hours_q75)}]",
+            f"{r.found}/{r.seeds}", _fmt(r.evaluations_12_median, None), _fmt(r.evaluations_200_median, None),
+            _fmt(r.speedup_vs_single_same_M, 2), _fmt(r.speedup_vs_single_M1, 2)]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("report", help="one table and plot from the bench folders")
+    r.add_argument("sources", nargs="+", help="bench folders, each FOLDER=LABEL")
+    r.add_argument("--single", default=SINGLE, help=f"the label of single-fidelity boed. Default: {SINGLE!r}")
+    r.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    traj, text = write_tables(args.sources, out, lambda t: table(t, args.single), markdown)
+    (out / "table.md").write_text(
+        text + "\n\nA 12-epoch evaluation is charged 12/200 of the cell's 200-epoch NB201 training time (the table "
+        "records none; same time per epoch assumed). Hours: simulated, to the first 200-epoch evaluation of the "
+        "200-epoch validation optimum; a run that never found it counts as infinitely long (\"not found\").\n\n"
+        "Command: `python benchmarks/fidelity_study.py report "
+        + " ".join(f'"{s}"' for s in args.sources) + f" --out {args.out}`\n")
+    plot_regret_over_time(traj, out / "regret_over_time.png", column="recommended_test_regret")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Optuna as a multi-fidelity peer in boed-nas's harness: TPE with a pruner, the 12-epoch value
+reported as the intermediate step (issue 32's peer arm; not a dependency of the package).
+
+Optuna is installed beside the package, not into it, e.g.::
+
+    pip install --target "$PEERS" optuna      # then drop the numpy, packaging, tqdm and
+                                                      # typing_extensions it brought (the venv has them)
+    PYTHONPATH=$PEERS:. python benchmarks/optuna_fidelity.py bench --strategies optuna-sha,optuna-hyperband \\
+        --fidelity epochs=12,200 --dataset cifar100 --seeds 3 --workers 1,4,16 --clock simulated --stop-at-optimum \\
+        --budget 1000 --stop-when 'finished>=259200' --quiet --out runs/fidelity/optuna/cifar100
+
+(the arguments after the script's name are ``boed-nas``'s; importing this module registers the two
+strategies in the process first).
+
+Each Optuna trial is one network: its six edges are ``suggest_categorical`` over the ops (the
+space's ``variables``). The harness asks for the trial's 12-epoch evaluation, reports it at step
+12 and asks the pruner; a trial that survives is evaluated at 200 epochs and completed with that
+value. ``optuna-sha``: ``SuccessiveHalvingPruner(min_resource=12, reduction_factor=3)``;
+``optuna-hyperband``: ``HyperbandPruner(min_resource=12, max_resource=200, reduction_factor=3)``
+(a trial in a bracket whose first rung is above 12 is never pruned at 12: it goes to 200, as in
+Hyperband's brackets). TPE is seeded by the run's seed, with ``constant_liar`` for the running
+trials. A trial whose network was already evaluated is answered from what is known (its 200-epoch
+value, or pruned) and another is drawn, so no network is paid twice. The study lives in memory: a
+run of these arms does not resume (they are measured, not shipped).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+
+from boed_nas.errors import ConfigError
+from boed_nas.spaces.fidelity import AtFidelity
+from boed_nas.strategy import Strategy
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+class OptunaPruned(Strategy):
+    """TPE with a pruner over a fidelity's first level and its target (see the module)."""
+
+    name = "optuna-sha"
+    fidelities = True
+    requires = ("variables", "to_parameters", "from_parameters")
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        space = self.space
+        if not hasattr(space, "fidelity"):
+            raise ConfigError(f"{self.name} needs a fidelity (e.g. epochs=12,200)")
+        self.low, self.high = space.levels[0], space.target
+        sampler = optuna.samplers.TPESampler(seed=self.seed, constant_liar=True)
+        self.study = optuna.create_study(direction="maximize" if self.maximize else "minimize", sampler=sampler,
+                                         pruner=self._pruner())
+        self.trials: dict[Any, optuna.trial.Trial] = {}  # base key -> its running trial
+        self.promotions: list[Any] = []  # configurations that survived the pruner, to evaluate at the target
+        self.values: dict[Any, float] = {}  # base key -> its target-level value
+
+    def _pruner(self) -> optuna.pruners.BasePruner:
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=self.low, reduction_factor=3)
+
+    def _config(self, trial: optuna.trial.Trial) -> Any:
+        base = self.space.base
+        return base.from_parameters({v.name: trial.suggest_categorical(v.name, list(v.values)) for v in base.variables})
+
+    def _propose_one(self, k: int) -> AtFidelity:
+        if self.promotions:
+            return AtFidelity(self.promotions.pop(0), self.high)
+        base = self.space.base
+        for _ in range(1000):
+            trial = self.study.ask()
+            config = self._config(trial)
+            key = base.key(config)
+            if key in self.values:  # already evaluated at the target: answered from what is known
+                self.study.tell(trial, self.values[key])
+            elif any(self.space.key(AtFidelity(config, lv)) in self._seen or self.space.key(AtFidelity(config, lv))
+                     in self.pending for lv in self.space.levels):
+                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)  # screened or running: not again
+            else:
+                self.trials[key] = trial
+                return AtFidelity(config, self.low)
+        raise ConfigError("TPE proposed 1,000 networks in a row that were already evaluated")
+
+    def _observe(self, obs: Any) -> None:
+        config, level = obs.cell
+        key = self.space.base.key(config)
+        trial = self.trials.get(key)
+        if trial is None:
+            return
+        if obs.outcome.failed:
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            del self.trials[key]
+            return
+        value = obs.outcome.metrics[self.metric]
+        if level == self.low:
+            trial.report(value, step=int(self.low))
+            if trial.should_prune():
+                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                del self.trials[key]
+            else:
+                self.promotions.append(config)
+        else:
+            self.values[key] = value
+            self.study.tell(trial, value)
+            del self.trials[key]
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
+        pass
+
+
+class OptunaHyperband(OptunaPruned):
+    """TPE with Optuna's ``HyperbandPruner`` (see the module)."""
+
+    name = "optuna-hyperband"
+
+    def _pruner(self) -> optuna.pruners.BasePruner:
+        return optuna.pruners.HyperbandPruner(min_resource=self.low, max_resource=self.high, reduction_factor=3)
+
+
+if __name__ == "__main__":
+    from boed_nas.cli import main
+
+    if sys.argv[1:2] != ["bench"]:
+        sys.exit("usage: python benchmarks/optuna_fidelity.py bench ARGS (boed-nas bench's arguments)")
+    sys.exit(main(sys.argv[1:]))
