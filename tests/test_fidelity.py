@@ -216,3 +216,13 @@ def test_boed_with_a_fidelity_on_a_space_too_large_to_enumerate():
     assert len(s.pool) == 2 * s.pool.n_configs > 2000
     rec = s.recommend()
     assert rec is None or rec.level == 4
+
+
+def test_the_search_command_says_what_each_level_took(tmp_path, capsys):
+    from boed_nas.cli import main
+
+    assert main(["search", "--fidelity", FID, "--dataset", "cifar10", "--budget", "4", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "evaluations per level: 12: 4 (training time" in out  # the design runs at the cheapest level
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["evaluations_per_level"] == {"12": 4} and summary["fidelity"] == FID

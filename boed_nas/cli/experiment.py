@@ -363,6 +363,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
     print((f"validation optimum first evaluated at query {first}" if first is not None else
            "validation optimum not evaluated") + f"; {s['queries']} queries ({s['failed']} failed); "
           f"{s['engine_seconds']:.0f} {args.clock}-clock seconds")
+    if s.get("evaluations_per_level"):  # a search over a fidelity: what each level took
+        print("evaluations per level: " + ", ".join(
+            f"{level}: {n} (training time {s['cost_per_level'][level]:.0f} s)" for level, n in s["evaluations_per_level"].items()))
     print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, summary.json, regret.png"
           + (", belief.png" if (out / "belief.png").exists() else "")
           + (", front.png, hypervolume_ratio.png" if "front" in s else ""))
