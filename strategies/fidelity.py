@@ -21,12 +21,11 @@ The recommendation is the best configuration observed at the target level.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from boed_nas.errors import ConfigError, StateError
+from boed_nas.errors import ConfigError
 from boed_nas.spaces.fidelity import AtFidelity
 from boed_nas.strategy import Strategy
 
@@ -45,7 +44,6 @@ class SuccessiveHalving(Strategy):
             raise ConfigError(f"strategy {self.name!r} needs a fidelity (fidelity='epochs=12,200', say): its rungs are "
                               "the fidelity's levels")
         self.reduction_factor = float(reduction_factor)
-        self.brackets: dict[Any, int] = {}  # base key -> the rung its configuration started at
 
     def get_params(self) -> dict[str, Any]:
         return {**super().get_params(), "reduction_factor": self.reduction_factor}
@@ -59,14 +57,23 @@ class SuccessiveHalving(Strategy):
         key = (base_key, rung)
         return key in self._seen or key in self.pending
 
+    def _brackets(self) -> dict[Any, int]:
+        """Base key -> the rung its configuration started at: the lowest level it was told or asked at."""
+        out: dict[Any, int] = {}
+        for point in [o.cell for o in self.history] + list(self.pending.values()):
+            key, rung = self.space.base.key(point.config), self.space.fidelity.index(point.level)
+            out[key] = min(out.get(key, rung), rung)
+        return out
+
     def _promotable(self, bracket: int | None) -> AtFidelity | None:
         """The best promotable configuration, from the highest rung that has one (``bracket``: only
         configurations started in it; None: all)."""
         space = self.space
         levels = space.levels
+        brackets = self._brackets() if bracket is not None else {}
         for rung in range(self.n_rungs - 2, -1, -1):
             done = [o for o in self.history if not o.outcome.failed and space.fidelity.index(o.cell.level) == rung
-                    and (bracket is None or self.brackets.get(space.base.key(o.cell.config)) == bracket)]
+                    and (bracket is None or brackets.get(space.base.key(o.cell.config)) == bracket)]
             if not done:
                 continue
             top = sorted(done, key=self.signed, reverse=True)[: int(len(done) / self.reduction_factor)]
@@ -83,7 +90,6 @@ class SuccessiveHalving(Strategy):
             config = space.base.sample(self.rng)
             base_key = space.base.key(config)
             if not any(self._started(base_key, r) for r in range(self.n_rungs)):
-                self.brackets[base_key] = rung
                 return AtFidelity(config, space.levels[rung])
         raise ConfigError(f"no new configuration of space {space.name!r} in 10,000 random draws")
 
@@ -98,25 +104,6 @@ class SuccessiveHalving(Strategy):
     @property
     def n_brackets(self) -> int:
         return 1
-
-    # ------------------------------------------------------------------ state
-    def _observe(self, obs: Any) -> None:
-        # a configuration told without being asked here (a resumed log, a user's tell) starts its bracket
-        self.brackets.setdefault(self.space.base.key(obs.cell.config), self.space.fidelity.index(obs.cell.level))
-
-    def _extra_state(self) -> dict[str, Any]:
-        return {"brackets": [[self.space.format(AtFidelity(o.cell.config, o.cell.level)), self.brackets.get(
-            self.space.base.key(o.cell.config), 0)] for o in self.history]
-            + [[self.space.format(c), self.brackets.get(self.space.base.key(c.config), 0)] for c in self.pending.values()]}
-
-    def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
-        pairs = extra.get("brackets", [])
-        if not isinstance(pairs, list):
-            raise StateError(f"corrupt {self.name} state: 'brackets' is not a list")
-        for text, bracket in pairs:
-            if not isinstance(bracket, int) or not 0 <= bracket < self.n_rungs:
-                raise StateError(f"corrupt {self.name} state: bracket {bracket!r} of {text!r}")
-            self.brackets[self.space.base.key(self.space.parse(text).config)] = bracket
 
 
 class Hyperband(SuccessiveHalving):
