@@ -44,7 +44,7 @@ from gpytorch.means import Mean
 from gpytorch.priors import NormalPrior
 
 from .acquisition import PoolAcquisition, PoolBelief
-from .belief import DTYPE, joint_samples, noise_variance, posterior_mean_var, _predictor
+from .belief import DTYPE, _predictor, joint_samples, noise_variance
 
 CLAMP = 1e-10
 
@@ -148,23 +148,31 @@ def fidelity_pool_posterior(model: Any, X: torch.Tensor, n_configs: int, fidelit
     of every point, each point's covariance with its target-level twin, the plausible set among the
     target-level points and exact joint samples over it."""
     n_levels, t = len(fidelity.levels), fidelity.target_index
-    mean, var = posterior_mean_var(model, X)
+    # one pass over the pool, a chunk of configurations at every level at a time: each point's
+    # cross-covariance with the training data (V) is computed once and gives its mean, its variance
+    # and, with its target-level twin's V, their covariance
+    mean, var, cross = (torch.empty(len(X), dtype=X.dtype) for _ in range(3))
     idx = torch.arange(len(X))
     twin = t * n_configs + idx % n_configs
-    cross = var.clone()  # at the target level the twin is the point itself
     pred = _predictor(model)
     with torch.no_grad():
         for i in range(0, n_configs, chunk):
             j = torch.arange(i, min(i + chunk, n_configs))
             Xt = X[t * n_configs + j]
-            _, Vt = pred.mean_and_cross(Xt)
+            Vs = {}
             for level in range(n_levels):
-                if level == t:
-                    continue
-                Xl = X[level * n_configs + j]
-                _, Vl = pred.mean_and_cross(Xl)
-                prior = _dense(model.covar_module(Xl, Xt, diag=True))
-                cross[level * n_configs + j] = prior - (Vl * Vt).sum(0)
+                rows = level * n_configs + j
+                m, V = pred.mean_and_cross(X[rows])
+                mean[rows] = m
+                var[rows] = (_dense(model.covar_module(X[rows], diag=True)) - (V ** 2).sum(0)).clamp_min(1e-12)
+                Vs[level] = V
+            for level in range(n_levels):
+                rows = level * n_configs + j
+                if level == t:  # at the target level the twin is the point itself
+                    cross[rows] = var[rows]
+                else:
+                    prior = _dense(model.covar_module(X[rows], Xt, diag=True))
+                    cross[rows] = prior - (Vs[level] * Vs[t]).sum(0)
     target = torch.arange(t * n_configs, (t + 1) * n_configs)
     sd = var[target].sqrt()
     ucb = mean[target] + 3 * sd
