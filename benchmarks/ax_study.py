@@ -3,7 +3,7 @@
 Arms (every one drives a real Ax ``Client`` on the NB201 experiment of ``boed_nas.integrations.ax``):
 
 - ``boed-node``: an Ax service loop (``get_next_trials`` / ``complete_trial``) with
-  ``boed_generation_strategy(seed=s)``: 10 Sobol trials, then the BOED node.
+  ``boed_generation_strategy(seed=s, space_filling="sobol")``: 10 Sobol trials, then the BOED node.
 - ``ax``: Ax's default generation strategy (``method="fast"``), through the ``"ax"`` ask/tell
   strategy and ``boed_nas.experiment.loop.run_search``.
 - ``sobol``: Ax's quasi-random search, through the ``"sobol"`` strategy and ``run_search``.
@@ -64,8 +64,8 @@ def run_ax_loop(bench: Any, budget: int, seed: int) -> tuple[pd.DataFrame, dict[
     client = Client(random_seed=seed)
     with quiet_ax(quiet):
         configure_nb201(client, "val_acc")
-        client.set_generation_strategy(boed_generation_strategy(seed=seed))
-    node = boed_node(client)
+        client.set_generation_strategy(boed_generation_strategy(seed=seed, space_filling="sobol"))
+    node = boed_node(client._generation_strategy)  # a study script (not the library) may read the client
     opt_key = bench.optimum("val_acc")[0].canonical().code
     rows: list[dict[str, Any]] = []
     best_val, best_cell, cum_cost, found, duplicates = -math.inf, None, 0.0, False, 0

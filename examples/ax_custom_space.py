@@ -21,7 +21,7 @@ from ax.utils.common.logger import set_stderr_log_level
 from boed_nas.bilevel.data import make_splits
 from boed_nas.blueprint.space import BlueprintSpace
 from boed_nas.blueprint.train import train_blueprint
-from boed_nas.integrations.ax import ax_parameters, boed_generation_strategy, recommend, space_of
+from boed_nas.integrations.ax import ax_parameters, boed_generation_strategy, recommend
 
 torch.set_num_threads(1)
 set_stderr_log_level(logging.WARNING)
@@ -42,9 +42,9 @@ def train_and_validate(parameters, seed=0):
 client = Client(random_seed=SEED)
 client.configure_experiment(parameters=ax_parameters(space), name="blueprint-digits")
 client.configure_optimization(objective="val_acc")
-client.set_generation_strategy(boed_generation_strategy(seed=SEED, initialization_budget=8))
-print(f"{space.size:,} networks; Ax sees {len(client._experiment.search_space.parameters)} choice parameters; "
-      f"the node reads them as {space_of(client._experiment).name!r} ({len(space.variables)} variables)")
+strategy = boed_generation_strategy(seed=SEED, initialization_budget=8)
+client.set_generation_strategy(strategy)
+print(f"{space.size:,} networks; Ax sees {len(space.variables)} choice parameters")
 
 done = 0
 while done < TRIALS:
@@ -56,7 +56,7 @@ while done < TRIALS:
 
 summary = client.summarize()
 print("trials by node:", {k: int(v) for k, v in summary["generation_node"].value_counts().items()})
-best = recommend(client)
+best = recommend(strategy)  # the BOED node, told every finished trial
 bp = macro.blueprint_of(best)
 tests = [train_and_validate(best, seed=s)["test_acc"] for s in (1, 2, 3)]
 print(f"recommended: {bp}  test accuracy over 3 retrainings {np.mean(tests):.2f} (sd {np.std(tests):.2f}), "

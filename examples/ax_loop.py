@@ -21,10 +21,8 @@ from ax.utils.common.logger import set_stderr_log_level
 from boed_nas.integrations.ax import (
     PARAMETER_NAMES,
     boed_generation_strategy,
-    boed_node,
     cell_of,
     configure_nb201,
-    recommend,
 )
 from boed_nas.nb201.benchmark import NB201Benchmark
 
@@ -81,8 +79,10 @@ run(client, TRIALS - TRIALS // 2)
 #    luckiest single training.
 table = client.summarize()
 print("\ntrials per generation node:", table["generation_node"].value_counts().to_dict())
-best = recommend(client)
-report = boed_node(client).controller.reports[-1]
+# Ax's best-point query answers with the controller's pick (its posterior mean and variance), as of
+# the node's last proposal; recommend(strategy) would tell it the latest trials first
+params, predicted, _, _ = client.get_best_parameterization()
+best = cell_of(params)
 opt_cell, opt_val = nb201.optimum("val_acc")
 seen = {cell_of(p).canonical() for p in table[list(PARAMETER_NAMES)].to_dict("records")}
 print(f"recommended cell {best}")
@@ -90,4 +90,7 @@ print(f"  validation accuracy (mean over training seeds) {nb201.lookup(best)['va
       f"the table's best {opt_val:.2f}; the validation optimum was evaluated: {opt_cell.canonical() in seen}")
 print(f"  test accuracy {nb201.lookup(best)['test_acc']:.2f}, test regret {nb201.test_regret(best):.2f} points "
       "(for the report only: the search never saw test accuracy)")
-print(f"  the controller's P(it is the best cell) {report['prob_best']:.2f} at its last proposal")
+print(f"  the belief's prediction of its validation accuracy {predicted['val_acc'][0]:.2f} "
+      f"(sd {predicted['val_acc'][1] ** 0.5:.2f})")
+cards = client.compute_analyses(display=False)  # Ax's analyses, predicting with the node's belief
+print(f"  Ax's analyses: {len(cards)} card group(s), {sum(len(c.flatten()) for c in cards)} cards")

@@ -29,7 +29,7 @@ its saved state continues with the identical trajectory.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -377,6 +377,41 @@ class BOEDController(Strategy):
             return self.pool.configs[best]
         mean, _ = posterior_mean_var(model, self.pool.X[idx])
         return self._successes()[int(torch.argmax(mean))].cell
+
+    def predict(self, configs: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The belief's posterior mean and standard deviation of the metric at ``configs``, in the
+        metric's own units (what Ax's analyses plot); None before the GP has two successes.
+
+        The GP models the output-transformed values (``output_transform``: normal scores of ranks by
+        default), so its mean is mapped back through the observed values' transform (monotone
+        interpolation between the observations, linear beyond them) and its standard deviation by
+        the local slope of that map: an approximation, exact for ``output_transform="standardize"``."""
+        fitted = self.fit()
+        if fitted is None:
+            return None
+        model, _ = fitted
+        if self.fidelity is not None:
+            raise ConfigError("predict() answers at one fidelity; this strategy searches several")
+        configs = [self.space.parse(c) for c in configs]
+        X = self.pool.features(configs) if configs else self.pool.X[:0]
+        mean, var = posterior_mean_var(model, X)
+        signed = np.array([self.signed(o) for o in self._successes()])
+        z = self.belief.transform(signed)
+        order = np.argsort(z, kind="stable")
+        zs, ys = z[order], signed[order]
+        keep = np.concatenate([[True], np.diff(zs) > 0])  # tied values share one normal score
+        zs, ys = zs[keep], ys[keep]
+
+        def back(t: np.ndarray) -> np.ndarray:
+            if len(zs) < 2:
+                return np.full_like(t, ys[0])
+            out = np.interp(t, zs, ys)
+            lo, hi = (ys[1] - ys[0]) / (zs[1] - zs[0]), (ys[-1] - ys[-2]) / (zs[-1] - zs[-2])
+            return np.where(t < zs[0], ys[0] + (t - zs[0]) * lo, np.where(t > zs[-1], ys[-1] + (t - zs[-1]) * hi, out))
+
+        m, sd = mean.detach().numpy().astype(np.float64), np.sqrt(np.clip(var.detach().numpy(), 0, None))
+        mu, spread = back(m), (back(m + sd) - back(m - sd)) / 2
+        return (mu if self.maximize else -mu), np.abs(spread)
 
     # ------------------------------------------------------------------ state
     def _extra_state(self) -> dict[str, Any]:

@@ -158,8 +158,11 @@ def resolve_signals(signals: Any) -> tuple[list[str] | dict[str, list[float]] | 
     values per isomorphism class, ``n_classes x K`` in ``canonical_cells()`` order), or (None, None).
 
     Names are read from the shipped table (``boed_nas.nb201.signals.load_signals``: a ConfigError
-    naming the command that builds it when it is absent); a mapping's arrays are taken over the
-    15,625 cell codes (each class at its representative's code) or over the 6,466 classes.
+    naming the command that builds it when it is absent), NASLib's proxy names (``nwot``, ``jacov``)
+    as aliases of ours; a mapping's arrays are taken over the 15,625 cell codes (each class at its
+    representative's code) or over the 6,466 classes, and a mapping's mappings (arch string, code
+    or ``Cell`` -> value, as NASLib's zero-cost tables key them) give each class the mean of its
+    members' values.
     """
     from ..nb201.space import N_CELLS, canonical_cells
 
@@ -171,13 +174,16 @@ def resolve_signals(signals: Any) -> tuple[list[str] | dict[str, list[float]] | 
             raise ConfigError("signals is an empty mapping; pass None for no signals")
         saved, cols = {}, []
         for name, arr in signals.items():
+            if isinstance(arr, Mapping):  # values keyed by cell (arch string, code, NASLib's tables' form)
+                arr = _per_class(name, arr, universe)
             try:
                 v = np.asarray(arr, dtype=np.float64)
             except (TypeError, ValueError):
                 v = np.empty((0, 0))
             if not isinstance(name, str) or v.ndim != 1 or len(v) not in (N_CELLS, len(universe)):
                 raise ConfigError(f"signal {name!r} must be an array over the {N_CELLS} cell codes or the "
-                                  f"{len(universe)} classes of canonical_cells(), got shape {v.shape}")
+                                  f"{len(universe)} classes of canonical_cells(), or a mapping arch string -> value, "
+                                  f"got shape {v.shape}")
             if len(v) == N_CELLS:
                 v = v[[c.code for c in universe]]
             if not np.all(np.isfinite(v)):
@@ -191,8 +197,11 @@ def resolve_signals(signals: Any) -> tuple[list[str] | dict[str, list[float]] | 
             or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names)):
         raise ConfigError(f"signals must be distinct signal names (a list or a '+'-joined string) or a mapping "
                           f"name -> array over the {N_CELLS} cell codes, got {signals!r}")
-    from ..nb201.signals import load_signals
+    from ..nb201.signals import NASLIB_NAMES, load_signals
 
+    names = [NASLIB_NAMES.get(n, n) for n in names]  # NASLib's proxy names as aliases of ours
+    if len(set(names)) != len(names):
+        raise ConfigError(f"signals {signals!r} name one signal twice (NASLib's names are aliases: {NASLIB_NAMES})")
     table = load_signals()
     unknown = [n for n in names if n not in table.columns]
     if unknown:
@@ -206,6 +215,30 @@ def resolve_signals(signals: Any) -> tuple[list[str] | dict[str, list[float]] | 
     if not np.all(np.isfinite(values)):
         raise ConfigError("the shipped signal table holds non-finite values; rebuild it")
     return list(names), values
+
+
+def _per_class(name: str, values: Mapping[Any, Any], universe: Sequence[Any]) -> np.ndarray:
+    """One value per isomorphism class of ``universe`` from values keyed by cell (arch strings,
+    codes, ``Cell``s): the mean over the class's members given; ConfigError naming a key that is not
+    a cell or a class none of whose members is given."""
+    from ..errors import SpaceError
+    from ..nb201.space import Cell
+
+    sums: dict[Any, list[float]] = {}
+    for key, value in values.items():
+        try:
+            cell = Cell.parse(key)
+        except SpaceError as e:
+            raise ConfigError(f"signal {name!r}: key {key!r} is not a cell ({e})") from None
+        try:
+            sums.setdefault(cell.canonical(), []).append(float(value))
+        except (TypeError, ValueError):
+            raise ConfigError(f"signal {name!r}: the value of {key!r} is not a number: {value!r}") from None
+    missing = [c for c in universe if c not in sums]
+    if missing:
+        raise ConfigError(f"signal {name!r} has no value for {len(missing)} of the {len(universe)} isomorphism classes, "
+                          f"e.g. {missing[0]}")
+    return np.array([np.mean(sums[c]) for c in universe])
 
 
 __all__ = ["INIT_TOP_FRACTION", "BeliefInputs", "belief_inputs", "cell_inputs", "resolve_signals", "space_inputs"]

@@ -7,7 +7,8 @@ Keep your Ax service loop and let boed-nas choose the trials::
 
     client = Client()
     configure_nb201(client, objective="val_acc")              # six choice parameters, one per edge
-    client.set_generation_strategy(boed_generation_strategy(seed=0))   # Sobol start, then BOED
+    strategy = boed_generation_strategy(seed=0)               # the node's own start, then its GP
+    client.set_generation_strategy(strategy)
     for _ in range(50):
         for index, parameters in client.get_next_trials(max_trials=1).items():
             cell = cell_of(parameters)                         # a boed_nas Cell; str(cell) is the arch string
@@ -46,8 +47,14 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+from ax.adapter.base import Adapter
+from ax.core.arm import Arm
 from ax.core.data import Data
 from ax.core.experiment import Experiment
+from ax.core.generator_run import GeneratorRun
+from ax.core.observation import ObservationData
+from ax.generators.base import Generator
 from ax.generation_strategy.external_generation_node import ExternalGenerationNode
 from ax.generation_strategy.generation_strategy import GenerationStrategy
 from ax.storage.json_store.registry import (
@@ -313,6 +320,55 @@ def objective_of(experiment: Experiment, metric_name: str | None = None) -> tupl
 
 
 # ---------------------------------------------------------------------------------- the node
+class BeliefAdapter(Adapter):
+    """The BOED node's belief as an Ax ``Adapter``: what Ax's analyses (``client.compute_analyses()``:
+    the model's predictions of each arm, its cross-validated fit) read, answered by the
+    controller's GP (``BOEDController.predict``, in the objective's units) and not by a second
+    model of Ax's. Cross-validation refits a fresh controller (same settings and seed) on each
+    fold's training arms. It predicts the objective only; it proposes nothing (the node does)."""
+
+    def __init__(self, node: BOEDGenerationNode, experiment: Experiment, data: Data | None = None) -> None:
+        self.node = node
+        # Ax's own data extraction and bookkeeping (training data, outcomes, model space); the fit is
+        # the controller's, already told by the node
+        super().__init__(experiment=experiment, generator=Generator(), data=data, fit_on_init=False)
+
+    @property
+    def can_predict(self) -> bool:
+        return True
+
+    @property
+    def can_model_in_sample(self) -> bool:
+        return True
+
+    def _observations(self, controller: BOEDController, features: Sequence[Any]) -> list[ObservationData]:
+        metric = controller.metric
+        configs = [self.node._to_point(f.parameters) for f in features]
+        predicted = controller.predict(configs)
+        if predicted is None:
+            raise ConfigError("the BOED node's belief has fewer than two successful trials to predict from")
+        mean, sd = predicted
+        return [ObservationData(metric_signatures=[metric], means=np.array([m]), covariance=np.array([[s * s]]))
+                for m, s in zip(mean, sd)]
+
+    def _predict(self, observation_features: list[Any], use_posterior_predictive: bool = False) -> list[ObservationData]:
+        return self._observations(self.node.controller, observation_features)
+
+    def _cross_validate(self, search_space: Any, cv_training_data: Any, cv_test_points: list[Any],
+                        use_posterior_predictive: bool = False) -> list[ObservationData]:
+        node, metric = self.node, self.node.controller.metric
+        fold = BOEDController(seed=node.seed, space=node.space, metric=metric, maximize=node.controller.maximize,
+                              **node.controller_kwargs)
+        means = cv_training_data.observation_data["mean"]
+        names = [n for n in cv_training_data.arm_data.columns if n != "metadata"]
+        for key, row in cv_training_data.arm_data.iterrows():
+            value = means.loc[key, metric] if metric in means.columns and key in means.index else None
+            config = node._to_point({n: row[n] for n in names})
+            if fold.is_new(config) and value is not None and math.isfinite(float(value)):
+                fold.tell(config, {metric: float(value)})
+        return self._observations(fold, cv_test_points)
+
+
 class BOEDGenerationNode(ExternalGenerationNode):
     """The BOED controller (``boed_nas.bo.controller.BOEDController``) as an Ax generation node.
 
@@ -360,6 +416,8 @@ class BOEDGenerationNode(ExternalGenerationNode):
         self.space: Any = CELL_SPACE  # the experiment's, once seen (space_of)
         self._bound = False  # controller.metric / maximize set from the experiment's objective
         self._told: set[int] = set()  # Ax trial indices already told (terminal)
+        self._experiment_seen: Experiment | None = None  # the experiment of the last update, for the analyses' adapter
+        self._adapter: tuple[int, BeliefAdapter] | None = None  # (history size, adapter) built for Ax's analyses
         if state is not None:
             self._restore(state)
 
@@ -408,6 +466,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
     def update_generator_state(self, experiment: Experiment, data: Data) -> None:
         """Tell the controller every trial that reached a terminal state since the last call."""
         with quiet_ax():
+            self._experiment_seen = experiment
             space = space_of(experiment)
             metric, maximize = objective_of(experiment, self.metric_name)
             self._bind(metric, maximize, space)
@@ -419,7 +478,12 @@ class BOEDGenerationNode(ExternalGenerationNode):
                 if index in self._told or not trial.status.is_terminal:
                     continue
                 for arm in trial.arms:
-                    cell = self._to_point(arm.parameters)
+                    try:
+                        cell = self._to_point(arm.parameters)
+                    except SpaceError as e:  # a trial the node did not propose (Sobol's, attached by hand)
+                        logging.getLogger(__name__).warning("trial %d is outside the space the BOED node searches "
+                                                            "and is not told to it: %s", index, e)
+                        continue
                     if not ctl.is_new(cell):
                         continue  # isomorphic to a trial already told: the controller keeps the first
                     value = values.get((index, arm.name)) if trial.status.is_completed else None
@@ -448,8 +512,43 @@ class BOEDGenerationNode(ExternalGenerationNode):
             raise ConfigError(
                 f"the BOED node proposes whole cells; fixed_parameters {fixed.parameters!r} are not supported"
             )
-        return super()._gen(experiment=experiment, data=data, n=n, pending_observations=pending_observations,
-                            **kwargs)
+        run = super()._gen(experiment=experiment, data=data, n=n, pending_observations=pending_observations,
+                           **kwargs)
+        best = self.best_arm_prediction()
+        if best is None:
+            return run
+        # the controller's recommendation rides on the generator run: what Ax's best-point query
+        # (client.get_best_parameterization()) reads from a node without a TorchAdapter
+        return GeneratorRun(arms=run.arms, weights=run.weights, best_arm_predictions=best, fit_time=run.fit_time,
+                            gen_time=run.gen_time, generator_key=self.name)
+
+    def best_arm_prediction(self) -> tuple[Arm, Any] | None:
+        """(the recommended arm, ({metric: mean}, {metric: {metric: variance}})) by the belief; None
+        before it has two successes (Ax then answers with the best observed trial)."""
+        ctl = self.controller
+        if not self._bound or sum(not o.outcome.failed for o in ctl.history) < 2:
+            return None
+        config = ctl.recommend()
+        predicted = ctl.predict([config])
+        if config is None or predicted is None:
+            return None
+        (mean,), (sd,) = predicted
+        metric = ctl.metric
+        arm = Arm(parameters=self._to_parameters(config))
+        if self._experiment_seen is not None:  # the experiment's own arm (its name too): how Ax finds its trial
+            arm = self._experiment_seen.arms_by_signature.get(arm.signature, arm)
+        return arm, ({metric: float(mean)}, {metric: {metric: float(sd * sd)}})
+
+    @property
+    def _fitted_adapter(self) -> BeliefAdapter | None:  # Ax's hook: what its analyses predict with
+        experiment = self._experiment_seen
+        if experiment is None or not self._bound or sum(not o.outcome.failed for o in self.controller.history) < 2:
+            return None
+        n = len(self.controller.history)
+        if self._adapter is None or self._adapter[0] != n:
+            with quiet_ax():
+                self._adapter = (n, BeliefAdapter(self, experiment))
+        return self._adapter[1]
 
     # ---- Ax JSON storage ------------------------------------------------------------------------
     @classmethod
@@ -501,21 +600,23 @@ def boed_generation_strategy(
     *,
     seed: int = 0,
     initialization_budget: int = 10,
-    space_filling: str = "sobol",
+    space_filling: str = "maximin",
     metric_name: str | None = None,
     name: str = DEFAULT_NODE_NAME,
     **controller_kwargs: Any,
 ) -> GenerationStrategy:
     """An Ax ``GenerationStrategy``: a short space-filling start, then the BOED node.
 
-    ``space_filling="sobol"`` (default): Ax's Sobol node (seeded with ``seed``) generates the first
+    ``space_filling="maximin"`` (default): no Sobol node; the controller's maximin Hamming design
+    makes the first ``initialization_budget`` trials inside the BOED node. It keeps to the
+    experiment's parameter constraints from the first trial and never repeats a network (an NB201
+    isomorphism class). The default since Ax's Sobol start, on ordered choice parameters under a
+    parameter constraint, proposed configurations that break it.
+    ``space_filling="sobol"``: Ax's Sobol node (seeded with ``seed``) generates the first
     ``initialization_budget`` trials (failed and abandoned ones do not count), then the BOED node
-    takes over. Chosen as the default because it is the start Ax users know (and the one Ax's own
-    default strategy uses, so comparisons share it), it shows up as ``Sobol`` in Ax's trial table,
-    and the controller fills any shortfall itself: if start trials failed or were isomorphic to
-    each other, its own maximin design supplies the missing ones before the GP takes over.
-    ``space_filling="maximin"``: no Sobol node; the controller's maximin Hamming design (which
-    never repeats an isomorphism class) makes the start inside the BOED node.
+    takes over: the start Ax users know (Ax's own default strategy's), ``Sobol`` in Ax's trial
+    table; the controller fills any shortfall itself (start trials that failed, or were isomorphic
+    to each other), and a start trial outside the space (breaking a constraint) is not told to it.
     """
     from ax.adapter.registry import Generators
     from ax.core.experiment_status import ExperimentStatus
@@ -545,26 +646,37 @@ def boed_generation_strategy(
     return GenerationStrategy(nodes=[sobol, boed], name=f"Sobol+{name}")
 
 
-def boed_node(client_or_strategy: Any, name: str = DEFAULT_NODE_NAME) -> BOEDGenerationNode:
-    """The BOED node of a ``Client`` (or a ``GenerationStrategy``), e.g. to read
-    ``.controller.recommend()`` or ``.controller.reports``."""
-    gs = getattr(client_or_strategy, "_generation_strategy", client_or_strategy)
-    node = gs.nodes_by_name.get(name)
+def boed_node(strategy: Any, name: str = DEFAULT_NODE_NAME) -> BOEDGenerationNode:
+    """The BOED node of a ``GenerationStrategy`` (the one given to ``client.set_generation_strategy``),
+    e.g. to read ``.controller.reports``; a node is returned as it is. Ax's ``Client`` reaches its
+    strategy only through private attributes, so it is refused: keep the strategy you set, or ask the
+    client itself (``client.get_best_parameterization()`` and ``client.predict()`` answer with the
+    node's belief)."""
+    if isinstance(strategy, BOEDGenerationNode):
+        return strategy
+    if not isinstance(strategy, GenerationStrategy):
+        raise ConfigError(f"boed_node takes the GenerationStrategy given to client.set_generation_strategy (or its BOED "
+                          f"node), got a {type(strategy).__name__}; keep a reference to the strategy you set")
+    node = strategy.nodes_by_name.get(name)
     if not isinstance(node, BOEDGenerationNode):
-        raise ConfigError(f"no BOED node named {name!r} in {gs.name!r}; nodes are {list(gs.nodes_by_name)}")
+        raise ConfigError(f"no BOED node named {name!r} in {strategy.name!r}; nodes are {list(strategy.nodes_by_name)}")
     return node
 
 
-def recommend(client: Any, name: str = DEFAULT_NODE_NAME) -> Any:
-    """The BOED node's recommendation for a ``Client``: after telling the controller every finished
-    trial, the evaluated cell (a ``Config`` on a space of your own) with the highest posterior mean
-    (the denoised best), or None."""
-    node = boed_node(client, name)
-    experiment = client._experiment
+def recommend(strategy: Any, name: str = DEFAULT_NODE_NAME) -> Any:
+    """The BOED node's recommendation, after telling its controller every trial finished since its
+    last proposal: the evaluated cell (a ``Config`` on a space of your own) with the highest
+    posterior mean (the denoised best), or None before the node has seen the experiment.
+    ``strategy``: the ``GenerationStrategy`` given to the client (or its BOED node).
+    ``client.get_best_parameterization()`` answers with the same pick as of the node's last proposal."""
+    node = boed_node(strategy, name)
+    experiment = node._experiment_seen
+    if experiment is None:
+        return None
     node.update_generator_state(experiment, experiment.lookup_data())
     return node.controller.recommend()
 
 
-__all__ = ["PARAMETER_NAMES", "AxConstraints", "BOEDGenerationNode", "ax_parameters", "boed_generation_strategy", "boed_node", "cell_of",
+__all__ = ["PARAMETER_NAMES", "AxConstraints", "BOEDGenerationNode", "BeliefAdapter", "ax_parameters", "boed_generation_strategy", "boed_node", "cell_of",
            "check_search_space", "configure_nb201", "nb201_parameters", "objective_of", "parameters_of", "quiet_ax", "recommend",
            "space_of"]

@@ -80,6 +80,11 @@ from .space import Cell
 SIGNALS: tuple[str, ...] = ("params", "flops", "synflow", "snip", "grad_norm", "jacob_cov", "naswot")
 """The signals ``cell_signals`` computes, in the order of ``signal_table``'s columns."""
 
+NASLIB_NAMES: dict[str, str] = {"jacov": "jacob_cov", "nwot": "naswot"}
+"""NASLib's zero-cost proxy names that differ from ours (``params``, ``flops``, ``synflow``,
+``snip``, ``grad_norm`` are the same): ``signals="nwot+synflow"`` reads the shipped columns of the
+same measures (computed by boed-nas, see above; not NASLib's numbers)."""
+
 INPUT_SHAPE = (3, 32, 32)
 """One NB201 CIFAR image: the input of the network the signals are computed on."""
 NUM_CLASSES = 10
@@ -239,5 +244,5 @@ def load_signals() -> pd.DataFrame:
     return df.set_index("code").sort_index()
 
 
-__all__ = ["INPUT_SHAPE", "SIGNALS", "build_network", "cell_signals", "gradient_signals", "load_signals",
+__all__ = ["INPUT_SHAPE", "NASLIB_NAMES", "SIGNALS", "build_network", "cell_signals", "gradient_signals", "load_signals",
            "network_signals", "probe_batch", "signal_table", "synflow"]

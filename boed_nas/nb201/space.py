@@ -35,6 +35,12 @@ EDGE_PARAMETERS: tuple[str, ...] = tuple(f"edge_{src}_to_{to}" for to, src in ED
 """A cell's edges as parameter names (``CellSpace.to_parameters``), in ``EDGES`` order."""
 """Edges as ``(to_node, from_node)``, in the order of the official arch string."""
 
+NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+"""NASLib's op order: its ``op_indices`` index into this (not ``OPS``: index 0 is skip_connect there)."""
+NASLIB_EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (3, 2))
+"""NASLib's edge order of ``op_indices`` as ``(to_node, from_node)``: by source node first (its
+``EDGE_LIST``), not by target node as the arch string and ``EDGES`` are."""
+
 N_NODES = 4
 N_EDGES = len(EDGES)
 N_OPS = len(OPS)
@@ -117,6 +123,24 @@ class Cell:
         if len(names) != N_EDGES:
             raise SpaceError(f"a cell has {N_EDGES} edges, got {len(names)} op names: {names!r}")
         return cls(tuple(op_id(n) for n in names))
+
+    @classmethod
+    def from_naslib(cls, op_indices: Sequence[int]) -> Cell:
+        """The cell of NASLib's NB201 ``op_indices`` (six ints, ``NASLIB_EDGES`` order, each an index
+        into ``NASLIB_OPS``), which are not boed-nas's op ids: read as ``Cell(...)`` they would be
+        another cell. SpaceError naming the value otherwise."""
+        values = list(op_indices) if isinstance(op_indices, (Sequence, np.ndarray)) and not isinstance(op_indices, str) else None
+        if (values is None or len(values) != N_EDGES
+                or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < N_OPS for v in values)):
+            raise SpaceError(f"NASLib op_indices are {N_EDGES} integers in 0..{N_OPS - 1} (indices into {list(NASLIB_OPS)}), "
+                             f"got {op_indices!r}")
+        by_edge = {edge: OPS.index(NASLIB_OPS[int(v)]) for edge, v in zip(NASLIB_EDGES, values)}
+        return cls(tuple(by_edge[edge] for edge in EDGES))
+
+    def to_naslib(self) -> tuple[int, ...]:
+        """NASLib's ``op_indices`` of this cell (``from_naslib``'s inverse)."""
+        by_edge = dict(zip(EDGES, self.ops))
+        return tuple(NASLIB_OPS.index(OPS[by_edge[edge]]) for edge in NASLIB_EDGES)
 
     @classmethod
     def parse(cls, value: Cell | str | int | Sequence[int]) -> Cell:
