@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
 from concurrent.futures import CancelledError
 import socket
 import time
@@ -80,6 +81,19 @@ def _loadable(payload: bytes) -> str | None:
     return None
 
 
+def _rerun_by_a_worker() -> bool:
+    """Whether this process is a spawned worker that is importing the parent's ``__main__`` script
+    (as ``__mp_main__``) and the script itself asked for a cluster: a script without a main guard."""
+    if "__mp_main__" not in sys.modules:  # multiprocessing's name for the parent's script in a spawned child
+        return False
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "__mp_main__":
+            return True
+        frame = frame.f_back
+    return False
+
+
 class DaskEngine(Engine):
     """Evaluations on a Dask cluster; see the module docstring."""
 
@@ -99,11 +113,22 @@ class DaskEngine(Engine):
                 n = check_workers(n_workers if n_workers is not None else 1)
                 # without a dashboard the scheduler still serves health checks over HTTP, by default on
                 # 8787: on a port of the system's choosing instead, so no fixed port is taken
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=dashboard_address, silence_logs=logging.ERROR,
-                                             resources=dict(worker_resources) if worker_resources else None,
-                                             scheduler_kwargs=None if dashboard_address else
-                                             {"dashboard_address": "127.0.0.1:0"})
+                if _rerun_by_a_worker():
+                    # this process is a Dask worker starting up, and importing the user's script ran the
+                    # script's search again: the script has no main guard. Exit quietly; the parent says why.
+                    raise SystemExit(1)
+                try:
+                    self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                 dashboard_address=dashboard_address, silence_logs=logging.ERROR,
+                                                 resources=dict(worker_resources) if worker_resources else None,
+                                                 scheduler_kwargs=None if dashboard_address else
+                                                 {"dashboard_address": "127.0.0.1:0"})
+                except RuntimeError as e:
+                    main = sys.modules.get("__main__")
+                    hint = (f" Worker processes import your script {getattr(main, '__file__', '')!r} again: put the "
+                            "search under `if __name__ == \"__main__\":` (Python's rule for scripts that start "
+                            "processes)." if getattr(main, "__file__", None) else "")
+                    raise ConfigError(f"Dask could not start {n} local worker processes ({e}).{hint}") from None
                 client = Client(self._cluster)
             else:
                 try:

@@ -114,3 +114,26 @@ def test_evaluations_finish_in_the_order_the_simulator_predicts(cluster):
     simulated = order(SimulatedEngine(lambda c: Outcome({"val_acc": 1.0}, cost=seconds[c.code]), 2))
     real = order(_engine(Sleepy(seconds, diverge=False), cluster, 2))
     assert real == simulated
+
+
+def test_a_script_without_a_main_guard_gets_one_line_saying_so(tmp_path):
+    # Dask's spawned workers import the user's script again; without `if __name__ == "__main__":` the
+    # script would start a cluster inside each worker. The worker exits quietly, the script's process
+    # raises one ConfigError naming the guard.
+    import subprocess
+    import sys
+
+    script = tmp_path / "search.py"
+    script.write_text(
+        "from boed_nas.experiment.loop import run_objective\n"
+        "from boed_nas import make_strategy\n"
+        "from boed_nas.spaces import Integer, Space\n"
+        "SPACE = Space([Integer('depth', 1, 6)], name='s')\n"
+        "def evaluate(config):\n"
+        "    return {'val_acc': float(config['depth'])}\n"
+        "run_objective(make_strategy('random', space=SPACE, seed=0), evaluate, budget=2, workers=2)\n")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("boed_nas.errors.ConfigError") and 'if __name__ == "__main__":' in last
+    assert "bootstrapping phase" not in r.stderr  # the workers did not try to start processes of their own
