@@ -66,6 +66,7 @@ from ax.storage.json_store.registry import (
 from ..bo.controller import BOEDController
 from ..errors import ConfigError, SpaceError
 from ..nb201.space import CELL_SPACE, EDGE_PARAMETERS, OPS, Cell
+from .. import registry
 from ..strategy import resolve_space
 from ..spaces.base import Categorical, Integer, Ordered, Space
 
@@ -348,8 +349,14 @@ class BeliefAdapter(Adapter):
         if predicted is None:
             raise ConfigError("the BOED node's belief has fewer than two successful trials to predict from")
         mean, sd = predicted
-        return [ObservationData(metric_signatures=[metric], means=np.array([m]), covariance=np.array([[s * s]]))
-                for m, s in zip(mean, sd)]
+        # a Pareto node's known costs are what the space says, exactly
+        costs = [o for o in (self.node.objectives or []) if o != metric]
+        out = []
+        for config, m, s in zip(configs, mean, sd):
+            known = self.node.space.costs(config) if costs else {}
+            out.append(ObservationData(metric_signatures=[metric, *costs], means=np.array([m, *(known[c] for c in costs)]),
+                                       covariance=np.diag([s * s] + [0.0] * len(costs))))
+        return out
 
     def _predict(self, observation_features: list[Any], use_posterior_predictive: bool = False) -> list[ObservationData]:
         return self._observations(self.node.controller, observation_features)
@@ -357,8 +364,8 @@ class BeliefAdapter(Adapter):
     def _cross_validate(self, search_space: Any, cv_training_data: Any, cv_test_points: list[Any],
                         use_posterior_predictive: bool = False) -> list[ObservationData]:
         node, metric = self.node, self.node.controller.metric
-        fold = BOEDController(seed=node.seed, space=node.space, metric=metric, maximize=node.controller.maximize,
-                              **node.controller_kwargs)
+        fold = node._new_controller(node.space, node.controller.maximize)
+        fold.metric, fold.maximize = metric, node.controller.maximize
         means = cv_training_data.observation_data["mean"]
         names = [n for n in cv_training_data.arm_data.columns if n != "metadata"]
         for key, row in cv_training_data.arm_data.iterrows():
@@ -384,6 +391,15 @@ class BOEDGenerationNode(ExternalGenerationNode):
         Ax transition criteria (none: this node generates every remaining trial).
     state:
         Internal: the saved state restored by Ax's JSON decoder.
+    space:
+        A boed-nas space whose variables are the experiment's parameters (``ax_parameters(space)``):
+        its constraint (any function, beyond Ax's linear constraints), known costs and key apply.
+        Give it a ``ref`` ("pkg.module:NAME") for Ax's JSON storage. Default: the experiment's
+        parameters read as a space (``space_of``).
+    objectives:
+        A Pareto search (``boed-mo``): the measured metric and known costs of ``space``, e.g.
+        ``"val_acc,flops"``, for an experiment with those objectives (``"val_acc, -flops"``; the
+        costs are read from the space, not learned). Ax's ``get_pareto_frontier()`` answers it.
     **controller_kwargs:
         Passed to ``BOEDController`` (``kernel``, ``acquisition``, ``n_init``, ...).
     """
@@ -397,6 +413,8 @@ class BOEDGenerationNode(ExternalGenerationNode):
         transition_criteria: Sequence[Any] | None = None,
         previous_node_name: str | None = None,
         state: Mapping[str, Any] | None = None,
+        space: Any = None,
+        objectives: str | Sequence[str] | None = None,
         **controller_kwargs: Any,
     ) -> None:
         for reserved in ("metric", "maximize", "state_path"):
@@ -412,8 +430,21 @@ class BOEDGenerationNode(ExternalGenerationNode):
         self.seed = seed
         self.metric_name = metric_name
         self.controller_kwargs = dict(controller_kwargs)
-        self.controller = BOEDController(seed=seed, **self.controller_kwargs)  # validates the kwargs now
-        self.space: Any = CELL_SPACE  # the experiment's, once seen (space_of)
+        # a space given with the node (its costs, constraint and key apply; Ax's parameters must be
+        # its variables), and for a Pareto search the objectives: the measured metric and known costs
+        self.given_space = None if space is None else resolve_space(space)
+        if isinstance(objectives, str):
+            objectives = [o.strip() for o in objectives.split(",") if o.strip()]
+        self.objectives = None if objectives is None else list(objectives)
+        if self.objectives is not None:
+            if self.given_space is None or not getattr(self.given_space, "variables", None):
+                raise ConfigError("a Pareto search through Ax needs the space with its known costs: "
+                                  "boed_generation_strategy(space=SPACE, objectives='val_acc,flops'), SPACE a "
+                                  "boed_nas.spaces.Space with costs (and a ref, for Ax's JSON storage)")
+            if metric_name is not None:
+                raise ConfigError("give objectives= or metric_name=, not both: the objectives name the measured metric")
+        self.space: Any = self.given_space if self.given_space is not None else CELL_SPACE  # the experiment's, once seen
+        self.controller = self._new_controller(self.space)  # validates the settings now
         self._bound = False  # controller.metric / maximize set from the experiment's objective
         self._told: set[int] = set()  # Ax trial indices already told (terminal)
         self._experiment_seen: Experiment | None = None  # the experiment of the last update, for the analyses' adapter
@@ -426,7 +457,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         """JSON-able state: the controller's full state and which Ax trials it has been told."""
         return {"controller": self.controller.state_dict() if self._bound else None,
                 "told_trials": sorted(self._told),
-                "space": _space_doc(self.space)}
+                "space": None if self.given_space is not None else _space_doc(self.space)}
 
     def _restore(self, state: Mapping[str, Any]) -> None:
         saved = state.get("controller")
@@ -435,10 +466,34 @@ class BOEDGenerationNode(ExternalGenerationNode):
         if saved is not None:
             params = dict(saved["params"])
             params["space"] = self.space
-            self.controller = BOEDController(**params)
+            self.controller = registry.strategy_class(saved["strategy"])(**params)
             self.controller.load_state_dict(saved)
             self._bound = True
         self._told = {int(i) for i in state.get("told_trials", [])}
+
+    @property
+    def pareto(self) -> bool:
+        """Whether the node runs the Pareto search (``objectives`` given)."""
+        return self.objectives is not None
+
+    def measured_metric(self) -> str | None:
+        """The Pareto search's measured objective: the one of ``objectives`` that is not a known cost."""
+        if not self.pareto:
+            return None
+        costs = set(self.given_space.costs(self.given_space.sample(np.random.default_rng(0))))
+        measured = [o for o in self.objectives if o not in costs]
+        if len(measured) != 1:
+            raise ConfigError(f"objectives {self.objectives} must name one measured metric and known costs of space "
+                              f"{self.given_space.name!r} (its costs: {sorted(costs)}); they name {len(measured)} measured")
+        return measured[0]
+
+    def _new_controller(self, space: Any, maximize: bool = True) -> BOEDController:
+        if self.pareto:
+            from ..mo.controller import MultiObjectiveBOED
+
+            return MultiObjectiveBOED(seed=self.seed, space=space, objectives=",".join(self.objectives),
+                                      metric=self.measured_metric(), maximize=maximize, **self.controller_kwargs)
+        return BOEDController(seed=self.seed, space=space, **self.controller_kwargs)
 
     def _to_point(self, parameters: Mapping[str, Any]) -> Any:
         return self.space.from_parameters(parameters)
@@ -447,8 +502,17 @@ class BOEDGenerationNode(ExternalGenerationNode):
         return self.space.to_parameters(point)
 
     def _bind(self, metric: str, maximize: bool, space: Any) -> None:
+        if self.given_space is not None:
+            names = [(v.name, list(v.values)) for v in getattr(space, "variables", [])]
+            if names != [(v.name, list(v.values)) for v in self.given_space.variables]:
+                raise ConfigError(f"the experiment's parameters {[n for n, _ in names]} are not the variables of the "
+                                  f"node's space {self.given_space.name!r} ({self.given_space.names}) with the same "
+                                  "values; configure the experiment with ax_parameters(space)")
+            space = self.given_space
+            if self.pareto and not self._bound:
+                self.controller = self._new_controller(space, maximize)
         if not self._bound and _searched(space) != _searched(self.space):  # not the space it was built on
-            self.controller = BOEDController(seed=self.seed, space=space, **self.controller_kwargs)
+            self.controller = self._new_controller(space)
             self.space = space
         elif _searched(space) != _searched(self.space):
             raise ConfigError("the experiment's search space is not the one this BOED node has been searching; "
@@ -468,7 +532,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         with quiet_ax():
             self._experiment_seen = experiment
             space = space_of(experiment)
-            metric, maximize = objective_of(experiment, self.metric_name)
+            metric, maximize = objective_of(experiment, self.measured_metric() if self.pareto else self.metric_name)
             self._bind(metric, maximize, space)
             ctl = self.controller
             ctl.set_pending([])
@@ -526,8 +590,8 @@ class BOEDGenerationNode(ExternalGenerationNode):
         """(the recommended arm, ({metric: mean}, {metric: {metric: variance}})) by the belief; None
         before it has two successes (Ax then answers with the best observed trial)."""
         ctl = self.controller
-        if not self._bound or sum(not o.outcome.failed for o in ctl.history) < 2:
-            return None
+        if self.pareto or not self._bound or sum(not o.outcome.failed for o in ctl.history) < 2:
+            return None  # a Pareto search has a front, not one best (Ax's get_pareto_frontier)
         config = ctl.recommend()
         predicted = ctl.predict([config])
         if config is None or predicted is None:
@@ -576,8 +640,17 @@ def boed_node_to_dict(node: BOEDGenerationNode) -> dict[str, Any]:
         "transition_criteria": list(node.transition_criteria),
         "previous_node_name": node._previous_node_name,
         "controller_kwargs": node.controller_kwargs,
+        "space": None if node.given_space is None else _saved_ref(node.given_space),
+        "objectives": node.objectives,
         "state": node.state(),
     }
+
+
+def _saved_ref(space: Any) -> str:
+    if not space.ref:
+        raise ConfigError(f"the BOED node's space {space.name!r} has no ref; give it one (Space(..., ref='pkg.module:NAME')) "
+                          "so that Ax's JSON storage can rebuild it, costs and constraint included")
+    return space.ref
 
 
 CORE_ENCODER_REGISTRY[BOEDGenerationNode] = boed_node_to_dict

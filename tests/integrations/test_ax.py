@@ -351,3 +351,57 @@ def test_axs_best_point_predictions_and_analyses_answer_with_the_nodes_belief(ca
     assert boed_ax.recommend(strategy) is not None
     with pytest.raises(ConfigError, match="GenerationStrategy"):
         boed_ax.boed_node(client)
+
+
+# ---------------------------------------------------------------------------------- the Pareto search through Ax
+from boed_nas.spaces import Categorical as _Cat, Integer as _Int, Space as _Space  # noqa: E402
+
+PARETO_SPACE = _Space([_Cat("block", ["a", "b", "c"]), _Int("depth", 1, 4), _Int("width", 1, 4)],
+                      costs=lambda c: {"flops": float(c["depth"] * c["width"] ** 2)}, name="pareto",
+                      ref="tests.integrations.test_ax:PARETO_SPACE")
+
+
+def _pareto_loop(client, n):
+    seen = []
+    for _ in range(n):
+        with boed_ax.quiet_ax(logging.ERROR):
+            for index, p in client.get_next_trials(max_trials=1).items():
+                seen.append(p)
+                acc = 60.0 + 5 * p["depth"] + 3 * p["width"] + 4 * (p["block"] == "b")
+                client.complete_trial(index, raw_data={"val_acc": acc, "flops": float(p["depth"] * p["width"] ** 2)})
+    return seen
+
+
+def test_a_pareto_search_through_ax_on_a_space_of_your_own(tmp_path, caplog):
+    client = Client(random_seed=0)
+    strategy = boed_ax.boed_generation_strategy(seed=0, initialization_budget=5, space=PARETO_SPACE,
+                                                objectives="val_acc,flops")
+    with boed_ax.quiet_ax(logging.ERROR):
+        client.configure_experiment(parameters=boed_ax.ax_parameters(PARETO_SPACE), name="pareto")
+        client.configure_optimization(objective="val_acc, -flops")
+        client.set_generation_strategy(strategy)
+    seen = _pareto_loop(client, 14)
+    node = boed_ax.boed_node(strategy)
+    assert node.controller.name == "boed-mo" and node.controller.metric == "val_acc"
+    keys = [PARETO_SPACE.key(PARETO_SPACE.parse(p)) for p in seen]
+    assert len(set(keys)) == len(keys)
+    front = node.controller.recommend_front()
+    assert front and all(PARETO_SPACE.parse(dict(c)) == c for c in front)
+    with boed_ax.quiet_ax(logging.ERROR):
+        assert client.get_pareto_frontier()  # Ax's own query of the front
+    with caplog.at_level(logging.ERROR):
+        client.compute_analyses(display=False)
+    failed = [r for r in caplog.records if r.name.startswith("ax.analysis") and r.levelno >= logging.ERROR]
+    assert not failed, [r.getMessage()[:200] for r in failed]
+    # saved and loaded: the space comes back by its ref, costs included, and the loop goes on alike
+    client.save_to_json_file(str(tmp_path / "pareto.json"))
+    loaded = Client.load_from_json_file(str(tmp_path / "pareto.json"))
+    with boed_ax.quiet_ax(logging.ERROR):
+        assert list(loaded.get_next_trials(max_trials=1).values()) == list(client.get_next_trials(max_trials=1).values())
+
+
+def test_a_pareto_node_needs_its_space_and_one_measured_objective():
+    with pytest.raises(ConfigError, match="needs the space with its known costs"):
+        boed_ax.BOEDGenerationNode(objectives="val_acc,flops")
+    with pytest.raises(ConfigError, match="name one measured metric"):
+        boed_ax.BOEDGenerationNode(space=PARETO_SPACE, objectives="val_acc,latency")
