@@ -36,7 +36,7 @@ from boed_nas.mo.pareto import Objective, hypervolume, non_dominated
 from boed_nas.spaces import Space
 from boed_nas.experiment.bench import parse_seeds
 
-STRATEGIES = ("boed-mo", "nsga2", "mo-random")
+STRATEGIES = ("boed-mo", "nsga2", "mo-random", "qnehvi", "parego")
 CHECKPOINTS = (25, 50, 100)
 OBJECTIVES = (Objective("val_acc", "val_acc", True, "%", True), Objective("flops", "flops", False, "", False))
 

@@ -203,3 +203,25 @@ def test_distributions_as_variables():
     with pytest.raises(ConfigError, match="seed"):
         BOEDSampler(seed=-1)
     assert isinstance(BOEDSampler().seed, int)  # None: a random seed, kept
+
+
+def _dask_task(url: str, seed: int, n: int) -> int:
+    import optuna as _optuna
+
+    _optuna.logging.set_verbosity(_optuna.logging.WARNING)
+    study = _optuna.load_study(study_name="shared", storage=url, sampler=BOEDSampler(seed=seed))
+    study.optimize(toy, n_trials=n)
+    return len(study.sampler.strategy.history)
+
+
+def test_dask_workers_share_one_study(tmp_path):
+    from distributed import Client, LocalCluster
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    optuna.create_study(study_name="shared", storage=url, direction="maximize")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, Client(cluster) as client:
+        told = client.gather([client.submit(_dask_task, url, seed, 8, pure=False) for seed in (0, 1)])
+    study = optuna.load_study(study_name="shared", storage=url)
+    assert len(study.trials) == 16 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert max(told) > 8
