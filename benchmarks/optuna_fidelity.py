@@ -53,8 +53,10 @@ class OptunaPruned(Strategy):
             raise ConfigError(f"{self.name} needs a fidelity (e.g. epochs=12,200)")
         self.low, self.high = space.levels[0], space.target
         sampler = optuna.samplers.TPESampler(seed=self.seed, constant_liar=True)
+        # a fixed study name: Optuna's HyperbandPruner draws a trial's bracket from a hash of the study's name
+        # and the trial's number, and a study without a name gets a random one (a run would not repeat)
         self.study = optuna.create_study(direction="maximize" if self.maximize else "minimize", sampler=sampler,
-                                         pruner=self._pruner())
+                                         pruner=self._pruner(), study_name=f"{self.name}-seed{self.seed}")
         self.trials: dict[Any, optuna.trial.Trial] = {}  # base key -> its running trial
         self.promotions: list[Any] = []  # configurations that survived the pruner, to evaluate at the target
         self.values: dict[Any, float] = {}  # base key -> its target-level value
