@@ -18,6 +18,9 @@ time, so the same time per epoch is assumed), stopped when it first evaluates, a
         PYTHONPATH=$PEERS:. python benchmarks/optuna_fidelity.py bench \
             --strategies optuna-sha,optuna-hyperband $P $F --dataset $ds --seeds 3 --workers 1,4,16 \
             --clock simulated --stop-at-optimum --quiet --out $R/optuna/$ds
+        PYTHONPATH=$PEERS:. python benchmarks/synetune_fidelity.py bench \
+            --strategies st-asha,st-hyperband,st-bohb $P $F --dataset $ds --seeds 3 --workers 1,4,16 \
+            --clock simulated --stop-at-optimum --quiet --out $R/synetune/$ds
     done
     G="boed-nas bench --seeds 2 --clock simulated --stop-at-optimum --quiet --strategies boed --budget 600 $F"
     $G --dataset ImageNet16-120 --workers 1 --out $R/mf_in16_m1      # 2 seeds: the time it takes
