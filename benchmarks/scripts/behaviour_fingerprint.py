@@ -7,7 +7,8 @@ The runs: boed, bananas and evolution on CIFAR-10, CIFAR-100 and ImageNet16-120,
 60; boed-mo on CIFAR-10 accuracy+latency, seed 0, budget 60; and ``examples/ax_loop.py``'s output.
 Timing columns (``ask_seconds``) and the temporary file name the example prints are left out;
 everything else must be byte-identical. ``benchmarks/results/fingerprint/`` holds the current
-reference, recorded on 2026-12-07 from commit 07799ac (after the ask-cost schedule and the shipped
+reference, recorded on 2026-12-07 from commit 07799ac (``ax_loop.txt`` again after c2b77c2, when the Ax node's
+default start changed) (after the ask-cost schedule and the shipped
 signals as boed's default; the reference before, from 1afe7c1, is described in
 ``benchmarks/README.md``, behaviour fingerprint). The event columns' wall-clock times,
 ``submitted``/``started``/``finished``, are left out. About 5 minutes on 2 cores. ``benchmarks/results/restructure/`` is the older reference, recorded before the 0.2
