@@ -76,26 +76,38 @@ def test_errors_are_failed_rows_transient_ones_retried_and_the_run_goes_on(clust
     assert traj["cell"].map(lambda c: Cell.from_str(c).canonical()).is_unique
 
 
-def test_a_killed_worker_loses_no_evaluation():
+class KillsItsWorker:
+    """Evaluates from the table, except that the third evaluation started kills its own worker process
+    (SIGKILL, mid-evaluation) the first time: a worker death at a fixed point, not at a moment a test
+    must catch. Files in ``folder`` count the starts and remember the kill across worker processes."""
+
+    def __init__(self, folder):
+        self.bench = NB201Benchmark("cifar10", seed=0)
+        self.folder = Path(folder)
+
+    def __call__(self, cell):
+        start = self.folder / f"start-{cell.code}-{os.getpid()}-{time.monotonic_ns()}"
+        start.write_text("")
+        if len(list(self.folder.glob("start-*"))) >= 3 and not (self.folder / "killed").exists():
+            (self.folder / "killed").write_text(str(cell.code))
+            os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-evaluation (its nanny restarts it)
+        time.sleep(0.05)
+        return self.bench.evaluate(cell)
+
+
+def test_a_killed_worker_loses_no_evaluation(tmp_path):
     from distributed import Client, LocalCluster
 
     bench = NB201Benchmark("cifar10", seed=0)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, Client(c) as cl:
-        engine = _engine(Sleepy(default=0.4, diverge=False), cl, 2)
-        killed = []
-
-        def kill_once(row):
-            busy = [w for w, tasks in cl.processing().items() if tasks]
-            if row["query"] >= 3 and not killed and busy:  # the first time a worker is busy after query 3
-                pid = cl.run(os.getpid, workers=busy[:1])[busy[0]]
-                os.kill(pid, signal.SIGKILL)  # the worker process dies mid-evaluation (its nanny restarts it)
-                killed.append(busy[0])
-
+        engine = _engine(KillsItsWorker(tmp_path), cl, 2)
         s = make_strategy("random", seed=1)
-        traj = run_search(s, bench, 10, engine=engine, callback=kill_once)
-    assert killed and len(traj) == 10 and len(s.history) == 10
+        traj = run_search(s, bench, 10, engine=engine)
+    killed = Cell.from_code(int((tmp_path / "killed").read_text()))
+    assert len(traj) == 10 and len(s.history) == 10
     assert traj["cell"].map(lambda c: Cell.from_str(c).canonical()).is_unique
     assert not traj["failed"].any()
+    assert str(killed) in set(traj["cell"])  # the evaluation that died with its worker was run again
 
 
 def test_evaluations_finish_in_the_order_the_simulator_predicts(cluster):
