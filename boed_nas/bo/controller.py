@@ -65,14 +65,13 @@ class BOEDController(Strategy):
         ``"wl"`` (Weisfeiler-Lehman graph kernel), or a ``+``-joined sum such as ``"categorical+wl"``.
         The default ``"categorical+additive"`` (per-edge main effects plus the product kernel's
         interactions), with ``n_init=5``, was chosen on held-out seeds 20-27 of NB201 CIFAR-10 and
-        CIFAR-100 (``benchmarks/results/nb201/ablation``): median queries to the optimum 40 / 28
-        against 43 / 40 for ``"categorical"`` with ``n_init=10``, worst run 56 / 43 against 149 / 84.
+        CIFAR-100: fewer queries to the optimum than ``"categorical"`` with ``n_init=10``, and a
+        shorter worst run (the figures: ``benchmarks/results/nb201/ablation``).
     acquisition:
         ``"mes"`` (max-value entropy search, GIBBON form, the default), ``"es"`` (entropy of the
-        argmax), ``"jes"``, ``"ei"``, ``"ucb"``, ``"ts"``. On held-out NB201 seeds 20-27 (CIFAR-10 /
-        CIFAR-100, the other settings at their defaults) mes took median 40 / 27.5 queries to the
-        optimum, ei 46 / 29, ts 54.5 / 32, es 55.5 / 35.5
-        (``benchmarks/results/nb201/ablation/acquisitions_seeds20to27.md``).
+        argmax), ``"jes"``, ``"ei"``, ``"ucb"``, ``"ts"``. mes took the fewest queries to the optimum
+        on held-out NB201 seeds 20-27, CIFAR-10 and CIFAR-100, the other settings at their defaults
+        (the figures: ``benchmarks/results/nb201/ablation/acquisitions_seeds20to27.md``).
     n_init:
         Size of the initial design before the GP is used (default 5).
     output_transform:
