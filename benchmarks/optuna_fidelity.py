@@ -20,100 +20,62 @@ value. ``optuna-sha``: ``SuccessiveHalvingPruner(min_resource=12, reduction_fact
 (a trial in a bracket whose first rung is above 12 is never pruned at 12: it goes to 200, as in
 Hyperband's brackets). TPE is seeded by the run's seed, with ``constant_liar`` for the running
 trials. A trial whose network was already evaluated is answered from what is known (its 200-epoch
-value, or pruned) and another is drawn, so no network is paid twice. The study lives in memory: a
-run of these arms does not resume (they are measured, not shipped).
+value, or pruned) and another is drawn, so no network is paid twice (``benchmarks.fidelity_peer``).
+The study lives in memory: a run of these arms does not resume (they are measured, not shipped).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 import optuna
 
-from boed_nas.errors import ConfigError
-from boed_nas.spaces.fidelity import AtFidelity
-from boed_nas.strategy import Strategy
+from benchmarks.fidelity_peer import ScreeningPeer
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class OptunaPruned(Strategy):
+class OptunaPruned(ScreeningPeer):
     """TPE with a pruner over a fidelity's first level and its target (see the module)."""
 
     name = "optuna-sha"
-    fidelities = True
-    requires = ("variables", "to_parameters", "from_parameters")
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        space = self.space
-        if not hasattr(space, "fidelity"):
-            raise ConfigError(f"{self.name} needs a fidelity (e.g. epochs=12,200)")
-        self.low, self.high = space.levels[0], space.target
         sampler = optuna.samplers.TPESampler(seed=self.seed, constant_liar=True)
         # a fixed study name: Optuna's HyperbandPruner draws a trial's bracket from a hash of the study's name
         # and the trial's number, and a study without a name gets a random one (a run would not repeat)
         self.study = optuna.create_study(direction="maximize" if self.maximize else "minimize", sampler=sampler,
                                          pruner=self._pruner(), study_name=f"{self.name}-seed{self.seed}")
-        self.trials: dict[Any, optuna.trial.Trial] = {}  # base key -> its running trial
-        self.promotions: list[Any] = []  # configurations that survived the pruner, to evaluate at the target
-        self.values: dict[Any, float] = {}  # base key -> its target-level value
 
     def _pruner(self) -> optuna.pruners.BasePruner:
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=self.low, reduction_factor=3)
 
-    def _config(self, trial: optuna.trial.Trial) -> Any:
+    def _new_trial(self, k: int) -> tuple[optuna.trial.Trial, Any]:
+        trial = self.study.ask()
         base = self.space.base
-        return base.from_parameters({v.name: trial.suggest_categorical(v.name, list(v.values)) for v in base.variables})
+        return trial, base.from_parameters({v.name: trial.suggest_categorical(v.name, list(v.values))
+                                            for v in base.variables})
 
-    def _propose_one(self, k: int) -> AtFidelity:
-        if self.promotions:
-            return AtFidelity(self.promotions.pop(0), self.high)
-        base = self.space.base
-        for _ in range(1000):
-            trial = self.study.ask()
-            config = self._config(trial)
-            key = base.key(config)
-            if key in self.values:  # already evaluated at the target: answered from what is known
-                self.study.tell(trial, self.values[key])
-            elif any(self.space.key(AtFidelity(config, lv)) in self._seen or self.space.key(AtFidelity(config, lv))
-                     in self.pending for lv in self.space.levels):
-                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)  # screened or running: not again
-            else:
-                self.trials[key] = trial
-                return AtFidelity(config, self.low)
-        raise ConfigError("TPE proposed 1,000 networks in a row that were already evaluated")
+    def _answer(self, trial: optuna.trial.Trial, value: float) -> None:
+        self.study.tell(trial, value)
 
-    def _observe(self, obs: Any) -> None:
-        config, level = obs.cell
-        key = self.space.base.key(config)
-        trial = self.trials.get(key)
-        if trial is None:
-            return
-        if obs.outcome.failed:
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            del self.trials[key]
-            return
-        value = obs.outcome.metrics[self.metric]
-        if level == self.low:
-            trial.report(value, step=int(self.low))
-            if trial.should_prune():
-                self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                del self.trials[key]
-            else:
-                self.promotions.append(config)
-        else:
-            self.values[key] = value
-            self.study.tell(trial, value)
-            del self.trials[key]
+    def _drop(self, trial: optuna.trial.Trial) -> None:
+        self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
 
-    def _extra_state(self) -> dict[str, Any]:
-        return {}
+    def _fail(self, trial: optuna.trial.Trial) -> None:
+        self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
-    def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
-        pass
+    def _screen(self, trial: optuna.trial.Trial, value: float) -> bool:
+        trial.report(value, step=int(self.low))
+        if trial.should_prune():
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return False
+        return True
+
+    def _complete(self, trial: optuna.trial.Trial, value: float) -> None:
+        self.study.tell(trial, value)
 
 
 class OptunaHyperband(OptunaPruned):

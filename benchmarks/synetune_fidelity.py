@@ -23,8 +23,8 @@ has no rung at 12 and goes on to 200, as in Hyperband); ``st-bohb``: ``BOHB`` (S
 searcher, asynchronous successive halving), one bracket. Each is seeded by the run's seed; Syne
 Tune draws a trial's bracket from NumPy's global generator, which is seeded per draw from the run's
 seed here (and put back), so a run is reproducible. A network already evaluated is answered from
-what is known (its 200-epoch value) and another is drawn, so none is paid twice. Runs of these arms
-do not resume (they are measured, not shipped).
+what is known (its 200-epoch value) and another is drawn, so none is paid twice
+(``benchmarks.fidelity_peer``). Runs of these arms do not resume (they are measured, not shipped).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -41,10 +41,9 @@ from syne_tune.config_space import choice
 from syne_tune.optimizer.baselines import ASHA, BOHB
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
+from benchmarks.fidelity_peer import ScreeningPeer
 from boed_nas.errors import ConfigError
 from boed_nas.seeding import derive_seed
-from boed_nas.spaces.fidelity import AtFidelity
-from boed_nas.strategy import Strategy
 
 
 @contextlib.contextmanager
@@ -58,84 +57,52 @@ def _numpy_global_seed(seed: int) -> Iterator[None]:
         np.random.set_state(state)
 
 
-class SyneTuneASHA(Strategy):
+class SyneTuneASHA(ScreeningPeer):
     """Syne Tune's ASHA over a fidelity's first level and its target (see the module)."""
 
     name = "st-asha"
-    fidelities = True
-    requires = ("variables", "to_parameters", "from_parameters")
     brackets = 1
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        if not hasattr(self.space, "fidelity"):
-            raise ConfigError(f"{self.name} needs a fidelity (e.g. epochs=12,200)")
-        self.low, self.high = self.space.levels[0], self.space.target
-        base = self.space.base
-        config_space = {v.name: choice(list(v.values)) for v in base.variables}
+        config_space = {v.name: choice(list(v.values)) for v in self.space.base.variables}
         with _numpy_global_seed(derive_seed(self.seed, 0xB0)):
             self.scheduler = self._scheduler(config_space)
-        self.trials: dict[Any, Trial] = {}  # base key -> its running trial
-        self.promotions: list[Any] = []  # configurations the scheduler let continue to the target
-        self.values: dict[Any, float] = {}  # base key -> its target-level value
         self._next_id = 0
 
     def _scheduler(self, config_space: dict[str, Any]) -> Any:
         return ASHA(config_space, metric=self.metric, time_attr="epoch", max_t=int(self.high), grace_period=int(self.low),
                     reduction_factor=3, brackets=self.brackets, do_minimize=not self.maximize, random_seed=self.seed)
 
-    def _propose_one(self, k: int) -> AtFidelity:
-        if self.promotions:
-            return AtFidelity(self.promotions.pop(0), self.high)
-        base = self.space.base
-        for _ in range(1000):
-            with _numpy_global_seed(self.derived_seed(k, self._next_id)):
-                suggestion = self.scheduler.suggest()
-            if suggestion is None:
-                raise ConfigError(f"{self.name}: Syne Tune suggested no configuration")
-            config = base.from_parameters(dict(suggestion.config))
-            trial = Trial(trial_id=self._next_id, config=dict(suggestion.config), creation_time=datetime.datetime.now())
-            self._next_id += 1
-            with _numpy_global_seed(self.derived_seed(k, trial.trial_id, 1)):
-                self.scheduler.on_trial_add(trial)
-            key = base.key(config)
-            if key in self.values:  # already evaluated at the target: answered from what is known
-                self.scheduler.on_trial_complete(trial, {self.metric: self.values[key], "epoch": int(self.high)})
-            elif any(self.space.key(AtFidelity(config, lv)) in self._seen or self.space.key(AtFidelity(config, lv))
-                     in self.pending for lv in self.space.levels):
-                self.scheduler.on_trial_remove(trial)  # screened or running: not again
-            else:
-                self.trials[key] = trial
-                return AtFidelity(config, self.low)
-        raise ConfigError(f"{self.name} suggested 1,000 networks in a row that were already evaluated")
+    def _new_trial(self, k: int) -> tuple[Trial, Any]:
+        with _numpy_global_seed(self.derived_seed(k, self._next_id)):
+            suggestion = self.scheduler.suggest()
+        if suggestion is None:
+            raise ConfigError(f"{self.name}: Syne Tune suggested no configuration")
+        config = self.space.base.from_parameters(dict(suggestion.config))
+        trial = Trial(trial_id=self._next_id, config=dict(suggestion.config), creation_time=datetime.datetime.now())
+        self._next_id += 1
+        with _numpy_global_seed(self.derived_seed(k, trial.trial_id, 1)):
+            self.scheduler.on_trial_add(trial)
+        return trial, config
 
-    def _observe(self, obs: Any) -> None:
-        config, level = obs.cell
-        key = self.space.base.key(config)
-        trial = self.trials.get(key)
-        if trial is None:
-            return
-        if obs.outcome.failed:
-            self.scheduler.on_trial_error(trial)
-            del self.trials[key]
-            return
-        value = obs.outcome.metrics[self.metric]
-        result = {self.metric: value, "epoch": int(level)}
-        if level == self.low:
-            if self.scheduler.on_trial_result(trial, result) == SchedulerDecision.STOP:
-                del self.trials[key]
-            else:
-                self.promotions.append(config)
-        else:
-            self.values[key] = value
-            self.scheduler.on_trial_complete(trial, result)
-            del self.trials[key]
+    def _result(self, value: float, level: Any) -> dict[str, Any]:
+        return {self.metric: value, "epoch": int(level)}
 
-    def _extra_state(self) -> dict[str, Any]:
-        return {}
+    def _answer(self, trial: Trial, value: float) -> None:
+        self.scheduler.on_trial_complete(trial, self._result(value, self.high))
 
-    def _load_extra_state(self, extra: Mapping[str, Any]) -> None:
-        pass
+    def _drop(self, trial: Trial) -> None:
+        self.scheduler.on_trial_remove(trial)
+
+    def _fail(self, trial: Trial) -> None:
+        self.scheduler.on_trial_error(trial)
+
+    def _screen(self, trial: Trial, value: float) -> bool:
+        return self.scheduler.on_trial_result(trial, self._result(value, self.low)) != SchedulerDecision.STOP
+
+    def _complete(self, trial: Trial, value: float) -> None:
+        self.scheduler.on_trial_complete(trial, self._result(value, self.high))
 
 
 class SyneTuneHyperband(SyneTuneASHA):

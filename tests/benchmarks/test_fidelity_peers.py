@@ -28,11 +28,13 @@ def test_peers_screen_at_12_promote_to_200_and_pay_no_network_twice(module, name
     pytest.importorskip("optuna" if "optuna" in module else "syne_tune")
     importlib.import_module(module)  # registers its strategies
     for name in names:
-        told = _drive(make_strategy(name, seed=0, fidelity="epochs=12,200"), 40)
+        strategy = make_strategy(name, seed=0, fidelity="epochs=12,200")
+        told = _drive(strategy, 40)
         assert len(set(told)) == len(told)  # no (network, level) twice
         at_200 = [c for c, lv in told if lv == 200]
         at_12 = {c for c, lv in told if lv == 12}
         assert at_200, name  # some survive the screen
+        assert len(strategy.values) == len(at_200), name  # every target value reached the peer's bookkeeping
         if name not in ("optuna-hyperband", "st-hyperband"):  # Hyperband's other bracket skips the screen
             assert set(at_200) <= at_12, name
         assert len(at_200) < len(at_12), name
