@@ -69,6 +69,7 @@ from ..nb201.space import CELL_SPACE, EDGE_PARAMETERS, OPS, Cell
 from .. import registry
 from ..strategy import resolve_space
 from ..spaces.base import Categorical, Integer, Ordered, Space
+from ..spaces.protocol import cost_names
 
 PARAMETER_NAMES: tuple[str, ...] = EDGE_PARAMETERS
 """The six Ax parameter names, in the edge order of the official arch string (``edge_0_to_1``
@@ -480,11 +481,11 @@ class BOEDGenerationNode(ExternalGenerationNode):
         """The Pareto search's measured objective: the one of ``objectives`` that is not a known cost."""
         if not self.pareto:
             return None
-        costs = set(self.given_space.costs(self.given_space.sample(np.random.default_rng(0))))
+        costs = cost_names(self.given_space)
         measured = [o for o in self.objectives if o not in costs]
         if len(measured) != 1:
             raise ConfigError(f"objectives {self.objectives} must name one measured metric and known costs of space "
-                              f"{self.given_space.name!r} (its costs: {sorted(costs)}); they name {len(measured)} measured")
+                              f"{self.given_space.name!r} (its costs: {costs}); they name {len(measured)} measured")
         return measured[0]
 
     def _new_controller(self, space: Any, maximize: bool = True) -> BOEDController:
@@ -590,7 +591,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         """(the recommended arm, ({metric: mean}, {metric: {metric: variance}})) by the belief; None
         before it has two successes (Ax then answers with the best observed trial)."""
         ctl = self.controller
-        if self.pareto or not self._bound or sum(not o.outcome.failed for o in ctl.history) < 2:
+        if self.pareto or not self._can_predict():
             return None  # a Pareto search has a front, not one best (Ax's get_pareto_frontier)
         config = ctl.recommend()
         predicted = ctl.predict([config])
@@ -603,10 +604,14 @@ class BOEDGenerationNode(ExternalGenerationNode):
             arm = self._experiment_seen.arms_by_signature.get(arm.signature, arm)
         return arm, ({metric: float(mean)}, {metric: {metric: float(sd * sd)}})
 
+    def _can_predict(self) -> bool:
+        """Whether the controller's GP has what it is fitted to: two successes of the bound objective."""
+        return self._bound and len(self.controller._successes()) >= 2
+
     @property
     def _fitted_adapter(self) -> BeliefAdapter | None:  # Ax's hook: what its analyses predict with
         experiment = self._experiment_seen
-        if experiment is None or not self._bound or sum(not o.outcome.failed for o in self.controller.history) < 2:
+        if experiment is None or not self._can_predict():
             return None
         n = len(self.controller.history)
         if self._adapter is None or self._adapter[0] != n:

@@ -68,6 +68,7 @@ except ImportError as e:  # an optional dependency: say how to get it
 from ..errors import ConfigError, SpaceError
 from ..registry import make_strategy, multiobjective_strategies
 from ..spaces.base import Categorical, Ordered, Space
+from ..spaces.protocol import cost_names
 from ..strategy import Strategy, resolve_space
 
 logger = logging.getLogger("boed_nas.optuna")
@@ -259,7 +260,7 @@ class BOEDSampler(BaseSampler):
                 raise ConfigError(f"a study with {len(directions)} objectives needs objectives= naming each of its values "
                                   f"in order, e.g. ('val_acc', 'flops'); got {self._objectives!r}")
             spec = self._spec or "boed-mo"
-            costs = set(space.costs(space.sample(_rng(self.seed)))) if hasattr(space, "costs") else set()
+            costs = cost_names(space)
             measured = [(o, d) for o, d in zip(self._objectives, directions) if o not in costs]
             for o, d in zip(self._objectives, directions):
                 if o in costs and d != StudyDirection.MINIMIZE:
@@ -329,12 +330,6 @@ class BOEDSampler(BaseSampler):
                 return None
             config = self.strategy.recommend()
             return None if config is None else dict(self._to_parameters(self.strategy.space, config))
-
-
-def _rng(seed: int) -> Any:
-    import numpy as np
-
-    return np.random.default_rng(seed)
 
 
 __all__ = ["MAX_GRID", "BOEDSampler", "space_of", "variable_of"]

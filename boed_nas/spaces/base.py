@@ -396,7 +396,9 @@ class Space:
             if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not math.isfinite(bound):
                 raise SpaceError(f"the bound on {name!r} must be a finite number, got {bound!r}")
             checked[str(name)] = float(bound)
-        known = self.costs(self.sample(np.random.default_rng(0)))  # the names its costs have
+        from .protocol import cost_names
+
+        known = cost_names(self)
         unknown = sorted(set(checked) - set(known))
         if unknown:
             raise SpaceError(f"space {self.name!r} has no cost {unknown[0]!r} to bound; its costs are {sorted(known)}")

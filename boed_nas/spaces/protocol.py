@@ -80,9 +80,15 @@ class SearchSpace(Protocol):
     def costs(self, config: Any) -> dict[str, float]: ...
 
 
+def cost_names(space: Any) -> list[str]:
+    """The names of a space's known costs (``costs`` of one configuration; every configuration has
+    the same), sorted; [] for a space without costs."""
+    return sorted(space.costs(space.sample(np.random.default_rng(0))))
+
+
 def missing_hooks(space: Any, required: Sequence[str]) -> list[str]:
     """The hooks of ``required`` that ``space`` lacks."""
     return [h for h in required if getattr(space, h, None) is None]
 
 
-__all__ = ["HOOKS", "Configuration", "SearchSpace", "missing_hooks"]
+__all__ = ["HOOKS", "Configuration", "SearchSpace", "cost_names", "missing_hooks"]

@@ -311,14 +311,20 @@ def _ordered_constrained(space_filling):
     return client
 
 
-def _run(client, n):
+def _complete(client, n, raw_data):
+    """``n`` trials of the service loop, one at a time, each completed with ``raw_data(parameters)``;
+    the parameters proposed."""
     seen = []
     for _ in range(n):
         with boed_ax.quiet_ax(logging.ERROR):
             for index, p in client.get_next_trials(max_trials=1).items():
                 seen.append(p)
-                client.complete_trial(index, raw_data={"acc": p["depth"] * p["width"] + 2.0 * (p["block"] == "b")})
+                client.complete_trial(index, raw_data=raw_data(p))
     return seen
+
+
+def _run(client, n):
+    return _complete(client, n, lambda p: {"acc": p["depth"] * p["width"] + 2.0 * (p["block"] == "b")})
 
 
 def test_a_constrained_experiment_keeps_to_its_constraints_from_the_first_trial():
@@ -362,14 +368,8 @@ PARETO_SPACE = _Space([_Cat("block", ["a", "b", "c"]), _Int("depth", 1, 4), _Int
 
 
 def _pareto_loop(client, n):
-    seen = []
-    for _ in range(n):
-        with boed_ax.quiet_ax(logging.ERROR):
-            for index, p in client.get_next_trials(max_trials=1).items():
-                seen.append(p)
-                acc = 60.0 + 5 * p["depth"] + 3 * p["width"] + 4 * (p["block"] == "b")
-                client.complete_trial(index, raw_data={"val_acc": acc, "flops": float(p["depth"] * p["width"] ** 2)})
-    return seen
+    return _complete(client, n, lambda p: {"val_acc": 60.0 + 5 * p["depth"] + 3 * p["width"] + 4 * (p["block"] == "b"),
+                                           "flops": float(p["depth"] * p["width"] ** 2)})
 
 
 def test_a_pareto_search_through_ax_on_a_space_of_your_own(tmp_path, caplog):
