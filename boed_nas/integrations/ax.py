@@ -115,18 +115,22 @@ def nb201_parameters() -> list[Any]:
             for n in PARAMETER_NAMES]
 
 
-def ax_parameters(space: Space) -> list[Any]:
+def ax_parameters(space: Space, *, node_keeps_constraint: bool = False) -> list[Any]:
     """A ``boed_nas.spaces.Space`` as Ax ``ChoiceParameterConfig``s (categorical: unordered,
     ordered: ordered), for ``client.configure_experiment(parameters=...)``; ``space_of`` reads them
-    back. A space with a constraint is refused: a ``Space`` constraint is a function, and Ax takes
-    linear parameter constraints (``configure_experiment(parameter_constraints=["a + b <= 8"])``,
-    which the node does read)."""
+    back. A ``Space`` constraint is a function, and Ax takes linear parameter constraints only
+    (``configure_experiment(parameter_constraints=["a + b <= 8"])``, which the node reads), so a
+    space with a constraint is refused unless ``node_keeps_constraint=True``: the BOED node is
+    given the same space (``boed_generation_strategy(space=space)``) and never proposes a
+    configuration that breaks it, while Ax itself does not know the constraint (its own
+    generation nodes, Sobol say, would not keep to it)."""
     from ax.api.configs import ChoiceParameterConfig
 
-    if space.constraint is not None:
+    if space.constraint is not None and not node_keeps_constraint:
         raise ConfigError(f"space {space.name!r} has a constraint, a function Ax cannot take; write it as linear "
                           "parameter constraints (configure_experiment(parameter_constraints=[...]), which the BOED "
-                          "node reads), or search the space with run_objective")
+                          "node reads), give the node the space (boed_generation_strategy(space=...)) and pass "
+                          "node_keeps_constraint=True, or search the space with run_objective")
     out = []
     for v in space.variables:
         kinds = {"bool" if isinstance(x, bool) else "int" if isinstance(x, int) else "float" if isinstance(x, float)

@@ -400,6 +400,22 @@ def test_a_pareto_search_through_ax_on_a_space_of_your_own(tmp_path, caplog):
         assert list(loaded.get_next_trials(max_trials=1).values()) == list(client.get_next_trials(max_trials=1).values())
 
 
+def test_a_space_constraint_ax_cannot_take_is_kept_by_the_node_given_the_space():
+    space = _Space(PARETO_SPACE.variables, constraint=lambda c: c["depth"] + c["width"] <= 4,
+                   costs=PARETO_SPACE.costs, name="constrained-pareto")
+    with pytest.raises(ConfigError, match="has a constraint, a function Ax cannot take.*node_keeps_constraint=True"):
+        boed_ax.ax_parameters(space)
+    client = Client(random_seed=0)
+    strategy = boed_ax.boed_generation_strategy(seed=0, initialization_budget=4, space=space,
+                                                objectives="val_acc,flops")
+    with boed_ax.quiet_ax(logging.ERROR):
+        client.configure_experiment(parameters=boed_ax.ax_parameters(space, node_keeps_constraint=True), name="c")
+        client.configure_optimization(objective="val_acc, -flops")
+        client.set_generation_strategy(strategy)
+    seen = _pareto_loop(client, 8)
+    assert len(seen) == 8 and all(p["depth"] + p["width"] <= 4 for p in seen)
+
+
 def test_a_pareto_node_needs_its_space_and_one_measured_objective():
     with pytest.raises(ConfigError, match="needs the space with its known costs"):
         boed_ax.BOEDGenerationNode(objectives="val_acc,flops")
