@@ -41,6 +41,7 @@ class BOEDConfig:
     cold_start_every: int = 10
     refit_fraction: float = 0.05
     pending: str = "believer"
+    random_every: int = 0
 
     acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
 
@@ -51,7 +52,7 @@ class BOEDConfig:
         if self.output_transform not in OUTPUT_TRANSFORMS:
             raise ConfigError(f"unknown output_transform {self.output_transform!r}; expected 'rank' or 'standardize'")
         for label, lo in (("n_init", 1), ("n_samples", 2), ("plausible_size", 2), ("refit_every", 1),
-                          ("cold_start_every", 1)):
+                          ("cold_start_every", 1), ("random_every", 0)):
             check_int(label, getattr(self, label), lo)
         f = self.refit_fraction
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 <= f <= 1:

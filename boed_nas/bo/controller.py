@@ -133,6 +133,17 @@ class BOEDController(Strategy):
         draw of its noisy observation instead (a seeded hallucination: the mean moves too).
         ``"ignore"``: the belief leaves them out (they are still never proposed). The last two are
         the comparisons of the parallel study (``benchmarks/README.md``, scale-out).
+    random_every:
+        Every ``random_every``-th ask after the initial design is a uniformly random new
+        configuration instead of the acquisition's pick (interleaved random search, as SMAC's
+        random design does); 0 (the default) for none. A guard against a belief that is sure and
+        wrong: an op observed only in poor company (on NB201's 12-epoch landscape,
+        ``skip_connect`` on edge 0->3 seen three times, each beside ``skip_connect`` on edge 0->1)
+        gets a confident main effect, the cells that need it fall out of the plausible set, and no
+        acquisition computed from that belief proposes them again; a random configuration shows
+        the op in other company. The draws come from ``self.rng``, saved with the state, on a
+        fixed schedule (counting told and pending asks), so a resumed run draws the same
+        (``benchmarks/README.md``, "The 12-epoch stall").
     cold_start_every:
         Each fit optimises from the previous fit's hyperparameters and, every
         ``cold_start_every`` tells (default 10; 1: at every fit), also from gpytorch's defaults,
@@ -307,22 +318,37 @@ class BOEDController(Strategy):
         def new(config: Any) -> bool:
             return base.key(config) not in started
 
-        def random_new() -> Any:
-            return self.random_new_cell().config  # a target-level point whose configuration is new ...
+        return AtFidelity(self.design.next([p.config for p in taken], new, self._random_new_config, self.rng), lowest)
 
-        def random_new_config() -> Any:
-            for _ in range(10_000):
-                config = random_new()
-                if new(config):  # ... and new at every level
-                    return config
-            raise ConfigError(f"no new configuration of space {base.name!r} in 10,000 random draws")
+    def _random_turn(self) -> bool:
+        """Whether this ask is an interleaved random one (``random_every``): the ``k``-th,
+        ``2k``-th, ... ask after the initial design's ``n_init``, counting every ask (told or pending)."""
+        k, position = self.config.random_every, len(self.history) + len(self.pending)
+        return k > 0 and position >= self.config.n_init and (position + 1 - self.config.n_init) % k == 0
 
-        return AtFidelity(self.design.next([p.config for p in taken], new, random_new_config, self.rng), lowest)
+    def _random_cell(self) -> Any:
+        """A uniformly random new configuration (with a fidelity: at the cheapest level), drawn from
+        ``self.rng`` (saved with the state, so a resumed run draws the same)."""
+        if self.fidelity is None:
+            return self.random_new_cell()
+        return AtFidelity(self._random_new_config(), self.fidelity.levels[0])
+
+    def _random_new_config(self) -> Any:
+        """With a fidelity: a uniformly random configuration new at every level."""
+        base = self.base_space
+        started = {base.key(p.config) for p in [o.cell for o in self.history] + list(self.pending.values())}
+        for _ in range(10_000):
+            config = self.random_new_cell().config  # a target-level point whose configuration is new ...
+            if base.key(config) not in started:  # ... and new at every level
+                return config
+        raise ConfigError(f"no new configuration of space {base.name!r} in 10,000 random draws")
 
     def _propose_one(self, pick: int) -> Any:
         self.prepare()
         if len(self._successes()) < self.config.n_init or (fitted := self.fit()) is None:
             return self._initial_cell()
+        if self._random_turn():
+            return self._random_cell()
         model, evaluated = fitted
         pending = [self.pool.index(c) for c in self.pending.values()]
         b = self.pool_belief(model, evaluated, pending, self._generator(pick, 0))

@@ -28,7 +28,7 @@ def test_information_gain_beats_random_on_a_known_optimum():
     assert max(boed) <= 50  # found every time
 
 
-@pytest.mark.parametrize("refit", [{}, {"refit_every": 4}, {"cold_start_every": 3}])
+@pytest.mark.parametrize("refit", [{}, {"refit_every": 4}, {"cold_start_every": 3}, {"random_every": 3}])
 def test_resume_after_crash_continues_identically(tmp_path, refit):
     def run(ctl, n, rng):
         out = []
@@ -47,6 +47,25 @@ def test_resume_after_crash_continues_identically(tmp_path, refit):
     assert isinstance(resumed, BOEDController) and resumed.n_samples == 128
     assert all(getattr(resumed, k) == v for k, v in refit.items())
     assert first + run(resumed, 6, rng) == full
+
+
+def test_random_every_interleaves_uniform_draws_on_a_fixed_schedule():
+    # n_init=3, random_every=3: asks 0-2 are the design; of asks 3..11 the 3rd, 6th and 9th after
+    # the design (positions 5, 8, 11) are random draws, which neither fit nor add a report
+    rng = np.random.default_rng(3)
+    ctl = small(seed=1, n_init=3, random_every=3)
+    turns = []
+    for _ in range(12):
+        turns.append(ctl._random_turn())
+        before = len(ctl.reports)
+        (c,) = ctl.ask()
+        assert len(ctl.reports) == before + (len(ctl.history) >= 3 and not turns[-1])
+        ctl.tell(c, {"val_acc": synthetic(c, rng)})
+    assert [i for i, t in enumerate(turns) if t] == [5, 8, 11]
+    # pending asks count: a batch of 4 asked at position 12 holds the random turn at position 14
+    batch = ctl.ask(4)
+    assert len({b.canonical() for b in batch}) == 4 and len(ctl.reports) == 6 + 1
+    assert not small(seed=1).config.random_every  # off by default
 
 
 def test_hyperparameters_are_refitted_every_refit_every_tells():
@@ -146,6 +165,8 @@ def test_bad_arguments_and_metrics():
         BOEDController(acquisition="pi")
     with pytest.raises(ValueError, match="n_init must be an integer >= 1"):
         BOEDController(n_init=0)
+    with pytest.raises(ValueError, match="random_every must be an integer >= 0, got -1"):
+        BOEDController(random_every=-1)
     with pytest.raises(ValueError, match="op_prior must be"):
         BOEDController(op_prior=np.ones((5, 5)))
     ctl = small(seed=0)
