@@ -205,23 +205,32 @@ def test_distributions_as_variables():
     assert isinstance(BOEDSampler().seed, int)  # None: a random seed, kept
 
 
-def _dask_task(url: str, seed: int, n: int) -> int:
+def _dask_task(storage, seed: int, n: int) -> int:
     import optuna as _optuna
 
     _optuna.logging.set_verbosity(_optuna.logging.WARNING)
-    study = _optuna.load_study(study_name="shared", storage=url, sampler=BOEDSampler(seed=seed))
+    study = _optuna.load_study(study_name="shared", storage=storage, sampler=BOEDSampler(seed=seed))
     study.optimize(toy, n_trials=n)
     return len(study.sampler.strategy.history)
 
 
-def test_dask_workers_share_one_study(tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "dask"])
+def test_dask_workers_share_one_study(tmp_path, kind):
+    # two Dask worker processes run study.optimize on one study: in an RDB storage (SQLite), or in
+    # optuna-integration's DaskStorage (the study lives on the scheduler), which Optuna's docs name
+    # for Dask
     from distributed import Client, LocalCluster
 
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    optuna.create_study(study_name="shared", storage=url, direction="maximize")
+    if kind == "dask":
+        dask_storage = pytest.importorskip("optuna_integration").DaskStorage
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, Client(cluster) as client:
-        told = client.gather([client.submit(_dask_task, url, seed, 8, pure=False) for seed in (0, 1)])
-    study = optuna.load_study(study_name="shared", storage=url)
-    assert len(study.trials) == 16 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    assert max(told) > 8
+        storage = f"sqlite:///{tmp_path / 'study.db'}" if kind == "sqlite" else dask_storage(client=client)
+        optuna.create_study(study_name="shared", storage=storage, direction="maximize")
+        told = client.gather([client.submit(_dask_task, storage, seed, 8, pure=False) for seed in (0, 1)])
+        study = optuna.load_study(study_name="shared", storage=storage)
+        trials = study.trials
+    assert len(trials) == 16 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    keys = {tuple(sorted(t.params.items())) for t in trials}
+    assert len(keys) == 16  # no network twice across the two workers
+    assert max(told) > 8  # each sampler was told the other worker's trials too
