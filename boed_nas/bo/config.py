@@ -21,6 +21,9 @@ PENDING = ("believer", "fantasy", "ignore")
 SHIPPED = "shipped"
 """``signals="shipped"``: the signals the space ships (its ``shipped_signals`` hook), none without."""
 OUTPUT_TRANSFORMS = ("rank", "standardize")
+RANDOM_WHEN = ("always", "stalled")
+"""When the ``random_every`` turns come: on a fixed schedule, or while the search has stalled (no
+better observation in the last ``random_every`` asks)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class BOEDConfig:
     refit_fraction: float = 0.05
     pending: str = "believer"
     random_every: int = 0
+    random_when: str = "always"
 
     acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
 
@@ -57,6 +61,8 @@ class BOEDConfig:
         f = self.refit_fraction
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 <= f <= 1:
             raise ConfigError(f"refit_fraction must be a number in [0, 1], got {f!r}")
+        if self.random_when not in RANDOM_WHEN:
+            raise ConfigError(f"unknown random_when {self.random_when!r}; expected one of {list(RANDOM_WHEN)}")
         if self.pending not in PENDING:
             raise ConfigError(f"unknown pending {self.pending!r}; expected one of {list(PENDING)}")
 

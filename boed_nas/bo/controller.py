@@ -142,8 +142,12 @@ class BOEDController(Strategy):
         gets a confident main effect, the cells that need it fall out of the plausible set, and no
         acquisition computed from that belief proposes them again; a random configuration shows
         the op in other company. The draws come from ``self.rng``, saved with the state, on a
-        fixed schedule (counting told and pending asks), so a resumed run draws the same
-        (``benchmarks/README.md``, "The 12-epoch stall").
+        schedule of the asks (told and pending), so a resumed run draws the same
+        (``benchmarks/README.md``, "The stall on the 12-epoch objective").
+    random_when:
+        ``"always"``: the ``random_every`` turns come on a fixed schedule; ``"stalled"``: only
+        while the search has stalled, on the ``k``-th, ``2k``-th, ... ask after the last
+        observation better than all earlier ones (a search that keeps improving draws none).
     cold_start_every:
         Each fit optimises from the previous fit's hyperparameters and, every
         ``cold_start_every`` tells (default 10; 1: at every fit), also from gpytorch's defaults,
@@ -321,10 +325,21 @@ class BOEDController(Strategy):
         return AtFidelity(self.design.next([p.config for p in taken], new, self._random_new_config, self.rng), lowest)
 
     def _random_turn(self) -> bool:
-        """Whether this ask is an interleaved random one (``random_every``): the ``k``-th,
-        ``2k``-th, ... ask after the initial design's ``n_init``, counting every ask (told or pending)."""
+        """Whether this ask is an interleaved random one (``random_every = k``), counting every ask
+        (told or pending): with ``random_when="always"`` the ``k``-th, ``2k``-th, ... ask after the
+        initial design's ``n_init``; with ``"stalled"`` the ``k``-th, ``2k``-th, ... ask after the
+        last observation better than every earlier one (after the initial design)."""
         k, position = self.config.random_every, len(self.history) + len(self.pending)
-        return k > 0 and position >= self.config.n_init and (position + 1 - self.config.n_init) % k == 0
+        if k == 0 or position < self.config.n_init:
+            return False
+        if self.config.random_when == "always":
+            return (position + 1 - self.config.n_init) % k == 0
+        best, last = -math.inf, self.config.n_init - 1  # the ask that last improved on every earlier observation
+        for i, o in enumerate(self.history):
+            if not o.outcome.failed and self.signed(o) > best:
+                best, last = self.signed(o), max(i, self.config.n_init - 1)
+        since = position - last
+        return since % k == 0
 
     def _random_cell(self) -> Any:
         """A uniformly random new configuration (with a fidelity: at the cheapest level), drawn from

@@ -68,6 +68,21 @@ def test_random_every_interleaves_uniform_draws_on_a_fixed_schedule():
     assert not small(seed=1).config.random_every  # off by default
 
 
+@pytest.mark.parametrize("improving", [True, False])
+def test_random_turns_when_stalled_come_only_after_random_every_asks_without_a_better_observation(improving):
+    ctl = small(seed=1, n_init=3, random_every=3, random_when="stalled")
+    turns = []
+    for q in range(12):
+        turns.append(ctl._random_turn())
+        (c,) = ctl.ask()
+        ctl.tell(c, {"val_acc": float(q) if improving else 1.0})  # each better than all before, or none after the first
+    # improving: never stalled; flat: the design's last ask (position 2) was the last better one, so
+    # positions 5, 8 and 11 (3, 6 and 9 asks later) are random
+    assert [i for i, t in enumerate(turns) if t] == ([] if improving else [5, 8, 11])
+    with pytest.raises(ValueError, match="unknown random_when 'never'"):
+        BOEDController(random_when="never")
+
+
 def test_hyperparameters_are_refitted_every_refit_every_tells():
     rng = np.random.default_rng(1)
     ctl = small(seed=2, n_init=3, refit_every=3)
