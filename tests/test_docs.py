@@ -6,8 +6,8 @@ command, in document order, in one working folder per document (a later block ma
 earlier one wrote: the README's resume reads the state its first loop saved). What a test changes
 is the size, never the code:
 
-* budgets are cut to a tenth (at least 4): ``budget=``, ``n_trials=``, ``range(N)`` for N >= 10,
-  ``--budget N``; ``--seeds N`` to 1, ``--epochs N`` to 2, 4 or 16 workers to 2, and a ``search``
+* budgets are cut to about a twentieth (``N // 20 + 2``, at least 4, so a larger budget stays
+  larger): ``budget=``, ``n_trials=``, ``range(N)`` for N >= 10, ``--budget N``; ``--seeds N`` to 1, ``--epochs N`` to 2, 4 or 16 workers to 2, and a ``search``
   or ``bench`` without ``--budget`` gets ``--budget 4``;
 * ``train_and_validate`` and ``train``, the user's own training in the examples, are a
   deterministic stand-in returning a number from the arguments' hash, defined above a block that
@@ -37,7 +37,7 @@ FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 NOT_RUN = {
     "pip install": "the suite's environment is that install",
     "python -m pytest": "the suite itself (.ci/run runs it)",
-    "python benchmarks/scripts/build_nb201_signals.py": "rebuilds the shipped signals: about 2.6 CPU-hours",
+    "python -m benchmarks.scripts.build_nb201_signals": "rebuilds the shipped signals: about 2.6 CPU-hours",
     "python examples/ax_custom_space.py": "real trainings on digits, about 4 minutes on 2 cores",
 }
 STUB = '''\
@@ -62,13 +62,17 @@ def blocks() -> list:
     return out
 
 
-def tenth(m: re.Match) -> str:
-    return f"{m.group(1)}{max(4, int(m.group(2)) // 10)}"
+def cut(n: int) -> int:
+    return max(4, n // 20 + 2)
+
+
+def smaller(m: re.Match) -> str:
+    return f"{m.group(1)}{cut(int(m.group(2)))}"
 
 
 def smaller_python(code: str) -> str:
-    code = re.sub(r"\b(budget=|n_trials=)(\d+)", tenth, code)
-    code = re.sub(r"\b(range\()(\d{2,})(?=\))", tenth, code)
+    code = re.sub(r"\b(budget=|n_trials=)(\d+)", smaller, code)
+    code = re.sub(r"\b(range\()(\d{2,})(?=\))", smaller, code)
     return re.sub(r"\bworkers=(4|16)\b", "workers=2", code)
 
 
@@ -78,7 +82,7 @@ def smaller_command(argv: list[str]) -> list[str]:
         if a in ("--budget", "--seeds", "--epochs", "--workers"):
             v = next(it)
             if a == "--budget" and v.isdigit():
-                v = str(max(4, int(v) // 10))
+                v = str(cut(int(v)))
             elif a == "--seeds":
                 v = "1"
             elif a == "--epochs":
