@@ -91,6 +91,7 @@ class MOConfig(BOEDConfig):
     cold_start_every: int = 1
     refit_fraction: float = 0.0  # a hyperparameter fit at every tell: the schedule the study measured
     signals: Any = None  # the Pareto search was measured without signals
+    random_every: int = 0  # interleaved random turns are boed's single-objective mend; the Pareto search has none
     objectives: str | Sequence[str] = ("accuracy", "latency")
     costs: KnownCosts | str | Mapping[str, Any] | None = None
     constraints: Mapping[str, float] | Sequence[str] | str | None = None
@@ -109,6 +110,9 @@ class MOConfig(BOEDConfig):
         super().__post_init__()
         if self.candidates not in ("pool", "nsga2"):
             raise ConfigError(f"unknown candidates {self.candidates!r}; expected 'pool' (enumerate every class) or 'nsga2'")
+        if self.random_every:
+            raise ConfigError(f"random_every={self.random_every!r}: interleaved random turns are boed's "
+                              "single-objective search; boed-mo does not draw them")
         check_int("nsga2_generations", self.nsga2_generations, 2)
         check_int("nsga2_pop_size", self.nsga2_pop_size, 2)
         lam = self.scalarization

@@ -157,3 +157,12 @@ def test_scalarised_search_recommends_by_accuracy_minus_lambda_cost(c10):
     util = m + sd * est - lam * c10.flops_M[[o.cell.code for o in obs]]
     assert s.recommend() == obs[int(np.argmax(util))].cell
     assert s.get_params()["scalarization"] == lam
+
+
+def test_boed_mo_refuses_random_turns_it_would_not_draw():
+    from boed_nas import make_strategy
+    from boed_nas.errors import ConfigError
+
+    assert make_strategy("boed-mo").config.random_every == 0
+    with pytest.raises(ConfigError, match="random_every=3: .* boed-mo does not draw them"):
+        make_strategy("boed-mo[random_every=3]")
