@@ -461,8 +461,15 @@ class BOEDController(Strategy):
         reports, belief = extra.get("reports", []), extra.get("belief")
         if not isinstance(reports, list) or not all(isinstance(r, Mapping) for r in reports):
             raise StateError("corrupt boed state: 'reports' is not a list of records")
+        if reports and not _finite_number(reports[-1].get("argmax_entropy")):  # the next report reads it
+            raise StateError("corrupt boed state: the last report has no finite 'argmax_entropy', got "
+                             f"{reports[-1].get('argmax_entropy')!r}")
         self.belief.load_state(belief)
         self.reports = list(reports)
+
+
+def _finite_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 _check_belief = check_belief_state  # the name earlier releases had
