@@ -3,6 +3,7 @@ objective is the 12-epoch schedule's validation accuracy alone (noise-free, one 
 
     python -m benchmarks.stall_12epoch --specs default,signals,wl --runs c10:50-55,c100:50-52 --out benchmarks/results/stall_12epoch
     python -m benchmarks.stall_12epoch --report benchmarks/results/stall_12epoch
+    python -m benchmarks.stall_12epoch --probe none:c10:51:60     # the belief of one run after 60 queries
 
 The values are the staged NB201 table's ``c10v_val_12`` / ``c100_val_12`` columns
 (``../shared/data/nb201/nb201_table.csv.gz``, see its PROVENANCE.md), looked up by the cell's code
@@ -29,11 +30,18 @@ from boed_nas.nb201.space import canonical_cells
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT.parent / "shared/data/nb201/nb201_table.csv.gz"
 COLUMNS = {"c10": "c10v_val_12", "c100": "c100_val_12"}
-SPECS = {"default": "boed", "none": "boed[signals=None]",
-         "signals": "boed[signals='params+flops+synflow+snip+grad_norm+jacob_cov+naswot']",
-         "wl": "boed[kernel='categorical+additive+wl']", "fit_every_tell": "boed[refit_fraction=0]"}
+SPECS = {"default": "boed", "none": "boed[signals=None,random_every=0]",
+         "signals": "boed[signals='params+flops+synflow+snip+grad_norm+jacob_cov+naswot',random_every=0]",
+         "wl": "boed[kernel='categorical+additive+wl',random_every=0]",
+         "fit_every_tell": "boed[refit_fraction=0,random_every=0]",
+         "random10": "boed[random_every=10,random_when='always']",
+         "none_random10": "boed[signals=None,random_every=10,random_when='always']",
+         "stalled10": "boed[random_every=10,random_when='stalled']",
+         "none_stalled10": "boed[signals=None,random_every=10,random_when='stalled']"}
 """``default`` is whatever ``boed`` is when the script runs: until 2026-12 it had no signals (the
-``none`` spec now), since then the shipped signals (the ``signals`` spec's)."""
+``none`` spec now), then the shipped signals (the ``signals`` spec), and since 2026-12-07 the
+shipped signals with random turns when stalled (the ``stalled10`` spec). The other specs spell out
+``random_every`` so that they stay what they were when their runs were made."""
 BUDGET = 200
 
 
@@ -59,6 +67,39 @@ def run(table: pd.DataFrame, spec: str, dataset: str, seed: int) -> dict:
             break
     return {"spec": spec, "dataset": dataset, "seed": seed, "found_at": found, "best_rank": best,
             "seconds": round(time.time() - t0, 1)}
+
+
+def probe(table: pd.DataFrame, spec: str, dataset: str, seed: int, queries: int) -> str:
+    """What the belief of one run holds after ``queries`` queries: where it ranks the best classes,
+    and how the search sampled the (edge, op) choices the best classes share. A diagnosis after
+    the fact: the table's values are read here, never by the search."""
+    from boed_nas.bo.belief import posterior_mean_var
+
+    values = table[COLUMNS[dataset]]
+    s = make_strategy(SPECS.get(spec, spec), seed=seed)
+    for _ in range(queries):
+        (cell,) = s.ask(1)
+        s.tell(cell, {"val_acc": float(values[cell.code])})
+    model, idx = s.fit()
+    mean, var = posterior_mean_var(model, s.pool.X)
+    truth = np.array([values[c.code] for c in s.pool.configs])
+    ops = np.array([c.ops for c in s.pool.configs])
+    top = np.argsort(-truth)[:20]
+    belief_rank = (-mean).argsort().argsort()
+    lines = [f"{spec} on {dataset}, seed {seed}, after {queries} queries ({len(idx)} observed):",
+             f"the 20 best classes: posterior-mean rank median {int(np.median(belief_rank[top].numpy()))} "
+             f"of {len(truth)}, best {int(belief_rank[top].min())}; posterior sd median "
+             f"{float(var[top].sqrt().median()):.2f}; the best observed class ranks "
+             f"{int((truth > truth[idx].max()).sum()) + 1}",
+             "", "| edge | op | share of the 20 best | observed | mean observed value | mean over all classes |",
+             "|---|---|---|---|---|---|"]
+    from boed_nas.nb201.space import OPS
+    for e in range(ops.shape[1]):
+        o = int(np.bincount(ops[top, e]).argmax())
+        seen = idx[ops[idx, e] == o]
+        lines.append(f"| {e} | {OPS[o]} | {(ops[top, e] == o).mean():.2f} | {len(seen)} | "
+                     f"{truth[seen].mean() if len(seen) else float('nan'):.2f} | {truth[ops[:, e] == o].mean():.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def report(rows: list[dict]) -> str:
@@ -90,7 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--table", type=Path, default=TABLE)
     ap.add_argument("--out", default="benchmarks/results/stall_12epoch")
     ap.add_argument("--report", default=None, metavar="FOLDER")
+    ap.add_argument("--probe", default=None, metavar="SPEC:DATASET:SEED:QUERIES")
     args = ap.parse_args(argv)
+    if args.probe:
+        spec, ds, seed, queries = args.probe.split(":")
+        torch.set_num_threads(1)
+        print(probe(load(args.table), spec, ds, int(seed), int(queries)), end="")
+        return 0
     out = Path(args.report or args.out)
     path = out / "runs.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

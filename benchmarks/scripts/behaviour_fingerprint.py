@@ -1,7 +1,7 @@
 """Record the trajectories of a fixed set of runs, to check that a refactoring changed no behaviour.
 
-    python benchmarks/scripts/behaviour_fingerprint.py record OUT     # write OUT/single.csv.gz, mo.csv, ax_loop.txt
-    python benchmarks/scripts/behaviour_fingerprint.py check OUT REF  # record into OUT, then compare with REF
+    python -m benchmarks.scripts.behaviour_fingerprint record OUT     # write OUT/single.csv.gz, mo.csv, ax_loop.txt
+    python -m benchmarks.scripts.behaviour_fingerprint check OUT REF  # record into OUT, then compare with REF
 
 The runs: boed, bananas and evolution on CIFAR-10, CIFAR-100 and ImageNet16-120, seeds 0-2, budget
 60; boed-mo on CIFAR-10 accuracy+latency, seed 0, budget 60; and ``examples/ax_loop.py``'s output.
@@ -9,7 +9,8 @@ Timing columns (``ask_seconds``) and the temporary file name the example prints 
 everything else must be byte-identical. ``benchmarks/results/fingerprint/`` holds the current
 reference, recorded on 2026-12-07 from commit 07799ac (``ax_loop.txt`` again after c2b77c2, when the Ax node's
 default start changed) (after the ask-cost schedule and the shipped
-signals as boed's default; the reference before, from 1afe7c1, is described in
+signals as boed's default; ``single.csv.gz`` and ``ax_loop.txt`` again on 2026-12-07 after the
+random turns when stalled became boed's default; the reference before, from 1afe7c1, is described in
 ``benchmarks/README.md``, behaviour fingerprint). The event columns' wall-clock times,
 ``submitted``/``started``/``finished``, are left out. About 5 minutes on 2 cores. ``benchmarks/results/restructure/`` is the older reference, recorded before the 0.2
 restructure (commit ce95776); boed's trajectories have differed from it since the acquisition's

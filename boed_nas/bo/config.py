@@ -44,8 +44,8 @@ class BOEDConfig:
     cold_start_every: int = 10
     refit_fraction: float = 0.05
     pending: str = "believer"
-    random_every: int = 0
-    random_when: str = "always"
+    random_every: int = 10
+    random_when: str = "stalled"
 
     acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
 

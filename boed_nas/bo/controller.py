@@ -134,10 +134,10 @@ class BOEDController(Strategy):
         ``"ignore"``: the belief leaves them out (they are still never proposed). The last two are
         the comparisons of the parallel study (``benchmarks/README.md``, scale-out).
     random_every:
-        Every ``random_every``-th ask after the initial design is a uniformly random new
+        Every ``random_every``-th ask (default 10; see ``random_when``) is a uniformly random new
         configuration instead of the acquisition's pick (interleaved random search, as SMAC's
-        random design does); 0 (the default) for none. A guard against a belief that is sure and
-        wrong: an op observed only in poor company (on NB201's 12-epoch landscape,
+        random design does); 0 for none (``boed[random_every=0]``, the default until 2026-12-07).
+        A guard against a belief that is sure and wrong: an op observed only in poor company (on NB201's 12-epoch landscape,
         ``skip_connect`` on edge 0->3 seen three times, each beside ``skip_connect`` on edge 0->1)
         gets a confident main effect, the cells that need it fall out of the plausible set, and no
         acquisition computed from that belief proposes them again; a random configuration shows
@@ -145,9 +145,12 @@ class BOEDController(Strategy):
         schedule of the asks (told and pending), so a resumed run draws the same
         (``benchmarks/README.md``, "The stall on the 12-epoch objective").
     random_when:
-        ``"always"``: the ``random_every`` turns come on a fixed schedule; ``"stalled"``: only
-        while the search has stalled, on the ``k``-th, ``2k``-th, ... ask after the last
-        observation better than all earlier ones (a search that keeps improving draws none).
+        ``"stalled"`` (default): the ``random_every`` turns come only while the search has
+        stalled, on the ``k``-th, ``2k``-th, ... ask after the last observation better than all
+        earlier ones (a search that keeps improving draws none); ``"always"``: on a fixed
+        schedule. Both ended every stall measured; ``"stalled"`` cost fewer queries on NB201's
+        200-epoch table (``benchmarks/results/stall_12epoch_random/``,
+        ``benchmarks/results/nb201/signals/random_seeds0to19.md``).
     cold_start_every:
         Each fit optimises from the previous fit's hyperparameters and, every
         ``cold_start_every`` tells (default 10; 1: at every fit), also from gpytorch's defaults,

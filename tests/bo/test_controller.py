@@ -53,7 +53,7 @@ def test_random_every_interleaves_uniform_draws_on_a_fixed_schedule():
     # n_init=3, random_every=3: asks 0-2 are the design; of asks 3..11 the 3rd, 6th and 9th after
     # the design (positions 5, 8, 11) are random draws, which neither fit nor add a report
     rng = np.random.default_rng(3)
-    ctl = small(seed=1, n_init=3, random_every=3)
+    ctl = small(seed=1, n_init=3, random_every=3, random_when="always")
     turns = []
     for _ in range(12):
         turns.append(ctl._random_turn())
@@ -65,7 +65,8 @@ def test_random_every_interleaves_uniform_draws_on_a_fixed_schedule():
     # pending asks count: a batch of 4 asked at position 12 holds the random turn at position 14
     batch = ctl.ask(4)
     assert len({b.canonical() for b in batch}) == 4 and len(ctl.reports) == 6 + 1
-    assert not small(seed=1).config.random_every  # off by default
+    default = small(seed=1).config
+    assert (default.random_every, default.random_when) == (10, "stalled")  # the default since 2026-12-07
 
 
 @pytest.mark.parametrize("improving", [True, False])
