@@ -12,10 +12,10 @@ checkpoints 10 / 25 / 50 / 100 / 200 every run reached (and the ask time at quer
 Use held-out seeds (not the ones a report is made on) so that a default chosen here is not tuned
 to the reported runs:
 
-    python benchmarks/ablation.py run --strategies "boed,boed[kernel=categorical+additive]" \\
+    python -m benchmarks.ablation run --strategies "boed,boed[kernel=categorical+additive]" \\
         --dataset cifar10,cifar100 --seeds 20-27 --budget 150 --out benchmarks/results/nb201/ablation/runs.jsonl
-    python benchmarks/ablation.py report benchmarks/results/nb201/ablation/runs.jsonl
-    python benchmarks/ablation.py paired runs.jsonl "boed[signals=synflow]" boed   # seed by seed, a sign test
+    python -m benchmarks.ablation report benchmarks/results/nb201/ablation/runs.jsonl
+    python -m benchmarks.ablation paired runs.jsonl "boed[signals=synflow]" boed   # seed by seed, a sign test
 """
 
 from __future__ import annotations
@@ -36,8 +36,6 @@ from boed_nas.experiment.bench import _fmt_q, markdown_frame, median_iqr, parse_
 from boed_nas.experiment.loop import run_search
 from boed_nas.nb201.benchmark import NB201Benchmark, resolve_dataset
 
-if __package__ in (None, ""):  # run as a script: the repository root, for benchmarks.common
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import sign_test  # noqa: E402
 
 

@@ -8,7 +8,7 @@ controller breaks the tie by a seeded draw (``boed_nas.bo.acquisition.seeded_arg
 that, ``argmax`` took the candidate first in the pool's order or the one that won by last-bit
 rounding). It also checks that the replayed pick is the cell the run asked for next.
 
-    python benchmarks/acquisition_ties.py benchmarks/results/nb201/current_default --seeds 0-19 --queries 20
+    python -m benchmarks.acquisition_ties benchmarks/results/nb201/current_default --seeds 0-19 --queries 20
 
 (``--label`` picks the runs to replay where a folder holds several strategies.)
 """
@@ -16,11 +16,8 @@ rounding). It also checks that the replayed pick is the cell the run asked for n
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,9 @@ answered from the known result and not counted (``run_search`` strategies never 
 Ax loop counts such trials in ``duplicates``). Search sees one training seed's validation
 accuracy; regret is in test-accuracy points against the table's best.
 
-    python benchmarks/ax_study.py --arms boed-node,sobol --seeds 0-9 --budget 100
-    python benchmarks/ax_study.py --arms ax --seeds 0-1 --budget 100
-    python benchmarks/ax_study.py --report                      # table and plot from every run so far
+    python -m benchmarks.ax_study --arms boed-node,sobol --seeds 0-9 --budget 100
+    python -m benchmarks.ax_study --arms ax --seeds 0-1 --budget 100
+    python -m benchmarks.ax_study --report                      # table and plot from every run so far
 
 Each (arm, seed) run is written to ``OUT/runs/`` as soon as it ends (a rerun skips it), and the
 report (``trajectories.csv.gz``, ``runs.csv``, ``summary.csv``, ``table.md``, ``regret.png``) is
@@ -40,8 +40,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ARMS = ("boed-node", "ax", "sobol")
 CHECKPOINTS = (10, 25, 50, 75, 100, 150, 200)

@@ -1,8 +1,8 @@
 """Measurements of the whole-network blueprint search (boed_nas.blueprint) on CPU.
 
-    python benchmarks/blueprint_study.py --study budgets                     # 3 budgets x 3 seeds
-    python benchmarks/blueprint_study.py --study lambda --lambdas 0,1,3,10   # the accuracy-latency family
-    python benchmarks/blueprint_study.py --study all
+    python -m benchmarks.blueprint_study --study budgets                     # 3 budgets x 3 seeds
+    python -m benchmarks.blueprint_study --study lambda --lambdas 0,1,3,10   # the accuracy-latency family
+    python -m benchmarks.blueprint_study --study all
 
 budgets -- for each FLOPs budget and seed: search (bilevel, on the training / validation halves of
   the 80 % of scikit-learn's 8x8 digits not held out), derive the blueprint (argmax, repaired if over

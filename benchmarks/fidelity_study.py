@@ -15,10 +15,10 @@ time, so the same time per epoch is assumed), stopped when it first evaluates, a
     for ds in cifar100 cifar10 ImageNet16-120; do
         $B --strategies boed --budget 300 --dataset $ds --out $R/sf/$ds         # single-fidelity boed
         $B --strategies asha,hyperband $P $F --dataset $ds --out $R/peers/$ds
-        PYTHONPATH=$PEERS:. python benchmarks/optuna_fidelity.py bench \
+        PYTHONPATH=$PEERS:. python -m benchmarks.optuna_fidelity bench \
             --strategies optuna-sha,optuna-hyperband $P $F --dataset $ds --seeds 3 --workers 1,4,16 \
             --clock simulated --stop-at-optimum --quiet --out $R/optuna/$ds
-        PYTHONPATH=$PEERS:. python benchmarks/synetune_fidelity.py bench \
+        PYTHONPATH=$PEERS:. python -m benchmarks.synetune_fidelity bench \
             --strategies st-asha,st-hyperband,st-bohb $P $F --dataset $ds --seeds 3 --workers 1,4,16 \
             --clock simulated --stop-at-optimum --quiet --out $R/synetune/$ds
     done
@@ -28,7 +28,7 @@ time, so the same time per epoch is assumed), stopped when it first evaluates, a
     $B --strategies "boed[signals=None]" --budget 300 --dataset cifar100 --out $R/sf_nosig/cifar100
     $B --strategies "boed[signals=None]" --budget 600 $F --dataset cifar100 --out $R/mf_nosig/cifar100
 
-then ``python benchmarks/fidelity_study.py report`` with every folder (the exact line is at the end
+then ``python -m benchmarks.fidelity_study report`` with every folder (the exact line is at the end
 of ``benchmarks/results/fidelity/table.md``; a folder of boed runs is labelled ``FOLDER=LABEL``)
 writes ``table.md`` (per dataset, arm and M: simulated hours to the optimum, median [IQR] over seeds,
 a run that never found it counting as infinitely long; runs that found it; evaluations at each level,
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         text + "\n\nA 12-epoch evaluation is charged 12/200 of the cell's 200-epoch NB201 training time (the table "
         "records none; same time per epoch assumed). Hours: simulated, to the first 200-epoch evaluation of the "
         "200-epoch validation optimum; a run that never found it counts as infinitely long (\"not found\").\n\n"
-        "Command: `python benchmarks/fidelity_study.py report "
+        "Command: `python -m benchmarks.fidelity_study report "
         + " ".join(f'"{s}"' for s in args.sources) + f" --out {args.out}`\n")
     plot_regret_over_time(traj, out / "regret_over_time.png", column="recommended_test_regret")
     print(text)

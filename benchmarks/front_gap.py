@@ -7,7 +7,7 @@ costs: the cheap end below it, the expensive, accurate end above it. It also cou
 that went to cells costing at least that much. Per (dataset, objectives, strategy) it prints the
 medians over the seeds::
 
-    python benchmarks/front_gap.py benchmarks/results/mo --strategies boed-mo,qnehvi --seeds 0-4
+    python -m benchmarks.front_gap benchmarks/results/mo --strategies boed-mo,qnehvi --seeds 0-4
 
 With accuracy maximised and one cost minimised, the dominated region is the area under the
 front's step function A(c) (the best accuracy among front cells costing at most c), from the
@@ -18,14 +18,11 @@ is exact here on the merged breakpoints (pymoo's indicator gives the total, not 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def front_level(report, codes: Sequence[int], at: np.ndarray) -> np.ndarray:

@@ -3,8 +3,8 @@
 The full run the issue asks for (3 datasets x 2 objective pairs x 20 seeds x budget 100 x 5
 strategies) is the default::
 
-    python benchmarks/mo_study.py run --out benchmarks/results/mo
-    python benchmarks/mo_study.py report --out benchmarks/results/mo
+    python -m benchmarks.mo_study run --out benchmarks/results/mo
+    python -m benchmarks.mo_study report --out benchmarks/results/mo
 
 ``run`` writes one file per (dataset, objectives, strategy, seed) under ``<out>/runs/`` and skips
 runs already there, so the study can be run in pieces (by strategy, dataset or seed range, on
@@ -29,8 +29,6 @@ from pathlib import Path
 
 import pandas as pd
 
-if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 OBJECTIVE_SETS = ("accuracy,latency", "accuracy,flops")
@@ -128,7 +126,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     summary = summarize_mo(traj)
     summary.to_csv(out / "summary.csv", index=False)
     table = markdown_table_mo(summary)
-    (out / "table.md").write_text(table + "\n\nCommand: `python benchmarks/mo_study.py report --out "
+    (out / "table.md").write_text(table + "\n\nCommand: `python -m benchmarks.mo_study report --out "
                                   f"{args.out}` (runs made with `mo_study.py run`, see README)\n")
     plot_hypervolume_ratio(traj, out / "hypervolume_ratio.png")
     for (ds, objs), g in traj.groupby(["dataset", "objectives"], sort=False):

@@ -5,7 +5,7 @@ Optuna is installed beside the package, not into it, e.g.::
 
     pip install --target "$PEERS" optuna      # then drop the numpy, packaging, tqdm and
                                                       # typing_extensions it brought (the venv has them)
-    PYTHONPATH=$PEERS:. python benchmarks/optuna_fidelity.py bench --strategies optuna-sha,optuna-hyperband \\
+    PYTHONPATH=$PEERS:. python -m benchmarks.optuna_fidelity bench --strategies optuna-sha,optuna-hyperband \\
         --fidelity epochs=12,200 --dataset cifar100 --seeds 3 --workers 1,4,16 --clock simulated --stop-at-optimum \\
         --budget 1000 --stop-when 'finished>=259200' --quiet --out runs/fidelity/optuna/cifar100
 
@@ -91,5 +91,5 @@ if __name__ == "__main__":
     from boed_nas.cli import main
 
     if sys.argv[1:2] != ["bench"]:
-        sys.exit("usage: python benchmarks/optuna_fidelity.py bench ARGS (boed-nas bench's arguments)")
+        sys.exit("usage: python -m benchmarks.optuna_fidelity bench ARGS (boed-nas bench's arguments)")
     sys.exit(main(sys.argv[1:]))

@@ -6,7 +6,7 @@ controller, builds the belief over the pool once, and scores the candidates both
 whether the argmax agrees, the largest score difference relative to the largest score, and the
 CPU seconds of the GIBBON scoring each way.
 
-    python benchmarks/pool_marginals_check.py benchmarks/results/nb201/additive_cifar100 --seeds 0-2
+    python -m benchmarks.pool_marginals_check benchmarks/results/nb201/additive_cifar100 --seeds 0-2
 
 (``--label`` picks the runs to replay where a folder holds several strategies.)
 """
@@ -14,12 +14,9 @@ CPU seconds of the GIBBON scoring each way.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
-if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ each command writes its trajectories when it ends::
 
 (each resumable with ``--resume``; the runs/ folders are not committed), then::
 
-    python benchmarks/scaleout_study.py report $R/async/cifar10 $R/async/cifar100 $R/async/ImageNet16-120 \\
+    python -m benchmarks.scaleout_study report $R/async/cifar10 $R/async/cifar100 $R/async/ImageNet16-120 \\
         $R/ignore "$R/sync=boed (synchronous batches)" $R/fantasy --out $R
 
 writes ``trajectories.csv.gz`` (every run), ``table.md`` (per dataset, strategy and M: simulated time to
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     traj, text = write_tables(args.sources, out, table, markdown)
-    (out / "table.md").write_text(text + "\n\nCommand: `python benchmarks/scaleout_study.py report "
+    (out / "table.md").write_text(text + "\n\nCommand: `python -m benchmarks.scaleout_study report "
                                   + " ".join(f'"{s}"' if " " in s else s for s in args.sources)
                                   + f" --out {args.out}`\n")
     plot_regret_over_time(traj, out / "regret_over_time.png")

@@ -1,6 +1,6 @@
 """Ask time of boed on spaces of your own: enumerated (under 50,000 configurations) and generated.
 
-    python benchmarks/space_ask_time.py --out benchmarks/results/space
+    python -m benchmarks.space_ask_time --out benchmarks/results/space
 
 For each space, seeds 0-2: a boed search on a synthetic landscape (one optimum; main effects and
 one interaction) told 200 evaluations one at a time; the CPU seconds (``time.process_time``, this
@@ -85,7 +85,7 @@ def main() -> None:
         med, lo, hi = median_iqr(g["ask_cpu_s_window"].to_numpy())
         pool = "enumerated" if g["enumerated"].iloc[0] else f"generated (~{POOL_RANDOM} random + neighbours of {POOL_PARENTS})"
         lines.append(f"| {name} | {g['configurations'].iloc[0]:,} | {pool} | {n} | {med:.2f} [{lo:.2f}, {hi:.2f}] |")
-    text = "\n".join(lines) + f"\n\nCommand: `python benchmarks/space_ask_time.py --out {args.out} --seeds {args.seeds}`\n"
+    text = "\n".join(lines) + f"\n\nCommand: `python -m benchmarks.space_ask_time --out {args.out} --seeds {args.seeds}`\n"
     (out / "ask_time.md").write_text(text)
     print(text)
 

@@ -6,9 +6,9 @@ warm start the real run had for its next fit), tells result q-1 and times ``ask(
 the model on q-1 observations and scores the pool, as a user's ask/tell loop does. Wall and CPU
 seconds are both reported: on a shared machine CPU time is the comparable figure.
 
-    python benchmarks/step_time.py benchmarks/results/nb201/additive_cifar100 \\
+    python -m benchmarks.step_time benchmarks/results/nb201/additive_cifar100 \\
         --label "boed[kernel=categorical+additive,n_init=5]" --spec boed --seeds 0-4 --at 50,100,200
-    python benchmarks/step_time.py benchmarks/results/mo --label boed-mo --seeds 0-2 --at 50,100
+    python -m benchmarks.step_time benchmarks/results/mo --label boed-mo --seeds 0-2 --at 50,100
 
 (a multi-objective run is replayed with its objectives and the table's costs for its dataset).
 """
@@ -16,14 +16,11 @@ seconds are both reported: on a shared machine CPU time is the comparable figure
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
 import pandas as pd
 
-if __package__ in (None, ""):  # run as `python benchmarks/<script>.py`: the repository root holds `benchmarks`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.common import recorded_outcome, runs_of
 from boed_nas.experiment.bench import markdown_frame, parse_seeds

@@ -1,10 +1,10 @@
 """Measurements of the supernet search (boed_nas.supernet) on CPU, in minutes.
 
-    python benchmarks/supernet_study.py --study all            # everything below, ~15-25 min on 2 cores
-    python benchmarks/supernet_study.py --study collapse --seeds 5 --epochs 15
-    python benchmarks/supernet_study.py --study order --seeds 3 --epochs 6
-    python benchmarks/supernet_study.py --study lambda --epochs 10
-    python benchmarks/supernet_study.py --study costfit
+    python -m benchmarks.supernet_study --study all            # everything below, ~15-25 min on 2 cores
+    python -m benchmarks.supernet_study --study collapse --seeds 5 --epochs 15
+    python -m benchmarks.supernet_study --study order --seeds 3 --epochs 6
+    python -m benchmarks.supernet_study --study lambda --epochs 10
+    python -m benchmarks.supernet_study --study costfit
 
 Studies (results in benchmarks/results/supernet/):
 

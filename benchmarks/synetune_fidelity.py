@@ -5,7 +5,7 @@ Syne Tune is installed beside the package, not into it (its xgboost dependency i
 these schedulers), e.g.::
 
     pip install --target "$PEERS" --no-deps syne-tune dill sortedcontainers statsmodels patsy
-    PYTHONPATH=$PEERS:. python benchmarks/synetune_fidelity.py bench --strategies st-asha,st-hyperband,st-bohb \\
+    PYTHONPATH=$PEERS:. python -m benchmarks.synetune_fidelity bench --strategies st-asha,st-hyperband,st-bohb \\
         --fidelity epochs=12,200 --dataset cifar100 --seeds 3 --workers 1,4,16 --clock simulated --stop-at-optimum \\
         --budget 1000 --stop-when 'finished>=259200' --quiet --out runs/fidelity/synetune/cifar100
 
@@ -126,5 +126,5 @@ if __name__ == "__main__":
     from boed_nas.cli import main
 
     if sys.argv[1:2] != ["bench"]:
-        sys.exit("usage: python benchmarks/synetune_fidelity.py bench ARGS (boed-nas bench's arguments)")
+        sys.exit("usage: python -m benchmarks.synetune_fidelity bench ARGS (boed-nas bench's arguments)")
     sys.exit(main(sys.argv[1:]))

@@ -7,7 +7,7 @@ a run that never gets there counts as infinitely many) over the runs of a bench 
 table's near-tie statistics (the top classes' validation means and the seed-to-seed standard
 deviation among the top 200 classes).
 
-    python benchmarks/topk.py benchmarks/results/nb201/boed_merged [--k 1,3,5,10]
+    python -m benchmarks.topk benchmarks/results/nb201/boed_merged [--k 1,3,5,10]
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 (seed 0), each trained with training seeds 0 and 1 exactly as the tables train (8 epochs on the
 digits' split of ``benchmarks.real_training``).
 
-    python benchmarks/scripts/blueprint_subspace_pilot.py > benchmarks/results/matched_supernet_k13/pilot.txt   # ~4 min on 2 cores
+    python -m benchmarks.scripts.blueprint_subspace_pilot > benchmarks/results/matched_supernet_k13/pilot.txt   # ~4 min on 2 cores
 
 Printed per candidate: ICC(1) of the validation accuracy over the 48 networks (the share of a
 training's variance that is the network), the Spearman of training seed 0 with seed 1, the range of
@@ -12,15 +12,12 @@ the networks' mean validation accuracy, and the Spearman of mean validation with
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from boed_nas.blueprint.space import BlueprintSpace, StageSpec  # noqa: E402
 

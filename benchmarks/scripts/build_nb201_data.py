@@ -19,7 +19,7 @@ and ``boed_nas/nb201/data/nb201_12epoch.csv.gz``, the second fidelity: one row p
 
 Usage (from the repository root; needs the sibling ``shared/`` folder):
 
-    python benchmarks/scripts/build_nb201_data.py [--table PATH] [--flops PATH] [--out PATH]
+    python -m benchmarks.scripts.build_nb201_data [--table PATH] [--flops PATH] [--out PATH]
 """
 
 from __future__ import annotations

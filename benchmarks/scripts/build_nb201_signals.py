@@ -7,8 +7,8 @@ the cell's NB201 network (C=16, N=5, 10 classes, 3 x 32 x 32 inputs) with weight
 No results table is read. Each cell is computed alone in one thread, so the numbers do not depend
 on ``--jobs``.
 
-    python benchmarks/scripts/build_nb201_signals.py --jobs 2          # all 6,466 classes -> the shipped file
-    python benchmarks/scripts/build_nb201_signals.py --limit 150 --out /tmp/signals_150.csv.gz   # a sample
+    python -m benchmarks.scripts.build_nb201_signals --jobs 2          # all 6,466 classes -> the shipped file
+    python -m benchmarks.scripts.build_nb201_signals --limit 150 --out /tmp/signals_150.csv.gz   # a sample
 
 Writes ``boed_nas/nb201/data/signals.csv.gz`` (one row per class: ``code``, the representative's
 cell code, then one column per signal; gzip with mtime 0, so the same numbers give the same bytes).

@@ -7,7 +7,7 @@ rank, by 12-epoch value, of the 200-epoch validation optimum; and how many of th
 value are in the top 1% by 200 epochs. A screening level helps a search find the optimum only as far
 as it ranks the best networks as the target does. Usage::
 
-    python benchmarks/scripts/fidelity_tie.py > benchmarks/results/fidelity/tie.md
+    python -m benchmarks.scripts.fidelity_tie > benchmarks/results/fidelity/tie.md
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def main() -> None:
         overlap = len(set(np.argsort(-v12)[:k]) & set(top1))
         print(f"| {name} | {spearmanr(v12, v200).statistic:.3f} | {spearmanr(v12[top1], v200[top1]).statistic:.3f} "
               f"| {spearmanr(v12[top100], v200[top100]).statistic:.3f} | {rank12} of {len(order)} | {overlap} of {k} |")
-    print("\nCommand: `python benchmarks/scripts/fidelity_tie.py` (the shipped 12- and 200-epoch tables; "
+    print("\nCommand: `python -m benchmarks.scripts.fidelity_tie` (the shipped 12- and 200-epoch tables; "
           "200-epoch: validation mean over training seeds).")
 
 

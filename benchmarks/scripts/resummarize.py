@@ -6,7 +6,7 @@ A bench folder's table is a summary of its trajectories; when the summary's conv
 they are and keeps the table's ``Command:`` line (the ``boed-nas bench`` that made the runs), so
 ``git diff`` shows only the numbers that changed:
 
-    python benchmarks/scripts/resummarize.py benchmarks/results/nb201/baselines_c10_300 \\
+    python -m benchmarks.scripts.resummarize benchmarks/results/nb201/baselines_c10_300 \\
         benchmarks/results/nb201/supernet_prior_c10_seeds5to19
 
 (``--check`` prints what would change and writes nothing.)

@@ -1,7 +1,7 @@
 """How good each signal at initialisation is on its own: Spearman with NB201's validation accuracy.
 
-    python benchmarks/scripts/signal_spearman.py                              # the shipped signals.csv.gz
-    python benchmarks/scripts/signal_spearman.py /tmp/signals_150.csv.gz      # a --limit sample
+    python -m benchmarks.scripts.signal_spearman                              # the shipped signals.csv.gz
+    python -m benchmarks.scripts.signal_spearman /tmp/signals_150.csv.gz      # a --limit sample
 
 For every class in the signal table (``build_nb201_signals.py``), the Spearman rank correlation of
 each signal with the mean over training seeds of the class representative's validation accuracy

@@ -90,7 +90,7 @@ INPUT_SHAPE = (3, 32, 32)
 NUM_CLASSES = 10
 BATCH_SIZE = 64
 SIGNALS_FILE = "signals.csv.gz"
-BUILD_COMMAND = "python benchmarks/scripts/build_nb201_signals.py --jobs 2"
+BUILD_COMMAND = "python -m benchmarks.scripts.build_nb201_signals --jobs 2"
 _BATCH_SALT = 0xD161  # the probe batch's stream, apart from the weights' (seed, cell code)
 _WEIGHTED = (nn.Conv2d, nn.Linear)
 

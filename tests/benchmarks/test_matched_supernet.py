@@ -52,11 +52,11 @@ def test_a_missing_table_names_the_command_that_builds_it(tmp_path, monkeypatch)
     import benchmarks.blueprint_table as bt
     from boed_nas.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="build_blueprint_table.py"):
+    with pytest.raises(ConfigError, match="python -m benchmarks.scripts.build_blueprint_table"):
         bt.load_table(tmp_path / "nowhere.csv.gz")
     monkeypatch.setattr(bt, "DATA", tmp_path)
     bt.load_table.cache_clear()
-    with pytest.raises(ConfigError, match="build_blueprint_table.py --table k13"):
+    with pytest.raises(ConfigError, match="build_blueprint_table --table k13"):
         bt.load_table("k13")
     with pytest.raises(ConfigError, match="'k7'.*k13"):
         bt.table_spec("k7")

