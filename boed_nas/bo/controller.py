@@ -396,7 +396,9 @@ class BOEDController(Strategy):
         cells, probs = b.argmax_distribution()
         best = self._recommended_index(lambda idx: b.mean[torch.as_tensor(idx, dtype=torch.long)], evaluated)
         h = b.argmax_entropy()
-        prev = self.reports[-1]["argmax_entropy"] if self.reports else math.log(self.pool.n_configs)
+        prev = self.reports[-1].get("argmax_entropy") if self.reports else None
+        if not _finite_number(prev):  # the first report (or a hand-edited state's last one without it)
+            prev = math.log(self.pool.n_configs)
         self.reports.append({
             "observations": len(self._successes()),
             "recommended_cell": str(self.pool.configs[best]),
@@ -464,9 +466,6 @@ class BOEDController(Strategy):
         reports, belief = extra.get("reports", []), extra.get("belief")
         if not isinstance(reports, list) or not all(isinstance(r, Mapping) for r in reports):
             raise StateError("corrupt boed state: 'reports' is not a list of records")
-        if reports and not _finite_number(reports[-1].get("argmax_entropy")):  # the next report reads it
-            raise StateError("corrupt boed state: the last report has no finite 'argmax_entropy', got "
-                             f"{reports[-1].get('argmax_entropy')!r}")
         self.belief.load_state(belief)
         self.reports = list(reports)
 
