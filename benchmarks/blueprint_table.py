@@ -14,7 +14,7 @@ or kept), 12 choices per stage, 12^3 = 1,728 networks, every one valid:
   kernels 1, 3, 5 at fixed widths 16, 32, 64 by a pilot of 48 random networks x 2 seeds of each
   (ICC(1) 0.93 against 0.82; mean validation ranks mean test at 0.87 against 0.58).
 
-Build one with ``python -m benchmarks.scripts.build_blueprint_table --table NAME`` (provenance in
+Build one with ``python -m tools.build_blueprint_table --table NAME`` (provenance in
 the table's folder, ``PROVENANCE.md``); ``python -m benchmarks.blueprint_table --table NAME`` says
 how well it separates its networks.
 
@@ -99,7 +99,7 @@ def load_table(which: str | Path) -> pd.DataFrame:
     if not path.exists():
         name = next((t.name for t in TABLES.values() if t.path == path), "NAME")
         raise ConfigError(f"the blueprint table {path} is missing; build it with "
-                          f"python -m benchmarks.scripts.build_blueprint_table --table {name}")
+                          f"python -m tools.build_blueprint_table --table {name}")
     table = pd.read_csv(path).set_index("config")
     seeds = training_seeds(table)
     if not seeds:

@@ -37,7 +37,7 @@ FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 NOT_RUN = {
     "pip install": "the suite's environment is that install",
     "python -m pytest": "the suite itself (.ci/run runs it)",
-    "python -m benchmarks.scripts.build_nb201_signals": "rebuilds the shipped signals: about 2.6 CPU-hours",
+    "python -m tools.build_nb201_signals": "rebuilds the shipped signals: about 2.6 CPU-hours",
     "python examples/ax_custom_space.py": "real trainings on digits, about 4 minutes on 2 cores",
 }
 STUB = '''\

@@ -5,7 +5,7 @@ Every discrete network of the space is a sum of independent parts: the stem, eac
 block (this stage's width and the kernel) and the head (the last stage's width). The FLOPs of
 every candidate part are counted once with ``torch.utils.flop_counter.FlopCounterMode`` on the
 module the discrete network builds (2 FLOPs per multiply-add of convolutions and linear layers;
-BN, ReLU, pooling and the residual additions count 0, as in ``benchmarks/scripts/measure_flops.py``);
+BN, ReLU, pooling and the residual additions count 0, as in ``tools/measure_flops.py``);
 parameters are counted exactly from the same modules. A blueprint's cost is the sum of its parts'
 counts, which equals a FlopCounterMode count of its whole network (a test checks this).
 
@@ -19,7 +19,7 @@ and equals the counted cost when every choice is one-hot.
 
 Latency (optional): a lookup table of each candidate part timed in isolation on this machine
 (``torch.utils.benchmark.Timer``, median and interquartile range over repeated blocks), see
-:func:`measure_latency_table` and ``benchmarks/scripts/measure_blueprint_latency.py``. A
+:func:`measure_latency_table` and ``tools/measure_blueprint_latency.py``. A
 blueprint's predicted latency is the sum of its parts' medians (additive model; its error against
 whole-network timings is what that script reports).
 """
@@ -161,7 +161,7 @@ def load_latency_table(path: str | Path):
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"latency table {path} does not exist (write one with "
-                                f"benchmarks/scripts/measure_blueprint_latency.py)")
+                                f"tools/measure_blueprint_latency.py)")
     df = pd.read_csv(path)
     missing = [c for c in LATENCY_COLUMNS if c not in df.columns]
     if missing:

@@ -78,7 +78,7 @@ class BlueprintConfig(BilevelConfig):
                                  choices=EXACT_METRICS)
     lam_metric: str = setting("latency", "latency (ms, a lookup table measured on this machine), flops_M or "
                                          "params_M", group="cost", choices=tuple(METRICS))
-    latency_table: str | None = setting(None, "CSV from benchmarks/scripts/measure_blueprint_latency.py; none: "
+    latency_table: str | None = setting(None, "CSV from tools/measure_blueprint_latency.py; none: "
                                               "measured when lambda needs it", group="cost")
     # retraining from scratch
     retrain_epochs: int = setting(20, "epochs to retrain the derived network (and the baseline) from scratch",

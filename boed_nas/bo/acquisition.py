@@ -207,7 +207,7 @@ def _one_point(name: str, b: PoolBelief, model: Model, X: torch.Tensor) -> torch
 def score_on_gp(name: str, b: PoolBelief) -> torch.Tensor:
     """The one-point acquisitions ``"mes"``, ``"ei"`` and ``"ucb"`` scored by botorch on the GP
     itself, the way ``score`` did before ``PoolMarginals``: slower, same values. Kept as the
-    reference that tests and ``benchmarks/pool_marginals_check.py`` compare ``score`` with."""
+    reference that tests and ``tools/pool_marginals_check.py`` compare ``score`` with."""
     if name not in ONE_POINT:
         raise ConfigError(f"score_on_gp covers {list(ONE_POINT)}, got {name!r}")
     return _one_point(name, b, b.model, b.X[b.candidates])

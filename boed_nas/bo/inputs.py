@@ -210,7 +210,7 @@ def resolve_signals(signals: Any) -> tuple[list[str] | dict[str, list[float]] | 
     missing = np.setdiff1d(codes, table.index.to_numpy())
     if len(missing):
         raise ConfigError(f"the shipped signal table lacks {len(missing)} of the {len(universe)} isomorphism "
-                          "classes; rebuild it with `python -m benchmarks.scripts.build_nb201_signals`")
+                          "classes; rebuild it with `python -m tools.build_nb201_signals`")
     values = table.loc[codes, list(names)].to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise ConfigError("the shipped signal table holds non-finite values; rebuild it")

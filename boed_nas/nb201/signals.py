@@ -55,7 +55,7 @@ training. ICML 2021 (``jacob_cov``: its first version; ``naswot``: its second).
 of the search-space abstraction where a configuration builds a network); ``cell_signals`` and
 ``signal_table`` do it for NB201 cells. ``load_signals()`` reads the table built for the 6,466
 isomorphism classes and shipped in ``boed_nas/nb201/data/signals.csv.gz``
-(``benchmarks/scripts/build_nb201_signals.py``).
+(``tools/build_nb201_signals.py``).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ INPUT_SHAPE = (3, 32, 32)
 NUM_CLASSES = 10
 BATCH_SIZE = 64
 SIGNALS_FILE = "signals.csv.gz"
-BUILD_COMMAND = "python -m benchmarks.scripts.build_nb201_signals --jobs 2"
+BUILD_COMMAND = "python -m tools.build_nb201_signals --jobs 2"
 _BATCH_SALT = 0xD161  # the probe batch's stream, apart from the weights' (seed, cell code)
 _WEIGHTED = (nn.Conv2d, nn.Linear)
 

@@ -1,5 +1,5 @@
 """The tables of real trainings on blueprint sub-spaces and the matched-data supernet study, on a
-synthetic table (the real ones are built by benchmarks/scripts/build_blueprint_table.py)."""
+synthetic table (the real ones are built by tools/build_blueprint_table.py)."""
 
 import json
 
@@ -52,7 +52,7 @@ def test_a_missing_table_names_the_command_that_builds_it(tmp_path, monkeypatch)
     import benchmarks.blueprint_table as bt
     from boed_nas.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="python -m benchmarks.scripts.build_blueprint_table"):
+    with pytest.raises(ConfigError, match="python -m tools.build_blueprint_table"):
         bt.load_table(tmp_path / "nowhere.csv.gz")
     monkeypatch.setattr(bt, "DATA", tmp_path)
     bt.load_table.cache_clear()
@@ -100,7 +100,7 @@ def test_a_study_folder_holds_one_table(tmp_path, capsys):
                                            (["--sample", "5"], "--sample writes a pilot"),
                                            (["--workers", "0"], "--workers must be at least 1, got 0")])
 def test_table_builder_usage_errors(args, message, capsys):
-    from benchmarks.scripts.build_blueprint_table import main
+    from tools.build_blueprint_table import main
 
     with pytest.raises(SystemExit):
         main(["--table", "k13", *args])

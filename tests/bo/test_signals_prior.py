@@ -180,10 +180,10 @@ def test_bad_signals_are_config_errors(monkeypatch):
     from boed_nas.nb201 import signals
 
     def absent():
-        raise ConfigError("the NB201 signal table ... build it with `python -m benchmarks.scripts.build_nb201_signals`")
+        raise ConfigError("the NB201 signal table ... build it with `python -m tools.build_nb201_signals`")
 
     monkeypatch.setattr(signals, "load_signals", absent)
-    with pytest.raises(ConfigError, match="benchmarks.scripts.build_nb201_signals"):
+    with pytest.raises(ConfigError, match="tools.build_nb201_signals"):
         BOEDController(signals=["synflow"])
     monkeypatch.setattr(signals, "load_signals", lambda: pd.DataFrame({"synflow": SIGNAL},
                                                                       index=[c.code for c in POOL]))

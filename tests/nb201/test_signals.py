@@ -112,7 +112,7 @@ def test_the_shipped_table_absent_is_a_config_error_naming_the_command(monkeypat
     monkeypatch.setattr(S.resources, "files", lambda package: Missing())
     S.load_signals.cache_clear()
     try:
-        with pytest.raises(ConfigError, match="python -m benchmarks.scripts.build_nb201_signals"):
+        with pytest.raises(ConfigError, match="python -m tools.build_nb201_signals"):
             S.load_signals()
         # a table that is there is read, indexed by code
         pd.DataFrame({"code": [5, 1], "synflow": [1.0, 2.0]}).to_csv(tmp_path / S.SIGNALS_FILE, index=False,

@@ -1,8 +1,8 @@
 """Build a table of real trainings of ``benchmarks.blueprint_table``: every network of the table's
 sub-space trained with each of its training seeds, on a Dask ``LocalCluster``.
 
-    python -m benchmarks.scripts.build_blueprint_table --table k13 --workers 2   # ~65 minutes on 2 cores
-    python -m benchmarks.scripts.build_blueprint_table --table k13 --sample 48 --out /tmp/t.csv.gz   # a pilot
+    python -m tools.build_blueprint_table --table k13 --workers 2   # ~65 minutes on 2 cores
+    python -m tools.build_blueprint_table --table k13 --sample 48 --out /tmp/t.csv.gz   # a pilot
 
 Every finished training is appended to ``<out>.partial.jsonl`` as it arrives, so an interrupted build
 resumes where it stopped (rerun the same command); the table is written at the end, one row per
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 from benchmarks.blueprint_table import TABLES, table_spec  # noqa: E402
 from benchmarks.real_training import EPOCHS  # noqa: E402

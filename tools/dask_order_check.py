@@ -1,6 +1,6 @@
 """A real Dask run finishes evaluations in the order the simulated clock predicts.
 
-    python -m benchmarks.dask_order_check --out benchmarks/results/scaleout/dask_order_check.md
+    python -m tools.dask_order_check --out benchmarks/results/scaleout/dask_order_check.md
 
 Random search (its cells do not depend on the results, so both runs evaluate the same cells in
 the same order of asks) on NB201 CIFAR-10, 2 workers, 24 evaluations: once on the simulated
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "identical" if same else (f"{len(swapped)} pair(s) in the other order, at most {gap * 1000:.0f} ms "
                                         f"apart on the simulated clock (/ 10,000), i.e. {gap * SCALE:.0f} s of training")
     lines = [f"# Dask LocalCluster (2 worker processes) against the simulated clock: {args.evaluations} evaluations",
-             "", f"Command: `python -m benchmarks.dask_order_check --evaluations {args.evaluations} --seed {args.seed}`", "",
+             "", f"Command: `python -m tools.dask_order_check --evaluations {args.evaluations} --seed {args.seed}`", "",
              f"Finish order: **{verdict}**; positions identical: {sum(a == b for a, b in zip(cells, real['cell']))} of "
              f"{len(cells)}. The Dask times include the cluster's start and each task's dispatch.", "",
              "| # | cell (simulated order) | simulated finish / 10,000 (s) | cell (Dask order) | Dask finish (s) |",

@@ -11,7 +11,7 @@ probabilities (``BlueprintCosts.set_latency_table``).
 prediction (sum of the parts' medians), which leaves out the residual additions and Python
 overhead between modules: the report gives that error and its spread.
 
-    python -m benchmarks.scripts.measure_blueprint_latency --out benchmarks/results/blueprint/latency_table.csv --check 20
+    python -m tools.measure_blueprint_latency --out benchmarks/results/blueprint/latency_table.csv --check 20
     boed-nas blueprint --lam 0.3 --latency-table benchmarks/results/blueprint/latency_table.csv
 """
 

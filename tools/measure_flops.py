@@ -14,8 +14,8 @@ the skeleton, whatever the other edges hold; the script checks it by counting th
 of ``--verify`` random cells per dataset directly and requiring identical integers. (Counting
 all 46,875 networks directly costs about 45 CPU-minutes of FlopCounterMode overhead.)
 
-    python -m benchmarks.scripts.measure_flops --out benchmarks/data/nb201_flops.csv.gz
-    python -m benchmarks.scripts.build_nb201_data
+    python -m tools.measure_flops --out benchmarks/data/nb201_flops.csv.gz
+    python -m tools.build_nb201_data
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ the cell's NB201 network (C=16, N=5, 10 classes, 3 x 32 x 32 inputs) with weight
 No results table is read. Each cell is computed alone in one thread, so the numbers do not depend
 on ``--jobs``.
 
-    python -m benchmarks.scripts.build_nb201_signals --jobs 2          # all 6,466 classes -> the shipped file
-    python -m benchmarks.scripts.build_nb201_signals --limit 150 --out /tmp/signals_150.csv.gz   # a sample
+    python -m tools.build_nb201_signals --jobs 2          # all 6,466 classes -> the shipped file
+    python -m tools.build_nb201_signals --limit 150 --out /tmp/signals_150.csv.gz   # a sample
 
 Writes ``boed_nas/nb201/data/signals.csv.gz`` (one row per class: ``code``, the representative's
 cell code, then one column per signal; gzip with mtime 0, so the same numbers give the same bytes).
@@ -32,7 +32,7 @@ import torch
 from boed_nas.nb201.signals import SIGNALS, signal_table
 from boed_nas.nb201.space import canonical_cells
 
-SHIPPED = Path(__file__).resolve().parents[2] / "boed_nas" / "nb201" / "data" / "signals.csv.gz"
+SHIPPED = Path(__file__).resolve().parents[1] / "boed_nas" / "nb201" / "data" / "signals.csv.gz"
 GZIP = {"method": "gzip", "mtime": 0}
 
 

@@ -19,7 +19,7 @@ and ``boed_nas/nb201/data/nb201_12epoch.csv.gz``, the second fidelity: one row p
 
 Usage (from the repository root; needs the sibling ``shared/`` folder):
 
-    python -m benchmarks.scripts.build_nb201_data [--table PATH] [--flops PATH] [--out PATH]
+    python -m tools.build_nb201_data [--table PATH] [--flops PATH] [--out PATH]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SRC = {  # shipped prefix -> (validation prefix in the staged table, test/params prefix)
     "c10": ("c10v", "c10"),
     "c100": ("c100", "c100"),

@@ -1,7 +1,7 @@
 """Record the trajectories of a fixed set of runs, to check that a refactoring changed no behaviour.
 
-    python -m benchmarks.scripts.behaviour_fingerprint record OUT     # write OUT/single.csv.gz, mo.csv, ax_loop.txt
-    python -m benchmarks.scripts.behaviour_fingerprint check OUT REF  # record into OUT, then compare with REF
+    python -m tools.behaviour_fingerprint record OUT     # write OUT/single.csv.gz, mo.csv, ax_loop.txt
+    python -m tools.behaviour_fingerprint check OUT REF  # record into OUT, then compare with REF
 
 The runs: boed, bananas and evolution on CIFAR-10, CIFAR-100 and ImageNet16-120, seeds 0-2, budget
 60; boed-mo on CIFAR-10 accuracy+latency, seed 0, budget 60; and ``examples/ax_loop.py``'s output.
@@ -56,7 +56,7 @@ def record(out: Path) -> None:
         out / "single.csv.gz", index=False, compression=GZIP)
     mo = run_bench(["boed-mo"], "cifar10", [0], 60, progress=False, objectives="accuracy,latency")
     mo.drop(columns=WALL_CLOCK, errors="ignore").to_csv(out / "mo.csv", index=False)
-    example = Path(__file__).resolve().parents[2] / "examples" / "ax_loop.py"
+    example = Path(__file__).resolve().parents[1] / "examples" / "ax_loop.py"
     text = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, check=True).stdout
     (out / "ax_loop.txt").write_text(re.sub(r"--- saved and reloaded .*? \(", "--- saved and reloaded <tmp> (", text))
 

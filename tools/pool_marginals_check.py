@@ -6,7 +6,7 @@ controller, builds the belief over the pool once, and scores the candidates both
 whether the argmax agrees, the largest score difference relative to the largest score, and the
 CPU seconds of the GIBBON scoring each way.
 
-    python -m benchmarks.pool_marginals_check benchmarks/results/nb201/additive_cifar100 --seeds 0-2
+    python -m tools.pool_marginals_check benchmarks/results/nb201/additive_cifar100 --seeds 0-2
 
 (``--label`` picks the runs to replay where a folder holds several strategies.)
 """
