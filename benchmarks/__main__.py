@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if done.returncode:
             print(f"python -m benchmarks run {study.name}: a command exited {done.returncode}", file=sys.stderr)
             return done.returncode
-    print("wrote " + ", ".join(study.outputs))
+    print(f"python -m benchmarks run {study.name}: done; its outputs: " + ", ".join(study.outputs))
     return 0
 
 
