@@ -291,6 +291,17 @@ STUDIES: tuple[Study, ...] = (
 )
 
 
+STUDIES += (
+    Study("optuna-default", "BOEDSampler with boed's default of 2026-12-07 (random turns when stalled), 10 seeds",
+          "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler (issue 34)",
+          (f"python -m benchmarks.optuna_study run --arms boed --datasets cifar10 --seeds 0-9 --out {R}/optuna_default/cifar10",
+           f"python -m benchmarks.optuna_study run --arms boed --datasets cifar100 --seeds 0-9 --out {R}/optuna_default/cifar100",
+           f"python -m benchmarks.optuna_study report {R}/optuna_default"),
+          (f"{R}/optuna_default",),
+          notes="The gp and tpe arms did not change; they are in the optuna study's output."),
+)
+
+
 def get(name: str) -> Study:
     for s in STUDIES:
         if s.name == name:
