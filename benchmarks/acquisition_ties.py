@@ -15,35 +15,24 @@ rounding). It also checks that the replayed pick is the cell the run asked for n
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 
-
 def main(argv: list[str] | None = None) -> int:
-    import torch
-
-    from benchmarks.common import replayed_beliefs, runs_of
+    from benchmarks.common import replay_arguments, replayed_beliefs
     from boed_nas import Cell
     from boed_nas.bo.acquisition import score, seeded_argmax
-    from boed_nas.experiment.bench import parse_seeds
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")
-    ap.add_argument("--label", default=None, help="the strategy label of the runs (default: the folder's only one)")
-    ap.add_argument("--seeds", default="0-19")
-    ap.add_argument("--queries", type=int, default=20, help="look at the picks up to this query")
-    ap.add_argument("--rtol", type=float, default=1e-9, help="scores this close to the maximum count as tied")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(1)
-    try:
-        traj = runs_of(args.folder, args.label)
-    except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    def more(ap):
+        ap.add_argument("--queries", type=int, default=20, help="look at the picks up to this query")
+        ap.add_argument("--rtol", type=float, default=1e-9, help="scores this close to the maximum count as tied")
+
+    parsed = replay_arguments(__doc__, "0-19", argv, more)
+    if parsed is None:
         return 2
+    args, traj, seeds = parsed
     by_dataset: dict[str, list[int]] = {}
     mismatches = 0
-    seeds = parse_seeds(args.seeds)
     for (dataset, seed), run in traj.groupby(["dataset", "seed"]):
         if seed not in seeds:
             continue
@@ -51,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         cells = [Cell.parse(c) for c in run["cell"]]
         tied: list[str] = []
         # after the q-th tell the pick is the (q+1)-th cell, so the last cell is only checked, not told
-        for q, s, b in replayed_beliefs(run.iloc[:-1], seed):
+        for q, s, b in replayed_beliefs(run.iloc[:-1], seed, spec=args.spec):
             sc = score(s.acquisition, b, s._generator(0, 1))
             top = sc.max()
             n_tied = int((sc >= top - args.rtol * top.abs()).sum())

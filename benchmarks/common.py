@@ -6,7 +6,9 @@ Not installed and imported by nothing outside ``benchmarks/``.
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,18 +28,44 @@ def recorded_outcome(row: Any) -> Outcome:
     return Outcome(metrics={"val_acc": float(row.val_acc)}, cost=float(row.cost))
 
 
-def replayed_beliefs(run: pd.DataFrame, seed: int, want: Callable[[int], bool] = lambda q: True):
-    """Replay a recorded ``boed`` run (its trajectory rows) into a fresh ``boed`` controller, one
+def replayed_beliefs(run: pd.DataFrame, seed: int, want: Callable[[int], bool] = lambda q: True, spec: str = "boed"):
+    """Replay a recorded ``boed`` run (its trajectory rows) into a fresh controller of ``spec``, one
     tell at a time. After the q-th tell, where ``want(q)`` and the GP is in use, yield ``(q,
     controller, belief)``: the belief over the pool built as the next ask would build it (the
     controller's fit, its seeded generator, nothing pending)."""
-    s = make_strategy("boed", seed=int(seed))
+    s = make_strategy(spec, seed=int(seed))
     for q, r in enumerate(run.sort_values("query").itertuples(), start=1):
         s.tell(Cell.parse(r.cell), recorded_outcome(r))
         if not want(q) or len(s._successes()) < s.n_init:
             continue
         model, evaluated = s.fit()
         yield q, s, s.pool_belief(model, evaluated, [], s._generator(0, 0))
+
+
+def replay_arguments(doc: str, seeds: str, argv: list[str] | None,
+                     more: Callable[[argparse.ArgumentParser], None] = lambda ap: None):
+    """The command line of a tool that replays recorded ``boed`` runs (a bench folder, ``--label``,
+    ``--seeds``, ``--spec``, and the tool's own arguments added by ``more``), parsed, with torch on
+    one thread: ``(args, the runs' trajectories, the seeds)``, or None after printing the error
+    line when the runs cannot be read (the tool exits 2)."""
+    import torch
+
+    from boed_nas.experiment.bench import parse_seeds
+
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")
+    ap.add_argument("--label", default=None, help="the strategy label of the runs (default: the folder's only one)")
+    ap.add_argument("--seeds", default=seeds)
+    ap.add_argument("--spec", default="boed", help="the strategy spec the runs were made with (default: boed)")
+    more(ap)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        traj = runs_of(args.folder, args.label)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    return args, traj, parse_seeds(args.seeds)
 
 
 def runs_of(source: str | os.PathLike[str], label: str | Sequence[str] | None = None) -> pd.DataFrame:

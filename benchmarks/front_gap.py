@@ -24,7 +24,6 @@ from collections.abc import Sequence
 import numpy as np
 
 
-
 def front_level(report, codes: Sequence[int], at: np.ndarray) -> np.ndarray:
     """The step function A(c) of the cells ``codes`` (the same as of their front): for each cost c
     in ``at``, the best accuracy among them costing at most c, or the reference accuracy where none

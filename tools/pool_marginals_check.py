@@ -13,38 +13,25 @@ CPU seconds of the GIBBON scoring each way.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 
-
 def main(argv: list[str] | None = None) -> int:
-    import torch
-
-    from benchmarks.common import replayed_beliefs, runs_of
+    from benchmarks.common import replay_arguments, replayed_beliefs
     from boed_nas.bo.acquisition import score, score_on_gp
-    from boed_nas.experiment.bench import parse_seeds
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("folder", help="a bench folder with trajectories.csv(.gz)")
-    ap.add_argument("--label", default=None, help="the strategy label of the runs (default: the folder's only one)")
-    ap.add_argument("--seeds", default="0-2")
-    ap.add_argument("--every", type=int, default=25)
-    args = ap.parse_args(argv)
-    torch.set_num_threads(1)
-    try:
-        traj = runs_of(args.folder, args.label)
-    except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    parsed = replay_arguments(__doc__, "0-2", argv,
+                              lambda ap: ap.add_argument("--every", type=int, default=25))
+    if parsed is None:
         return 2
+    args, traj, seeds = parsed
     n = differ = 0
     worst = cpu_gp = cpu_pool = 0.0
-    seeds = parse_seeds(args.seeds)
     for (dataset, seed), run in traj.groupby(["dataset", "seed"]):
         if seed not in seeds:
             continue
-        for q, s, b in replayed_beliefs(run, seed, want=lambda q: q % args.every == 0):
+        for q, s, b in replayed_beliefs(run, seed, want=lambda q: q % args.every == 0, spec=args.spec):
             for name in ("mes", "ei", "ucb"):
                 c0 = time.process_time()
                 ref = score_on_gp(name, b)
