@@ -137,9 +137,9 @@ class BOEDController(Strategy):
         Every ``random_every``-th ask (default 10; see ``random_when``) is a uniformly random new
         configuration instead of the acquisition's pick (interleaved random search, as SMAC's
         random design does); 0 for none (``boed[random_every=0]``, the default until 2026-12-07).
-        A guard against a belief that is sure and wrong: an op observed only in poor company (on NB201's 12-epoch landscape,
-        ``skip_connect`` on edge 0->3 seen three times, each beside ``skip_connect`` on edge 0->1)
-        gets a confident main effect, the cells that need it fall out of the plausible set, and no
+        A guard against a belief that is sure and wrong: an op observed only in poor company (on
+        NB201's 12-epoch landscape, ``skip_connect`` on edge 0->3 seen three times, each beside
+        ``skip_connect`` on edge 0->1) gets a confident main effect, the cells that need it fall out of the plausible set, and no
         acquisition computed from that belief proposes them again; a random configuration shows
         the op in other company. The draws come from ``self.rng``, saved with the state, on a
         schedule of the asks (told and pending), so a resumed run draws the same
