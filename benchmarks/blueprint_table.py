@@ -52,6 +52,7 @@ class BlueprintTable:
     macro: BlueprintSpace
     folder: str
     training_seeds: tuple[int, ...]
+    curves: bool = False  # the table records the validation accuracy after every epoch, too
 
     @property
     def path(self) -> Path:
@@ -75,8 +76,10 @@ K35 = BlueprintTable("k35", BlueprintSpace(stages=(StageSpec((8, 16), 2, 1), Sta
 K13 = BlueprintTable("k13", BlueprintSpace(stages=(StageSpec((8, 16), 2, 1), StageSpec((16, 32), 2, 2),
                                                    StageSpec((32, 64), 2, 2)), kernels=(1, 3)),
                      "blueprint_digits_k13", (0, 1, 2))
-TABLES = {t.name: t for t in (K35, K13)}
-SPACE_K35, SPACE_K13 = K35.space, K13.space
+# k13's networks and trainings again, with the learning curve of every training (issue 32's real curves)
+K13LC = BlueprintTable("k13lc", K13.macro, "blueprint_digits_k13_curves", (0, 1), curves=True)
+TABLES = {t.name: t for t in (K35, K13, K13LC)}
+SPACE_K35, SPACE_K13, SPACE_K13LC = K35.space, K13.space, K13LC.space
 
 
 def table_spec(name: str) -> BlueprintTable:

@@ -3,11 +3,14 @@ sub-space trained with each of its training seeds, on a Dask ``LocalCluster``.
 
     python -m tools.build_blueprint_table --table k13 --workers 2   # ~65 minutes on 2 cores
     python -m tools.build_blueprint_table --table k13 --sample 48 --out /tmp/t.csv.gz   # a pilot
+    python -m tools.build_blueprint_table --table k13lc --workers 2   # k13 with learning curves, 2 seeds (~40 min)
 
 Every finished training is appended to ``<out>.partial.jsonl`` as it arrives, so an interrupted build
 resumes where it stopped (rerun the same command); the table is written at the end, one row per
 network: ``config`` (its string form), ``blueprint``, ``flops`` (counted on the built network),
-``params``, and per training seed ``val_acc_s{seed}``, ``test_acc_s{seed}``, ``train_seconds_s{seed}``.
+``params``, and per training seed ``val_acc_s{seed}``, ``test_acc_s{seed}``, ``train_seconds_s{seed}``;
+a table with learning curves (``k13lc``) adds per training seed and epoch ``val_acc_s{seed}_e{epoch}``
+and ``train_seconds_s{seed}_e{epoch}`` (training seconds to the end of that epoch).
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ def train_one(name: str, config_text: str, seed: int) -> dict:
 
     spec = table_spec(name)
     config = spec.space.parse(config_text)
-    r = train_blueprint(spec.macro.blueprint_of(config), spec.macro, splits(), epochs=EPOCHS, seed=seed)
-    return {"config": config_text, "seed": seed, "val_acc": r["val_acc"], "test_acc": r["test_acc"],
-            "train_seconds": r["train_seconds"]}
+    r = train_blueprint(spec.macro.blueprint_of(config), spec.macro, splits(), epochs=EPOCHS, seed=seed,
+                        curve=spec.curves)
+    out = {"config": config_text, "seed": seed, "val_acc": r["val_acc"], "test_acc": r["test_acc"],
+           "train_seconds": r["train_seconds"]}
+    if spec.curves:
+        out.update(val_curve=r["val_curve"], seconds_curve=r["seconds_curve"])
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             r = done[(str(c), s)]
             row.update({f"val_acc_s{s}": round(r["val_acc"], 6), f"test_acc_s{s}": round(r["test_acc"], 6),
                         f"train_seconds_s{s}": round(r["train_seconds"], 4)})
+            for e, (v, t) in enumerate(zip(r.get("val_curve", ()), r.get("seconds_curve", ())), start=1):
+                row.update({f"val_acc_s{s}_e{e}": round(v, 6), f"train_seconds_s{s}_e{e}": round(t, 4)})
         rows.append(row)
     with gzip.GzipFile(args.out, "wb", mtime=0) as f:
         f.write(pd.DataFrame(rows).to_csv(index=False).encode())

@@ -29,12 +29,18 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
 def train_blueprint(blueprint: Blueprint | str, space: BlueprintSpace, splits: Splits, *, epochs: int = 20,
                     seed: int = 0, batch_size: int = 64, lr: float = 0.05, lr_min: float = 1e-3,
                     momentum: float = 0.9, weight_decay: float = 3e-4, grad_clip: float = 5.0,
-                    threads: int | None = 1, progress: bool = False, desc: str = "retrain") -> dict:
+                    threads: int | None = 1, progress: bool = False, desc: str = "retrain",
+                    curve: bool = False) -> dict:
     """Train the blueprint's network from a fresh initialisation (seeded) on ``splits.x_train``.
 
     SGD with momentum and a cosine learning rate, as the supernet's weights. Returns validation
     accuracy (the split the search used for alpha) and, when ``splits`` has one, test accuracy
     (held out from search), plus training accuracy/loss and seconds.
+
+    ``curve``: also the learning curve, ``val_curve`` (validation accuracy after each epoch of this
+    schedule) and ``seconds_curve`` (training seconds up to the end of each epoch, the validation
+    passes not counted). Scoring in eval mode draws no random numbers and updates no statistic, so
+    the training, and its final accuracies, are those of ``curve=False``.
     """
     from tqdm.auto import tqdm
 
@@ -56,6 +62,7 @@ def train_blueprint(blueprint: Blueprint | str, space: BlueprintSpace, splits: S
             t0 = time.perf_counter()
             bar = tqdm(total=epochs * steps, desc=desc, unit="step", disable=not progress, leave=False)
             loss_sum = correct = seen = 0.0
+            val_curve, seconds_curve, scoring = [], [], 0.0
             for _ in range(epochs):
                 net.train()
                 perm = torch.randperm(n, generator=gen)
@@ -75,12 +82,19 @@ def train_blueprint(blueprint: Blueprint | str, space: BlueprintSpace, splits: S
                     seen += len(yb)
                     bar.update()
                 sched.step()
+                if curve:
+                    t1 = time.perf_counter()
+                    seconds_curve.append(t1 - t0 - scoring)
+                    val_curve.append(accuracy(net, splits.x_val, splits.y_val))
+                    scoring += time.perf_counter() - t1
             bar.close()
-            seconds = time.perf_counter() - t0
+            seconds = time.perf_counter() - t0 - scoring
             out = {"blueprint": str(bp), "epochs": epochs, "seed": seed, "train_loss": loss_sum / seen,
                    "train_acc": 100 * correct / seen, "val_acc": accuracy(net, splits.x_val, splits.y_val),
                    "test_acc": (accuracy(net, splits.x_test, splits.y_test) if splits.x_test is not None else None),
                    "train_seconds": seconds}
+            if curve:
+                out.update(val_curve=val_curve, seconds_curve=seconds_curve)
     finally:
         torch.set_num_threads(old)
     return out

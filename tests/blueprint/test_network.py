@@ -104,3 +104,16 @@ def test_hard_mode_runs_one_candidate_per_layer_and_passes_gradient_to_every_gro
     sup(torch.randn(4, 1, 8, 8), w, hard).sum().backward()
     for g in sp.groups():
         assert alpha.grad[g.slice].abs().sum() > 0, g.name
+
+
+def test_a_training_that_records_its_learning_curve_is_the_training_without():
+    from boed_nas.bilevel.data import make_splits
+    from boed_nas.blueprint.train import train_blueprint
+
+    splits = make_splits("digits", val_fraction=0.3, test_fraction=0.2, seed=0, limit=200)
+    bp = TINY_SPACE.sample(np.random.default_rng(0))
+    plain = train_blueprint(bp, TINY_SPACE, splits, epochs=3, seed=1, batch_size=32)
+    curve = train_blueprint(bp, TINY_SPACE, splits, epochs=3, seed=1, batch_size=32, curve=True)
+    assert "val_curve" not in plain and len(curve["val_curve"]) == len(curve["seconds_curve"]) == 3
+    assert curve["val_curve"][-1] == plain["val_acc"] == curve["val_acc"] and curve["test_acc"] == plain["test_acc"]
+    assert curve["seconds_curve"] == sorted(curve["seconds_curve"]) and curve["seconds_curve"][-1] <= curve["train_seconds"] + 1e-9
