@@ -212,7 +212,7 @@ def run_objective(
     progress: Callable[[dict[str, int]], None] | None = None,
     max_initial_failures: int | None = 5,
     timeout: float | None = None,
-    stop_when: str | None = None,
+    stop_when: str | Callable[[dict[str, Any]], bool] | None = None,
 ) -> pd.DataFrame:
     """Run ``strategy`` (on its ``space``) against your ``objective`` until ``budget`` evaluations
     are told; the trajectory (``ObjectiveRecorder``'s columns).
@@ -228,7 +228,9 @@ def run_objective(
     as final, so that a resume after the fix runs it again; so do ``max_initial_failures``
     evaluations that all failed (None: never), and a run whose evaluations all failed.
     ``stop_when`` (e.g. ``"prob_best>=0.9"``): stop when the latest row meets it (``BELIEF_COLUMNS``:
-    what the belief says of its recommendation, for strategies that report it).
+    what the belief says of its recommendation, for strategies that report it); or a function of
+    the latest row (a dict of the trajectory's columns) that returns True to stop, e.g. when a table
+    benchmark of your own first evaluates its known optimum.
     ``timeout`` (seconds): an evaluation that has not returned by then is stopped and told as
     failed (a ``TimeoutError``; transient, so run again within ``max_retries``, if ``TimeoutError``
     is among ``transient``); in this process that means each evaluation runs in a worker process
@@ -325,7 +327,11 @@ class _Loop:
         self.ask_charge, self.max_retries, self.folder, self.progress = ask_charge, max_retries, folder, progress
         self.min_queries = min_queries  # with stop_at_optimum: run on to at least this many told queries
         self.max_initial_failures = max_initial_failures  # stop when this many evaluations, all so far, failed
-        self.stop_rule = parse_stop_rule(stop_when)
+        if stop_when is not None and not isinstance(stop_when, str) and not callable(stop_when):
+            raise ConfigError(f"stop_when must be a rule such as 'prob_best>=0.9' or a function of a trajectory row, "
+                              f"got {stop_when!r}")
+        self.stop_fn = stop_when if callable(stop_when) else None
+        self.stop_rule = None if callable(stop_when) else parse_stop_rule(stop_when)
         self.rows: list[dict[str, Any]] = []
         self.waiting: list[dict[str, Any]] = []  # rows told, their recommendation not yet taken
         self.queue: list[tuple[Configuration, int, float]] = []  # (cell, attempt, ask seconds): asked, not yet submitted
@@ -343,7 +349,11 @@ class _Loop:
 
     def rule_met(self) -> bool:
         """The stop rule (``stop_when``) holds on the latest written row."""
-        if self.stop_rule is None or not self.rows:
+        if not self.rows:
+            return False
+        if self.stop_fn is not None:
+            return bool(self.stop_fn(dict(self.rows[-1])))
+        if self.stop_rule is None:
             return False
         column, op, bound = self.stop_rule
         value = self.rows[-1].get(column, math.nan)

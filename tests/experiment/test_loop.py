@@ -150,3 +150,23 @@ def test_every_row_reaches_the_callback_and_bad_budgets_are_refused():
     for budget, batch, name in ((0, 1, "budget"), (5, 0, "batch_size")):
         with pytest.raises(ConfigError, match=name):
             run_search(RandomSearch(seed=0), NB201Benchmark("cifar10", seed=0), budget, batch_size=batch)
+
+
+def test_stop_when_may_be_a_function_of_the_latest_row():
+    from boed_nas import make_strategy
+    from boed_nas.errors import ConfigError
+    from boed_nas.experiment.loop import run_objective
+    from boed_nas.spaces import Integer, Space
+
+    space = Space([Integer("x", 0, 30)], name="line")
+    rows = []
+
+    def stop(row):
+        rows.append(row)
+        return row["val_acc"] >= 20
+
+    traj = run_objective(make_strategy("random", space=space, seed=0), lambda c: {"val_acc": float(c["x"])}, 30,
+                         stop_when=stop)
+    assert traj["val_acc"].iloc[-1] >= 20 and (traj["val_acc"].iloc[:-1] < 20).all() and rows
+    with pytest.raises(ConfigError, match="stop_when must be a rule"):
+        run_objective(make_strategy("random", space=space, seed=0), lambda c: float(c["x"]), 3, stop_when=3)
