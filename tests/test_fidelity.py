@@ -226,3 +226,29 @@ def test_the_search_command_says_what_each_level_took(tmp_path, capsys):
     assert "evaluations per level: 12: 4 (training time" in out  # the design runs at the cheapest level
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["evaluations_per_level"] == {"12": 4} and summary["fidelity"] == FID
+
+
+def test_points_as_named_parameters_round_trip_and_the_fidelity_may_not_take_a_variables_name():
+    space = FidelitySpace(_toy(), "epochs=1,3")
+    p = AtFidelity(space.base.parse({"a": "c", "b": "d"}), 1)
+    assert space.to_parameters(p) == {"a": "c", "b": "d", "epochs": 1}
+    assert space.from_parameters({"a": "c", "b": "d", "epochs": "1"}) == p
+    assert space.from_parameters({"a": "c", "b": "d"}).level == 3  # without the level: the target
+    with pytest.raises(ConfigError, match="name of one of the space's variables"):
+        FidelitySpace(_toy(), "a=1,3")
+
+
+def test_predict_answers_at_each_points_level_in_that_levels_units():
+    s = make_strategy("boed[n_init=3,n_samples=32,plausible_size=64]", seed=0, space=_toy(), fidelity="epochs=1,3")
+
+    def objective(config, level):  # the cheap level on another scale: 100 points lower
+        return {"val_acc": _score(config, level)["val_acc"] - (100.0 if level == 1 else 0.0)}
+
+    run_objective(s, objective, 14)
+    told = [o.cell for o in s.history if not o.outcome.failed]
+    mean, sd = s.predict(told)
+    assert len(mean) == len(told) and np.all(sd >= 0)
+    for point, m in zip(told, mean):  # each level's predictions on its own level's scale
+        assert (m < -50) == (point.level == 1)
+    bare = s.predict([told[0].config])[0][0]
+    assert bare == pytest.approx(s.predict([AtFidelity(told[0].config, 3)])[0][0])  # a bare configuration: the target

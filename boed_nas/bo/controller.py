@@ -430,32 +430,31 @@ class BOEDController(Strategy):
         The GP models the output-transformed values (``output_transform``: normal scores of ranks by
         default), so its mean is mapped back through the observed values' transform (monotone
         interpolation between the observations, linear beyond them) and its standard deviation by
-        the local slope of that map: an approximation, exact for ``output_transform="standardize"``."""
+        the local slope of that map: an approximation, exact for ``output_transform="standardize"``.
+        With a fidelity, ``configs`` are points at levels (a bare configuration: the target level),
+        each mapped back through its own level's observations."""
         fitted = self.fit()
         if fitted is None:
             return None
         model, _ = fitted
-        if self.fidelity is not None:
-            raise ConfigError("predict() answers at one fidelity; this strategy searches several")
         configs = [self.space.parse(c) for c in configs]
         X = self.pool.features(configs) if configs else self.pool.X[:0]
         mean, var = posterior_mean_var(model, X)
-        signed = np.array([self.signed(o) for o in self._successes()])
-        z = self.belief.transform(signed)
-        order = np.argsort(z, kind="stable")
-        zs, ys = z[order], signed[order]
-        keep = np.concatenate([[True], np.diff(zs) > 0])  # tied values share one normal score
-        zs, ys = zs[keep], ys[keep]
-
-        def back(t: np.ndarray) -> np.ndarray:
-            if len(zs) < 2:
-                return np.full_like(t, ys[0])
-            out = np.interp(t, zs, ys)
-            lo, hi = (ys[1] - ys[0]) / (zs[1] - zs[0]), (ys[-1] - ys[-2]) / (zs[-1] - zs[-2])
-            return np.where(t < zs[0], ys[0] + (t - zs[0]) * lo, np.where(t > zs[-1], ys[-1] + (t - zs[-1]) * hi, out))
-
         m, sd = mean.detach().numpy().astype(np.float64), np.sqrt(np.clip(var.detach().numpy(), 0, None))
-        mu, spread = back(m), (back(m + sd) - back(m - sd)) / 2
+        ok = self._successes()
+        signed = np.array([self.signed(o) for o in ok])
+        # with a fidelity each level's values were transformed on their own (fit), so each level's
+        # predictions are mapped back through that level's observations (all of them for a level
+        # with none yet)
+        level_of = (lambda p: 0) if self.fidelity is None else (lambda p: self.fidelity.index(p.level))
+        observed = np.array([level_of(o.cell) for o in ok])
+        asked = np.array([level_of(c) for c in configs], dtype=int)
+        mu, spread = np.empty_like(m), np.empty_like(m)
+        for level in np.unique(asked):
+            at = asked == level
+            values = signed[observed == level] if (observed == level).any() else signed
+            back = _back_transform(self.belief.transform(values), values)
+            mu[at], spread[at] = back(m[at]), (back(m[at] + sd[at]) - back(m[at] - sd[at])) / 2
         return (mu if self.maximize else -mu), np.abs(spread)
 
     # ------------------------------------------------------------------ state
@@ -468,6 +467,24 @@ class BOEDController(Strategy):
             raise StateError("corrupt boed state: 'reports' is not a list of records")
         self.belief.load_state(belief)
         self.reports = list(reports)
+
+
+def _back_transform(z: np.ndarray, values: np.ndarray) -> Any:
+    """The map from the GP's transformed scale back to the metric's: monotone interpolation between
+    the observations' (normal score, value) pairs, linear beyond them."""
+    order = np.argsort(z, kind="stable")
+    zs, ys = z[order], values[order]
+    keep = np.concatenate([[True], np.diff(zs) > 0])  # tied values share one normal score
+    zs, ys = zs[keep], ys[keep]
+
+    def back(t: np.ndarray) -> np.ndarray:
+        if len(zs) < 2:
+            return np.full_like(t, ys[0])
+        out = np.interp(t, zs, ys)
+        lo, hi = (ys[1] - ys[0]) / (zs[1] - zs[0]), (ys[-1] - ys[-2]) / (zs[-1] - zs[-2])
+        return np.where(t < zs[0], ys[0] + (t - zs[0]) * lo, np.where(t > zs[-1], ys[-1] + (t - zs[-1]) * hi, out))
+
+    return back
 
 
 def _finite_number(v: Any) -> bool:

@@ -69,6 +69,7 @@ from ..nb201.space import CELL_SPACE, EDGE_PARAMETERS, OPS, Cell
 from .. import registry
 from ..strategy import resolve_space
 from ..spaces.base import Categorical, Integer, Ordered, Space
+from ..spaces.fidelity import Fidelity, FidelitySpace
 from ..spaces.protocol import cost_names
 
 PARAMETER_NAMES: tuple[str, ...] = EDGE_PARAMETERS
@@ -131,17 +132,58 @@ def ax_parameters(space: Space, *, node_keeps_constraint: bool = False) -> list[
                           "parameter constraints (configure_experiment(parameter_constraints=[...]), which the BOED "
                           "node reads), give the node the space (boed_generation_strategy(space=...)) and pass "
                           "node_keeps_constraint=True, or search the space with run_objective")
-    out = []
-    for v in space.variables:
-        kinds = {"bool" if isinstance(x, bool) else "int" if isinstance(x, int) else "float" if isinstance(x, float)
-                 else "str" if isinstance(x, str) else type(x).__name__ for x in v.values}
-        if kinds == {"int", "float"}:
-            kinds = {"float"}
-        if len(kinds) != 1 or not kinds <= {"bool", "int", "float", "str"}:
-            raise ConfigError(f"variable {v.name!r} mixes value types {sorted(kinds)}; an Ax choice parameter takes one")
-        out.append(ChoiceParameterConfig(name=v.name, values=list(v.values), parameter_type=kinds.pop(),
-                                         is_ordered=isinstance(v, Ordered)))
-    return out
+    return [ChoiceParameterConfig(name=v.name, values=list(v.values), parameter_type=_value_type(v.name, v.values),
+                                  is_ordered=isinstance(v, Ordered)) for v in space.variables]
+
+
+def _value_type(name: str, values: Sequence[Any]) -> str:
+    """The one Ax parameter type of ``values`` ("bool", "int", "float" or "str")."""
+    kinds = {"bool" if isinstance(x, bool) else "int" if isinstance(x, int) else "float" if isinstance(x, float)
+             else "str" if isinstance(x, str) else type(x).__name__ for x in values}
+    if kinds == {"int", "float"}:
+        kinds = {"float"}
+    if len(kinds) != 1 or not kinds <= {"bool", "int", "float", "str"}:
+        raise ConfigError(f"variable {name!r} mixes value types {sorted(kinds)}; an Ax choice parameter takes one")
+    return kinds.pop()
+
+
+def ax_search_space(space: Space, *, fidelity: Fidelity | str | None = None,
+                    node_keeps_constraint: bool = False) -> Any:
+    """A ``boed_nas.spaces.Space`` as an Ax core ``SearchSpace`` (``ax_parameters``' choices), with
+    ``fidelity`` (``"epochs=1,2,4,8"``, or the space's own ``fidelity``) as one more ordered choice
+    marked ``is_fidelity=True`` with its ``target_value``: Ax's own way of saying that a parameter
+    is a cheaper evaluation of the same configuration. Ax's ``configure_experiment`` takes no
+    fidelity parameter, so give it as a core experiment::
+
+        client.set_experiment(Experiment(search_space=ax_search_space(space, fidelity="epochs=1,2,4,8"), name="mine"))
+        client.configure_optimization(objective="val_acc")
+        client.set_generation_strategy(boed_generation_strategy(seed=0))
+
+    The BOED node then searches over (configuration, level): each trial's parameters carry the
+    level it is to be evaluated at, and its best-point answer is always at the target level."""
+    from ax.core.parameter import ChoiceParameter, ParameterType
+    from ax.core.search_space import SearchSpace
+
+    kinds = {"bool": ParameterType.BOOL, "int": ParameterType.INT, "float": ParameterType.FLOAT,
+             "str": ParameterType.STRING}
+    configs = ax_parameters(space, node_keeps_constraint=node_keeps_constraint)  # its checks and types
+    # Ax sorts the values of a numeric ordered choice (and requires it); a string choice keeps its order
+    params = [ChoiceParameter(c.name, kinds[c.parameter_type], list(c.values), is_ordered=bool(c.is_ordered),
+                              sort_values=bool(c.is_ordered) and c.parameter_type in ("int", "float"))
+              for c in configs]
+    fidelity = getattr(space, "fidelity", None) if fidelity is None else fidelity
+    if fidelity is not None:
+        f = Fidelity.parse(fidelity)
+        if f.name in space.names:
+            raise ConfigError(f"fidelity {f.name!r} has the name of one of the space's variables {space.names}")
+        kind = _value_type(f.name, f.levels)
+        numeric = kind in ("int", "float")
+        if numeric and list(f.levels) != sorted(f.levels):
+            raise ConfigError(f"fidelity {f.spec!r}: Ax sorts a numeric parameter's values, so give its levels in "
+                              "increasing order (cheapest first)")
+        params.append(ChoiceParameter(f.name, kinds[kind], list(f.levels), is_ordered=True, sort_values=numeric,
+                                      is_fidelity=True, target_value=f.target))
+    return SearchSpace(parameters=params)
 
 
 def parameters_of(cell: Cell | str | int) -> dict[str, str]:
@@ -240,9 +282,37 @@ def space_of(experiment: Experiment) -> Any:
     one-value choice. Float ranges are refused (ConfigError): the node scores a finite set of
     configurations. The experiment's parameter constraints (``"depth + stages <= 8"``) become the
     space's constraint (``AxConstraints``): the node never proposes a configuration that breaks one."""
+    params = dict(experiment.search_space.parameters)
+    fidelities = [name for name, p in params.items() if getattr(p, "is_fidelity", False)]
+    if len(fidelities) > 1:
+        raise ConfigError(f"{_label(experiment)} marks {fidelities} as fidelities; the BOED node takes one")
+    if fidelities:
+        return FidelitySpace(_base_space_of(experiment, {n: p for n, p in params.items() if n != fidelities[0]}),
+                             _fidelity_of(experiment, params[fidelities[0]]))
+    return _base_space_of(experiment, params)
+
+
+def _fidelity_of(experiment: Experiment, p: Any) -> Fidelity:
+    """An Ax fidelity parameter (``is_fidelity=True``, ``target_value``) as a ``Fidelity``: the levels of an
+    ordered choice in their order, or every value of an integer range (at most 16); relative costs
+    the levels' values over the target's (``Fidelity``'s default for positive numbers)."""
+    from ax.core.parameter import ChoiceParameter, ParameterType, RangeParameter
+
+    if isinstance(p, ChoiceParameter) and (p.is_ordered or len(p.values) == 2):
+        levels = list(p.values)
+    elif isinstance(p, RangeParameter) and p.parameter_type == ParameterType.INT and p.upper - p.lower < 16:
+        levels = list(range(int(p.lower), int(p.upper) + 1))
+    else:
+        raise ConfigError(f"fidelity parameter {p.name!r} of {_label(experiment)} must be an ordered choice of its levels, "
+                          "cheapest first (or an integer range of at most 16 values), e.g. "
+                          "ChoiceParameter('epochs', ParameterType.INT, [1, 2, 4, 8], is_ordered=True, is_fidelity=True, "
+                          "target_value=8)")
+    return Fidelity(p.name, levels, target=p.target_value)
+
+
+def _base_space_of(experiment: Experiment, params: Mapping[str, Any]) -> Any:
     from ax.core.parameter import ChoiceParameter, FixedParameter, ParameterType, RangeParameter
 
-    params = experiment.search_space.parameters
     if set(params) == set(PARAMETER_NAMES):
         check_search_space(experiment)
         return CELL_SPACE
@@ -272,6 +342,8 @@ def space_of(experiment: Experiment) -> Any:
 def _space_doc(space: Any) -> dict[str, Any] | None:
     """A node's space as data: its variables and, from an Ax experiment, its parameter constraints;
     None for a space rebuilt from its ref alone (NB201's cells)."""
+    if isinstance(space, FidelitySpace):
+        return {"base": _space_doc(space.base), "fidelity": space.fidelity.spec}
     doc = space.to_dict()
     if "variables" not in doc:
         return None
@@ -283,11 +355,15 @@ def _space_doc(space: Any) -> dict[str, Any] | None:
 def _searched(space: Any) -> tuple[Any, Any]:
     """What must not change under a node: the variables (or the ref of a space without) and the Ax
     parameter constraints."""
+    if isinstance(space, FidelitySpace):
+        return (_searched(space.base), space.fidelity.spec)
     doc = _space_doc(space)
     return (space.ref, None) if doc is None else (doc["variables"], doc.get("ax_constraints"))
 
 
-def _space_from_doc(doc: Mapping[str, Any]) -> Space:
+def _space_from_doc(doc: Mapping[str, Any]) -> Any:
+    if "fidelity" in doc:
+        return FidelitySpace(CELL_SPACE if doc["base"] is None else _space_from_doc(doc["base"]), doc["fidelity"])
     space = Space.from_dict({k: v for k, v in doc.items() if k != "ax_constraints"})
     if doc.get("ax_constraints"):
         space = Space(space.variables, constraint=AxConstraints(doc["ax_constraints"]), name=space.name, ref=space.ref)
@@ -473,6 +549,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
             params["space"] = self.space
             self.controller = registry.strategy_class(saved["strategy"])(**params)
             self.controller.load_state_dict(saved)
+            self.space = self.controller.space  # with its fidelity, where it searches one
             self._bound = True
         self._told = {int(i) for i in state.get("told_trials", [])}
 
@@ -498,6 +575,11 @@ class BOEDGenerationNode(ExternalGenerationNode):
 
             return MultiObjectiveBOED(seed=self.seed, space=space, objectives=",".join(self.objectives),
                                       metric=self.measured_metric(), maximize=maximize, **self.controller_kwargs)
+        if isinstance(space, FidelitySpace):
+            if self.pareto:
+                raise ConfigError("the Pareto search takes no fidelity; remove the experiment's is_fidelity parameter")
+            kwargs = {k: v for k, v in self.controller_kwargs.items() if k != "fidelity"}
+            return BOEDController(seed=self.seed, space=space.base, fidelity=space.fidelity, **kwargs)
         return BOEDController(seed=self.seed, space=space, **self.controller_kwargs)
 
     def _to_point(self, parameters: Mapping[str, Any]) -> Any:
@@ -506,14 +588,32 @@ class BOEDGenerationNode(ExternalGenerationNode):
     def _to_parameters(self, point: Any) -> dict[str, Any]:
         return self.space.to_parameters(point)
 
+    def _with_costs(self, space: Any) -> Any:
+        """``space``, its fidelity's target and costs from the node's ``fidelity=`` where given (Ax's
+        parameter says only the levels and the target)."""
+        given = self.controller_kwargs.get("fidelity")
+        if given is None:
+            return space
+        f = Fidelity.parse(given)
+        if not isinstance(space, FidelitySpace):
+            raise ConfigError(f"the node was given fidelity={f.spec!r}, but the experiment has no parameter with "
+                              "is_fidelity=True; add one (ax_search_space(space, fidelity=...))")
+        if f.name != space.fidelity.name or [str(v) for v in f.levels] != [str(v) for v in space.fidelity.levels]:
+            raise ConfigError(f"the node's fidelity={f.spec!r} is not the experiment's fidelity parameter "
+                              f"{space.fidelity.spec!r} (the same name and levels, cheapest first)")
+        return FidelitySpace(space.base, f)
+
     def _bind(self, metric: str, maximize: bool, space: Any) -> None:
+        space = self._with_costs(space)
         if self.given_space is not None:
-            names = [(v.name, list(v.values)) for v in getattr(space, "variables", [])]
+            searched = space.base if isinstance(space, FidelitySpace) else space
+            names = [(v.name, list(v.values)) for v in getattr(searched, "variables", [])]
             if names != [(v.name, list(v.values)) for v in self.given_space.variables]:
                 raise ConfigError(f"the experiment's parameters {[n for n, _ in names]} are not the variables of the "
                                   f"node's space {self.given_space.name!r} ({self.given_space.names}) with the same "
                                   "values; configure the experiment with ax_parameters(space)")
-            space = self.given_space
+            space = (FidelitySpace(self.given_space, space.fidelity) if isinstance(space, FidelitySpace)
+                     else self.given_space)
             if self.pareto and not self._bound:
                 self.controller = self._new_controller(space, maximize)
         if not self._bound and _searched(space) != _searched(self.space):  # not the space it was built on
@@ -598,8 +698,8 @@ class BOEDGenerationNode(ExternalGenerationNode):
         if self.pareto or not self._can_predict():
             return None  # a Pareto search has a front, not one best (Ax's get_pareto_frontier)
         config = ctl.recommend()
-        predicted = ctl.predict([config])
-        if config is None or predicted is None:
+        predicted = None if config is None else ctl.predict([config])
+        if predicted is None:
             return None
         (mean,), (sd,) = predicted
         metric = ctl.metric
@@ -761,4 +861,4 @@ def recommend(strategy: Any, name: str = DEFAULT_NODE_NAME) -> Any:
 
 __all__ = ["PARAMETER_NAMES", "AxConstraints", "BOEDGenerationNode", "BeliefAdapter", "ax_parameters", "boed_generation_strategy", "boed_node", "cell_of",
            "check_search_space", "configure_nb201", "nb201_parameters", "objective_of", "parameters_of", "quiet_ax", "recommend",
-           "space_of"]
+           "space_of", "ax_search_space"]

@@ -157,6 +157,9 @@ class FidelitySpace:
         if isinstance(base, FidelitySpace):
             raise ConfigError("the space already has a fidelity; give one fidelity")
         self.base, self.fidelity = base, Fidelity.parse(fidelity)
+        if self.fidelity.name in (getattr(base, "names", None) or ()):
+            raise ConfigError(f"fidelity {self.fidelity.name!r} has the name of one of the space's variables "
+                              f"{list(base.names)}; name it apart")
         self.name, self.ref, self.unit = base.name, base.ref, f"{base.unit} x {self.fidelity.name} levels"
 
     @property
@@ -191,6 +194,17 @@ class FidelitySpace:
                 raise SpaceError(f"{value!r}: expected '<config>@{self.fidelity.name}=<level>'")
             return AtFidelity(self.base.parse(text), self.fidelity.level(level))
         return AtFidelity(self.base.parse(value), self.target)  # a bare configuration: at the target level
+
+    def to_parameters(self, point: AtFidelity) -> dict[str, Any]:
+        """A point as named parameters (what Ax and Optuna see): the configuration's, and the level
+        under the fidelity's name."""
+        return {**self.base.to_parameters(point.config), self.fidelity.name: point.level}
+
+    def from_parameters(self, parameters: Any) -> AtFidelity:
+        """The point of named parameters; without the fidelity's name, the target level."""
+        params = dict(parameters)
+        level = params.pop(self.fidelity.name, self.target)
+        return AtFidelity(self.base.from_parameters(params), self.fidelity.level(level))
 
     def key(self, point: AtFidelity) -> Hashable:
         return (self.base.key(point.config), self.fidelity.index(point.level))

@@ -421,3 +421,65 @@ def test_a_pareto_node_needs_its_space_and_one_measured_objective():
         boed_ax.BOEDGenerationNode(objectives="val_acc,flops")
     with pytest.raises(ConfigError, match="name one measured metric"):
         boed_ax.BOEDGenerationNode(space=PARETO_SPACE, objectives="val_acc,latency")
+
+
+# ---------------------------------------------------------------------------------- a fidelity parameter
+FIDELITY_SPACE = _Space([_Cat("block", ["a", "b", "c"]), _Int("depth", 1, 4), _Int("width", 1, 4)], name="mf",
+                        ref="tests.integrations.test_ax:FIDELITY_SPACE")
+
+
+def _fidelity_client(**node):
+    from ax.core.experiment import Experiment
+
+    client = Client()
+    with boed_ax.quiet_ax(logging.ERROR):
+        client.set_experiment(Experiment(search_space=boed_ax.ax_search_space(FIDELITY_SPACE, fidelity="epochs=1,2,4,8"),
+                                         name="mf"))
+        client.configure_optimization(objective="val_acc")
+        client.set_generation_strategy(boed_ax.boed_generation_strategy(seed=0, **node))
+    return client
+
+
+def _at_epochs(p):  # a landscape whose short trainings rank the networks roughly as the long ones
+    full = 60.0 + 5 * p["depth"] + 3 * p["width"] + 4 * (p["block"] == "b") - 1.5 * p["depth"] * (p["width"] == 4)
+    return full - 20.0 / p["epochs"] + 0.5 * (p["block"] == "c") * (8 - p["epochs"])
+
+
+def test_an_ax_fidelity_parameter_is_searched_over_and_the_best_point_is_at_its_target(tmp_path):
+    client = _fidelity_client()
+    param = client._experiment.search_space.parameters["epochs"]
+    assert param.is_fidelity and param.target_value == 8
+    space = boed_ax.space_of(client._experiment)
+    assert space.fidelity.spec == "epochs=1,2,4,8" and space.base.names == FIDELITY_SPACE.names
+    seen = _complete(client, 16, lambda p: {"val_acc": _at_epochs(p)})
+    levels = [p["epochs"] for p in seen]
+    assert set(levels) <= {1, 2, 4, 8} and levels[0] == 1  # the initial design at the cheapest level
+    assert 8 in levels and min(levels) < 8  # both cheap and target-level trials
+    keys = [space.key(space.from_parameters(p)) for p in seen]
+    assert len(set(keys)) == len(keys)  # a network at most once per level
+    params, _, _, _ = client.get_best_parameterization()
+    node = boed_ax.boed_node(client._generation_strategy)
+    assert params["epochs"] == 8 and space.from_parameters(params) == node.controller.recommend()
+    client.save_to_json_file(str(tmp_path / "run.json"))
+    loaded = Client.load_from_json_file(str(tmp_path / "run.json"))
+    with boed_ax.quiet_ax(logging.ERROR):
+        assert list(loaded.get_next_trials(max_trials=1).values()) == list(client.get_next_trials(max_trials=1).values())
+
+
+def test_a_fidelity_parameters_costs_come_from_the_node_and_bad_ones_are_named():
+    client = _fidelity_client(fidelity="epochs=1,2,4,8;costs=0.05,0.1,0.3,1")
+    _complete(client, 6, lambda p: {"val_acc": _at_epochs(p)})
+    assert boed_ax.boed_node(client._generation_strategy).controller.space.fidelity.costs == [0.05, 0.1, 0.3, 1.0]
+    with pytest.raises(ConfigError, match="is not the experiment's fidelity parameter"):
+        _complete(_fidelity_client(fidelity="epochs=1,8"), 1, lambda p: {"val_acc": _at_epochs(p)})
+    from ax.core.experiment import Experiment
+    from ax.core.parameter import ParameterType, RangeParameter
+    from ax.core.search_space import SearchSpace
+
+    wide = Experiment(search_space=SearchSpace([*boed_ax.ax_search_space(FIDELITY_SPACE).parameters.values(),
+                                                RangeParameter("epochs", ParameterType.INT, 1, 200, is_fidelity=True,
+                                                               target_value=200)]), name="wide")
+    with pytest.raises(ConfigError, match="fidelity parameter 'epochs' .* ordered choice"):
+        boed_ax.space_of(wide)
+    with pytest.raises(ConfigError, match="name of one of the space's variables"):
+        boed_ax.ax_search_space(FIDELITY_SPACE, fidelity="depth=1,2")
