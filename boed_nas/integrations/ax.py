@@ -161,16 +161,13 @@ def ax_search_space(space: Space, *, fidelity: Fidelity | str | None = None,
 
     The BOED node then searches over (configuration, level): each trial's parameters carry the
     level it is to be evaluated at, and its best-point answer is always at the target level."""
-    from ax.core.parameter import ChoiceParameter, ParameterType
+    from ax.api.configs import ChoiceParameterConfig
+    from ax.api.utils.instantiation.from_config import parameter_from_config
+    from ax.core.parameter import ChoiceParameter
     from ax.core.search_space import SearchSpace
 
-    kinds = {"bool": ParameterType.BOOL, "int": ParameterType.INT, "float": ParameterType.FLOAT,
-             "str": ParameterType.STRING}
-    configs = ax_parameters(space, node_keeps_constraint=node_keeps_constraint)  # its checks and types
-    # Ax sorts the values of a numeric ordered choice (and requires it); a string choice keeps its order
-    params = [ChoiceParameter(c.name, kinds[c.parameter_type], list(c.values), is_ordered=bool(c.is_ordered),
-                              sort_values=bool(c.is_ordered) and c.parameter_type in ("int", "float"))
-              for c in configs]
+    # the parameters configure_experiment(parameters=ax_parameters(space)) would make, by Ax's own converter
+    params = [parameter_from_config(c) for c in ax_parameters(space, node_keeps_constraint=node_keeps_constraint)]
     fidelity = getattr(space, "fidelity", None) if fidelity is None else fidelity
     if fidelity is not None:
         f = Fidelity.parse(fidelity)
@@ -181,7 +178,10 @@ def ax_search_space(space: Space, *, fidelity: Fidelity | str | None = None,
         if numeric and list(f.levels) != sorted(f.levels):
             raise ConfigError(f"fidelity {f.spec!r}: Ax sorts a numeric parameter's values, so give its levels in "
                               "increasing order (cheapest first)")
-        params.append(ChoiceParameter(f.name, kinds[kind], list(f.levels), is_ordered=True, sort_values=numeric,
+        # Ax's configs take no fidelity: its converter gives the parameter type, the core class the flag
+        typed = parameter_from_config(ChoiceParameterConfig(name=f.name, values=list(f.levels), parameter_type=kind,
+                                                            is_ordered=True))
+        params.append(ChoiceParameter(f.name, typed.parameter_type, list(f.levels), is_ordered=True, sort_values=numeric,
                                       is_fidelity=True, target_value=f.target))
     return SearchSpace(parameters=params)
 
