@@ -94,6 +94,12 @@ def training_seeds(table: pd.DataFrame) -> tuple[int, ...]:
     return tuple(sorted(int(m.group(1)) for c in table.columns if (m := re.fullmatch(r"val_acc_s(\d+)", c))))
 
 
+def curve_epochs(table: pd.DataFrame) -> list[int]:
+    """The epochs a table with learning curves records, read from its ``val_acc_s{seed}_e{epoch}`` columns
+    (none for a table without)."""
+    return sorted({int(m.group(1)) for c in table.columns if (m := re.fullmatch(r"val_acc_s\d+_e(\d+)", c))})
+
+
 @functools.lru_cache(maxsize=4)
 def load_table(which: str | Path) -> pd.DataFrame:
     """A table (by name, or the path of a ``table.csv.gz``), indexed by the configuration's string form
