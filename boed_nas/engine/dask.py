@@ -43,6 +43,7 @@ import cloudpickle
 from distributed import Client, LocalCluster, get_worker
 from distributed import wait as wait_for
 from distributed.client import FutureCancelledError, FuturesCancelledError
+from distributed.scheduler import KilledWorker
 
 from ..errors import ClusterError, ConfigError, check_int
 from .base import Configuration, Engine, Job, Objective, Result, check_timeout, check_workers, evaluate, timeout_error
@@ -193,6 +194,7 @@ class DaskEngine(Engine):
                     return given_up
             for jid in sorted(jid for jid, (_, f) in self._futures.items() if f.done()):
                 job, future = self._futures[jid]
+                exc = None
                 if future.status == "finished":
                     try:
                         e, started, finished, worker = future.result()
@@ -202,13 +204,17 @@ class DaskEngine(Engine):
                         if given_up is not None:
                             return given_up
                         continue
-                    del self._futures[jid]
-                    self._lost.pop(jid, None)
-                    return Result(job, e.outcome, e.error, e.transient, started, finished, worker, e.returned)
+                    except KilledWorker as killed:  # given up on between the status check and the read
+                        exc = killed
+                    else:
+                        del self._futures[jid]
+                        self._lost.pop(jid, None)
+                        return Result(job, e.outcome, e.error, e.transient, started, finished, worker, e.returned)
                 del self._futures[jid]
                 self._lost.pop(jid, None)
                 # the cluster gave up on it (KilledWorker after repeated worker deaths) or it was cancelled
-                exc = future.exception() if future.status == "error" else None
+                if exc is None and future.status == "error":
+                    exc = future.exception()
                 text = f"{type(exc).__name__}: {exc}" if exc is not None else f"evaluation {future.status} on the cluster"
                 return Result(job, None, text, True, job.submitted, self.now(), "")
             expired = self._expired()
