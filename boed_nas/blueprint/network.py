@@ -121,6 +121,8 @@ class GatedBlock(nn.Module):
         self.block = block
 
     def forward(self, x: torch.Tensor, gate: torch.Tensor, *args) -> torch.Tensor:
+        if not gate.requires_grad and float(gate) == 0.0:  # a bypassed block on a fixed path (single-path
+            return x                                        # training, an estimate): nothing to compute
         return x + gate * self.block(x, *args)
 
 
