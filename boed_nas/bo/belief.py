@@ -601,16 +601,18 @@ class _Predictor:
     """
 
     def __init__(self, model: SingleTaskGP):
-        self.model = model
-        X = model.train_inputs[0]
+        # the model's parts, not the model: _PREDICTORS is keyed weakly by the model, and a value that
+        # held the model would keep every model an ask ever built (and its Cholesky) alive
+        self.covar_module, self.mean_module = model.covar_module, model.mean_module
+        X = self.train_x = model.train_inputs[0]
         K = model.covar_module(X).to_dense() + noise_variance(model) * torch.eye(X.shape[0], dtype=X.dtype)
         self.L = psd_safe_cholesky(K)
         resid = (model.train_targets - model.mean_module(X)).unsqueeze(-1)
         self.alpha = torch.cholesky_solve(resid, self.L)
 
     def mean_and_cross(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        Kx = self.model.covar_module(X, self.model.train_inputs[0]).to_dense()
-        mean = self.model.mean_module(X) + (Kx @ self.alpha).squeeze(-1)
+        Kx = self.covar_module(X, self.train_x).to_dense()
+        mean = self.mean_module(X) + (Kx @ self.alpha).squeeze(-1)
         V = torch.linalg.solve_triangular(self.L, Kx.transpose(-2, -1), upper=False)
         return mean, V
 

@@ -285,3 +285,23 @@ def test_a_saved_fit_of_other_parameter_names_is_fitted_again_not_restored_half(
     rebuilt = fit_belief(X, Y, feats, init=stale, optimize=False, seed=0)
     # fitted from the defaults: a fresh fit's model, not the defaults with half the saved values
     assert hyperparameters(rebuilt) == hyperparameters(fit_belief(X, Y, feats, seed=0))
+
+
+def test_a_model_asked_for_its_posterior_is_freed_when_dropped():
+    """The predictor cache is keyed weakly by the model and must not hold the model itself: every
+    ask builds models (fits, fantasies), and each kept one holds its training Cholesky."""
+    import gc
+    import weakref
+
+    from boed_nas.bo.belief import _PREDICTORS
+
+    feats = CellFeatures("categorical")
+    cells = list(POOL[:30])
+    Y = torch.tensor(OutputTransform("standardize")(np.array([synthetic(c) for c in cells])))[:, None]
+    model = fit_belief(feats(cells), Y, feats)
+    posterior_mean_var(model, feats(POOL[:50]))
+    assert model in _PREDICTORS
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
