@@ -252,3 +252,40 @@ def test_predict_answers_at_each_points_level_in_that_levels_units():
         assert (m < -50) == (point.level == 1)
     bare = s.predict([told[0].config])[0][0]
     assert bare == pytest.approx(s.predict([AtFidelity(told[0].config, 3)])[0][0])  # a bare configuration: the target
+
+
+def test_a_noise_per_level_enters_the_fit_the_fantasies_and_the_information_and_needs_a_fidelity():
+    from boed_nas.bo.belief import noise_at
+    from boed_nas.bo.fidelity import LevelGaussianLikelihood
+
+    s = make_strategy("boed[n_init=3,n_samples=32,plausible_size=64,noise='level',pending='fantasy']", seed=0,
+                      space=_toy(), fidelity="epochs=1,8")
+    run_objective(s, _score, 14, workers=2)  # pending points fantasised with their own level's noise
+    assert len(s.history) == 14
+    assert len(s.belief.hyper["params"]["likelihood.noise_covar.raw_noise"]) == 2  # one variance per level
+    shared = make_strategy("boed[n_init=3,n_samples=32,plausible_size=64]", seed=0, space=_toy(), fidelity="epochs=1,8")
+    run_objective(shared, _score, 6)
+    assert len(shared.belief.hyper["params"]["likelihood.noise_covar.raw_noise"]) == 1
+    lik = LevelGaussianLikelihood(2)
+    lik.noise_covar._noise_closure(lik.noise_covar, torch.tensor([0.5, 1e-3], dtype=torch.float64))
+    X = torch.tensor([[0.0, 1.0], [0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    assert torch.allclose(lik.noise_at(X), torch.tensor([1e-3, 0.5, 1e-3], dtype=torch.float64))
+
+    class Model:  # noise_at reads the likelihood's own per-row noise
+        likelihood = lik
+    assert torch.allclose(noise_at(Model(), X), lik.noise_at(X))
+    # the information of a point falls with its level's noise, all else equal
+    g = torch.Generator().manual_seed(0)
+    n = 6
+    var = torch.full((n,), 0.5, dtype=torch.float64)
+    common = dict(model=None, X=None, mean=torch.zeros(n, dtype=torch.float64), var=var, plausible=torch.arange(n),
+                  samples=torch.randn(32, n, generator=g, dtype=torch.float64) + 1.0, candidates=torch.arange(n),
+                  noise_var=1e-3, incumbent=0.0, twin=torch.arange(n), cross=var.clone(),
+                  cost=torch.ones(n, dtype=torch.float64))
+    quiet = MultiFidelityMaxValueEntropy()(FidelityPoolBelief(**common, noise=torch.full((n,), 1e-3, dtype=torch.float64)), g)
+    loud = MultiFidelityMaxValueEntropy()(FidelityPoolBelief(**common, noise=torch.full((n,), 1.0, dtype=torch.float64)), g)
+    assert torch.all(loud < quiet)
+    with pytest.raises(ConfigError, match="no fidelity"):
+        make_strategy("boed[noise='level']", space=_toy())
+    with pytest.raises(ConfigError, match="noise"):
+        make_strategy("boed[noise='loud']", space=_toy(), fidelity="epochs=1,8")

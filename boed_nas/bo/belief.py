@@ -415,7 +415,10 @@ def fit_belief(
     cost: the start from the defaults is the long one).
     """
     def build() -> SingleTaskGP:
-        likelihood = GaussianLikelihood(noise_prior=GammaPrior(1.1, 0.05), noise_constraint=GreaterThan(1e-4))
+        hook = getattr(features, "likelihood", None)  # a features object may bring its own (a noise per level)
+        likelihood = None if hook is None else hook()
+        if likelihood is None:
+            likelihood = GaussianLikelihood(noise_prior=GammaPrior(1.1, 0.05), noise_constraint=GreaterThan(1e-4))
         mean = features.prior_mean()
         return SingleTaskGP(
             X.to(DTYPE), Y.to(DTYPE), covar_module=features.covariance(X.shape[-1]), mean_module=mean,
@@ -440,7 +443,7 @@ def fit_belief(
             fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 200}})
         model.train()
         with torch.no_grad():
-            value = float(mll(model(*model.train_inputs), model.train_targets))
+            value = float(mll(model(*model.train_inputs), model.train_targets, *model.train_inputs))
         if value > best_mll or best is None:
             best, best_mll = model, value
     return best.eval()
@@ -605,7 +608,10 @@ class _Predictor:
         # held the model would keep every model an ask ever built (and its Cholesky) alive
         self.covar_module, self.mean_module = model.covar_module, model.mean_module
         X = self.train_x = model.train_inputs[0]
-        K = model.covar_module(X).to_dense() + noise_variance(model) * torch.eye(X.shape[0], dtype=X.dtype)
+        if hasattr(model.likelihood, "noise_at"):  # a noise per row (per fidelity level)
+            K = model.covar_module(X).to_dense() + torch.diag(model.likelihood.noise_at(X).detach())
+        else:
+            K = model.covar_module(X).to_dense() + noise_variance(model) * torch.eye(X.shape[0], dtype=X.dtype)
         self.L = psd_safe_cholesky(K)
         resid = (model.train_targets - model.mean_module(X)).unsqueeze(-1)
         self.alpha = torch.cholesky_solve(resid, self.L)
@@ -661,7 +667,16 @@ def joint_samples(model: SingleTaskGP, X: torch.Tensor, n_samples: int, generato
 
 
 def noise_variance(model: SingleTaskGP) -> float:
+    """The shared observation-noise variance (with a noise per level: the first level's; see ``noise_at``)."""
     return float(model.likelihood.noise.detach().reshape(-1)[0])
+
+
+def noise_at(model: SingleTaskGP, X: torch.Tensor) -> torch.Tensor:
+    """The observation-noise variance of each row of ``X``: the likelihood's ``noise_at`` where it
+    has a noise per row (``boed_nas.bo.fidelity.LevelGaussianLikelihood``), else the shared one."""
+    if hasattr(model.likelihood, "noise_at"):
+        return model.likelihood.noise_at(X).detach()
+    return torch.full((X.shape[0],), noise_variance(model), dtype=X.dtype)
 
 
 def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -672,5 +687,5 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
 __all__ = [
     "KERNEL_PARTS", "SIGNAL_USES", "parse_kernel", "parse_signal_use", "signal_scores", "CellFeatures", "SpaceFeatures", "SpaceSignals",
     "OutputTransform", "PriorScoreMean", "WeisfeilerLehmanKernel", "entropy",
-    "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_variance", "posterior_mean_var",
+    "fit_belief", "hyperparameters", "joint_samples", "make_kernel", "noise_at", "noise_variance", "posterior_mean_var",
 ]

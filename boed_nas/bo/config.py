@@ -22,6 +22,8 @@ SHIPPED = "shipped"
 """``signals="shipped"``: the signals the space ships (its ``shipped_signals`` hook), none without."""
 OUTPUT_TRANSFORMS = ("rank", "standardize")
 RANDOM_WHEN = ("always", "stalled")
+LEVEL_NOISE = ("shared", "level")
+"""With a fidelity, the observation noise: one variance for every level, or one per level."""
 """When the ``random_every`` turns come: on a fixed schedule, or while the search has stalled (no
 better observation in the last ``random_every`` asks)."""
 
@@ -46,6 +48,7 @@ class BOEDConfig:
     pending: str = "believer"
     random_every: int = 10
     random_when: str = "stalled"
+    noise: str = "shared"
 
     acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
 
@@ -63,6 +66,8 @@ class BOEDConfig:
             raise ConfigError(f"refit_fraction must be a number in [0, 1], got {f!r}")
         if self.random_when not in RANDOM_WHEN:
             raise ConfigError(f"unknown random_when {self.random_when!r}; expected one of {list(RANDOM_WHEN)}")
+        if self.noise not in LEVEL_NOISE:
+            raise ConfigError(f"unknown noise {self.noise!r}; expected one of {list(LEVEL_NOISE)}")
         if self.pending not in PENDING:
             raise ConfigError(f"unknown pending {self.pending!r}; expected one of {list(PENDING)}")
 

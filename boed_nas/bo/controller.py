@@ -157,6 +157,11 @@ class BOEDController(Strategy):
         keeping the better marginal likelihood. The start from the defaults is about two thirds of
         a fit; on held-out NB201 seeds 20-27 (CIFAR-10 and CIFAR-100) 10 and 1 took identical
         numbers of queries to the optimum in all 16 runs (``benchmarks/README.md``, "Ask time").
+    noise:
+        With a fidelity: ``"shared"`` (default), one observation-noise variance for every level;
+        ``"level"``, one per level (``boed_nas.bo.fidelity.LevelNoise``), so a noisier cheap level
+        is believed to tell less about the target. A search without a fidelity takes only
+        ``"shared"``.
     """
 
     name = "boed"
@@ -195,7 +200,10 @@ class BOEDController(Strategy):
                                seed=self.seed)
         self.signals = inputs.signals  # the form saved in get_params
         # with a fidelity: the space's own inputs of the configuration, then the level (boed_nas.bo.fidelity)
-        self.features = inputs.features if self.fidelity is None else FidelityFeatures(inputs.features, self.fidelity)
+        if self.fidelity is None and c.noise != "shared":
+            raise ConfigError(f"noise={c.noise!r} is a noise per fidelity level; this search has no fidelity")
+        self.features = (inputs.features if self.fidelity is None
+                         else FidelityFeatures(inputs.features, self.fidelity, level_noise=c.noise == "level"))
         self.pool = CandidatePool(self.space, self.features)
         self.belief = Belief(self.features, c.output_transform, c.refit_every, c.cold_start_every, c.pending,
                              c.refit_fraction)

@@ -39,12 +39,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from gpytorch.constraints import GreaterThan
 from gpytorch.kernels import Kernel
+from gpytorch.likelihoods.gaussian_likelihood import _GaussianLikelihoodBase
+from gpytorch.likelihoods.noise_models import Noise
 from gpytorch.means import Mean
-from gpytorch.priors import NormalPrior
+from gpytorch.priors import GammaPrior, NormalPrior
+from linear_operator.operators import DiagLinearOperator
 
 from .acquisition import PoolAcquisition, PoolBelief
-from .belief import DTYPE, _predictor, joint_samples, noise_variance
+from .belief import DTYPE, _predictor, joint_samples, noise_at, noise_variance
 
 CLAMP = 1e-10
 
@@ -110,12 +114,63 @@ class LevelMean(Mean):
         return self.base(x[..., :-1]) + (self.raw_offset * mask)[x[..., -1].long()]
 
 
+class LevelNoise(Noise):
+    """A observation-noise variance per level, read from the level column (the inputs' last): the
+    heteroskedastic noise of a GP over (network, level) whose cheap levels are noisier than the
+    target. Each variance has the shared noise's prior and floor (``fit_belief``)."""
+
+    def __init__(self, n_levels: int):
+        super().__init__()
+        self.register_parameter("raw_noise", torch.nn.Parameter(torch.zeros(n_levels, dtype=DTYPE)))
+        self.register_constraint("raw_noise", GreaterThan(1e-4))
+        self.register_prior("noise_prior", GammaPrior(1.1, 0.05), LevelNoise._noise_param, LevelNoise._noise_closure)
+
+    @staticmethod
+    def _noise_param(m: LevelNoise) -> torch.Tensor:
+        return m.noise
+
+    @staticmethod
+    def _noise_closure(m: LevelNoise, value: torch.Tensor) -> None:
+        m.initialize(raw_noise=m.raw_noise_constraint.inverse_transform(torch.as_tensor(value, dtype=DTYPE)))
+
+    @property
+    def noise(self) -> torch.Tensor:
+        return self.raw_noise_constraint.transform(self.raw_noise)
+
+    def at(self, X: torch.Tensor) -> torch.Tensor:
+        """The noise variance of each row of ``X`` (its level's)."""
+        return self.noise[X[..., -1].long()]
+
+    def forward(self, *params: Any, shape: torch.Size | None = None, **kwargs: Any) -> DiagLinearOperator:
+        return DiagLinearOperator(self.at(params[0]))
+
+
+class LevelGaussianLikelihood(_GaussianLikelihoodBase):
+    """A Gaussian likelihood with ``LevelNoise``; ``noise`` is the per-level vector and ``noise_at(X)``
+    each row's variance (what ``boed_nas.bo.belief`` reads instead of the one shared variance)."""
+
+    def __init__(self, n_levels: int):
+        super().__init__(noise_covar=LevelNoise(n_levels))
+
+    @property
+    def noise(self) -> torch.Tensor:
+        return self.noise_covar.noise
+
+    def noise_at(self, X: torch.Tensor) -> torch.Tensor:
+        return self.noise_covar.at(X)
+
+
 class FidelityFeatures:
     """GP inputs of ``AtFidelity`` points: ``base``'s columns of the configuration, then the level's
-    index; the kernel ``FidelityKernel`` and the mean ``LevelMean`` over ``base``'s own."""
+    index; the kernel ``FidelityKernel`` and the mean ``LevelMean`` over ``base``'s own; with
+    ``level_noise``, the likelihood ``LevelGaussianLikelihood`` (else the shared noise of ``fit_belief``)."""
 
-    def __init__(self, base: Any, fidelity: Any):
-        self.base, self.fidelity = base, fidelity
+    def __init__(self, base: Any, fidelity: Any, level_noise: bool = False):
+        self.base, self.fidelity, self.level_noise = base, fidelity, level_noise
+
+    def likelihood(self) -> LevelGaussianLikelihood | None:
+        """``fit_belief``'s likelihood hook: a noise per level, or None for the shared one."""
+        return LevelGaussianLikelihood(len(self.fidelity.levels)) if self.level_noise else None
 
     def __call__(self, points) -> torch.Tensor:
         X = self.base([p.config for p in points])
@@ -139,6 +194,7 @@ class FidelityPoolBelief(PoolBelief):
     twin: torch.Tensor | None = None
     cross: torch.Tensor | None = None
     cost: torch.Tensor | None = None
+    noise: torch.Tensor | None = None  # the observation noise variance at each point's level
 
 
 def fidelity_pool_posterior(model: Any, X: torch.Tensor, n_configs: int, fidelity: Any, evaluated: Any,
@@ -185,8 +241,9 @@ def fidelity_pool_posterior(model: Any, X: torch.Tensor, n_configs: int, fidelit
     ev = torch.as_tensor(evaluated, dtype=torch.long)
     costs = torch.tensor([fidelity.costs[int(b)] for b in (idx // n_configs).tolist()], dtype=mean.dtype)
     return FidelityPoolBelief(model=model, X=X, mean=mean, var=var, plausible=plausible, samples=samples,
-                              candidates=candidates, noise_var=noise_variance(model),
-                              incumbent=float(mean[twin[ev]].max()), twin=twin, cross=cross, cost=costs)
+                              candidates=candidates, noise_var=float(noise_at(model, X[target[:1]])[0]),
+                              incumbent=float(mean[twin[ev]].max()), twin=twin, cross=cross, cost=costs,
+                              noise=noise_at(model, X))
 
 
 def gibbon_information(mean_t: torch.Tensor, var_t: torch.Tensor, rho2: torch.Tensor,
@@ -214,10 +271,12 @@ class MultiFidelityMaxValueEntropy(PoolAcquisition):
         c = b.candidates
         t = b.twin[c]
         var_t = b.var[t].clamp_min(CLAMP)
-        rho2 = b.cross[c] ** 2 / (var_t * (b.var[c] + b.noise_var))
+        noise = b.noise[c] if b.noise is not None else b.noise_var
+        rho2 = b.cross[c] ** 2 / (var_t * (b.var[c] + noise))
         info = gibbon_information(b.mean[t], var_t, rho2, b.samples.max(dim=1).values)
         return info / b.cost[c]
 
 
-__all__ = ["FidelityFeatures", "FidelityKernel", "FidelityPoolBelief", "LevelMean", "MultiFidelityMaxValueEntropy",
+__all__ = ["FidelityFeatures", "FidelityKernel", "FidelityPoolBelief", "LevelGaussianLikelihood", "LevelMean",
+           "LevelNoise", "MultiFidelityMaxValueEntropy",
            "fidelity_pool_posterior", "gibbon_information"]

@@ -28,7 +28,15 @@ import torch
 
 from ..errors import StateError
 from .acquisition import PoolBelief
-from .belief import OutputTransform, fit_belief, hyperparameters, joint_samples, noise_variance, posterior_mean_var
+from .belief import (
+    OutputTransform,
+    fit_belief,
+    hyperparameters,
+    joint_samples,
+    noise_at,
+    noise_variance,
+    posterior_mean_var,
+)
 
 
 class Belief:
@@ -103,7 +111,11 @@ class Belief:
             mp, _ = posterior_mean_var(model, Xp)
         else:
             draw = joint_samples(model, Xp, 1, generator)[0]
-            mp = draw + noise_variance(model) ** 0.5 * torch.randn(len(Xp), generator=generator, dtype=draw.dtype)
+            z = torch.randn(len(Xp), generator=generator, dtype=draw.dtype)
+            if hasattr(model.likelihood, "noise_at"):  # a noise per level
+                mp = draw + noise_at(model, Xp).sqrt() * z
+            else:
+                mp = draw + noise_variance(model) ** 0.5 * z
         model = copy.deepcopy(model)
         model.set_train_data(torch.cat([model.train_inputs[0], Xp]), torch.cat([model.train_targets, mp]), strict=False)
         return model
