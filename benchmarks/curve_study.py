@@ -18,8 +18,17 @@ after 8 epochs.
 
 Arms (every one on the same table, noise and clock): ``boed`` (8 epochs only), ``boed-mf`` (boed
 over epochs 1, 2, 4, 8: the GP over (network, level) and information gain per unit cost),
+``boed-mf-noise`` (the same with a noise variance per level, ``boed[noise='level']``),
+``boed-sn`` (boed over two levels, a one-shot supernet's weight-sharing estimate and 8 epochs),
+``boed-sn-signal`` (boed at 8 epochs with every network's supernet estimate in the prior mean),
 ``asha`` and ``hyperband`` (``strategies/fidelity.py``, rungs 1, 2, 4, 8), and
-``random`` (8 epochs). Each run ends when it first evaluates, at 8 epochs, a network of the table's best mean
+``random`` (8 epochs). The supernet (``supernet.csv.gz`` beside the table, built by
+``python -m tools.build_supernet_estimates``; one of its supernet seeds per run, drawn from the run
+seed) is trained before the search: its measured training seconds pass on the clock before the
+first evaluation, every worker waiting. ``boed-sn`` charges each estimate its measured seconds
+(its relative cost for the acquisition: the median estimate's seconds over the median 8-epoch
+training's); ``boed-sn-signal`` charges every network's estimate before the search, spread evenly
+over the workers. Each run ends when it first evaluates, at 8 epochs, a network of the table's best mean
 validation accuracy at 8 epochs, or at ``--seconds`` of simulated time, or at ``--budget``
 evaluations. Reported: the simulated time to that optimum (median [IQR]; a run that never found
 it counts as infinitely long), the evaluations at each level, and the test regret of each arm's
@@ -43,15 +52,20 @@ import pandas as pd
 from boed_nas.errors import ConfigError
 from boed_nas.experiment.bench import median_iqr, parse_seeds
 from boed_nas.outcome import Outcome
+from boed_nas.spaces import Fidelity
 
-from .blueprint_table import K13LC, TableObjective, curve_epochs, load_table, training_seeds
+from .blueprint_table import K13LC, TABLES, TableObjective, curve_epochs, load_table, table_spec, training_seeds
 from .common import sign_test
 
 LEVELS = (1, 2, 4, 8)
 FIDELITY = "epochs=" + ",".join(map(str, LEVELS))
-ARMS = {  # name -> (strategy spec, fidelity)
+SUPERNET = "supernet"  # the one-shot supernet's estimate, a level of its own in boed-sn
+ARMS = {  # name -> (strategy spec, fidelity; SUPERNET: levels supernet and 8 epochs, costs measured)
     "boed": ("boed", None),
     "boed-mf": ("boed", FIDELITY),
+    "boed-mf-noise": ("boed[noise='level']", FIDELITY),  # a noise variance per level
+    "boed-sn": ("boed", SUPERNET),
+    "boed-sn-signal": ("boed", None),
     "asha": ("asha", FIDELITY),
     "hyperband": ("hyperband", FIDELITY),
     "random": ("random", None),
@@ -71,7 +85,11 @@ class CurveObjective(TableObjective):
             raise ConfigError("the table records no learning curves (no val_acc_s<seed>_e<epoch> columns); "
                               "build one with python -m tools.build_blueprint_table --table k13lc")
 
-    def __call__(self, config, epochs: int | None = None) -> Outcome:
+    def __call__(self, config, epochs: int | str | None = None) -> Outcome:
+        if epochs == SUPERNET and self.supernet is not None:
+            row = self.supernet.loc[str(config)]
+            return Outcome(metrics={"val_acc": float(row[f"sn_acc_s{self.supernet_seed}"])},
+                           cost=float(row[f"sn_seconds_s{self.supernet_seed}"]))
         e = self.epochs[-1] if epochs is None else int(epochs)
         if e not in self.epochs:
             raise ConfigError(f"the table records epochs {self.epochs}, not {epochs!r}")
@@ -79,6 +97,32 @@ class CurveObjective(TableObjective):
         s = self.training_seed(config)
         return Outcome(metrics={"val_acc": float(row[f"val_acc_s{s}_e{e}"])},
                        cost=float(row[f"train_seconds_s{s}_e{e}"]))
+
+    supernet = None  # with_supernet sets the estimates
+
+    def with_supernet(self, folder: Path) -> CurveObjective:
+        """The one-shot supernet's estimates too (``supernet.csv.gz`` and ``supernet.json`` in ``folder``,
+        ``python -m tools.build_supernet_estimates``): this run's supernet is one of the built ones,
+        drawn from the run seed; ``supernet_seconds`` is its measured training time."""
+        path = Path(folder) / "supernet.csv.gz"
+        if not path.exists():
+            raise ConfigError(f"{path} is missing; build it with python -m tools.build_supernet_estimates")
+        meta = json.loads((Path(folder) / "supernet.json").read_text())
+        seeds = sorted(int(k) for k in meta["train_seconds"])
+        self.supernet = pd.read_csv(path).set_index("config")
+        self.supernet_seed = seeds[self.seed % len(seeds)]
+        self.supernet_seconds = float(meta["train_seconds"][str(self.supernet_seed)])
+        return self
+
+    def supernet_estimate(self, config) -> dict[str, float]:
+        """The estimate as a signal at initialisation (``boed[signals=...]``)."""
+        return {"supernet": float(self.supernet.loc[str(config), f"sn_acc_s{self.supernet_seed}"])}
+
+    def supernet_cost(self) -> float:
+        """An estimate's cost relative to a target-level training: median seconds over median seconds."""
+        s = self.supernet_seed
+        target = self.table[[f"train_seconds_s{t}_e{self.epochs[-1]}" for t in training_seeds(self.table)]]
+        return float(np.median(self.supernet[f"sn_seconds_s{s}"]) / np.median(target.to_numpy()))
 
 
 def one_run(arm: str, seed: int, workers: int, budget: int, horizon: float, table: str) -> dict:
@@ -95,7 +139,17 @@ def one_run(arm: str, seed: int, workers: int, budget: int, horizon: float, tabl
     objective = CurveObjective(seed, table)
     optima = objective.val_optima()
     target = str(objective.epochs[-1])
-    kwargs = {"fidelity": fidelity} if fidelity else {}
+    kwargs = {"fidelity": fidelity} if fidelity and fidelity != SUPERNET else {}
+    offset = 0.0  # simulated seconds before the search starts: the supernet's training (and estimates)
+    if arm.startswith("boed-sn"):
+        objective.with_supernet(table_spec(table).path.parent if table in TABLES else Path(table).parent)
+        offset = objective.supernet_seconds  # trained once, before the first evaluation, every worker waiting
+        if fidelity == SUPERNET:  # each estimate a level of its own, charged its measured seconds
+            kwargs["fidelity"] = Fidelity("estimate", [SUPERNET, objective.epochs[-1]],
+                                          costs=[objective.supernet_cost(), 1.0])
+        else:  # every network's estimate before the search, spread over the workers, in the prior mean
+            kwargs["signals"] = objective.supernet_estimate
+            offset += float(objective.supernet[f"sn_seconds_s{objective.supernet_seed}"].sum()) / workers
     strategy = make_strategy(spec, space=space, seed=seed, **kwargs)
     engine = SimulatedEngine(MetricObjective(point_objective(strategy, objective), strategy.metric), workers)
 
@@ -104,16 +158,16 @@ def one_run(arm: str, seed: int, workers: int, budget: int, horizon: float, tabl
         return at_target and not row["failed"] and str(space.parse(row["config"])) in optima
 
     traj = run_objective(strategy, objective, budget, engine=engine,
-                         stop_when=lambda row: found(row) or row["finished"] >= horizon)
+                         stop_when=lambda row: found(row) or offset + row["finished"] >= horizon)
     hit = next((r for r in traj.to_dict("records") if found(r)), None)
     levels = traj["fidelity"].astype(str).value_counts().to_dict() if "fidelity" in traj else {target: len(traj)}
-    regret = [(round(float(f), 4), round(objective.test_regret(space.parse(c)), 6) if c else None)
+    regret = [(round(offset + float(f), 4), round(objective.test_regret(space.parse(c)), 6) if c else None)
               for f, c in zip(traj["finished"], traj["recommended_config"])]
     return {"arm": arm, "seed": seed, "workers": workers, "budget": budget, "horizon": horizon,
-            "time_to_optimum": None if hit is None else float(hit["finished"]),
+            "time_to_optimum": None if hit is None else offset + float(hit["finished"]),
             "evaluations_to_optimum": None if hit is None else int(hit["query"]),
             "evaluations": len(traj), "levels": {str(k): int(v) for k, v in levels.items()},
-            "clock_end": float(traj["finished"].max()), "regret": regret}
+            "start": round(offset, 4), "clock_end": offset + float(traj["finished"].max()), "regret": regret}
 
 
 def _records(log: Path) -> list[dict]:
@@ -170,14 +224,21 @@ def regret_at(regret: list, t: float) -> float:
     return vals[-1] if vals else math.nan
 
 
-def level_tie(table: pd.DataFrame) -> str:
+def level_tie(table: pd.DataFrame, supernet: Path | None = None) -> str:
     """How closely each epoch's validation accuracy follows the 8th epoch's (means over training
-    seeds), over all networks and among the best: what a cheap level can tell about the target."""
+    seeds), over all networks and among the best: what a cheap level can tell about the target.
+    With ``supernet`` (a folder with ``supernet.csv.gz``), each one-shot supernet's estimates too."""
     from scipy.stats import spearmanr
 
     seeds, epochs = training_seeds(table), curve_epochs(table)
     mean = {e: table[[f"val_acc_s{s}_e{e}" for s in seeds]].mean(axis=1) for e in epochs}
     secs = {e: np.median(table[[f"train_seconds_s{s}_e{e}" for s in seeds]].to_numpy()) for e in epochs}
+    if supernet is not None and (Path(supernet) / "supernet.csv.gz").exists():
+        sn = pd.read_csv(Path(supernet) / "supernet.csv.gz").set_index("config").loc[table.index]
+        for k in sorted(int(c[len("sn_acc_s"):]) for c in sn.columns if c.startswith("sn_acc_s")):
+            mean[f"supernet {k}"] = sn[f"sn_acc_s{k}"]
+            secs[f"supernet {k}"] = float(np.median(sn[f"sn_seconds_s{k}"]))
+        epochs = [e for e in mean if isinstance(e, str)] + epochs
     target = mean[epochs[-1]]
     top = target >= target.quantile(0.99)
     best = target.idxmax()
@@ -191,8 +252,12 @@ def level_tie(table: pd.DataFrame) -> str:
         lines.append(f"| {e} | {secs[e]:.2f} ({secs[e] / secs[epochs[-1]]:.2f}) | {np.median(mean[e]):.2f} | "
                      f"{spearmanr(mean[e], target).statistic:.3f} | {spearmanr(mean[e][top], target[top]).statistic:.3f} | "
                      f"{rank} of {len(table)} | {overlap} of {k} |")
+    note = ("" if not any(isinstance(e, str) for e in epochs) else
+            " `supernet k`: the weight-sharing validation accuracy of each network in the one-shot supernet of seed k "
+            "(`python -m tools.build_supernet_estimates`), its seconds those of one estimate; the supernet's own training "
+            "is not in them.")
     return "\n".join(lines) + (f"\n\nMeans over the {len(seeds)} training seeds; the 8-epoch optimum: the network of the best "
-                               "mean validation accuracy after 8 epochs (ties: the first). Command: `python -m "
+                               "mean validation accuracy after 8 epochs (ties: the first)." + note + " Command: `python -m "
                                "benchmarks.curve_study tie`.\n")
 
 
@@ -204,7 +269,7 @@ def report(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     arms = [a for a in ARMS if a in set(runs.arm)]
     lines = ["| arm | workers M | runs | simulated s to the optimum, median [IQR] | found | evaluations at "
-             + " / ".join(f"{e}" for e in LEVELS) + " epochs (median) | "
+             + " / ".join(f"{e}" for e in (SUPERNET,) + LEVELS) + " epochs (median) | "
              + " | ".join(f"test regret @{t} s" for t in TIMES) + " |",
              "|---|---|---|---|---|---|" + "---|" * len(TIMES)]
     budget_ended = []
@@ -215,7 +280,7 @@ def report(args) -> int:
                 continue
             tt = np.array([_time(v) for v in g.time_to_optimum])
             med, lo, hi = median_iqr(tt)
-            lev = " / ".join(f"{np.median([r.get(str(e), 0) for r in g.levels]):g}" for e in LEVELS)
+            lev = " / ".join(f"{np.median([r.get(str(e), 0) for r in g.levels]):g}" for e in (SUPERNET,) + LEVELS)
             cells = []
             for t in TIMES:
                 v = np.array([regret_at(r, t) for r in g.regret])
@@ -233,11 +298,13 @@ def report(args) -> int:
             f"below the table's best ({table['test_mean'].max():.2f}%), of the recommendation when that time had passed "
             "(boed: by posterior mean at 8 epochs; the others: the best observed at 8 epochs); median [IQR] over the runs "
             "that had a recommendation by then. A run ends at the optimum, so later regrets of a run that found it are "
-            "its regret then.",
+            "its regret then. boed-sn and boed-sn-signal start after the supernet's training (and boed-sn-signal after "
+            "every network's estimate, spread over the workers): the clock of their runs includes it.",
             "", "Runs that ended at the evaluation budget before the time limit without finding the optimum: "
             + ("; ".join(budget_ended) if budget_ended else "none") + "."]
     for m in sorted(set(runs.workers)):  # the design's claim, seed by seed
-        for first, second in (("boed-mf", "boed"), ("boed-mf", "asha"), ("boed-mf", "hyperband")):
+        for first, second in (("boed-mf", "boed"), ("boed-mf", "asha"), ("boed-mf", "hyperband"),
+                              ("boed-mf-noise", "boed-mf"), ("boed-sn", "boed"), ("boed-sn-signal", "boed")):
             a = runs[(runs.arm == first) & (runs.workers == m)].set_index("seed")
             b = runs[(runs.arm == second) & (runs.workers == m)].set_index("seed")
             seeds = sorted(set(a.index) & set(b.index))
@@ -312,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown arms {unknown}; expected some of {list(ARMS)}")
         return run(args)
     if args.cmd == "tie":
-        text = level_tie(load_table(args.table))
+        text = level_tie(load_table(args.table), table_spec(args.table).path.parent if args.table in TABLES
+                         else Path(args.table).parent)
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
             (Path(args.out) / "tie.md").write_text(text)

@@ -288,12 +288,19 @@ STUDIES: tuple[Study, ...] = (
            "--budget 300 --seconds 100 --jobs 2 --out runs/curves",
            "python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-mf,asha,hyperband "
            "--budget 2000 --seconds 100 --jobs 2 --out runs/curves",
+           "python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-sn-signal "
+           "--budget 1500 --seconds 100 --jobs 2 --out runs/curves",
+           "python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-mf-noise "
+           "--budget 2000 --seconds 100 --jobs 2 --out runs/curves",
+           "python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-sn "
+           "--budget 600 --seconds 100 --jobs 2 --out runs/curves",
            "python -m benchmarks.curve_study report runs/curves --seeds 0-5 --out " + f"{R}/curves",
            f"python -m benchmarks.curve_study tie --out {R}/curves",
            f"python -m benchmarks.blueprint_table --table k13lc > {R}/curves/describe.txt"),
           (f"{R}/curves",),
           notes="The runs are not committed (runs/curves); the report is. The table: "
-                "python -m tools.build_blueprint_table --table k13lc --workers 2."),
+                "python -m tools.build_blueprint_table --table k13lc --workers 2; the supernet estimates: "
+                "python -m tools.build_supernet_estimates --table k13lc --seeds 0-2 --jobs 2."),
     Study("optuna", "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler, 10 seeds",
           "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler (issue 34)",
           (f"python -m benchmarks.optuna_study run --datasets cifar10 --seeds 0-9 --out {R}/optuna/cifar10",

@@ -66,3 +66,27 @@ def test_the_arms_run_on_the_simulated_clock_and_the_report_reads_them(curve_tab
     assert main(["report", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "table.md").read_text()
     assert "| boed-mf | 2 | 1 |" in text and (tmp_path / "out" / "regret_over_time.png").exists()
+
+
+def test_the_supernet_arms_charge_its_training_once_and_each_estimate_its_seconds(curve_table, tmp_path):
+    import benchmarks.blueprint_table as bt
+    from benchmarks.curve_study import CurveObjective, one_run
+
+    folder = tmp_path / bt.K13LC.folder
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"config": curve_table.index, "sn_acc_s0": 80 + 10 * rng.random(len(curve_table)),
+                  "sn_seconds_s0": 0.01 + 0.001 * rng.random(len(curve_table))}).to_csv(folder / "supernet.csv.gz",
+                                                                                         index=False)
+    (folder / "supernet.json").write_text(json.dumps({"train_seconds": {"0": 2.5}}))
+    objective = CurveObjective(4, curve_table).with_supernet(folder)
+    config = curve_table.index[7]
+    out = objective(config, "supernet")
+    row = pd.read_csv(folder / "supernet.csv.gz").set_index("config").loc[config]
+    assert (out.metrics["val_acc"], out.cost) == (row["sn_acc_s0"], row["sn_seconds_s0"])
+    assert objective(config, 8).metrics == CurveObjective(4, curve_table)(config, 8).metrics
+    level, signal = (one_run(arm, 0, 2, 10, 1e9, "k13lc") for arm in ("boed-sn", "boed-sn-signal"))
+    assert level["start"] == 2.5 and set(level["levels"]) <= {"supernet", "8"} and "supernet" in level["levels"]
+    estimates = pd.read_csv(folder / "supernet.csv.gz")["sn_seconds_s0"].sum()
+    assert signal["start"] == pytest.approx(2.5 + estimates / 2, abs=1e-4) and signal["levels"] == {"8": 10}
+    for r in (level, signal):  # the clock starts after the supernet: every row finishes later than that
+        assert min(f for f, _ in r["regret"]) > r["start"] and r["clock_end"] > r["start"]
