@@ -125,6 +125,12 @@ class CurveObjective(TableObjective):
         return float(np.median(self.supernet[f"sn_seconds_s{s}"]) / np.median(target.to_numpy()))
 
 
+def table_folder(table: str) -> Path:
+    """The folder of a table given by name or by the path of its ``table.csv.gz`` (where its
+    ``supernet.csv.gz`` lies)."""
+    return table_spec(table).path.parent if table in TABLES else Path(table).parent
+
+
 def one_run(arm: str, seed: int, workers: int, budget: int, horizon: float, table: str) -> dict:
     import torch
 
@@ -142,7 +148,7 @@ def one_run(arm: str, seed: int, workers: int, budget: int, horizon: float, tabl
     kwargs = {"fidelity": fidelity} if fidelity and fidelity != SUPERNET else {}
     offset = 0.0  # simulated seconds before the search starts: the supernet's training (and estimates)
     if arm.startswith("boed-sn"):
-        objective.with_supernet(table_spec(table).path.parent if table in TABLES else Path(table).parent)
+        objective.with_supernet(table_folder(table))
         offset = objective.supernet_seconds  # trained once, before the first evaluation, every worker waiting
         if fidelity == SUPERNET:  # each estimate a level of its own, charged its measured seconds
             kwargs["fidelity"] = Fidelity("estimate", [SUPERNET, objective.epochs[-1]],
@@ -379,8 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown arms {unknown}; expected some of {list(ARMS)}")
         return run(args)
     if args.cmd == "tie":
-        text = level_tie(load_table(args.table), table_spec(args.table).path.parent if args.table in TABLES
-                         else Path(args.table).parent)
+        text = level_tie(load_table(args.table), table_folder(args.table))
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
             (Path(args.out) / "tie.md").write_text(text)

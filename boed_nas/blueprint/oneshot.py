@@ -31,6 +31,7 @@ from ..bilevel.data import Splits
 from ..errors import ConfigError
 from .network import BlueprintSupernet
 from .space import Blueprint, BlueprintSpace
+from .train import seeded_training, torch_threads
 
 
 def _path(space: BlueprintSpace, bp: Blueprint) -> tuple[torch.Tensor, list[int]]:
@@ -61,33 +62,30 @@ class OneShotEstimator:
         bp = self.space.parse(blueprint)
         weights, hard = _path(self.space, bp)
         net, s = self.supernet, self.splits
-        old = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
         saved = [(bn.running_mean.clone(), bn.running_var.clone(), bn.num_batches_tracked.clone(), bn.momentum)
                  for bn in self._bns]
-        t0 = time.perf_counter()
-        try:
-            if self.recalibrate_batches:
-                for bn in self._bns:  # a cumulative average over the calibration batches, from scratch
-                    bn.reset_running_stats()
-                    bn.momentum = None
-                net.train()
-                n = min(len(s.x_train), self.recalibrate_batches * self.batch_size)
-                for i in range(0, n, self.batch_size):
-                    net(s.x_train[i:i + self.batch_size], weights, hard)
-            net.eval()
-            correct = 0
-            for i in range(0, len(s.x_val), 512):
-                correct += int((net(s.x_val[i:i + 512], weights, hard).argmax(-1) == s.y_val[i:i + 512]).sum())
-            seconds = time.perf_counter() - t0
-        finally:
-            for bn, (mean, var, count, momentum) in zip(self._bns, saved):  # the supernet as it was
-                bn.running_mean.copy_(mean)
-                bn.running_var.copy_(var)
-                bn.num_batches_tracked.copy_(count)
-                bn.momentum = momentum
-            torch.set_num_threads(old)
+        with torch_threads(self.threads):
+            t0 = time.perf_counter()
+            try:
+                if self.recalibrate_batches:
+                    for bn in self._bns:  # a cumulative average over the calibration batches, from scratch
+                        bn.reset_running_stats()
+                        bn.momentum = None
+                    net.train()
+                    n = min(len(s.x_train), self.recalibrate_batches * self.batch_size)
+                    for i in range(0, n, self.batch_size):
+                        net(s.x_train[i:i + self.batch_size], weights, hard)
+                net.eval()
+                correct = 0
+                for i in range(0, len(s.x_val), 512):
+                    correct += int((net(s.x_val[i:i + 512], weights, hard).argmax(-1) == s.y_val[i:i + 512]).sum())
+                seconds = time.perf_counter() - t0
+            finally:
+                for bn, (mean, var, count, momentum) in zip(self._bns, saved):  # the supernet as it was
+                    bn.running_mean.copy_(mean)
+                    bn.running_var.copy_(var)
+                    bn.num_batches_tracked.copy_(count)
+                    bn.momentum = momentum
         return 100.0 * correct / max(1, len(s.x_val)), seconds
 
 
@@ -99,36 +97,28 @@ def train_one_shot(space: BlueprintSpace, splits: Splits, *, epochs: int = 16, s
     ``train_blueprint``; the estimator carries the measured training seconds."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
-    old = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            gen = torch.Generator().manual_seed(seed + 1)
-            rng = np.random.default_rng(seed + 2)
-            net = BlueprintSupernet(space)
-            params = net.weight_parameters()
-            opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs, eta_min=lr_min)
-            n = len(splits.x_train)
-            steps = max(1, math.ceil(n / batch_size))
-            t0 = time.perf_counter()
-            net.train()
-            for _ in range(epochs):
-                perm = torch.randperm(n, generator=gen)
-                for s in range(steps):
-                    idx = perm[s * batch_size:(s + 1) * batch_size]
-                    weights, hard = _path(space, space.sample(rng))
-                    loss = F.cross_entropy(net(splits.x_train[idx], weights, hard), splits.y_train[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if grad_clip > 0:
-                        torch.nn.utils.clip_grad_norm_(params, grad_clip)
-                    opt.step()
-                sched.step()
-            seconds = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(old)
+    with seeded_training(seed, threads) as gen:
+        rng = np.random.default_rng(seed + 2)
+        net = BlueprintSupernet(space)
+        params = net.weight_parameters()
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs, eta_min=lr_min)
+        n = len(splits.x_train)
+        steps = max(1, math.ceil(n / batch_size))
+        t0 = time.perf_counter()
+        net.train()
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=gen)
+            for s in range(steps):
+                idx = perm[s * batch_size:(s + 1) * batch_size]
+                weights, hard = _path(space, space.sample(rng))
+                loss = F.cross_entropy(net(splits.x_train[idx], weights, hard), splits.y_train[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(params, grad_clip)
+                opt.step()
+            sched.step()
+        seconds = time.perf_counter() - t0
     return OneShotEstimator(net, splits, train_seconds=seconds, recalibrate_batches=recalibrate_batches,
                             batch_size=batch_size, threads=threads)

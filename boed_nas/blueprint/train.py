@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -12,6 +13,28 @@ from ..bilevel.data import Splits
 from ..errors import ConfigError
 from .network import BlueprintNetwork
 from .space import Blueprint, BlueprintSpace
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """torch's intra-op threads set to ``threads`` (None: as they are) for the block, then restored."""
+    old = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def seeded_training(seed: int, threads: int | None):
+    """A training's randomness and threads: torch's global generator seeded with ``seed`` (the
+    weights' initialisation; restored after the block) and ``threads`` set; yields the generator of
+    the data order (``seed + 1``)."""
+    with torch_threads(threads), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield torch.Generator().manual_seed(seed + 1)
 
 
 @torch.no_grad()
@@ -47,54 +70,46 @@ def train_blueprint(blueprint: Blueprint | str, space: BlueprintSpace, splits: S
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
     bp = space.parse(blueprint)
-    old = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            gen = torch.Generator().manual_seed(seed + 1)
-            net = BlueprintNetwork(bp, space)
-            opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs, eta_min=lr_min)
-            n = len(splits.x_train)
-            steps = max(1, math.ceil(n / batch_size))
-            t0 = time.perf_counter()
-            bar = tqdm(total=epochs * steps, desc=desc, unit="step", disable=not progress, leave=False)
+    with seeded_training(seed, threads) as gen:
+        net = BlueprintNetwork(bp, space)
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs, eta_min=lr_min)
+        n = len(splits.x_train)
+        steps = max(1, math.ceil(n / batch_size))
+        t0 = time.perf_counter()
+        bar = tqdm(total=epochs * steps, desc=desc, unit="step", disable=not progress, leave=False)
+        loss_sum = correct = seen = 0.0
+        val_curve, seconds_curve, scoring = [], [], 0.0
+        for _ in range(epochs):
+            net.train()
+            perm = torch.randperm(n, generator=gen)
             loss_sum = correct = seen = 0.0
-            val_curve, seconds_curve, scoring = [], [], 0.0
-            for _ in range(epochs):
-                net.train()
-                perm = torch.randperm(n, generator=gen)
-                loss_sum = correct = seen = 0.0
-                for s in range(steps):
-                    idx = perm[s * batch_size:(s + 1) * batch_size]
-                    xb, yb = splits.x_train[idx], splits.y_train[idx]
-                    logits = net(xb)
-                    loss = F.cross_entropy(logits, yb)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if grad_clip > 0:
-                        torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
-                    opt.step()
-                    loss_sum += float(loss.detach()) * len(yb)
-                    correct += float((logits.argmax(-1) == yb).sum())
-                    seen += len(yb)
-                    bar.update()
-                sched.step()
-                if curve:
-                    t1 = time.perf_counter()
-                    seconds_curve.append(t1 - t0 - scoring)
-                    val_curve.append(accuracy(net, splits.x_val, splits.y_val))
-                    scoring += time.perf_counter() - t1
-            bar.close()
-            seconds = time.perf_counter() - t0 - scoring
-            out = {"blueprint": str(bp), "epochs": epochs, "seed": seed, "train_loss": loss_sum / seen,
-                   "train_acc": 100 * correct / seen, "val_acc": accuracy(net, splits.x_val, splits.y_val),
-                   "test_acc": (accuracy(net, splits.x_test, splits.y_test) if splits.x_test is not None else None),
-                   "train_seconds": seconds}
+            for s in range(steps):
+                idx = perm[s * batch_size:(s + 1) * batch_size]
+                xb, yb = splits.x_train[idx], splits.y_train[idx]
+                logits = net(xb)
+                loss = F.cross_entropy(logits, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+                opt.step()
+                loss_sum += float(loss.detach()) * len(yb)
+                correct += float((logits.argmax(-1) == yb).sum())
+                seen += len(yb)
+                bar.update()
+            sched.step()
             if curve:
-                out.update(val_curve=val_curve, seconds_curve=seconds_curve)
-    finally:
-        torch.set_num_threads(old)
+                t1 = time.perf_counter()
+                seconds_curve.append(t1 - t0 - scoring)
+                val_curve.append(accuracy(net, splits.x_val, splits.y_val))
+                scoring += time.perf_counter() - t1
+        bar.close()
+        seconds = time.perf_counter() - t0 - scoring
+        out = {"blueprint": str(bp), "epochs": epochs, "seed": seed, "train_loss": loss_sum / seen,
+               "train_acc": 100 * correct / seen, "val_acc": accuracy(net, splits.x_val, splits.y_val),
+               "test_acc": (accuracy(net, splits.x_test, splits.y_test) if splits.x_test is not None else None),
+               "train_seconds": seconds}
+        if curve:
+            out.update(val_curve=val_curve, seconds_curve=seconds_curve)
     return out

@@ -608,10 +608,7 @@ class _Predictor:
         # held the model would keep every model an ask ever built (and its Cholesky) alive
         self.covar_module, self.mean_module = model.covar_module, model.mean_module
         X = self.train_x = model.train_inputs[0]
-        if hasattr(model.likelihood, "noise_at"):  # a noise per row (per fidelity level)
-            K = model.covar_module(X).to_dense() + torch.diag(model.likelihood.noise_at(X).detach())
-        else:
-            K = model.covar_module(X).to_dense() + noise_variance(model) * torch.eye(X.shape[0], dtype=X.dtype)
+        K = model.covar_module(X).to_dense() + torch.diag(noise_at(model, X))  # shared, or one per level
         self.L = psd_safe_cholesky(K)
         resid = (model.train_targets - model.mean_module(X)).unsqueeze(-1)
         self.alpha = torch.cholesky_solve(resid, self.L)

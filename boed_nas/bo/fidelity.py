@@ -240,10 +240,10 @@ def fidelity_pool_posterior(model: Any, X: torch.Tensor, n_configs: int, fidelit
     samples = joint_samples(model, X[plausible], n_samples, generator)
     ev = torch.as_tensor(evaluated, dtype=torch.long)
     costs = torch.tensor([fidelity.costs[int(b)] for b in (idx // n_configs).tolist()], dtype=mean.dtype)
+    noise = noise_at(model, X)
     return FidelityPoolBelief(model=model, X=X, mean=mean, var=var, plausible=plausible, samples=samples,
-                              candidates=candidates, noise_var=float(noise_at(model, X[target[:1]])[0]),
-                              incumbent=float(mean[twin[ev]].max()), twin=twin, cross=cross, cost=costs,
-                              noise=noise_at(model, X))
+                              candidates=candidates, noise_var=float(noise[target[0]]),
+                              incumbent=float(mean[twin[ev]].max()), twin=twin, cross=cross, cost=costs, noise=noise)
 
 
 def gibbon_information(mean_t: torch.Tensor, var_t: torch.Tensor, rho2: torch.Tensor,
