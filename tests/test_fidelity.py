@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from boed_nas import Strategy, make_strategy
-from boed_nas.bo.acquisition import MaxValueEntropySearch, PoolBelief
-from boed_nas.bo.fidelity import FidelityPoolBelief, MultiFidelityMaxValueEntropy
+from boed_nas.bo.acquisition import EntropySearch, MaxValueEntropySearch, PoolBelief
+from boed_nas.bo.fidelity import FidelityPoolBelief, MultiFidelityEntropySearch, MultiFidelityMaxValueEntropy
+from boed_nas.outcome import Outcome
 from boed_nas.engine import InProcessEngine
 from boed_nas.errors import ConfigError, SpaceError
 from boed_nas.experiment.loop import run_objective, run_search
@@ -36,8 +37,59 @@ def test_a_fidelity_reads_its_spec_and_defaults_costs_to_the_levels():
     assert Fidelity("epochs", [12, 200]).cost(12) == pytest.approx(0.06)
 
 
+def test_learned_costs_are_each_levels_median_and_rescale_the_prior_of_a_level_not_measured():
+    f = Fidelity.parse("estimate=supernet,2,8;costs=learned")  # names among the levels: every level alike
+    assert f.learn_costs and f.costs == [1.0, 1.0, 1.0] and Fidelity.parse(f.spec) == f
+    assert f.learned_costs([]) == [1.0, 1.0, 1.0]  # nothing measured: the prior
+    # supernet median 0.2, 8 epochs 10: the 2-epoch level takes its prior times the median scale
+    learned = f.learned_costs([("supernet", 0.1), ("supernet", 0.2), ("supernet", 0.3), (8, 10.0), (8, 0.0), (2, float("nan"))])
+    assert learned == pytest.approx([0.02, np.sqrt(0.2 * 10.0) / 10.0, 1.0])
+    g = Fidelity("epochs", [1, 2, 4, 8], costs="learned")  # numbers: the prior is the levels' ratios
+    assert g.costs == [0.125, 0.25, 0.5, 1.0] and g.spec == "epochs=1,2,4,8;costs=learned"
+    assert g.learned_costs([(1, 3.0)]) == pytest.approx(g.costs)  # one level measured rescales, not reshapes
+    h = Fidelity("estimate", ["supernet", 8], costs=[0.02, 1], learn_costs=True)  # learned from a prior given
+    assert h.spec == "estimate=supernet,8;costs=0.02,1,learned" and Fidelity.parse(h.spec) == h
+    assert Fidelity.parse(h.spec) != Fidelity("estimate", ["supernet", 8], costs=[0.02, 1])
+    k = Fidelity("epochs", [1, 2], costs=[1, 1], learn_costs=True)  # a prior that is not the default is kept
+    assert Fidelity.parse(k.spec).costs == [1.0, 1.0]
+    with pytest.raises(ConfigError, match="'learned'"):
+        Fidelity("epochs", [1, 2], costs="measured")
+
+
+def test_boed_learns_each_levels_cost_from_what_was_told_and_resumes_with_it(tmp_path):
+    s = make_strategy(SMALL, seed=0, space=_toy(), fidelity="epochs=1,3;costs=learned", state_path=tmp_path / "s.json")
+    assert s.level_costs() == pytest.approx([1 / 3, 1.0])  # the prior before anything is measured
+    seconds = {1: 2.0, 3: 40.0}  # the cheap level costs 1/20 of the target, not the levels' 1/3
+    while not any(o.cell.level == 3 for o in s.history):
+        (p,) = s.ask()
+        s.tell(p, Outcome(metrics=_score(p.config, p.level), cost=seconds[p.level]))
+    assert s.level_costs() == pytest.approx([0.05, 1.0])
+    (p,) = s.ask()  # what the acquisition divides by
+    belief = s.pool_belief(*_fitted(s), s._generator(0))
+    assert belief.cost.unique().tolist() == pytest.approx([0.05, 1.0])
+    assert Strategy.load(tmp_path / "s.json", space=_toy()).level_costs() == pytest.approx([0.05, 1.0])  # a function of the history
+    given = make_strategy(SMALL, seed=0, space=_toy(), fidelity="epochs=1,3")
+    assert given.level_costs() == [pytest.approx(1 / 3), 1.0]
+
+
+def _fitted(s):
+    model, idx = s.fit()
+    return model, idx, []
+
+
+def test_an_objective_that_reports_no_cost_is_charged_the_seconds_it_took(tmp_path):
+    def objective(config, level):
+        return _score(config, level)  # no cost: the loop charges the evaluation's measured seconds
+
+    s = make_strategy(SMALL, seed=0, space=_toy(), fidelity="epochs=1,3;costs=learned")
+    traj = run_objective(s, objective, 5, out=tmp_path / "r")
+    assert traj["cost"].gt(0).all() and all(o.outcome.cost > 0 for o in s.history)
+    logged = [json.loads(line)["outcome"]["cost"] for line in (tmp_path / "r" / "evaluations.jsonl").read_text().splitlines()]
+    assert logged == pytest.approx([o.outcome.cost for o in s.history])  # logged as told: a resume tells the same
+
+
 @pytest.mark.parametrize("bad", ["epochs", "epochs=12", "epochs=12,200;target=50", "x=a,b", "epochs=12,200;costs=1,-1",
-                                 "epochs=12,12"])
+                                 "epochs=12,12", "epochs=12,200;costs=soon", "epochs=12,200;costs=learned,1"])
 def test_a_bad_fidelity_is_refused_by_name(bad):
     with pytest.raises(ConfigError, match="fidelity"):
         Fidelity.parse(bad)
@@ -101,6 +153,42 @@ def test_mes_per_unit_cost_at_the_target_level_is_gibbon():
     assert torch.all(MultiFidelityMaxValueEntropy()(half, g) < 1e-8)
 
 
+def test_es_per_unit_cost_at_the_target_level_is_es_and_a_level_teaches_through_its_correlation():
+    g = torch.Generator().manual_seed(0)
+    n = 40
+    mean, var = torch.randn(n, generator=g, dtype=torch.float64), torch.rand(n, generator=g, dtype=torch.float64) + 0.1
+    samples = torch.randn(256, 10, generator=g, dtype=torch.float64) + 1.0
+    common = dict(model=None, X=None, mean=mean, var=var, plausible=torch.arange(10), samples=samples,
+                  candidates=torch.arange(n), noise_var=0.05, incumbent=0.0)
+    plain = EntropySearch()(PoolBelief(**common), torch.Generator().manual_seed(1))
+    idx, one = torch.arange(n), torch.ones(n, dtype=torch.float64)
+    mf = MultiFidelityEntropySearch()(FidelityPoolBelief(**common, twin=idx, cross=var.clone(), cost=one),
+                                      torch.Generator().manual_seed(1))
+    assert torch.allclose(mf, plain, rtol=1e-6, atol=1e-9) and mf[:10].gt(0).all() and mf[10:].eq(0).all()
+    # points 20-39 a cheaper level of 0-19: uncorrelated teaches nothing, a weaker correlation less, a
+    # tenth of the cost more per unit cost
+    twin = torch.cat([idx[:20], idx[:20]])
+    cross = torch.cat([var[:20], var[:20] * 0.0])
+    cheap = torch.cat([one[:20], one[:20] * 0.1])
+    b = FidelityPoolBelief(**{**common, "var": torch.cat([var[:20], var[:20]])}, twin=twin, cross=cross, cost=cheap)
+    assert MultiFidelityEntropySearch()(b, torch.Generator().manual_seed(1))[20:].eq(0).all()
+    b.cross = torch.cat([var[:20], var[:20] * 0.4])
+    weak = MultiFidelityEntropySearch()(b, torch.Generator().manual_seed(1))
+    assert torch.all(weak[20:30] * 0.1 < weak[:10]) and torch.all(weak[20:30] > weak[:10])
+
+
+def test_a_scaled_level_kernel_fixes_the_correlation_at_one_and_needs_a_fidelity():
+    s = make_strategy("boed[n_init=3,n_samples=32,plausible_size=64,level_kernel=scaled,acquisition=es]", seed=0,
+                      space=_toy(), fidelity="epochs=1,3")
+    run_objective(s, _score, 8)
+    kernel = s.fit()[0].covar_module
+    assert kernel.scaled and torch.equal(kernel.correlation, torch.ones(2, 2, dtype=torch.float64))
+    with pytest.raises(ConfigError, match="level_kernel"):
+        make_strategy("boed[level_kernel=scaled]")
+    with pytest.raises(ConfigError, match="level_kernel"):
+        make_strategy("boed[level_kernel=ar1]", fidelity=FID)
+
+
 # ----------------------------------------------------------------------------- boed with a fidelity
 def test_boed_with_a_fidelity_climbs_levels_charges_each_and_recommends_at_the_target():
     run = SearchRun(strategy=SMALL, dataset="cifar100", seed=3, budget=16, workers=2, clock="simulated", fidelity=FID)
@@ -150,8 +238,8 @@ def test_kill_9_in_a_multi_fidelity_search_resumes_without_losing_or_repeating(t
     assert len(logged) == len(set(logged)) == 12
 
 
-def test_acquisitions_other_than_mes_are_refused_with_a_fidelity():
-    with pytest.raises(ConfigError, match="mes"):
+def test_acquisitions_other_than_mes_and_es_are_refused_with_a_fidelity():
+    with pytest.raises(ConfigError, match="'es'"):
         make_strategy("boed[acquisition='ei']", fidelity=FID)
 
 
@@ -226,6 +314,11 @@ def test_the_search_command_says_what_each_level_took(tmp_path, capsys):
     assert "evaluations per level: 12: 4 (training time" in out  # the design runs at the cheapest level
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["evaluations_per_level"] == {"12": 4} and summary["fidelity"] == FID
+    learned = FID + ";costs=learned"
+    assert main(["search", "--fidelity", learned, "--dataset", "cifar10", "--budget", "3", "--out", str(tmp_path / "l")]) == 0
+    assert "relative cost per level, learned: 12: 0.06, 200: 1" in capsys.readouterr().out
+    assert json.loads((tmp_path / "l" / "summary.json").read_text())["learned_relative_costs"] == pytest.approx(
+        {"12": 0.06, "200": 1.0})
 
 
 def test_points_as_named_parameters_round_trip_and_the_fidelity_may_not_take_a_variables_name():

@@ -24,6 +24,9 @@ OUTPUT_TRANSFORMS = ("rank", "standardize")
 RANDOM_WHEN = ("always", "stalled")
 LEVEL_NOISE = ("shared", "level")
 """With a fidelity, the observation noise: one variance for every level, or one per level."""
+LEVEL_KERNELS = ("icm", "scaled")
+"""With a fidelity, the kernel between levels: a correlation learned per pair of levels (the intrinsic
+coregionalisation model), or every level the target up to a scale (correlation fixed at 1)."""
 """When the ``random_every`` turns come: on a fixed schedule, or while the search has stalled (no
 better observation in the last ``random_every`` asks)."""
 
@@ -49,6 +52,7 @@ class BOEDConfig:
     random_every: int = 10
     random_when: str = "stalled"
     noise: str = "shared"
+    level_kernel: str = "icm"
 
     acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
 
@@ -68,6 +72,8 @@ class BOEDConfig:
             raise ConfigError(f"unknown random_when {self.random_when!r}; expected one of {list(RANDOM_WHEN)}")
         if self.noise not in LEVEL_NOISE:
             raise ConfigError(f"unknown noise {self.noise!r}; expected one of {list(LEVEL_NOISE)}")
+        if self.level_kernel not in LEVEL_KERNELS:
+            raise ConfigError(f"unknown level_kernel {self.level_kernel!r}; expected one of {list(LEVEL_KERNELS)}")
         if self.pending not in PENDING:
             raise ConfigError(f"unknown pending {self.pending!r}; expected one of {list(PENDING)}")
 

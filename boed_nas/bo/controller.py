@@ -42,7 +42,7 @@ from .acquisition import PoolAcquisition, PoolBelief, make_acquisition, seeded_a
 from .belief import posterior_mean_var
 from .config import PENDING, SHIPPED, BOEDConfig
 from .design import InitialDesign
-from .fidelity import FidelityFeatures, MultiFidelityMaxValueEntropy, fidelity_pool_posterior
+from .fidelity import FIDELITY_ACQUISITIONS, FidelityFeatures, fidelity_pool_posterior
 from .inputs import INIT_TOP_FRACTION, SIGNAL_SALT, belief_inputs, op_prior_array, resolve_signals
 from .model import Belief, check_belief_state
 from .pool import POOL_PARENTS, POOL_RANDOM, CandidatePool
@@ -71,7 +71,8 @@ class BOEDController(Strategy):
         ``"mes"`` (max-value entropy search, GIBBON form, the default), ``"es"`` (entropy of the
         argmax), ``"jes"``, ``"ei"``, ``"ucb"``, ``"ts"``. mes took the fewest queries to the optimum
         on held-out NB201 seeds 20-27, CIFAR-10 and CIFAR-100, the other settings at their defaults
-        (the figures: ``benchmarks/results/nb201/ablation/acquisitions_seeds20to27.md``).
+        (the figures: ``benchmarks/results/nb201/ablation/acquisitions_seeds20to27.md``). With a
+        fidelity, ``"mes"`` or ``"es"``, each per unit cost (``boed_nas.bo.fidelity``).
     n_init:
         Size of the initial design before the GP is used (default 5).
     output_transform:
@@ -162,6 +163,11 @@ class BOEDController(Strategy):
         ``"level"``, one per level (``boed_nas.bo.fidelity.LevelNoise``), so a noisier cheap level
         is believed to tell less about the target. A search without a fidelity takes only
         ``"shared"``.
+    level_kernel:
+        With a fidelity: ``"icm"`` (default), a correlation learned for each pair of levels
+        (``boed_nas.bo.fidelity.FidelityKernel``); ``"scaled"``, the correlation fixed at 1, every
+        level the target up to a scale and an offset. A search without a fidelity takes only
+        ``"icm"``.
     """
 
     name = "boed"
@@ -190,9 +196,13 @@ class BOEDController(Strategy):
         """The parts, from the space and ``self.config``."""
         c = self.config
         base = self.base_space
-        if self.fidelity is not None and c.acquisition != "mes":
+        if self.fidelity is not None and c.acquisition not in FIDELITY_ACQUISITIONS:
             raise ConfigError(f"acquisition {c.acquisition!r} with a fidelity: boed weighs information against cost "
-                              "with 'mes' (max-value entropy search per unit cost) only")
+                              f"with {sorted(FIDELITY_ACQUISITIONS)} only ('mes': max-value entropy search per unit "
+                              "cost; 'es': entropy search over the pool per unit cost)")
+        if self.fidelity is None and c.level_kernel != "icm":
+            raise ConfigError(f"level_kernel={c.level_kernel!r} is a kernel between fidelity levels; this search has "
+                              "no fidelity")
         self.proposals = [base.parse(p) for p in (c.proposals or [])]
         shipped = isinstance(c.signals, str) and c.signals == SHIPPED
         signals = getattr(base, "shipped_signals", None) if shipped else c.signals
@@ -203,7 +213,8 @@ class BOEDController(Strategy):
         if self.fidelity is None and c.noise != "shared":
             raise ConfigError(f"noise={c.noise!r} is a noise per fidelity level; this search has no fidelity")
         self.features = (inputs.features if self.fidelity is None
-                         else FidelityFeatures(inputs.features, self.fidelity, level_noise=c.noise == "level"))
+                         else FidelityFeatures(inputs.features, self.fidelity, level_noise=c.noise == "level",
+                                               level_kernel=c.level_kernel))
         self.pool = CandidatePool(self.space, self.features)
         self.belief = Belief(self.features, c.output_transform, c.refit_every, c.cold_start_every, c.pending,
                              c.refit_fraction)
@@ -249,7 +260,7 @@ class BOEDController(Strategy):
     def acquisition_function(self) -> PoolAcquisition:
         if self._acquisition is None:
             self._acquisition = (make_acquisition(self.config.acquisition) if self.fidelity is None
-                                 else MultiFidelityMaxValueEntropy())
+                                 else FIDELITY_ACQUISITIONS[self.config.acquisition]())
         return self._acquisition
 
     @property
@@ -265,6 +276,17 @@ class BOEDController(Strategy):
     def X(self) -> torch.Tensor:
         """GP inputs of every pool member (built once per pool)."""
         return self.pool.X
+
+    def level_costs(self) -> list[float]:
+        """The relative cost of an evaluation at each level of the fidelity (the target's is 1): the
+        fidelity's own, or, where it learns them (``Fidelity(costs="learned")``), learned from the
+        measured costs of every successful evaluation told so far (``Fidelity.learned_costs``)."""
+        f = self.fidelity
+        if f is None:
+            raise ConfigError("level_costs: this search has no fidelity")
+        if not f.learn_costs:
+            return list(f.costs)
+        return f.learned_costs((o.cell.level, o.outcome.cost) for o in self._successes())
 
     def _index(self, cell: Any) -> int:
         return self.pool.index(cell)
@@ -316,7 +338,8 @@ class BOEDController(Strategy):
             candidates = torch.tensor([i for i in range(len(self.pool)) if i // n > started.get(i % n, -1)],
                                       dtype=torch.long)
             return fidelity_pool_posterior(model, self.pool.X, n, self.fidelity, evaluated, candidates,
-                                           self.config.plausible_size, self.config.n_samples, generator)
+                                           self.config.plausible_size, self.config.n_samples, generator,
+                                           costs=self.level_costs())
         candidates = torch.tensor([i for i in range(len(self.pool)) if i not in taken], dtype=torch.long)
         return self.belief.pool_posterior(model, self.pool.X, evaluated, candidates, self.config.plausible_size,
                                           self.config.n_samples, generator)

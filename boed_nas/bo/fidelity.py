@@ -47,7 +47,7 @@ from gpytorch.means import Mean
 from gpytorch.priors import GammaPrior, NormalPrior
 from linear_operator.operators import DiagLinearOperator
 
-from .acquisition import PoolAcquisition, PoolBelief
+from .acquisition import PoolAcquisition, PoolBelief, entropy_search
 from .belief import DTYPE, _predictor, joint_samples, noise_at, noise_variance
 
 CLAMP = 1e-10
@@ -62,9 +62,11 @@ class FidelityKernel(Kernel):
     :math:`B = D R D`, :math:`R` the correlation of the rows of a lower-triangular factor, :math:`D`
     a positive scale per level, the target's fixed at 1 (see the module docstring)."""
 
-    def __init__(self, base: Kernel, n_levels: int, target_index: int, correlation: float = 0.5):
+    def __init__(self, base: Kernel, n_levels: int, target_index: int, correlation: float = 0.5,
+                 scaled: bool = False):
         super().__init__()
         self.base, self.n_levels, self.target_index = base, n_levels, target_index
+        self.scaled = scaled  # R fixed at all ones: every level the target up to a scale (and the mean's offset)
         # the factor of R = c 11^T + (1 - c) I: every pair of levels starts at correlation c
         start = torch.linalg.cholesky(correlation * torch.ones(n_levels, n_levels, dtype=DTYPE)
                                       + (1 - correlation) * torch.eye(n_levels, dtype=DTYPE))
@@ -76,6 +78,8 @@ class FidelityKernel(Kernel):
 
     @property
     def correlation(self) -> torch.Tensor:
+        if self.scaled:
+            return torch.ones(self.n_levels, self.n_levels, dtype=self.raw_factor.dtype)
         F = torch.tril(self.raw_factor)
         F = F / F.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         return F @ F.transpose(-2, -1)
@@ -165,8 +169,9 @@ class FidelityFeatures:
     index; the kernel ``FidelityKernel`` and the mean ``LevelMean`` over ``base``'s own; with
     ``level_noise``, the likelihood ``LevelGaussianLikelihood`` (else the shared noise of ``fit_belief``)."""
 
-    def __init__(self, base: Any, fidelity: Any, level_noise: bool = False):
+    def __init__(self, base: Any, fidelity: Any, level_noise: bool = False, level_kernel: str = "icm"):
         self.base, self.fidelity, self.level_noise = base, fidelity, level_noise
+        self.level_kernel = level_kernel
 
     def likelihood(self) -> LevelGaussianLikelihood | None:
         """``fit_belief``'s likelihood hook: a noise per level, or None for the shared one."""
@@ -178,7 +183,8 @@ class FidelityFeatures:
         return torch.cat([X, levels], dim=1)
 
     def covariance(self, n_inputs: int) -> Kernel:
-        return FidelityKernel(self.base.covariance(n_inputs - 1), len(self.fidelity.levels), self.fidelity.target_index)
+        return FidelityKernel(self.base.covariance(n_inputs - 1), len(self.fidelity.levels), self.fidelity.target_index,
+                              scaled=self.level_kernel == "scaled")
 
     def prior_mean(self) -> Mean:
         return LevelMean(self.base.prior_mean(), len(self.fidelity.levels), self.fidelity.target_index)
@@ -199,10 +205,12 @@ class FidelityPoolBelief(PoolBelief):
 
 def fidelity_pool_posterior(model: Any, X: torch.Tensor, n_configs: int, fidelity: Any, evaluated: Any,
                             candidates: torch.Tensor, plausible_size: int, n_samples: int,
-                            generator: torch.Generator, chunk: int = 1024) -> FidelityPoolBelief:
+                            generator: torch.Generator, chunk: int = 1024,
+                            costs: Any = None) -> FidelityPoolBelief:
     """The posterior over a level-major pool (``n_configs`` configurations at each level): marginals
     of every point, each point's covariance with its target-level twin, the plausible set among the
-    target-level points and exact joint samples over it."""
+    target-level points and exact joint samples over it. ``costs``: the relative cost per level
+    (default the fidelity's own; learned ones where the controller learns them)."""
     n_levels, t = len(fidelity.levels), fidelity.target_index
     # one pass over the pool, a chunk of configurations at every level at a time: each point's
     # cross-covariance with the training data (V) is computed once and gives its mean, its variance
@@ -239,7 +247,8 @@ def fidelity_pool_posterior(model: Any, X: torch.Tensor, n_configs: int, fidelit
     plausible = target[torch.sort(plausible).values]
     samples = joint_samples(model, X[plausible], n_samples, generator)
     ev = torch.as_tensor(evaluated, dtype=torch.long)
-    costs = torch.tensor([fidelity.costs[int(b)] for b in (idx // n_configs).tolist()], dtype=mean.dtype)
+    level_costs = fidelity.costs if costs is None else costs
+    costs = torch.tensor(level_costs, dtype=mean.dtype)[idx // n_configs]
     noise = noise_at(model, X)
     return FidelityPoolBelief(model=model, X=X, mean=mean, var=var, plausible=plausible, samples=samples,
                               candidates=candidates, noise_var=float(noise[target[0]]),
@@ -277,6 +286,38 @@ class MultiFidelityMaxValueEntropy(PoolAcquisition):
         return info / b.cost[c]
 
 
-__all__ = ["FidelityFeatures", "FidelityKernel", "FidelityPoolBelief", "LevelGaussianLikelihood", "LevelMean",
+class MultiFidelityEntropySearch(PoolAcquisition):
+    r"""``"es"`` with a fidelity: the information an observation of :math:`(x, l)` gives about *which*
+    configuration is best at the target level, per unit cost. The project's entropy search over the
+    pool (``entropy_search``: binned mutual information from the joint samples) with each point's
+    observation written through its target-level twin: :math:`y = f(x, t) + arepsilon`, with the
+    noise variance :math:`\sigma_t^2 (1/ho^2 - 1)` that the correlation :math:`ho` leaves (at the
+    target level, the observation noise). That treats the part of :math:`f(x, l)` not explained by
+    :math:`f(x, t)` as independent of the other configurations' target values, which is exact for
+    the prior of ``FidelityKernel`` and an approximation under the posterior."""
+
+    name = "es"
+
+    def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
+        if not isinstance(b, FidelityPoolBelief):
+            raise TypeError("MultiFidelityEntropySearch reads a FidelityPoolBelief")
+        c = b.candidates
+        t = b.twin[c]
+        var_t = b.var[t].clamp_min(CLAMP)
+        noise = b.noise[c] if b.noise is not None else b.noise_var
+        rho2 = (b.cross[c] ** 2 / (var_t * (b.var[c] + noise))).clamp(0.0, 1.0)
+        sd = torch.where(rho2 > CLAMP, (var_t * (1 / rho2.clamp_min(CLAMP) - 1)).clamp_min(0.0).sqrt(),
+                         torch.full_like(rho2, torch.inf))
+        pos = {int(p): i for i, p in enumerate(b.plausible.tolist())}
+        columns = torch.tensor([pos.get(int(i), -1) for i in t.tolist()], dtype=torch.long)
+        info = entropy_search(b, generator=generator, columns=columns, noise_sd=sd)
+        return info / b.cost[c]
+
+
+FIDELITY_ACQUISITIONS = {"mes": MultiFidelityMaxValueEntropy, "es": MultiFidelityEntropySearch}
+"""The acquisitions that weigh information about the target level against each level's cost."""
+
+
+__all__ = ["FIDELITY_ACQUISITIONS", "FidelityFeatures", "MultiFidelityEntropySearch", "FidelityKernel", "FidelityPoolBelief", "LevelGaussianLikelihood", "LevelMean",
            "LevelNoise", "MultiFidelityMaxValueEntropy",
            "fidelity_pool_posterior", "gibbon_information"]

@@ -115,7 +115,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fidelity", default=None, metavar="NAME=LEVELS",
                    help="search over cheaper evaluations too, e.g. 'epochs=12,200' on the NB201 table (12-epoch "
                         "trainings charged 12/200 of the 200-epoch time) or 'epochs=1,2,4,8' with your --objective, "
-                        "called as objective(config, level); for boed, asha and hyperband")
+                        "called as objective(config, level); for boed, asha and hyperband. Relative costs: "
+                        "';costs=0.01,1', or learned from the measured times: ';costs=learned'")
 
 
 def _add_multiobjective(p: argparse.ArgumentParser, bench: bool) -> None:
@@ -366,6 +367,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if s.get("evaluations_per_level"):  # a search over a fidelity: what each level took
         print("evaluations per level: " + ", ".join(
             f"{level}: {n} (training time {s['cost_per_level'][level]:.0f} s)" for level, n in s["evaluations_per_level"].items()))
+        if s.get("learned_relative_costs"):
+            print("relative cost per level, learned: " + ", ".join(
+                f"{level}: {c:.3g}" for level, c in s["learned_relative_costs"].items()))
     print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, summary.json, regret.png"
           + (", belief.png" if (out / "belief.png").exists() else "")
           + (", front.png, hypervolume_ratio.png" if "front" in s else ""))

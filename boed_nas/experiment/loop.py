@@ -483,7 +483,8 @@ class _Loop:
 
     def _assess(self, result: Result, seconds: float) -> Result:
         """``result`` as it will be logged and told: a non-finite metric makes it a failure with the
-        reason; a result that is not one stops the search (``_stop_on_objective``)."""
+        reason; a result that is not one stops the search (``_stop_on_objective``); an outcome
+        without a cost is charged the seconds its evaluation took."""
         if result.returned is not None:
             self._stop_on_objective(result, seconds, f"returned {result.returned}")
         if result.outcome is None:
@@ -495,6 +496,11 @@ class _Loop:
                                        transient=False)
         except OutcomeError as e:
             self._stop_on_objective(result, seconds, f"returned an outcome that cannot be told ({e})")
+        took = result.finished - result.started
+        if not result.outcome.failed and not result.outcome.cost and math.isfinite(took) and took > 0:
+            # an objective that reports no cost cost what its evaluation took (the engine's clock): a
+            # fidelity whose costs are learned reads it, and the trajectory's cost column shows it
+            result = dataclasses.replace(result, outcome=dataclasses.replace(result.outcome, cost=took))
         return result
 
     def _check_failures(self) -> None:

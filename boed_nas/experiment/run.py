@@ -204,6 +204,9 @@ def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, tra
     if run.fidelity is not None and len(traj):  # evaluations and charged time at each level
         summary["evaluations_per_level"] = {str(k): int(v) for k, v in traj.groupby("fidelity").size().items()}
         summary["cost_per_level"] = {str(k): float(v) for k, v in traj.groupby("fidelity")["cost"].sum().items()}
+        fidelity = getattr(strategy.space, "fidelity", None)
+        if fidelity is not None and fidelity.learn_costs and hasattr(strategy, "level_costs"):
+            summary["learned_relative_costs"] = dict(zip(map(str, fidelity.levels), strategy.level_costs()))
     if rec is not None:
         look = bench.lookup(rec)
         summary.update(recommended_val_acc_mean=look["val_acc_mean"], recommended_test_acc=look["test_acc"],

@@ -65,6 +65,7 @@ from ax.storage.json_store.registry import (
 
 from ..bo.controller import BOEDController
 from ..errors import ConfigError, SpaceError
+from ..outcome import Outcome
 from ..nb201.space import CELL_SPACE, EDGE_PARAMETERS, OPS, Cell
 from .. import registry
 from ..strategy import resolve_space
@@ -457,6 +458,15 @@ class BeliefAdapter(Adapter):
         return self._observations(fold, cv_test_points)
 
 
+def _trial_seconds(trial: Any) -> float:
+    """The seconds an Ax trial ran (from marked running to completed); 0 where Ax has no times."""
+    started, completed = getattr(trial, "time_run_started", None), getattr(trial, "time_completed", None)
+    if started is None or completed is None:
+        return 0.0
+    seconds = (completed - started).total_seconds()
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
+
+
 class BOEDGenerationNode(ExternalGenerationNode):
     """The BOED controller (``boed_nas.bo.controller.BOEDController``) as an Ax generation node.
 
@@ -660,8 +670,9 @@ class BOEDGenerationNode(ExternalGenerationNode):
                         logging.getLogger(__name__).warning(
                             "trial %d reported %s = %r; the BOED node counts it as a failure", index, metric, value)
                         value = None
-                    # only the objective reaches the controller: nothing else of the trial's data
-                    ctl.tell(cell, None if value is None else {metric: value})
+                    # only the objective reaches the controller, and what the trial took (a fidelity's
+                    # learned costs read it): nothing else of the trial's data
+                    ctl.tell(cell, None if value is None else Outcome(metrics={metric: value}, cost=_trial_seconds(trial)))
                 self._told.add(index)
 
     def get_next_candidate(self, pending_parameters: list[Any]) -> dict[str, str]:

@@ -7,6 +7,13 @@ last) and a relative cost per level (the target's is 1):
     Fidelity("epochs", [12, 200])                   # target 200; a 12-epoch training costs 12/200
     Fidelity("epochs", [1, 2, 4, 8], costs=[1, 2, 4, 8])   # costs are relative: divided by the target's
     Fidelity("estimate", ["supernet", "trained"], costs=[0.01, 1])
+    Fidelity("epochs", [1, 2, 4, 8], costs="learned")     # learned from the measured evaluation times
+
+Learned costs (``costs="learned"``, or ``learn_costs=True`` beside given costs, which are then the
+prior) are each level's median measured cost over the search's own evaluations: an outcome's
+``cost`` where the objective reports one, else the seconds its evaluation took (the search loop
+fills it in). A level not measured yet takes its prior rescaled by what the measured levels say
+(``Fidelity.learned_costs``). They are a function of what was told, so a resumed search has them.
 
 A strategy that uses fidelities (``boed``, ``asha``, ``hyperband``) is given one (``fidelity=``, or
 the space's own ``fidelity``) and searches ``FidelitySpace(space, fidelity)``: its points are
@@ -21,7 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -36,9 +43,13 @@ class Fidelity:
     search is about (default the last). ``costs``: one positive number per level, relative (divided
     by the target's); default: each level's value over the target's where the levels are positive
     numbers (epochs: a 12-epoch training costs 12/200 of a 200-epoch one), else required.
+    ``costs="learned"``: learned from the measured costs of the search's evaluations, starting from
+    the default (levels that are not positive numbers: every level alike); ``learn_costs=True``:
+    learned, starting from the ``costs`` given (see the module docstring).
     """
 
-    def __init__(self, name: str, levels: Sequence[Any], target: Any = None, costs: Sequence[float] | None = None):
+    def __init__(self, name: str, levels: Sequence[Any], target: Any = None,
+                 costs: Sequence[float] | str | None = None, learn_costs: bool = False):
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ConfigError(f"a fidelity's name must be an identifier such as 'epochs', got {name!r}")
         levels = list(levels) if isinstance(levels, Sequence) and not isinstance(levels, str) else None
@@ -53,6 +64,15 @@ class Fidelity:
         target = levels[-1] if target is None else target
         if target not in levels:
             raise ConfigError(f"fidelity {name!r}: target {target!r} is not one of the levels {levels}")
+        if not isinstance(learn_costs, bool):
+            raise ConfigError(f"fidelity {name!r}: learn_costs must be True or False, got {learn_costs!r}")
+        if isinstance(costs, str):
+            if costs.strip() != "learned":
+                raise ConfigError(f"fidelity {name!r}: costs must be one positive number per level or 'learned', "
+                                  f"got {costs!r}")
+            learn_costs = True
+            positive = numeric and all(float(v) > 0 for v in levels)
+            costs = [float(v) for v in levels] if positive else [1.0] * len(levels)
         if costs is None:
             if not numeric or any(float(v) <= 0 for v in levels):
                 raise ConfigError(f"fidelity {name!r}: levels {levels} are not positive numbers, so give costs=[...] "
@@ -67,6 +87,27 @@ class Fidelity:
         self.name, self.levels, self.target = name, levels, target
         self.target_index = levels.index(target)
         self.costs = [float(c) / float(costs[self.target_index]) for c in costs]
+        self.learn_costs = learn_costs
+        """Whether the costs are learned from measured evaluations (``costs`` is then the prior)."""
+
+    def learned_costs(self, measured: Iterable[tuple[Any, float]]) -> list[float]:
+        """Relative costs per level (the target's is 1) from measured ``(level, cost)`` pairs, in any
+        unit (seconds): each measured level's median cost; a level not measured yet its prior cost
+        (``costs``) times the median, over the measured levels, of measured over prior (on a log
+        scale), so that one measured level rescales the rest. Costs that are not positive and
+        finite are skipped; with none measured, the prior. Written by hand: a median per group and
+        one scale, nothing a library adds to."""
+        by_level: dict[int, list[float]] = {}
+        for level, cost in measured:
+            c = float(cost)
+            if math.isfinite(c) and c > 0:
+                by_level.setdefault(self.index(level), []).append(c)
+        if not by_level:
+            return list(self.costs)
+        median = {i: float(np.median(v)) for i, v in by_level.items()}
+        scale = math.exp(float(np.median([math.log(m / self.costs[i]) for i, m in median.items()])))
+        est = [median.get(i, self.costs[i] * scale) for i in range(len(self.levels))]
+        return [e / est[self.target_index] for e in est]
 
     def index(self, level: Any) -> int:
         """The position of ``level`` among the levels (a level's name as text is read too)."""
@@ -91,16 +132,20 @@ class Fidelity:
         if self.target_index != len(self.levels) - 1:
             out += f";target={self.target}"
         numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in self.levels)
-        default = numeric and all(float(v) > 0 for v in self.levels) and np.allclose(
-            self.costs, [float(v) / float(self.target) for v in self.levels])
-        if not default:
-            out += ";costs=" + ",".join(f"{c:.12g}" for c in self.costs)
+        positive = numeric and all(float(v) > 0 for v in self.levels)
+        ratios = [float(v) / float(self.target) for v in self.levels] if positive else [1.0] * len(self.levels)
+        default = np.allclose(self.costs, ratios)  # what costs=None (or "learned") gives
+        if self.learn_costs and default:
+            out += ";costs=learned"
+        elif self.learn_costs or not (positive and default):
+            out += ";costs=" + ",".join(f"{c:.12g}" for c in self.costs) + (",learned" if self.learn_costs else "")
         return out
 
     @classmethod
     def parse(cls, value: Any) -> Fidelity:
         """A ``Fidelity`` from itself or its ``spec`` (``"epochs=1,2,4,8"``, ``"epochs=12,200;target=200"``,
-        ``"estimate=supernet,trained;costs=0.01,1"``); numbers are read as numbers."""
+        ``"estimate=supernet,trained;costs=0.01,1"``, ``"epochs=1,2,4,8;costs=learned"``, learned from
+        a prior: ``"estimate=supernet,8;costs=0.02,1,learned"``); numbers are read as numbers."""
         if isinstance(value, Fidelity):
             return value
         m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^;]+?)\s*((?:;\s*(?:target|costs)\s*=[^;]+)*)\s*",
@@ -120,11 +165,18 @@ class Fidelity:
         levels = [number(t) for t in m.group(2).split(",")]
         extra = dict(re.findall(r";\s*(target|costs)\s*=\s*([^;]+)", m.group(3) or ""))
         target = number(extra["target"]) if "target" in extra else None
+        words = [t.strip() for t in extra["costs"].split(",")] if "costs" in extra else []
+        learn = bool(words) and words[-1] == "learned"
+        if learn:
+            words = words[:-1]
         try:
-            costs = [float(t) for t in extra["costs"].split(",")] if "costs" in extra else None
+            costs = [float(t) for t in words] if words else None
         except ValueError:
-            raise ConfigError(f"fidelity {value!r}: costs must be numbers") from None
-        return cls(m.group(1), levels, target, costs)
+            raise ConfigError(f"fidelity {value!r}: costs must be numbers, optionally followed by 'learned', "
+                              "or 'learned' alone") from None
+        if learn and costs is None:
+            return cls(m.group(1), levels, target, "learned")
+        return cls(m.group(1), levels, target, costs, learn_costs=learn)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Fidelity) and self.spec == other.spec

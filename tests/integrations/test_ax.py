@@ -470,6 +470,14 @@ def test_a_fidelity_parameters_costs_come_from_the_node_and_bad_ones_are_named()
     client = _fidelity_client(fidelity="epochs=1,2,4,8;costs=0.05,0.1,0.3,1")
     _complete(client, 6, lambda p: {"val_acc": _at_epochs(p)})
     assert boed_ax.boed_node(client._generation_strategy).controller.space.fidelity.costs == [0.05, 0.1, 0.3, 1.0]
+    learned = _fidelity_client(fidelity="epochs=1,2,4,8;costs=learned")
+    _complete(learned, 6, lambda p: {"val_acc": _at_epochs(p)})
+    ctl = boed_ax.boed_node(learned._generation_strategy).controller
+    trials = learned._experiment.trials
+    ran = sorted((t.time_completed - t.time_run_started).total_seconds() for t in trials.values())
+    told = [o.outcome.cost for o in ctl.history]  # each trial's run time (the last is told at the next ask)
+    assert ctl.space.fidelity.learn_costs and len(told) >= 5 and min(told) > 0
+    assert all(any(c == pytest.approx(r) for r in ran) for c in told)
     with pytest.raises(ConfigError, match="is not the experiment's fidelity parameter"):
         _complete(_fidelity_client(fidelity="epochs=1,8"), 1, lambda p: {"val_acc": _at_epochs(p)})
     from ax.core.experiment import Experiment
