@@ -81,16 +81,42 @@ def table(traj: pd.DataFrame, single: str = SINGLE) -> pd.DataFrame:
     return out
 
 
-def markdown(t: pd.DataFrame) -> str:
+def markdown(t: pd.DataFrame, single: str = SINGLE) -> str:
+    against = "single-fidelity boed" if single == SINGLE else single
     head = ["dataset", "arm", "workers M", "simulated hours to the optimum, median [IQR]", "found",
             "evaluations at 12 epochs (median)", "at 200 epochs (median)",
-            "speed-up vs single-fidelity boed, same M", "vs single-fidelity boed, M = 1"]
+            f"speed-up vs {against}, same M", f"vs {against}, M = 1"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in t.iterrows():
         lines.append("| " + " | ".join([
             r.dataset, r.strategy, str(r.workers), f"{_fmt(r.hours_median)} [{_fmt(r.hours_q25)}, {_fmt(r.hours_q75)}]",
             f"{r.found}/{r.seeds}", _fmt(r.evaluations_12_median, None), _fmt(r.evaluations_200_median, None),
-            _fmt(r.speedup_vs_single_same_M, 2), _fmt(r.speedup_vs_single_M1, 2)]) + " |")
+            *(_fmt(v, 2) if ((t.dataset == r.dataset) & (t.strategy == single) & (t.workers == (m or r.workers))).any()
+              else "" for v, m in ((r.speedup_vs_single_same_M, None), (r.speedup_vs_single_M1, 1)))]) + " |")
+    return "\n".join(lines)
+
+
+def paired(traj: pd.DataFrame, single: str = SINGLE) -> str:
+    """Each arm against ``single``, seed by seed at the same dataset and M: the runs where the arm
+    reached the optimum sooner, later, at the same time (both never count as the same), and the
+    two-sided sign test's p (``benchmarks.common.sign_test``)."""
+    from .common import sign_test
+
+    hours = {key: time_to_optimum(r.sort_values("query")) / HOUR
+             for key, r in traj.groupby(["dataset", "strategy", "workers", "seed"], sort=False)}
+    lines = [f"| dataset | arm | M | sooner than {single} | later | same | sign test p |", "|---|---|---|---|---|---|---|"]
+    for (ds, name, m), _ in traj.groupby(["dataset", "strategy", "workers"], sort=False):
+        if name == single:
+            continue
+        seeds = sorted(s for (d, n, w, s) in hours if (d, n, w) == (ds, name, m) and (ds, single, m, s) in hours)
+        if not seeds:
+            continue
+        x = [hours[(ds, name, m, s)] for s in seeds]
+        y = [hours[(ds, single, m, s)] for s in seeds]
+        # sign_test compares with a tolerance; two runs that never found it are the same
+        x, y = list(np.nan_to_num(x, posinf=1e18)), list(np.nan_to_num(y, posinf=1e18))
+        w, lo, tie, pv = sign_test(x, y)
+        lines.append(f"| {ds} | {name} | {m} | {w} | {lo} | {tie} | {pv:.3g} |")
     return "\n".join(lines)
 
 
@@ -100,16 +126,21 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("report", help="one table and plot from the bench folders")
     r.add_argument("sources", nargs="+", help="bench folders, each FOLDER=LABEL")
     r.add_argument("--single", default=SINGLE, help=f"the label of single-fidelity boed. Default: {SINGLE!r}")
+    r.add_argument("--paired", action="store_true", help="add each arm against --single, seed by seed (a sign test)")
     r.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     out = Path(args.out)
-    traj, text = write_tables(args.sources, out, lambda t: table(t, args.single), markdown)
+    traj, text = write_tables(args.sources, out, lambda t: table(t, args.single), lambda t: markdown(t, args.single))
+    if args.paired:
+        text += "\n\nSeed by seed, simulated hours to the optimum:\n\n" + paired(traj, args.single)
     (out / "table.md").write_text(
         text + "\n\nA 12-epoch evaluation is charged 12/200 of the cell's 200-epoch NB201 training time (the table "
         "records none; same time per epoch assumed). Hours: simulated, to the first 200-epoch evaluation of the "
         "200-epoch validation optimum; a run that never found it counts as infinitely long (\"not found\").\n\n"
         "Command: `python -m benchmarks.fidelity_study report "
-        + " ".join(f'"{s}"' for s in args.sources) + f" --out {args.out}`\n")
+        + " ".join(f'"{s}"' for s in args.sources)
+        + (f" --single '{args.single}'" if args.single != SINGLE else "") + (" --paired" if args.paired else "")
+        + f" --out {args.out}`\n")
     plot_regret_over_time(traj, out / "regret_over_time.png", column="recommended_test_regret")
     print(text)
     return 0

@@ -1,0 +1,28 @@
+"""The fidelity study's report: hours to the optimum per arm and M, and the seed-by-seed comparison."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmarks.fidelity_study import paired, table
+
+HOUR = 3600.0
+
+
+def _runs(strategy: str, hits: dict[int, float | None]) -> list[dict]:
+    """Two evaluations per seed; the second finds the optimum at ``hits[seed]`` hours (None: never)."""
+    rows = []
+    for seed, hours in hits.items():
+        for q, found in ((1, False), (2, hours is not None)):
+            rows.append({"dataset": "cifar100", "strategy": strategy, "workers": 4, "seed": seed, "query": q,
+                         "found_optimum": found, "finished": (hours if found else 0.5 * q) * HOUR})
+    return rows
+
+
+def test_the_paired_report_counts_sooner_later_and_same_and_both_never_is_the_same():
+    traj = pd.DataFrame(_runs("boed, 200 epochs", {0: 4.0, 1: 6.0, 2: None, 3: 5.0})
+                        + _runs("boed, 12+200 epochs", {0: 2.0, 1: 8.0, 2: None, 3: 5.0}))
+    text = paired(traj)
+    assert "| cifar100 | boed, 12+200 epochs | 4 | 1 | 1 | 2 | 1 |" in text
+    t = table(traj).set_index("strategy")
+    assert t.loc["boed, 12+200 epochs", "found"] == 3 and t.loc["boed, 200 epochs", "hours_median"] == 5.5
