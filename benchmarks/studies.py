@@ -282,6 +282,31 @@ STUDIES: tuple[Study, ...] = (
           (f"{R}/fidelity",),
           notes="The runs are not committed (runs/fidelity); the report is. The Optuna and Syne Tune arms need "
           "their packages beside boed-nas: PEERS is that folder (pip install --target PEERS optuna syne-tune)."),
+    Study("fidelity-10seeds", "NB201's 12- and 200-epoch levels at M = 4, 10 seeds: single- against multi-fidelity boed",
+          "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
+          tuple(f"boed-nas bench --seeds 10 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
+                f"--strategies boed {extra}--out runs/fidelity10/{arm}/{ds}"
+                for ds in ("cifar100", "cifar10")
+                for arm, extra in (("sf", "--budget 300 "), ("mf", "--budget 600 --fidelity epochs=12,200 ")))
+          + ("python -m benchmarks.fidelity_study report " + " ".join(
+              f'"runs/fidelity10/{arm}/{ds}=boed, {lv}"' for ds in ("cifar100", "cifar10")
+              for arm, lv in (("sf", "200 epochs"), ("mf", "12+200 epochs"))) + f" --paired --out {R}/fidelity10",),
+          (f"{R}/fidelity10",),
+          notes="The runs are not committed (runs/fidelity10); the report is."),
+    Study("fidelity-heldout", "The level kernel and the acquisition with a fidelity, chosen on held-out seeds 100-105",
+          "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
+          ("boed-nas bench --seed0 100 --seeds 6 --workers 4 --clock simulated --stop-at-optimum --quiet "
+           "--dataset cifar100 --budget 600 --fidelity epochs=12,200 "
+           "--strategies 'boed,boed[acquisition=es],boed[level_kernel=scaled]' --out runs/heldout/cifar100",
+           "boed-nas bench --seed0 100 --seeds 6 --workers 4 --clock simulated --stop-at-optimum --quiet "
+           "--dataset cifar10 --budget 600 --fidelity epochs=12,200 "
+           "--strategies 'boed,boed[level_kernel=scaled]' --out runs/heldout/cifar10",
+           *(f"boed-nas bench --seed0 100 --seeds 6 --workers 4 --clock simulated --stop-at-optimum --quiet "
+             f"--dataset {ds} --budget 300 --strategies boed --out runs/heldout/sf_{ds}" for ds in ("cifar100", "cifar10")),
+           "python -m benchmarks.fidelity_study report runs/heldout/cifar100 'runs/heldout/sf_cifar100=boed, 200 epochs' "
+           f"runs/heldout/cifar10 'runs/heldout/sf_cifar10=boed, 200 epochs' --single boed --paired --out {R}/fidelity_heldout"),
+          (f"{R}/fidelity_heldout",),
+          notes="The runs are not committed (runs/heldout); the report is."),
     Study("curves", "Information per unit cost on real learning curves (the k13lc table), M = 4, seeds 0-5",
           "Information per unit cost on real learning curves (issue 32)",
           ("python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-mf,boed,asha,hyperband,random "
