@@ -301,10 +301,14 @@ STUDIES: tuple[Study, ...] = (
            "boed-nas bench --seed0 100 --seeds 6 --workers 4 --clock simulated --stop-at-optimum --quiet "
            "--dataset cifar10 --budget 600 --fidelity epochs=12,200 "
            "--strategies 'boed,boed[level_kernel=scaled]' --out runs/heldout/cifar10",
+           *(f"boed-nas bench --seed0 100 --seeds 4 --workers 4 --clock simulated --stop-at-optimum --quiet "
+             f"--dataset ImageNet16-120 --budget 600 --fidelity epochs=12,200 --strategies '{a}' --out runs/heldout/in16_{n}"
+             for a, n in (("boed", "boed_"), ("boed[level_kernel=scaled]", "boed_level_kernel_scaled__"))),
            *(f"boed-nas bench --seed0 100 --seeds 6 --workers 4 --clock simulated --stop-at-optimum --quiet "
              f"--dataset {ds} --budget 300 --strategies boed --out runs/heldout/sf_{ds}" for ds in ("cifar100", "cifar10")),
            "python -m benchmarks.fidelity_study report runs/heldout/cifar100 'runs/heldout/sf_cifar100=boed, 200 epochs' "
-           f"runs/heldout/cifar10 'runs/heldout/sf_cifar10=boed, 200 epochs' --single boed --paired --out {R}/fidelity_heldout"),
+           f"runs/heldout/cifar10 'runs/heldout/sf_cifar10=boed, 200 epochs' runs/heldout/in16_boed_ "
+           f"runs/heldout/in16_boed_level_kernel_scaled__ --single boed --paired --out {R}/fidelity_heldout"),
           (f"{R}/fidelity_heldout",),
           notes="The runs are not committed (runs/heldout); the report is."),
     Study("curves", "Information per unit cost on real learning curves (the k13lc table), M = 4, seeds 0-5",
