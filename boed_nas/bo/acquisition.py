@@ -150,7 +150,7 @@ def _chunked(acqf, X: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
 
 
 def entropy_search(b: PoolBelief, n_bins: int = 8, generator: torch.Generator | None = None,
-                   chunk: int = 128, columns: torch.Tensor | None = None,
+                   chunk: int = 128, observes: torch.Tensor | None = None,
                    noise_sd: torch.Tensor | None = None) -> torch.Tensor:
     """ES scores for ``b.candidates``: the mutual information between which cell is best and the
     noisy observation of each candidate, from the same S joint samples; 0 where a candidate is not
@@ -162,10 +162,11 @@ def entropy_search(b: PoolBelief, n_bins: int = 8, generator: torch.Generator | 
     estimator bias, so the ranking is not pulled towards high-variance cells (an importance-weight
     estimator is: its weights degenerate exactly there, which reads as a large entropy reduction).
 
-    ``columns`` and ``noise_sd`` (one per candidate) generalise the observation: candidate i
-    observes the plausible set's column ``columns[i]`` (-1: none, score 0) plus noise of standard
-    deviation ``noise_sd[i]`` (infinite: it observes nothing, score 0). A cheaper level's
-    observation is its target-level twin plus the noise that its correlation leaves
+    ``observes`` and ``noise_sd`` (one per candidate) generalise the observation: candidate i
+    observes f at the pool index ``observes[i]`` (default: itself; 0 where that is not in the
+    plausible set) plus noise of standard deviation ``noise_sd[i]`` (default the observation
+    noise; infinite: it observes nothing, score 0). A cheaper level's observation is its
+    target-level twin plus the noise that its correlation leaves
     (``boed_nas.bo.fidelity.MultiFidelityEntropySearch``).
     """
     S = b.samples.shape[0]
@@ -174,11 +175,9 @@ def entropy_search(b: PoolBelief, n_bins: int = 8, generator: torch.Generator | 
     uniq, inv = torch.unique(arg, return_inverse=True)
     onehot = torch.nn.functional.one_hot(inv, len(uniq)).to(b.samples.dtype)  # S x U
     h0 = entropy(onehot.mean(0))
-    if columns is None:
-        pos = {int(p): i for i, p in enumerate(b.plausible.tolist())}
-        cols = torch.tensor([pos.get(int(c), -1) for c in b.candidates])
-    else:
-        cols = columns
+    pos = {int(p): i for i, p in enumerate(b.plausible.tolist())}
+    observed = b.candidates if observes is None else observes
+    cols = torch.tensor([pos.get(int(c), -1) for c in observed.tolist()], dtype=torch.long)
     scores = torch.zeros(len(b.candidates), dtype=b.samples.dtype)
     ok = cols >= 0
     if noise_sd is not None:
@@ -187,16 +186,12 @@ def entropy_search(b: PoolBelief, n_bins: int = 8, generator: torch.Generator | 
     if len(ok) == 0 or len(uniq) == 1:
         return scores
     sigma = max(b.noise_var, 1e-12) ** 0.5
-    noise = sigma * torch.randn(S, generator=generator, dtype=b.samples.dtype)
-    if noise_sd is not None:
-        noise = noise / sigma  # one standard normal draw per sample, scaled per candidate below
+    z = torch.randn(S, generator=generator, dtype=b.samples.dtype)  # one draw per sample, shared by the candidates
     per_bin = S // n_bins
     for i in range(0, len(ok), chunk):
         j = cols[ok[i : i + chunk]]
-        if noise_sd is None:
-            y = b.samples[:, j].T + noise  # J x S noisy observations
-        else:
-            y = b.samples[:, j].T + noise_sd[ok[i : i + chunk], None] * noise[None, :]
+        sd = sigma if noise_sd is None else noise_sd[ok[i : i + chunk], None]
+        y = b.samples[:, j].T + sd * z  # J x S noisy observations
         ranks = torch.argsort(torch.argsort(y, dim=1), dim=1)
         bins = torch.clamp(ranks // per_bin, max=n_bins - 1)  # J x S equal-count bins
         member = torch.nn.functional.one_hot(bins, n_bins).to(b.samples.dtype)  # J x S x B

@@ -268,6 +268,19 @@ def gibbon_information(mean_t: torch.Tensor, var_t: torch.Tensor, rho2: torch.Te
     return -0.5 * inner.clamp_min(CLAMP).log().mean(dim=1)
 
 
+def _target_correlation(b: PoolBelief) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""For each candidate of ``b``: its target-level twin's pool index, the twin's variance and
+    :math:`\rho^2`, the squared correlation of an observation of the candidate (its level's noise
+    included) with f at the twin, what both acquisitions read."""
+    if not isinstance(b, FidelityPoolBelief):
+        raise TypeError("a multi-fidelity acquisition reads a FidelityPoolBelief")
+    c = b.candidates
+    t = b.twin[c]
+    var_t = b.var[t].clamp_min(CLAMP)
+    noise = b.noise[c] if b.noise is not None else b.noise_var
+    return t, var_t, b.cross[c] ** 2 / (var_t * (b.var[c] + noise))
+
+
 class MultiFidelityMaxValueEntropy(PoolAcquisition):
     """``"mes"`` with a fidelity: the information about the target level's max value per unit cost
     (see the module docstring)."""
@@ -275,23 +288,17 @@ class MultiFidelityMaxValueEntropy(PoolAcquisition):
     name = "mes"
 
     def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
-        if not isinstance(b, FidelityPoolBelief):
-            raise TypeError("MultiFidelityMaxValueEntropy reads a FidelityPoolBelief")
-        c = b.candidates
-        t = b.twin[c]
-        var_t = b.var[t].clamp_min(CLAMP)
-        noise = b.noise[c] if b.noise is not None else b.noise_var
-        rho2 = b.cross[c] ** 2 / (var_t * (b.var[c] + noise))
+        t, var_t, rho2 = _target_correlation(b)
         info = gibbon_information(b.mean[t], var_t, rho2, b.samples.max(dim=1).values)
-        return info / b.cost[c]
+        return info / b.cost[b.candidates]
 
 
 class MultiFidelityEntropySearch(PoolAcquisition):
     r"""``"es"`` with a fidelity: the information an observation of :math:`(x, l)` gives about *which*
     configuration is best at the target level, per unit cost. The project's entropy search over the
     pool (``entropy_search``: binned mutual information from the joint samples) with each point's
-    observation written through its target-level twin: :math:`y = f(x, t) + arepsilon`, with the
-    noise variance :math:`\sigma_t^2 (1/ho^2 - 1)` that the correlation :math:`ho` leaves (at the
+    observation written through its target-level twin: :math:`y = f(x, t) + \varepsilon`, with the
+    noise variance :math:`\sigma_t^2 (1/\rho^2 - 1)` that the correlation :math:`\rho` leaves (at the
     target level, the observation noise). That treats the part of :math:`f(x, l)` not explained by
     :math:`f(x, t)` as independent of the other configurations' target values, which is exact for
     the prior of ``FidelityKernel`` and an approximation under the posterior."""
@@ -299,25 +306,18 @@ class MultiFidelityEntropySearch(PoolAcquisition):
     name = "es"
 
     def __call__(self, b: PoolBelief, generator: torch.Generator) -> torch.Tensor:
-        if not isinstance(b, FidelityPoolBelief):
-            raise TypeError("MultiFidelityEntropySearch reads a FidelityPoolBelief")
-        c = b.candidates
-        t = b.twin[c]
-        var_t = b.var[t].clamp_min(CLAMP)
-        noise = b.noise[c] if b.noise is not None else b.noise_var
-        rho2 = (b.cross[c] ** 2 / (var_t * (b.var[c] + noise))).clamp(0.0, 1.0)
+        t, var_t, rho2 = _target_correlation(b)
+        rho2 = rho2.clamp(0.0, 1.0)
         sd = torch.where(rho2 > CLAMP, (var_t * (1 / rho2.clamp_min(CLAMP) - 1)).clamp_min(0.0).sqrt(),
                          torch.full_like(rho2, torch.inf))
-        pos = {int(p): i for i, p in enumerate(b.plausible.tolist())}
-        columns = torch.tensor([pos.get(int(i), -1) for i in t.tolist()], dtype=torch.long)
-        info = entropy_search(b, generator=generator, columns=columns, noise_sd=sd)
-        return info / b.cost[c]
+        info = entropy_search(b, generator=generator, observes=t, noise_sd=sd)
+        return info / b.cost[b.candidates]
 
 
 FIDELITY_ACQUISITIONS = {"mes": MultiFidelityMaxValueEntropy, "es": MultiFidelityEntropySearch}
 """The acquisitions that weigh information about the target level against each level's cost."""
 
 
-__all__ = ["FIDELITY_ACQUISITIONS", "FidelityFeatures", "MultiFidelityEntropySearch", "FidelityKernel", "FidelityPoolBelief", "LevelGaussianLikelihood", "LevelMean",
-           "LevelNoise", "MultiFidelityMaxValueEntropy",
-           "fidelity_pool_posterior", "gibbon_information"]
+__all__ = ["FIDELITY_ACQUISITIONS", "FidelityFeatures", "FidelityKernel", "FidelityPoolBelief",
+           "LevelGaussianLikelihood", "LevelMean", "LevelNoise", "MultiFidelityEntropySearch",
+           "MultiFidelityMaxValueEntropy", "fidelity_pool_posterior", "gibbon_information"]
