@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import cloudpickle
+import dask
 from distributed import Client, LocalCluster, get_worker
 from distributed import wait as wait_for
 from distributed.client import FutureCancelledError, FuturesCancelledError
@@ -60,6 +61,28 @@ def _load(payload: bytes) -> Objective:
 
 
 _LOADED: dict[bytes, Objective] = {}
+
+# Dask's scheduler by default sends a worker slightly more tasks than it has threads
+# (``worker-saturation`` 1.1: two tasks for a one-thread worker). An evaluation that kills its worker
+# then takes the task queued behind it down too, and the scheduler counts that task as a suspect:
+# after ``allowed-failures`` + 1 such deaths an evaluation that did nothing wrong fails with
+# ``KilledWorker`` (seen in this project's CI). At 1.0 a task waits on the scheduler until a thread
+# is free, so only the evaluation that ran when a worker died is counted.
+_ONE_TASK_PER_THREAD = {"distributed.scheduler.worker-saturation": 1.0}
+
+
+def _warn_if_tasks_queue_on_workers(client: Client) -> None:
+    """On a cluster this engine did not start: say so (once, in the log) where its scheduler sends
+    workers more tasks than threads, since an evaluation that kills its worker then fails others."""
+    try:
+        saturation = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
+    except Exception:  # a scheduler that does not allow run_on_scheduler, or an older one
+        return
+    if saturation is not None and float(saturation) > 1.0:
+        logger.warning("the Dask scheduler queues tasks on busy workers (distributed.scheduler.worker-saturation = "
+                       "%s): an evaluation that kills its worker can then fail the one queued behind it with "
+                       "KilledWorker; start the scheduler with worker-saturation 1.0 (DASK_DISTRIBUTED__SCHEDULER__"
+                       "WORKER_SATURATION=1.0) to avoid it", saturation)
 
 
 def _run(payload: bytes, cell: Configuration, transient: tuple, t0: float) -> tuple:
@@ -119,11 +142,13 @@ class DaskEngine(Engine):
                     # script's search again: the script has no main guard. Exit quietly; the parent says why.
                     raise SystemExit(1)
                 try:
-                    self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                                 dashboard_address=dashboard_address, silence_logs=logging.ERROR,
-                                                 resources=dict(worker_resources) if worker_resources else None,
-                                                 scheduler_kwargs=None if dashboard_address else
-                                                 {"dashboard_address": "127.0.0.1:0"})
+                    # one task per worker thread at a time (see _ONE_TASK_PER_THREAD)
+                    with dask.config.set(_ONE_TASK_PER_THREAD):
+                        self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                     dashboard_address=dashboard_address, silence_logs=logging.ERROR,
+                                                     resources=dict(worker_resources) if worker_resources else None,
+                                                     scheduler_kwargs=None if dashboard_address else
+                                                     {"dashboard_address": "127.0.0.1:0"})
                 except RuntimeError as e:
                     main = sys.modules.get("__main__")
                     hint = (f" Worker processes import your script {getattr(main, '__file__', '')!r} again: put the "
@@ -137,6 +162,8 @@ class DaskEngine(Engine):
                 except OSError as e:
                     raise ConfigError(f"cannot reach the Dask scheduler at {scheduler!r}: {e}") from e
         self.client = client
+        if self._cluster is None:
+            _warn_if_tasks_queue_on_workers(client)
         threads = sum(client.nthreads().values())
         self.n_workers = check_workers(n_workers if n_workers is not None else max(threads, 1))
         self.resources = dict(resources) if resources else None

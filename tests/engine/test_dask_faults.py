@@ -46,18 +46,31 @@ def test_a_hung_evaluation_on_a_worker_is_stopped_at_its_timeout_and_its_worker_
 def test_a_configuration_that_kills_its_worker_is_told_failed_not_run_forever(tmp_path):
     from boed_nas.engine.dask import DaskEngine
 
-    c, client = _cluster()
-    with c, client:
-        engine = DaskEngine(exits_at_depth_3, 2, client=client)
-        s = make_strategy("random", seed=3, space=SPACE)
-        traj = run_objective(s, exits_at_depth_3, 10, engine=engine, out=tmp_path / "run")
-        deadly = traj[traj["config"].str.contains('"depth": 3')]
-        assert len(traj) == 10 and len(deadly) >= 1 and deadly["failed"].all()
-        assert deadly["error"].str.contains("KilledWorker|WorkerDied", regex=True).all()
-        assert not traj.loc[~traj.index.isin(deadly.index), "failed"].any()
-        # told as failed once, in the log as a final result: a resume does not run it again
-        finals = [e for e in RunFolder(tmp_path / "run").evaluations() if e["final"] and '"depth": 3' in e["cell"]]
-        assert len(finals) == len(deadly)
+    # the engine's own LocalCluster (the default path): seed 3 puts a depth-3 configuration beside
+    # others, where a task queued behind it on its worker used to be counted a suspect and failed
+    engine = DaskEngine(exits_at_depth_3, 2)
+    try:
+        assert engine.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION) == 1.0
+        traj = run_objective(make_strategy("random", seed=3, space=SPACE), exits_at_depth_3, 10, engine=engine,
+                             out=tmp_path / "run")
+    finally:
+        engine.close()
+    deadly = traj[traj["config"].str.contains('"depth": 3')]
+    assert len(traj) == 10 and len(deadly) >= 1 and deadly["failed"].all()
+    assert deadly["error"].str.contains("KilledWorker|WorkerDied", regex=True).all()
+    assert not traj.loc[~traj.index.isin(deadly.index), "failed"].any()
+    # told as failed once, in the log as a final result: a resume does not run it again
+    finals = [e for e in RunFolder(tmp_path / "run").evaluations() if e["final"] and '"depth": 3' in e["cell"]]
+    assert len(finals) == len(deadly)
+
+
+def test_a_cluster_that_queues_tasks_on_busy_workers_is_named_in_the_log(caplog):
+    from boed_nas.engine.dask import DaskEngine
+
+    c, client = _cluster()  # Dask's default worker-saturation, 1.1
+    with c, client, caplog.at_level("WARNING", logger="boed_nas.engine.dask"):
+        DaskEngine(exits_at_depth_3, 2, client=client)
+    assert "worker-saturation = 1.1" in caplog.text and "WORKER_SATURATION=1.0" in caplog.text
 
 
 def test_an_objective_the_workers_cannot_import_fails_before_the_first_evaluation_in_one_line(tmp_path):
