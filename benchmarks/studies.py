@@ -311,6 +311,13 @@ STUDIES: tuple[Study, ...] = (
            f"runs/heldout/in16_boed_level_kernel_scaled__ --single boed --paired --out {R}/fidelity_heldout"),
           (f"{R}/fidelity_heldout",),
           notes="The runs are not committed (runs/heldout); the report is."),
+    Study("fidelity-bound", "How tightly NB201's 12-epoch level ties to 200 epochs: the 12-epoch promotion oracle",
+          "Information per unit cost: what the 12-epoch level can buy (issue 32)",
+          ("python -m benchmarks.fidelity_bound report --runs benchmarks/results/fidelity10/trajectories.csv.gz "
+           f"--out {R}/fidelity_bound",),
+          (f"{R}/fidelity_bound",), cost="seconds",
+          notes="Reads the committed ten-seed trajectories and the fidelity studies' summaries; an analysis of "
+          "the table, not a search."),
     Study("curves", "Information per unit cost on real learning curves (the k13lc table), M = 4, seeds 0-5",
           "Information per unit cost on real learning curves (issue 32)",
           ("python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-mf,boed,asha,hyperband,random "
