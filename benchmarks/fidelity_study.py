@@ -51,6 +51,7 @@ import pandas as pd
 from benchmarks.scaleout_study import HOUR, _fmt, write_tables
 from boed_nas.experiment.bench import median_iqr, time_to_optimum
 from boed_nas.experiment.plots import plot_regret_over_time
+from boed_nas.experiment.report import parse_renames
 
 SINGLE = "boed, 200 epochs"
 """The label of the single-fidelity boed arm the others are compared with."""
@@ -99,12 +100,14 @@ def markdown(t: pd.DataFrame, single: str = SINGLE) -> str:
 def paired(traj: pd.DataFrame, single: str = SINGLE) -> str:
     """Each arm against ``single``, seed by seed at the same dataset and M: the runs where the arm
     reached the optimum sooner, later, at the same time (both never count as the same), and the
-    two-sided sign test's p (``benchmarks.common.sign_test``)."""
+    two-sided sign test's p (``benchmarks.common.sign_test``); for an arm run on several datasets,
+    one more row pools their pairs ("all N")."""
     from .common import sign_test
 
     hours = {key: time_to_optimum(r.sort_values("query")) / HOUR
              for key, r in traj.groupby(["dataset", "strategy", "workers", "seed"], sort=False)}
     lines = [f"| dataset | arm | M | sooner than {single} | later | same | sign test p |", "|---|---|---|---|---|---|---|"]
+    pooled: dict[tuple, tuple[list, list, set]] = {}
     for (ds, name, m), _ in traj.groupby(["dataset", "strategy", "workers"], sort=False):
         if name == single:
             continue
@@ -117,6 +120,14 @@ def paired(traj: pd.DataFrame, single: str = SINGLE) -> str:
         x, y = list(np.nan_to_num(x, posinf=1e18)), list(np.nan_to_num(y, posinf=1e18))
         w, lo, tie, pv = sign_test(x, y)
         lines.append(f"| {ds} | {name} | {m} | {w} | {lo} | {tie} | {pv:.3g} |")
+        px, py, pds = pooled.setdefault((name, m), ([], [], set()))
+        px += x
+        py += y
+        pds.add(ds)
+    for (name, m), (x, y, pds) in pooled.items():  # one test over every dataset's pairs
+        if len(pds) > 1:
+            w, lo, tie, pv = sign_test(x, y)
+            lines.append(f"| all {len(pds)} | {name} | {m} | {w} | {lo} | {tie} | {pv:.3g} |")
     return "\n".join(lines)
 
 
@@ -127,10 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("sources", nargs="+", help="bench folders, each FOLDER=LABEL")
     r.add_argument("--single", default=SINGLE, help=f"the label of single-fidelity boed. Default: {SINGLE!r}")
     r.add_argument("--paired", action="store_true", help="add each arm against --single, seed by seed (a sign test)")
+    r.add_argument("--rename", action="append", metavar="OLD=NEW",
+                   help="a strategy name written when a default was different, spelled out (repeatable)")
     r.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     out = Path(args.out)
-    traj, text = write_tables(args.sources, out, lambda t: table(t, args.single), lambda t: markdown(t, args.single))
+    traj, text = write_tables(args.sources, out, lambda t: table(t, args.single), lambda t: markdown(t, args.single),
+                              renames=parse_renames(args.rename))
     if args.paired:
         text += "\n\nSeed by seed, simulated hours to the optimum:\n\n" + paired(traj, args.single)
     (out / "table.md").write_text(
@@ -140,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "Command: `python -m benchmarks.fidelity_study report "
         + " ".join(f'"{s}"' for s in args.sources)
         + (f" --single '{args.single}'" if args.single != SINGLE else "") + (" --paired" if args.paired else "")
+        + "".join(f" --rename '{r}'" for r in args.rename or [])
         + f" --out {args.out}`\n")
     plot_regret_over_time(traj, out / "regret_over_time.png", column="recommended_test_regret")
     print(text)

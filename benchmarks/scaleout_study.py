@@ -44,8 +44,9 @@ from boed_nas.experiment.report import GZIP, read_trajectories
 HOUR = 3600.0
 
 
-def load(sources: list[str]) -> pd.DataFrame:
-    """The trajectories of every ``folder`` or ``folder=label`` (a label replaces the strategy name)."""
+def load(sources: list[str], renames: dict[str, str] | None = None) -> pd.DataFrame:
+    """The trajectories of every ``folder`` or ``folder=label`` (a label replaces the strategy name);
+    ``renames`` then maps strategy names to new ones (a name written when a default was different)."""
     parts = []
     for source in sources:
         folder, _, label = source.partition("=")
@@ -54,6 +55,11 @@ def load(sources: list[str]) -> pd.DataFrame:
             t = t.assign(strategy=label)
         parts.append(t)
     traj = pd.concat(parts, ignore_index=True)
+    if renames:
+        missing = sorted(set(renames) - set(traj["strategy"]))
+        if missing:
+            raise ValueError(f"no source has the strategies {missing} to rename")
+        traj["strategy"] = traj["strategy"].replace(renames)
     dup = traj.drop_duplicates(["dataset", "strategy", "workers", "seed", "query"]).shape[0] != len(traj)
     if dup:
         raise ValueError("two sources hold the same (dataset, strategy, workers, seed) run; label one of them")
@@ -115,10 +121,12 @@ def markdown(t: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_tables(sources: list[str], out: Path, table: Any, markdown: Any) -> tuple[pd.DataFrame, str]:
-    """The trajectories of ``sources`` (``load``) into ``out`` (``trajectories.csv.gz``), ``table``
-    of them as ``summary.csv``; (the trajectories, ``markdown`` of the table)."""
-    traj = load(sources)
+def write_tables(sources: list[str], out: Path, table: Any, markdown: Any,
+                 renames: dict[str, str] | None = None) -> tuple[pd.DataFrame, str]:
+    """The trajectories of ``sources`` (``load``, with ``renames``) into ``out``
+    (``trajectories.csv.gz``), ``table`` of them as ``summary.csv``; (the trajectories, ``markdown``
+    of the table)."""
+    traj = load(sources, renames)
     out.mkdir(parents=True, exist_ok=True)
     traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
     t = table(traj)

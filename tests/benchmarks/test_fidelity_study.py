@@ -26,3 +26,12 @@ def test_the_paired_report_counts_sooner_later_and_same_and_both_never_is_the_sa
     assert "| cifar100 | boed, 12+200 epochs | 4 | 1 | 1 | 2 | 1 |" in text
     t = table(traj).set_index("strategy")
     assert t.loc["boed, 12+200 epochs", "found"] == 3 and t.loc["boed, 200 epochs", "hours_median"] == 5.5
+
+
+def test_an_arm_run_on_several_datasets_gets_one_pooled_sign_test_row():
+    rows = []
+    for ds, base, arm in (("cifar100", {0: 4.0, 1: 6.0}, {0: 2.0, 1: 5.0}), ("cifar10", {0: 3.0}, {0: 1.0})):
+        rows += [dict(r, dataset=ds) for r in _runs("boed, 200 epochs", base) + _runs("boed, 12+200 epochs", arm)]
+    text = paired(pd.DataFrame(rows))
+    assert "| all 2 | boed, 12+200 epochs | 4 | 3 | 0 | 0 | 0.25 |" in text
+    assert "| cifar10 | boed, 12+200 epochs | 4 | 1 | 0 | 0 | 1 |" in text
