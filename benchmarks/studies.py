@@ -281,18 +281,22 @@ STUDIES: tuple[Study, ...] = (
            + f" --out {R}/fidelity"),
           (f"{R}/fidelity",),
           notes="The runs are not committed (runs/fidelity); the report is. The Optuna and Syne Tune arms need "
-          "their packages beside boed-nas: PEERS is that folder (pip install --target PEERS optuna syne-tune)."),
+          "their packages beside boed-nas: PEERS is that folder (pip install --target PEERS optuna syne-tune). Its "
+          "boed arms were run when level_kernel=icm and no random turns (random_every=0) were "
+          "boed's defaults."),
     Study("fidelity-10seeds", "NB201's 12- and 200-epoch levels at M = 4, 10 seeds: single- against multi-fidelity boed",
           "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
           tuple(f"boed-nas bench --seeds 10 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
-                f"--strategies boed {extra}--out runs/fidelity10/{arm}/{ds}"
+                f"--strategies {extra}--out runs/fidelity10/{arm}/{ds}"
                 for ds in ("cifar100", "cifar10")
-                for arm, extra in (("sf", "--budget 300 "), ("mf", "--budget 600 --fidelity epochs=12,200 ")))
+                for arm, extra in (("sf", "boed --budget 300 "),
+                                   ("mf", "'boed[level_kernel=icm]' --budget 600 --fidelity epochs=12,200 ")))
           + ("python -m benchmarks.fidelity_study report " + " ".join(
               f'"runs/fidelity10/{arm}/{ds}=boed, {lv}"' for ds in ("cifar100", "cifar10")
               for arm, lv in (("sf", "200 epochs"), ("mf", "12+200 epochs"))) + f" --paired --out {R}/fidelity10",),
           (f"{R}/fidelity10",),
-          notes="The runs are not committed (runs/fidelity10); the report is."),
+          notes="The runs are not committed (runs/fidelity10); the report is. The multi-fidelity runs were made "
+          "when icm was boed's default (written out above since; the arm's label in the report is unchanged)."),
     Study("fidelity-heldout", "The level kernel and the acquisition with a fidelity, chosen on held-out seeds 100-105",
           "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
           ("boed-nas bench --seed0 100 --seeds 6 --workers 4 --clock simulated --stop-at-optimum --quiet "
@@ -310,7 +314,26 @@ STUDIES: tuple[Study, ...] = (
            f"runs/heldout/cifar10 'runs/heldout/sf_cifar10=boed, 200 epochs' runs/heldout/in16_boed_ "
            f"runs/heldout/in16_boed_level_kernel_scaled__ --single boed --paired --out {R}/fidelity_heldout"),
           (f"{R}/fidelity_heldout",),
-          notes="The runs are not committed (runs/heldout); the report is."),
+          notes="The runs are not committed (runs/heldout); the report is. Made when icm was boed's default: "
+          "'boed' and 'boed[acquisition=es]' there are boed[level_kernel=icm] and "
+          "boed[acquisition=es,level_kernel=icm] now."),
+    Study("fidelity-level-kernel", "The level kernel on held-out seeds 100-111 (ImageNet16-120: 100-107), M = 4",
+          "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
+          (*(f"boed-nas bench --seed0 106 --seeds 6 --workers 4 --clock simulated --stop-at-optimum --quiet "
+             f"--dataset {ds} --budget 600 --fidelity epochs=12,200 --strategies 'boed,boed[level_kernel=scaled]' "
+             f"--out runs/heldout2/{ds}" for ds in ("cifar100", "cifar10")),
+           *(f"boed-nas bench --seed0 104 --seeds 4 --workers 4 --clock simulated --stop-at-optimum --quiet "
+             f"--dataset ImageNet16-120 --budget 600 --fidelity epochs=12,200 --strategies '{a}' "
+             f"--out runs/heldout2/in16_{n}" for a, n in (("boed", "boed"), ("boed[level_kernel=scaled]",
+                                                                                "boed_level_kernel_scaled_"))),
+           f"python -m benchmarks.fidelity_study report {R}/fidelity_heldout runs/heldout2/cifar100 runs/heldout2/cifar10 "
+           f"runs/heldout2/in16_boed runs/heldout2/in16_boed_level_kernel_scaled_ --single 'boed[level_kernel=icm]' "
+           f"--rename 'boed=boed[level_kernel=icm]' --rename 'boed[acquisition=es]=boed[acquisition=es,level_kernel=icm]' "
+           f"--paired --out {R}/fidelity_level_kernel"),
+          (f"{R}/fidelity_level_kernel",),
+          notes="Seeds 100-105 (100-103 on ImageNet16-120) are read from the fidelity-heldout study's committed "
+          "trajectories; the new runs are not committed (runs/heldout2); the report is. The runs were made "
+          "when icm was boed's default: 'boed' there is boed[level_kernel=icm], renamed in the report."),
     Study("fidelity-bound", "How tightly NB201's 12-epoch level ties to 200 epochs: the 12-epoch promotion oracle",
           "Information per unit cost: what the 12-epoch level can buy (issue 32)",
           ("python -m benchmarks.fidelity_bound report --runs benchmarks/results/fidelity10/trajectories.csv.gz "
@@ -336,7 +359,8 @@ STUDIES: tuple[Study, ...] = (
           (f"{R}/curves",),
           notes="The runs are not committed (runs/curves); the report is. The table: "
                 "python -m tools.build_blueprint_table --table k13lc --workers 2; the supernet estimates: "
-                "python -m tools.build_supernet_estimates --table k13lc --seeds 0-2 --jobs 2."),
+                "python -m tools.build_supernet_estimates --table k13lc --seeds 0-2 --jobs 2. Its multi-fidelity boed "
+                "arms were run when level_kernel=icm was boed's default."),
     Study("optuna", "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler, 10 seeds",
           "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler (issue 34)",
           (f"python -m benchmarks.optuna_study run --datasets cifar10 --seeds 0-9 --out {R}/optuna/cifar10",

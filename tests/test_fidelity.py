@@ -177,16 +177,23 @@ def test_es_per_unit_cost_at_the_target_level_is_es_and_a_level_teaches_through_
     assert torch.all(weak[20:30] * 0.1 < weak[:10]) and torch.all(weak[20:30] > weak[:10])
 
 
-def test_a_scaled_level_kernel_fixes_the_correlation_at_one_and_needs_a_fidelity():
-    s = make_strategy("boed[n_init=3,n_samples=32,plausible_size=64,level_kernel=scaled,acquisition=es]", seed=0,
-                      space=_toy(), fidelity="epochs=1,3")
+def test_the_default_level_kernel_fixes_the_correlation_at_one_and_icm_learns_it(tmp_path):
+    spec = "boed[n_init=3,n_samples=32,plausible_size=64,acquisition=es{}]"
+    s = make_strategy(spec.format(""), seed=0, space=_toy(), fidelity="epochs=1,3")
     run_objective(s, _score, 8)
     kernel = s.fit()[0].covar_module
-    assert kernel.scaled and torch.equal(kernel.correlation, torch.ones(2, 2, dtype=torch.float64))
-    with pytest.raises(ConfigError, match="level_kernel"):
-        make_strategy("boed[level_kernel=scaled]")
-    with pytest.raises(ConfigError, match="level_kernel"):
+    assert s.config.level_kernel == "scaled" and kernel.scaled
+    assert torch.equal(kernel.correlation, torch.ones(2, 2, dtype=torch.float64))
+    icm = make_strategy(spec.format(",level_kernel=icm"), seed=0, space=_toy(), fidelity="epochs=1,3",
+                        state_path=tmp_path / "s.json")
+    run_objective(icm, _score, 8)
+    assert Strategy.load(tmp_path / "s.json", space=_toy()).config.level_kernel == "icm"  # resumed as it was made
+    fitted = icm.fit()[0].covar_module
+    assert not fitted.scaled and 0 < float(fitted.correlation.detach()[0, 1]) < 1
+    with pytest.raises(ConfigError, match="unknown level_kernel 'ar1'"):
         make_strategy("boed[level_kernel=ar1]", fidelity=FID)
+    # without a fidelity there are no levels: either value is kept (a saved state's) and unused
+    assert make_strategy("boed[level_kernel=icm]").get_params()["level_kernel"] == "icm"
 
 
 # ----------------------------------------------------------------------------- boed with a fidelity

@@ -52,7 +52,7 @@ class BOEDConfig:
     random_every: int = 10
     random_when: str = "stalled"
     noise: str = "shared"
-    level_kernel: str = "icm"
+    level_kernel: str = "scaled"
 
     acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
 
