@@ -18,7 +18,9 @@ after 8 epochs.
 
 Arms (every one on the same table, noise and clock): ``boed`` (8 epochs only), ``boed-mf`` (boed
 over epochs 1, 2, 4, 8: the GP over (network, level) and information gain per unit cost),
-``boed-mf-noise`` (the same with a noise variance per level, ``boed[noise='level']``),
+``boed-mf-icm`` (the same with a correlation learned between levels, ``boed[level_kernel=icm]``:
+``boed-mf`` until ``scaled`` became the default), ``boed-mf-noise`` (``boed-mf`` with a noise
+variance per level, ``boed[noise='level']``),
 ``boed-sn`` (boed over two levels, a one-shot supernet's weight-sharing estimate and 8 epochs),
 ``boed-sn-signal`` (boed at 8 epochs with every network's supernet estimate in the prior mean),
 ``asha`` and ``hyperband`` (``strategies/fidelity.py``, rungs 1, 2, 4, 8), and
@@ -63,6 +65,7 @@ SUPERNET = "supernet"  # the one-shot supernet's estimate, a level of its own in
 ARMS = {  # name -> (strategy spec, fidelity; SUPERNET: levels supernet and 8 epochs, costs measured)
     "boed": ("boed", None),
     "boed-mf": ("boed", FIDELITY),
+    "boed-mf-icm": ("boed[level_kernel=icm]", FIDELITY),  # boed-mf before level_kernel=scaled became the default
     "boed-mf-noise": ("boed[noise='level']", FIDELITY),  # a noise variance per level
     "boed-sn": ("boed", SUPERNET),
     "boed-sn-signal": ("boed", None),
@@ -309,7 +312,7 @@ def report(args) -> int:
             "", "Runs that ended at the evaluation budget before the time limit without finding the optimum: "
             + ("; ".join(budget_ended) if budget_ended else "none") + "."]
     for m in sorted(set(runs.workers)):  # the design's claim, seed by seed
-        for first, second in (("boed-mf", "boed"), ("boed-mf", "asha"), ("boed-mf", "hyperband"),
+        for first, second in (("boed-mf", "boed"), ("boed-mf", "asha"), ("boed-mf", "hyperband"), ("boed-mf", "boed-mf-icm"),
                               ("boed-mf-noise", "boed-mf"), ("boed-sn", "boed"), ("boed-sn-signal", "boed")):
             a = runs[(runs.arm == first) & (runs.workers == m)].set_index("seed")
             b = runs[(runs.arm == second) & (runs.workers == m)].set_index("seed")

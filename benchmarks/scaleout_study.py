@@ -45,21 +45,23 @@ HOUR = 3600.0
 
 
 def load(sources: list[str], renames: dict[str, str] | None = None) -> pd.DataFrame:
-    """The trajectories of every ``folder`` or ``folder=label`` (a label replaces the strategy name);
-    ``renames`` then maps strategy names to new ones (a name written when a default was different)."""
-    parts = []
+    """The trajectories of every ``folder`` or ``folder=label``. ``renames`` maps the strategy names
+    as the sources wrote them to new ones (a name written when a default was different); a label
+    then replaces every name of its folder."""
+    parts, renamed = [], set()
     for source in sources:
         folder, _, label = source.partition("=")
         t = read_trajectories(folder)
+        if renames:
+            renamed |= set(renames) & set(t["strategy"])
+            t = t.assign(strategy=t["strategy"].replace(renames))
         if label:
             t = t.assign(strategy=label)
         parts.append(t)
+    missing = sorted(set(renames or {}) - renamed)
+    if missing:
+        raise ValueError(f"no source has the strategies {missing} to rename")
     traj = pd.concat(parts, ignore_index=True)
-    if renames:
-        missing = sorted(set(renames) - set(traj["strategy"]))
-        if missing:
-            raise ValueError(f"no source has the strategies {missing} to rename")
-        traj["strategy"] = traj["strategy"].replace(renames)
     dup = traj.drop_duplicates(["dataset", "strategy", "workers", "seed", "query"]).shape[0] != len(traj)
     if dup:
         raise ValueError("two sources hold the same (dataset, strategy, workers, seed) run; label one of them")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from benchmarks.fidelity_study import paired, table
 
@@ -35,3 +36,22 @@ def test_an_arm_run_on_several_datasets_gets_one_pooled_sign_test_row():
     text = paired(pd.DataFrame(rows))
     assert "| all 2 | boed, 12+200 epochs | 4 | 3 | 0 | 0 | 0.25 |" in text
     assert "| cifar10 | boed, 12+200 epochs | 4 | 1 | 0 | 0 | 1 |" in text
+
+
+def test_renames_act_on_the_names_the_sources_wrote_and_a_label_then_names_its_folder(tmp_path):
+    from boed_nas.experiment.report import TRAJECTORY_COLUMNS
+
+    from benchmarks.scaleout_study import load
+
+    def source(name: str, strategies: list[str]) -> str:
+        rows = [dict({c: 0 for c in TRAJECTORY_COLUMNS}, dataset="cifar10", strategy=s, seed=0, workers=4, query=1)
+                for s in strategies]
+        pd.DataFrame(rows).to_csv(tmp_path / name, index=False)
+        return str(tmp_path / name)
+
+    old = source("old.csv", ["boed, 200 epochs", "boed, 12+200 epochs"])  # a report made under the old default
+    new = source("new.csv", ["boed"])
+    traj = load([old, f"{new}=boed, 12+200 epochs"], {"boed, 12+200 epochs": "boed[level_kernel=icm], 12+200 epochs"})
+    assert sorted(traj["strategy"]) == ["boed, 12+200 epochs", "boed, 200 epochs", "boed[level_kernel=icm], 12+200 epochs"]
+    with pytest.raises(ValueError, match="no source has the strategies"):
+        load([new], {"boed, 12+200 epochs": "x"})
