@@ -297,6 +297,39 @@ STUDIES: tuple[Study, ...] = (
           (f"{R}/fidelity10",),
           notes="The runs are not committed (runs/fidelity10); the report is. The multi-fidelity runs were made "
           "when icm was boed's default (written out above since; the arm's label in the report is unchanged)."),
+    Study("fidelity-10seeds-grid", "NB201's 12- and 200-epoch levels, 10 seeds, M = 1, 4, 16 (ImageNet16-120: M = 4), "
+          "boed's current defaults", "Information per unit cost: ten seeds at M = 1, 4 and 16 (issue 32)",
+          (*(f"boed-nas bench --seeds 10 --workers 1,16 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
+             f"--strategies boed --budget 300 --out runs/fidelity10/sf_m116/{ds}" for ds in ("cifar100", "cifar10")),
+           *(f"boed-nas bench --seeds 10 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
+             f"--strategies boed --budget 600 --fidelity epochs=12,200 --out runs/fidelity10/mf_scaled/{ds}"
+             for ds in ("cifar100", "cifar10")),
+           "boed-nas bench --seeds 10 --workers 1 --clock simulated --stop-at-optimum --quiet --dataset cifar100 "
+           "--strategies boed --budget 600 --fidelity epochs=12,200 --out runs/fidelity10/mf_m1/cifar100",
+           *(f"boed-nas bench --seed0 {s0} --seeds 5 --workers 16 --clock simulated --stop-at-optimum --quiet "
+             f"--dataset cifar100 --strategies boed --budget 600 --fidelity epochs=12,200 "
+             f"--out runs/fidelity10/mf_m16_{part}/cifar100" for s0, part in ((0, "a"), (5, "b"))),
+           "boed-nas bench --seeds 10 --workers 1,16 --clock simulated --stop-at-optimum --quiet --dataset cifar10 "
+           "--strategies boed --budget 600 --fidelity epochs=12,200 --out runs/fidelity10/mf_m116/cifar10",
+           "boed-nas bench --seeds 10 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset ImageNet16-120 "
+           "--strategies boed --budget 300 --out runs/fidelity10/sf_in16",
+           *(f"boed-nas bench --seed0 {s0} --seeds 5 --workers 4 --clock simulated --stop-at-optimum --quiet "
+             f"--dataset ImageNet16-120 --strategies boed --budget 600 --fidelity epochs=12,200 "
+             f"--out runs/fidelity10/mf_in16_{part}" for s0, part in ((0, "a"), (5, "b"))),
+           "python -m benchmarks.fidelity_study report " + " ".join(
+               [f"{R}/fidelity10"]
+               + [f'"runs/fidelity10/{f}/{ds}=boed, {lv}"' for ds, mf in (("cifar100", ("mf_m1", "mf_m16_a", "mf_m16_b")),
+                                                                          ("cifar10", ("mf_m116",)))
+                  for f, lv in (("sf_m116", "200 epochs"), ("mf_scaled", "12+200 epochs"),
+                                *((f, "12+200 epochs") for f in mf))]
+               + ['"runs/fidelity10/sf_in16=boed, 200 epochs"', '"runs/fidelity10/mf_in16_a=boed, 12+200 epochs"',
+                  '"runs/fidelity10/mf_in16_b=boed, 12+200 epochs"'])
+           + " --rename 'boed, 12+200 epochs=boed[level_kernel=icm], 12+200 epochs' --paired"
+           + f" --out {R}/fidelity10_grid"),
+          (f"{R}/fidelity10_grid",),
+          notes="Single-fidelity boed at M = 4 (CIFAR) and multi-fidelity boed with level_kernel=icm at M = 4 are read "
+          "from the fidelity-10seeds study's committed trajectories (its multi-fidelity arm renamed); the runs are "
+          "not committed (runs/fidelity10); the report is."),
     Study("fidelity-heldout", "The level kernel and the acquisition with a fidelity, chosen on held-out seeds 100-105",
           "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
           ("boed-nas bench --seed0 100 --seeds 6 --workers 4 --clock simulated --stop-at-optimum --quiet "
@@ -336,7 +369,7 @@ STUDIES: tuple[Study, ...] = (
           "when icm was boed's default: 'boed' there is boed[level_kernel=icm], renamed in the report."),
     Study("fidelity-bound", "How tightly NB201's 12-epoch level ties to 200 epochs: the 12-epoch promotion oracle",
           "Information per unit cost: what the 12-epoch level can buy (issue 32)",
-          ("python -m benchmarks.fidelity_bound report --runs benchmarks/results/fidelity10/trajectories.csv.gz "
+          ("python -m benchmarks.fidelity_bound report --runs benchmarks/results/fidelity10_grid/trajectories.csv.gz "
            f"--out {R}/fidelity_bound",),
           (f"{R}/fidelity_bound",), cost="seconds",
           notes="Reads the committed ten-seed trajectories and the fidelity studies' summaries; an analysis of "
