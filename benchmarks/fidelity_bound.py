@@ -41,8 +41,9 @@ from boed_nas.nb201.space import canonical_cells
 HOUR = 3600.0
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 SINGLE = "boed, 200 epochs"
-SUMMARIES = ("benchmarks/results/fidelity10/summary.csv", "benchmarks/results/fidelity/summary.csv")
-"""Single-fidelity boed's committed medians: the ten-seed study first, the three-seed one where it has none."""
+SUMMARIES = ("benchmarks/results/fidelity10_grid/summary.csv", "benchmarks/results/fidelity10/summary.csv",
+             "benchmarks/results/fidelity/summary.csv")
+"""Single-fidelity boed's committed medians: the ten-seed studies first, the three-seed one where they have none."""
 
 
 def levels(dataset: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
