@@ -10,7 +10,9 @@ everything else must be byte-identical. ``benchmarks/results/fingerprint/`` hold
 reference, recorded on 2026-12-07 from commit 07799ac (``ax_loop.txt`` again after c2b77c2, when the Ax node's
 default start changed) (after the ask-cost schedule and the shipped
 signals as boed's default; ``single.csv.gz`` and ``ax_loop.txt`` again on 2026-12-07 after the
-random turns when stalled became boed's default; the reference before, from 1afe7c1, is described in
+random turns when stalled became boed's default; ``single.csv.gz`` again on 2026-12-07 in a fresh
+environment, where the commits before and after that day's change gave the same 140 rows of 1,620
+different from the old reference (one boed and three bananas runs: a package, not the code); the reference before, from 1afe7c1, is described in
 ``benchmarks/README.md``, behaviour fingerprint). The event columns' wall-clock times,
 ``submitted``/``started``/``finished``, are left out. About 5 minutes on 2 cores. ``benchmarks/results/restructure/`` is the older reference, recorded before the 0.2
 restructure (commit ce95776); boed's trajectories have differed from it since the acquisition's
