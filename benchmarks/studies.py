@@ -394,6 +394,16 @@ STUDIES: tuple[Study, ...] = (
                 "python -m tools.build_blueprint_table --table k13lc --workers 2; the supernet estimates: "
                 "python -m tools.build_supernet_estimates --table k13lc --seeds 0-2 --jobs 2. Its multi-fidelity boed "
                 "arms were run when level_kernel=icm was boed's default."),
+    Study("curves-scaled", "Real learning curves (k13lc) with level_kernel=scaled, boed's default since it won on NB201",
+          "Information per unit cost on real learning curves (issue 32)",
+          ("python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed --budget 300 --seconds 100 "
+           "--jobs 2 --out runs/curves_scaled",
+           "python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-mf --budget 2000 --seconds 100 "
+           "--jobs 2 --out runs/curves_scaled",
+           f"python -m benchmarks.curve_study report runs/curves_scaled --seeds 0-5 --out {R}/curves_scaled"),
+          (f"{R}/curves_scaled",),
+          notes="The runs are not committed (runs/curves_scaled); the report is. Seed 0 of boed-mf was run with "
+          "--jobs 1 (a run does not depend on the jobs)."),
     Study("optuna", "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler, 10 seeds",
           "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler (issue 34)",
           (f"python -m benchmarks.optuna_study run --datasets cifar10 --seeds 0-9 --out {R}/optuna/cifar10",
