@@ -78,7 +78,7 @@ def _warn_if_tasks_queue_on_workers(client: Client) -> None:
         saturation = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
     except Exception:  # a scheduler that does not allow run_on_scheduler, or an older one
         return
-    if saturation is not None and float(saturation) > 1.0:
+    if saturation > 1.0:  # a float > 0, or inf (no queue on the scheduler at all)
         logger.warning("the Dask scheduler queues tasks on busy workers (distributed.scheduler.worker-saturation = "
                        "%s): an evaluation that kills its worker can then fail the one queued behind it with "
                        "KilledWorker; start the scheduler with worker-saturation 1.0 (DASK_DISTRIBUTED__SCHEDULER__"
