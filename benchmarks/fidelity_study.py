@@ -33,7 +33,8 @@ of ``benchmarks/results/fidelity/table.md``; a folder of boed runs is labelled `
 writes ``table.md`` (per dataset, arm and M: simulated hours to the optimum, median [IQR] over seeds,
 a run that never found it counting as infinitely long; runs that found it; evaluations at each level,
 median; the speed-up over single-fidelity boed at the same M and at M = 1, medians' ratios),
-``summary.csv``, ``trajectories.csv.gz`` and ``regret_over_time.png`` (the recommendation's test
+``summary.csv``, ``trajectories.csv.gz`` (with ``--per-run``, ``runs.csv.gz``: one row per run) and
+``regret_over_time.png`` (the recommendation's test
 regret against simulated hours). Medians are ``boed_nas.experiment.bench.median_iqr``'s (linear
 interpolation, numpy's default), as everywhere in this project.
 """
@@ -57,14 +58,29 @@ SINGLE = "boed, 200 epochs"
 """The label of the single-fidelity boed arm the others are compared with."""
 
 
+def per_run(traj: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (dataset, arm, M, seed): simulated hours to the optimum (inf: never found),
+    evaluations at 12 and at 200 epochs (a run without a fidelity: all at 200) and in all, the
+    simulated hours it ran: what ``table`` and ``paired`` read, without the trajectories."""
+    rows = []
+    for (ds, name, m, seed), r in traj.groupby(["dataset", "strategy", "workers", "seed"], sort=False):
+        r = r.sort_values("query")
+        level = "fidelity" if "fidelity" in r.columns and r["fidelity"].notna().any() else None
+        rows.append({"dataset": ds, "strategy": name, "workers": int(m), "seed": int(seed),
+                     "hours_to_optimum": time_to_optimum(r) / HOUR,
+                     "evaluations_12": int((r[level] == 12).sum()) if level else 0,
+                     "evaluations_200": int((r[level] == 200).sum()) if level else len(r),
+                     "evaluations": len(r), "hours_run": float(r["finished"].max()) / HOUR})
+    return pd.DataFrame(rows)
+
+
 def table(traj: pd.DataFrame, single: str = SINGLE) -> pd.DataFrame:
     rows = []
-    for (ds, name, m), g in traj.groupby(["dataset", "strategy", "workers"], sort=False):
-        runs = {s: r.sort_values("query") for s, r in g.groupby("seed")}
-        t = np.array([time_to_optimum(r) / HOUR for r in runs.values()])
-        level = "fidelity" if "fidelity" in g.columns and g["fidelity"].notna().any() else None
-        n12 = [int((r[level] == 12).sum()) if level else 0 for r in runs.values()]
-        n200 = [int((r[level] == 200).sum()) if level else len(r) for r in runs.values()]
+    runs_of = per_run(traj)
+    for (ds, name, m), g in runs_of.groupby(["dataset", "strategy", "workers"], sort=False):
+        t = g["hours_to_optimum"].to_numpy()
+        n12, n200 = g["evaluations_12"].tolist(), g["evaluations_200"].tolist()
+        runs = g["seed"].tolist()
         med, lo, hi = median_iqr(t)
         rows.append({"dataset": ds, "strategy": name, "workers": int(m), "seeds": len(runs), "hours_median": med,
                      "hours_q25": lo, "hours_q75": hi, "found": int(np.isfinite(t).sum()),
@@ -140,11 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--paired", action="store_true", help="add each arm against --single, seed by seed (a sign test)")
     r.add_argument("--rename", action="append", metavar="OLD=NEW",
                    help="a strategy name written when a default was different, spelled out (repeatable)")
+    r.add_argument("--arm", action="append", metavar="NAME",
+                   help="keep only this strategy (after renames; repeatable). Default: every one the sources have")
+    r.add_argument("--per-run", action="store_true",
+                   help="write one row per run (runs.csv.gz) instead of every trajectory (trajectories.csv.gz)")
     r.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     out = Path(args.out)
     traj, text = write_tables(args.sources, out, lambda t: table(t, args.single), lambda t: markdown(t, args.single),
-                              renames=parse_renames(args.rename))
+                              renames=parse_renames(args.rename), arms=args.arm,
+                              per_run=per_run if args.per_run else None)
     if args.paired:
         text += "\n\nSeed by seed, simulated hours to the optimum:\n\n" + paired(traj, args.single)
     (out / "table.md").write_text(
@@ -155,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(f'"{s}"' for s in args.sources)
         + (f" --single '{args.single}'" if args.single != SINGLE else "") + (" --paired" if args.paired else "")
         + "".join(f" --rename '{r}'" for r in args.rename or [])
+        + "".join(f" --arm '{a}'" for a in args.arm or []) + (" --per-run" if args.per_run else "")
         + f" --out {args.out}`\n")
     plot_regret_over_time(traj, out / "regret_over_time.png", column="recommended_test_regret")
     print(text)

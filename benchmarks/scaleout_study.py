@@ -124,13 +124,24 @@ def markdown(t: pd.DataFrame) -> str:
 
 
 def write_tables(sources: list[str], out: Path, table: Any, markdown: Any,
-                 renames: dict[str, str] | None = None) -> tuple[pd.DataFrame, str]:
-    """The trajectories of ``sources`` (``load``, with ``renames``) into ``out``
-    (``trajectories.csv.gz``), ``table`` of them as ``summary.csv``; (the trajectories, ``markdown``
-    of the table)."""
+                 renames: dict[str, str] | None = None, arms: list[str] | None = None,
+                 per_run: Any = None) -> tuple[pd.DataFrame, str]:
+    """The trajectories of ``sources`` (``load``, with ``renames``; only the strategies ``arms``
+    where given, so a report that reads a committed folder copies only what it compares) into ``out``
+    (``trajectories.csv.gz``; with ``per_run``, a function of the trajectories, its one row per run as
+    ``runs.csv.gz`` instead, for studies of many long runs), ``table`` of them as ``summary.csv``;
+    (the trajectories, ``markdown`` of the table)."""
     traj = load(sources, renames)
+    if arms:
+        missing = sorted(set(arms) - set(traj["strategy"]))
+        if missing:
+            raise ValueError(f"no source has the strategies {missing}; they have {sorted(set(traj['strategy']))}")
+        traj = traj[traj["strategy"].isin(arms)].reset_index(drop=True)
     out.mkdir(parents=True, exist_ok=True)
-    traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
+    if per_run is None:
+        traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
+    else:
+        per_run(traj).to_csv(out / "runs.csv.gz", index=False, compression=GZIP)
     t = table(traj)
     t.to_csv(out / "summary.csv", index=False)
     return traj, markdown(t)

@@ -367,6 +367,21 @@ STUDIES: tuple[Study, ...] = (
           notes="Seeds 100-105 (100-103 on ImageNet16-120) are read from the fidelity-heldout study's committed "
           "trajectories; the new runs are not committed (runs/heldout2); the report is. The runs were made "
           "when icm was boed's default: 'boed' there is boed[level_kernel=icm], renamed in the report."),
+    Study("fidelity-level-kernel-auto", "level_kernel=auto (both level kernels fitted, the better leave-one-out "
+          "predictor of the target kept), CIFAR-100 seeds 100-107, M = 4: tried and withdrawn",
+          "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
+          ("boed-nas bench --seed0 100 --seeds 8 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset cifar100 "
+           "--budget 600 --fidelity epochs=12,200 --strategies 'boed[level_kernel=auto]' --out runs/auto/cifar100",
+           "python -m benchmarks.curve_study run --seeds 0-1 --workers 4 --arms boed-mf-auto --budget 2000 --seconds 100 "
+           "--jobs 1 --out runs/curves_auto",
+           f"python -m benchmarks.fidelity_study report {R}/fidelity_level_kernel runs/auto/cifar100 "
+           "--single 'boed[level_kernel=scaled]' --paired --arm 'boed[level_kernel=scaled]' --arm 'boed[level_kernel=auto]' "
+           f"--per-run --out {R}/fidelity_level_kernel_auto",
+           f"python -m benchmarks.curve_study report runs/curves_auto --seeds 0-1 --out {R}/fidelity_level_kernel_auto/k13lc"),
+          (f"{R}/fidelity_level_kernel_auto",),
+          notes="The scaled runs are read from the committed fidelity-level-kernel "
+          "trajectories; the new runs are not committed (runs/auto, runs/curves_auto). The runs were stopped after "
+          "CIFAR-100 (the CIFAR-10 runs and k13lc seeds 2-5 were not made): see benchmarks/README.md."),
     Study("fidelity-bound", "How tightly NB201's 12-epoch level ties to 200 epochs: the 12-epoch promotion oracle",
           "Information per unit cost: what the 12-epoch level can buy (issue 32)",
           ("python -m benchmarks.fidelity_bound report --runs benchmarks/results/fidelity10_grid/trajectories.csv.gz "

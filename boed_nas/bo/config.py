@@ -22,13 +22,14 @@ SHIPPED = "shipped"
 """``signals="shipped"``: the signals the space ships (its ``shipped_signals`` hook), none without."""
 OUTPUT_TRANSFORMS = ("rank", "standardize")
 RANDOM_WHEN = ("always", "stalled")
-LEVEL_NOISE = ("shared", "level")
-"""With a fidelity, the observation noise: one variance for every level, or one per level."""
-LEVEL_KERNELS = ("icm", "scaled")
-"""With a fidelity, the kernel between levels: a correlation learned per pair of levels (the intrinsic
-coregionalisation model), or every level the target up to a scale (correlation fixed at 1)."""
 """When the ``random_every`` turns come: on a fixed schedule, or while the search has stalled (no
 better observation in the last ``random_every`` asks)."""
+LEVEL_NOISE = ("shared", "level")
+"""With a fidelity, the observation noise: one variance for every level, or one per level."""
+LEVEL_KERNELS = ("icm", "scaled", "auto")
+"""With a fidelity, the kernel between levels: a correlation learned per pair of levels (the intrinsic
+coregionalisation model), every level the target up to a scale (correlation fixed at 1), or both
+fitted and the one that predicts the target level better kept (``boed_nas.bo.fidelity.FidelityFeatures``)."""
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,24 @@ def test_renames_act_on_the_names_the_sources_wrote_and_a_label_then_names_its_f
     assert sorted(traj["strategy"]) == ["boed, 12+200 epochs", "boed, 200 epochs", "boed[level_kernel=icm], 12+200 epochs"]
     with pytest.raises(ValueError, match="no source has the strategies"):
         load([new], {"boed, 12+200 epochs": "x"})
+
+
+def test_a_report_keeps_only_the_arms_it_is_asked_for_and_names_one_no_source_has(tmp_path):
+    from boed_nas.experiment.report import TRAJECTORY_COLUMNS
+
+    from benchmarks.fidelity_study import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    rows = _runs("boed, 200 epochs", {0: 4.0}) + _runs("boed, 12+200 epochs", {0: 2.0}) + _runs("asha", {0: None})
+    pd.DataFrame([dict({c: 0 for c in TRAJECTORY_COLUMNS}, **r) for r in rows]).to_csv(src / "trajectories.csv",
+                                                                                        index=False)
+    assert main(["report", str(src), "--arm", "boed, 200 epochs", "--arm", "asha", "--out", str(tmp_path / "o")]) == 0
+    assert set(pd.read_csv(tmp_path / "o" / "trajectories.csv.gz")["strategy"]) == {"boed, 200 epochs", "asha"}
+    assert "--arm 'asha'" in (tmp_path / "o" / "table.md").read_text()
+    assert main(["report", str(src), "--per-run", "--out", str(tmp_path / "r")]) == 0  # one row per run, no trajectories
+    runs = pd.read_csv(tmp_path / "r" / "runs.csv.gz").set_index("strategy")
+    assert not (tmp_path / "r" / "trajectories.csv.gz").exists() and len(runs) == 3
+    assert runs.loc["boed, 12+200 epochs", "hours_to_optimum"] == 2.0 and runs.loc["asha", "hours_to_optimum"] == float("inf")
+    with pytest.raises(ValueError, match=r"no source has the strategies \['hyperband'\]"):
+        main(["report", str(src), "--arm", "hyperband", "--out", str(tmp_path / "p")])
