@@ -19,8 +19,7 @@ after 8 epochs.
 Arms (every one on the same table, noise and clock): ``boed`` (8 epochs only), ``boed-mf`` (boed
 over epochs 1, 2, 4, 8: the GP over (network, level) and information gain per unit cost),
 ``boed-mf-icm`` (the same with a correlation learned between levels, ``boed[level_kernel=icm]``:
-``boed-mf`` until ``scaled`` became the default), ``boed-mf-auto`` (both fitted and the one whose
-leave-one-out prediction of the 8-epoch results is better kept, ``boed[level_kernel=auto]``), ``boed-mf-noise`` (``boed-mf`` with a noise
+``boed-mf`` until ``scaled`` became the default), ``boed-mf-noise`` (``boed-mf`` with a noise
 variance per level, ``boed[noise='level']``),
 ``boed-sn`` (boed over two levels, a one-shot supernet's weight-sharing estimate and 8 epochs),
 ``boed-sn-signal`` (boed at 8 epochs with every network's supernet estimate in the prior mean),
@@ -67,7 +66,6 @@ ARMS = {  # name -> (strategy spec, fidelity; SUPERNET: levels supernet and 8 ep
     "boed": ("boed", None),
     "boed-mf": ("boed", FIDELITY),
     "boed-mf-icm": ("boed[level_kernel=icm]", FIDELITY),  # boed-mf before level_kernel=scaled became the default
-    "boed-mf-auto": ("boed[level_kernel=auto]", FIDELITY),  # both level kernels fitted, the better target predictor kept
     "boed-mf-noise": ("boed[noise='level']", FIDELITY),  # a noise variance per level
     "boed-sn": ("boed", SUPERNET),
     "boed-sn-signal": ("boed", None),

@@ -379,7 +379,9 @@ STUDIES: tuple[Study, ...] = (
            f"--per-run --out {R}/fidelity_level_kernel_auto",
            f"python -m benchmarks.curve_study report runs/curves_auto --seeds 0-1 --out {R}/fidelity_level_kernel_auto/k13lc"),
           (f"{R}/fidelity_level_kernel_auto",),
-          notes="The scaled runs are read from the committed fidelity-level-kernel "
+          notes="level_kernel=auto (and curve_study's boed-mf-auto arm) was removed from the library after this "
+          "measurement: to rerun these commands, check out commit 6ffa916. The scaled runs are read from the committed "
+          "fidelity-level-kernel "
           "trajectories; the new runs are not committed (runs/auto, runs/curves_auto). The runs were stopped after "
           "CIFAR-100 (the CIFAR-10 runs and k13lc seeds 2-5 were not made): see benchmarks/README.md."),
     Study("fidelity-bound", "How tightly NB201's 12-epoch level ties to 200 epochs: the 12-epoch promotion oracle",

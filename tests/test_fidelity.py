@@ -12,13 +12,7 @@ import torch
 
 from boed_nas import Strategy, make_strategy
 from boed_nas.bo.acquisition import EntropySearch, MaxValueEntropySearch, PoolBelief
-from boed_nas.bo.belief import noise_at, posterior_mean_var
-from boed_nas.bo.fidelity import (
-    FidelityPoolBelief,
-    MultiFidelityEntropySearch,
-    MultiFidelityMaxValueEntropy,
-    target_loo_log_density,
-)
+from boed_nas.bo.fidelity import FidelityPoolBelief, MultiFidelityEntropySearch, MultiFidelityMaxValueEntropy
 from boed_nas.outcome import Outcome
 from boed_nas.engine import InProcessEngine
 from boed_nas.errors import ConfigError, SpaceError
@@ -26,7 +20,7 @@ from boed_nas.experiment.loop import run_objective, run_search
 from boed_nas.experiment.run import SearchRun, run_nb201
 from boed_nas.nb201.benchmark import NB201Benchmark
 from boed_nas.nb201.space import Cell
-from boed_nas.spaces import AtFidelity, Categorical, Config, Fidelity, FidelitySpace, Space
+from boed_nas.spaces import AtFidelity, Categorical, Fidelity, FidelitySpace, Space
 from tests.helpers import killed_and_resumed
 
 SMALL = "boed[n_init=3,n_samples=32,plausible_size=64]"
@@ -200,61 +194,6 @@ def test_the_default_level_kernel_fixes_the_correlation_at_one_and_icm_learns_it
         make_strategy("boed[level_kernel=ar1]", fidelity=FID)
     # without a fidelity there are no levels: either value is kept (a saved state's) and unused
     assert make_strategy("boed[level_kernel=icm]").get_params()["level_kernel"] == "icm"
-
-
-def _grid() -> Space:
-    return Space([Categorical("a", list(range(6))), Categorical("b", list(range(6)))], name="grid")
-
-
-def _told(strategy, cheap, target):
-    """``strategy`` told the cheap level (1 epoch) of the (a, b) pairs ``cheap`` and the target (3) of
-    ``target``: at 3 epochs a bowl with its best at (4, 1), at 1 epoch one with its best at (1, 4),
-    a cheap level that ranks the best networks backwards."""
-    for level, pairs in ((1, cheap), (3, target)):
-        for a, b in pairs:
-            value = -((a - 4) ** 2) - (b - 1) ** 2 if level == 3 else -((a - 1) ** 2) - (b - 4) ** 2
-            strategy.tell(AtFidelity(Config([("a", a), ("b", b)]), level), {"val_acc": value})
-    return strategy
-
-
-def test_the_leave_one_out_density_is_each_target_observation_under_all_the_others():
-    s = _told(make_strategy(SMALL, seed=0, space=_grid(), fidelity="epochs=1,3"),
-              [(i, (2 * i) % 6) for i in range(6)], [(1, 2), (4, 4), (5, 1), (2, 3)])
-    model = s.fit()[0]
-    X, y = model.train_inputs[0], model.train_targets
-    with torch.no_grad():
-        K = model.covar_module(X).to_dense() + torch.diag(noise_at(model, X))
-        m = model.mean_module(X)
-    total, count = 0.0, 0
-    for i in torch.nonzero(X[:, -1] == 1).flatten().tolist():  # the target's index is 1: condition on the rest
-        rest = [j for j in range(len(y)) if j != i]
-        w = torch.linalg.solve(K[rest][:, rest], K[rest, i])
-        mean, var = m[i] + w @ (y[rest] - m[rest]), K[i, i] - K[i, rest] @ w
-        total += float(torch.distributions.Normal(mean, var.sqrt()).log_prob(y[i]))
-        count += 1
-    assert target_loo_log_density(model, 1) == (pytest.approx(total, rel=1e-6), count) and count == 4
-
-
-def test_level_kernel_auto_keeps_scaled_until_the_target_is_observed_then_the_form_that_predicts_it(tmp_path):
-    cheap = [(a, b) for a in range(6) for b in range(6) if (a + 2 * b) % 3 == 0]
-    s = _told(make_strategy(SMALL.replace("]", ",level_kernel=auto]"), seed=0, space=_grid(), fidelity="epochs=1,3"),
-              cheap, cheap[:2])
-    s.fit()
-    assert s.belief.form == "scaled" and s.belief.hyper["form_scores"] == {"scaled": None, "icm": None}
-    _told(s, [], cheap[2:8])  # eight at the target, where the cheap level ranks them poorly
-    s.fit()
-    scores = s.belief.hyper["form_scores"]
-    assert s.belief.form == "icm" and scores["icm"] > scores["scaled"]
-    assert not s.fit()[0].covar_module.scaled
-    ask = s.ask()[0]  # the report says which form the acquisition used
-    assert s.reports[-1]["level_kernel"] == "icm"
-    _told(s, *(([], [(ask.config["a"], ask.config["b"])]) if ask.level == 3 else ([(ask.config["a"], ask.config["b"])], [])))
-    s.fit()
-    s.save(tmp_path / "s.json")
-    loaded = Strategy.load(tmp_path / "s.json", space=_grid())
-    pool = s.pool.X[:10]
-    assert loaded.belief.form == "icm" and torch.equal(
-        posterior_mean_var(loaded.fit()[0], pool)[0], posterior_mean_var(s.fit()[0], pool)[0])  # resumed exactly
 
 
 # ----------------------------------------------------------------------------- boed with a fidelity

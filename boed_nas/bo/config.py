@@ -26,10 +26,9 @@ RANDOM_WHEN = ("always", "stalled")
 better observation in the last ``random_every`` asks)."""
 LEVEL_NOISE = ("shared", "level")
 """With a fidelity, the observation noise: one variance for every level, or one per level."""
-LEVEL_KERNELS = ("icm", "scaled", "auto")
+LEVEL_KERNELS = ("icm", "scaled")
 """With a fidelity, the kernel between levels: a correlation learned per pair of levels (the intrinsic
-coregionalisation model), every level the target up to a scale (correlation fixed at 1), or both
-fitted and the one that predicts the target level better kept (``boed_nas.bo.fidelity.FidelityFeatures``)."""
+coregionalisation model), or every level the target up to a scale (correlation fixed at 1)."""
 
 
 @dataclass(frozen=True)

@@ -442,7 +442,6 @@ class BOEDController(Strategy):
             "information_gain": prev - h,
             "noise_var": b.noise_var,
             "n_plausible": int(len(b.plausible)),
-            **({} if self.belief.form is None else {"level_kernel": self.belief.form}),  # level_kernel="auto"'s choice
         })
 
     # ------------------------------------------------------------------ recommend

@@ -42,7 +42,6 @@ the target-level pool, as for ``"mes"`` without a fidelity; at the target level
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,68 +171,14 @@ class LevelGaussianLikelihood(_GaussianLikelihoodBase):
         return self.noise_covar.at(X)
 
 
-LEVEL_FORMS = ("scaled", "icm")
-"""The two forms of the level correlation :math:`R` that ``level_kernel="auto"`` chooses between, in
-the order that breaks a tie (and decides while the target level has too few observations)."""
-MIN_TARGET_FOR_CHOICE = 3
-"""``level_kernel="auto"`` keeps the first form until the target level has this many observations:
-a leave-one-out score over fewer says nothing about how the levels relate."""
-
-
-def target_loo_log_density(model: Any, target_index: int) -> tuple[float, int]:
-    r"""The leave-one-out log predictive density of ``model``'s target-level training observations,
-    summed, and how many there are: for each observation :math:`i`, the density of :math:`y_i` under
-    the GP conditioned on every other observation (every level) with the hyperparameters fitted to
-    all, in closed form from :math:`K^{-1}` (Rasmussen & Williams 2006, sec. 5.4.2): mean
-    :math:`y_i - [K^{-1} r]_i / [K^{-1}]_{ii}`, variance :math:`1 / [K^{-1}]_{ii}`, :math:`r` the
-    residual from the prior mean. Written here because gpytorch's ``LeaveOneOutPseudoLikelihood``
-    scores every observation alike, and the choice between level kernels is about the target's."""
-    X, y = model.train_inputs[0], model.train_targets
-    with torch.no_grad():
-        K = _dense(model.covar_module(X)) + torch.diag(noise_at(model, X))
-        inverse = torch.cholesky_inverse(torch.linalg.cholesky(K))
-        precision = torch.diagonal(inverse)
-        error = (inverse @ (y - model.mean_module(X))) / precision  # y_i minus its leave-one-out mean
-        density = -0.5 * torch.log(2 * math.pi / precision) - 0.5 * error ** 2 * precision
-        at_target = X[:, -1].long() == target_index
-        return float(density[at_target].sum()), int(at_target.sum())
-
-
 class FidelityFeatures:
     """GP inputs of ``AtFidelity`` points: ``base``'s columns of the configuration, then the level's
     index; the kernel ``FidelityKernel`` and the mean ``LevelMean`` over ``base``'s own; with
-    ``level_noise``, the likelihood ``LevelGaussianLikelihood`` (else the shared noise of ``fit_belief``).
-
-    ``level_kernel="auto"``: ``forms`` is both of ``LEVEL_FORMS``, the belief fits one GP of each
-    (``with_form``) and keeps the one ``choose`` names: the higher leave-one-out log predictive
-    density of the target-level observations (``target_loo_log_density``), the first form until
-    there are ``MIN_TARGET_FOR_CHOICE`` of them. The marginal likelihood cannot choose: ``"scaled"``
-    is ``"icm"`` with every correlation at 1, so a fitted ``"icm"`` never has less of it, while what
-    the search needs is the prediction at the target level."""
+    ``level_noise``, the likelihood ``LevelGaussianLikelihood`` (else the shared noise of ``fit_belief``)."""
 
     def __init__(self, base: Any, fidelity: Any, level_noise: bool = False, level_kernel: str = "scaled"):
         self.base, self.fidelity, self.level_noise = base, fidelity, level_noise
         self.level_kernel = level_kernel
-
-    @property
-    def forms(self) -> tuple[str, ...]:
-        """The forms of the level kernel the belief fits (two with ``"auto"``, else the one)."""
-        return LEVEL_FORMS if self.level_kernel == "auto" else (self.level_kernel,)
-
-    def with_form(self, form: str) -> FidelityFeatures:
-        """These features with the level kernel ``form`` (one of ``forms``)."""
-        return FidelityFeatures(self.base, self.fidelity, self.level_noise, form)
-
-    def choose(self, fitted: dict[str, Any]) -> tuple[str, dict[str, float]]:
-        """The form to keep among ``fitted`` (form -> GP, in ``forms`` order) and each one's score
-        (see the class docstring; NaN while the target level has too few observations)."""
-        scores, count = {}, 0
-        for form, model in fitted.items():
-            scores[form], count = target_loo_log_density(model, self.fidelity.target_index)
-        forms = list(fitted)
-        if count < MIN_TARGET_FOR_CHOICE:
-            return forms[0], {f: math.nan for f in forms}
-        return max(forms, key=lambda f: (scores[f], -forms.index(f))), scores
 
     def likelihood(self) -> LevelGaussianLikelihood | None:
         """``fit_belief``'s likelihood hook: a noise per level, or None for the shared one."""
@@ -245,9 +190,8 @@ class FidelityFeatures:
         return torch.cat([X, levels], dim=1)
 
     def covariance(self, n_inputs: int) -> Kernel:
-        # "auto" builds its first form here; the belief fits each of ``forms`` through ``with_form``
         return FidelityKernel(self.base.covariance(n_inputs - 1), len(self.fidelity.levels), self.fidelity.target_index,
-                              scaled=self.forms[0] == "scaled")
+                              scaled=self.level_kernel == "scaled")
 
     def prior_mean(self) -> Mean:
         return LevelMean(self.base.prior_mean(), len(self.fidelity.levels), self.fidelity.target_index)
@@ -381,6 +325,6 @@ FIDELITY_ACQUISITIONS = {"mes": MultiFidelityMaxValueEntropy, "es": MultiFidelit
 """The acquisitions that weigh information about the target level against each level's cost."""
 
 
-__all__ = ["FIDELITY_ACQUISITIONS", "LEVEL_FORMS", "MIN_TARGET_FOR_CHOICE", "FidelityFeatures", "FidelityKernel",
-           "FidelityPoolBelief", "LevelGaussianLikelihood", "LevelMean", "LevelNoise", "MultiFidelityEntropySearch",
-           "MultiFidelityMaxValueEntropy", "fidelity_pool_posterior", "gibbon_information", "target_loo_log_density"]
+__all__ = ["FIDELITY_ACQUISITIONS", "FidelityFeatures", "FidelityKernel", "FidelityPoolBelief",
+           "LevelGaussianLikelihood", "LevelMean", "LevelNoise", "MultiFidelityEntropySearch",
+           "MultiFidelityMaxValueEntropy", "fidelity_pool_posterior", "gibbon_information"]

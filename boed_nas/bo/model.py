@@ -93,41 +93,14 @@ class Belief:
         fitted_at, refit = due("fitted_at", self.refit_every)
         cold_at, cold = due("cold_at", self.cold_start_every)
         optimize = not exact and refit
-        Xf, Yf = X[idx], torch.tensor(y)[:, None]
-        forms = getattr(self.features, "forms", ())
-        extra: dict[str, Any] = {}
-        if len(forms) < 2:
-            model = fit_belief(Xf, Yf, self.features, seed=seed, init=None if self.hyper is None else self.hyper["params"],
-                               optimize=optimize, cold_start=cold)
-        else:  # several forms of the kernel (level_kernel="auto"): each fitted, the features choose one
-            model, extra, optimize = self._fit_forms(Xf, Yf, forms, seed, optimize, cold)
+        model = fit_belief(X[idx], torch.tensor(y)[:, None], self.features, seed=seed,
+                           init=None if self.hyper is None else self.hyper["params"], optimize=optimize,
+                           cold_start=cold)
         self.hyper = {"n": n_history, "params": hyperparameters(model),
                       "fitted_at": n_history if optimize else fitted_at,
-                      "cold_at": n_history if optimize and cold else cold_at, **extra}
+                      "cold_at": n_history if optimize and cold else cold_at}
         self._cache = (n_history, model, idx)
         return model, idx
-
-    def _fit_forms(self, X: torch.Tensor, Y: torch.Tensor, forms: tuple[str, ...], seed: int, optimize: bool,
-                   cold: bool) -> tuple[Any, dict[str, Any], bool]:
-        """The GP of the chosen form among ``forms`` (``features.with_form``, ``features.choose``),
-        the keys the saved fit keeps of them ("form", each form's "form_params" and "form_scores")
-        and whether it was optimised. Between refits the form last chosen is kept and conditioned
-        on the new data; a saved fit without a form (or an unknown one) is refitted."""
-        hyper = self.hyper or {}
-        chosen, per_form = hyper.get("form"), dict(hyper.get("form_params") or {})
-        if not optimize and chosen in forms:
-            model = fit_belief(X, Y, self.features.with_form(chosen), seed=seed, init=hyper["params"], optimize=False)
-            return model, {k: hyper[k] for k in ("form", "form_params", "form_scores") if k in hyper}, False
-        fitted = {f: fit_belief(X, Y, self.features.with_form(f), seed=seed, init=per_form.get(f, hyper.get("params")),
-                                cold_start=cold) for f in forms}
-        chosen, scores = self.features.choose(fitted)
-        return fitted[chosen], {"form": chosen, "form_params": {f: hyperparameters(m) for f, m in fitted.items()},
-                                "form_scores": {f: (None if math.isnan(v) else v) for f, v in scores.items()}}, True
-
-    @property
-    def form(self) -> str | None:
-        """The form of the level kernel the last fit chose (``level_kernel="auto"``), else None."""
-        return None if self.hyper is None else self.hyper.get("form")
 
     def condition_on_pending(self, model: Any, Xp: torch.Tensor, generator: torch.Generator) -> Any:
         """``model`` with the pending inputs ``Xp`` fantasised (``pending`` mode); ``model`` itself
