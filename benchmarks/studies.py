@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 R = "benchmarks/results"
+DATASETS3 = ("cifar100", "cifar10", "ImageNet16-120")
 ALL = "params+flops+synflow+snip+grad_norm+jacob_cov+naswot"
 NB201_S = "boed,bananas,local,evolution,random"
 
@@ -367,6 +368,39 @@ STUDIES: tuple[Study, ...] = (
           notes="Seeds 100-105 (100-103 on ImageNet16-120) are read from the fidelity-heldout study's committed "
           "trajectories; the new runs are not committed (runs/heldout2); the report is. The runs were made "
           "when icm was boed's default: 'boed' there is boed[level_kernel=icm], renamed in the report."),
+    Study("fidelity-10seeds-all", "Every arm at ten seeds: boed on ImageNet16-120 at M = 1 and 16, and the peers (ASHA, "
+          "Hyperband, Optuna, Syne Tune) at M = 1, 4, 16", "Information per unit cost: every arm at ten seeds (issue 32)",
+          ("boed-nas bench --seeds 10 --workers 1,16 --clock simulated --stop-at-optimum --quiet --dataset ImageNet16-120 "
+           "--strategies boed --budget 300 --out runs/in16/sf_m116",
+           *(f"boed-nas bench --seeds 10 --workers {m} --clock simulated --stop-at-optimum --quiet --dataset ImageNet16-120 "
+             f"--strategies boed --budget 600 --fidelity epochs=12,200 --out runs/in16/mf_m{m}" for m in (1, 16)),
+           *(f"boed-nas bench --seeds 10 --workers 1,4,16 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
+             f"--strategies asha,hyperband --budget 1000 --stop-when finished>=259200 --fidelity epochs=12,200 "
+             f"--out runs/peers10/peers/{ds}" for ds in DATASETS3),
+           *(f"PYTHONPATH=$PEERS:. python -m benchmarks.optuna_fidelity bench --strategies optuna-sha,optuna-hyperband "
+             f"--budget 1000 --stop-when finished>=259200 --fidelity epochs=12,200 --dataset {ds} --seeds 10 "
+             f"--workers 1,4,16 --clock simulated --stop-at-optimum --quiet --out runs/peers10/optuna/{ds}"
+             for ds in DATASETS3),
+           *(f"PYTHONPATH=$PEERS:. python -m benchmarks.synetune_fidelity bench --strategies st-asha,st-hyperband,st-bohb "
+             f"--budget 1000 --stop-when finished>=259200 --fidelity epochs=12,200 --dataset {ds} --seeds 10 "
+             f"--workers 1,4,16 --clock simulated --stop-at-optimum --quiet --out runs/peers10/synetune/{ds}"
+             for ds in DATASETS3),
+           "python -m benchmarks.fidelity_study report " + " ".join(
+               [f"{R}/fidelity10_grid", '"runs/in16/sf_m116=boed, 200 epochs"']
+               + [f'"runs/in16/mf_m{m}=boed, 12+200 epochs"' for m in (1, 16)]
+               + [f"runs/peers10/{g}/{ds}" for g in ("peers", "optuna", "synetune") for ds in DATASETS3])
+           + " --arm 'boed, 200 epochs' --arm 'boed, 12+200 epochs' " + " ".join(
+               f"--arm {a}" for a in ("asha", "hyperband", "optuna-sha", "optuna-hyperband", "st-asha", "st-hyperband",
+                                      "st-bohb"))
+           + f" --single 'boed, 12+200 epochs' --paired --per-run --out {R}/fidelity10_all"),
+          (f"{R}/fidelity10_all",),
+          notes="The runs are not committed (runs/in16, runs/peers10); the report is, one row per run (runs.csv.gz). "
+          "boed's CIFAR arms and ImageNet16-120 at M = 4 are read from the committed fidelity-10seeds-grid trajectories "
+          "(its level_kernel=icm arm is left out). PEERS is a folder with the peers' packages (pip install --target "
+          "PEERS optuna; pip install --target PEERS --no-deps syne-tune dill sortedcontainers statsmodels patsy "
+          "huggingface_hub; then drop the numpy, packaging, tqdm and typing_extensions they brought). The speed-ups and "
+          "the sign tests are against multi-fidelity boed. The peer runs were made one dataset per process, two at a "
+          "time (a run does not depend on that)."),
     Study("fidelity-level-kernel-auto", "level_kernel=auto (both level kernels fitted, the better leave-one-out "
           "predictor of the target kept), CIFAR-100 seeds 100-107, M = 4: tried and withdrawn",
           "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
