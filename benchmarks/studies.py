@@ -363,7 +363,7 @@ STUDIES: tuple[Study, ...] = (
            f"python -m benchmarks.fidelity_study report {R}/fidelity_heldout runs/heldout2/cifar100 runs/heldout2/cifar10 "
            f"runs/heldout2/in16_boed runs/heldout2/in16_boed_level_kernel_scaled_ --single 'boed[level_kernel=icm]' "
            f"--rename 'boed=boed[level_kernel=icm]' --rename 'boed[acquisition=es]=boed[acquisition=es,level_kernel=icm]' "
-           f"--paired --out {R}/fidelity_level_kernel"),
+           f"--paired --per-run --out {R}/fidelity_level_kernel"),
           (f"{R}/fidelity_level_kernel",),
           notes="Seeds 100-105 (100-103 on ImageNet16-120) are read from the fidelity-heldout study's committed "
           "trajectories; the new runs are not committed (runs/heldout2); the report is. The runs were made "
@@ -408,15 +408,18 @@ STUDIES: tuple[Study, ...] = (
            "--budget 600 --fidelity epochs=12,200 --strategies 'boed[level_kernel=auto]' --out runs/auto/cifar100",
            "python -m benchmarks.curve_study run --seeds 0-1 --workers 4 --arms boed-mf-auto --budget 2000 --seconds 100 "
            "--jobs 1 --out runs/curves_auto",
-           f"python -m benchmarks.fidelity_study report {R}/fidelity_level_kernel runs/auto/cifar100 "
+           f"python -m benchmarks.fidelity_study report {R}/fidelity_heldout runs/heldout2/cifar100 runs/auto/cifar100 "
            "--single 'boed[level_kernel=scaled]' --paired --arm 'boed[level_kernel=scaled]' --arm 'boed[level_kernel=auto]' "
            f"--per-run --out {R}/fidelity_level_kernel_auto",
            f"python -m benchmarks.curve_study report runs/curves_auto --seeds 0-1 --out {R}/fidelity_level_kernel_auto/k13lc"),
           (f"{R}/fidelity_level_kernel_auto",),
           notes="level_kernel=auto (and curve_study's boed-mf-auto arm) was removed from the library after this "
-          "measurement: to rerun these commands, check out commit 6ffa916. The scaled runs are read from the committed "
-          "fidelity-level-kernel "
-          "trajectories; the new runs are not committed (runs/auto, runs/curves_auto). The runs were stopped after "
+          "measurement: to rerun these commands, check out commit 6ffa916 (whose report read the fidelity-level-kernel "
+          "trajectories, since replaced by one row per run; the tables' CIFAR-100 rows are the same). The scaled runs "
+          "are read from the committed fidelity-heldout trajectories (seeds 100-105) and the fidelity-level-kernel "
+          "study's runs (106-111; its cifar10 and ImageNet16-120 rows here are seeds 100-105 only, the comparison is "
+          "CIFAR-100's). The "
+          "new runs are not committed (runs/auto, runs/curves_auto). The runs were stopped after "
           "CIFAR-100 (the CIFAR-10 runs and k13lc seeds 2-5 were not made): see benchmarks/README.md."),
     Study("fidelity-bound", "How tightly NB201's 12-epoch level ties to 200 epochs: the 12-epoch promotion oracle",
           "Information per unit cost: what the 12-epoch level can buy (issue 32)",
