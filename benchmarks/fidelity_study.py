@@ -75,14 +75,19 @@ def per_run(traj: pd.DataFrame) -> pd.DataFrame:
 
 
 def table(traj: pd.DataFrame, single: str = SINGLE) -> pd.DataFrame:
+    """Per dataset, arm and M, from the trajectories (see ``table_of_runs``)."""
+    return table_of_runs(per_run(traj), single)
+
+
+def table_of_runs(runs: pd.DataFrame, single: str = SINGLE) -> pd.DataFrame:
+    """Per dataset, arm and M, from ``per_run``'s rows: hours to the optimum (median, IQR, found),
+    evaluations at each level (median) and the speed-ups over ``single``."""
     rows = []
-    runs_of = per_run(traj)
-    for (ds, name, m), g in runs_of.groupby(["dataset", "strategy", "workers"], sort=False):
+    for (ds, name, m), g in runs.groupby(["dataset", "strategy", "workers"], sort=False):
         t = g["hours_to_optimum"].to_numpy()
         n12, n200 = g["evaluations_12"].tolist(), g["evaluations_200"].tolist()
-        runs = g["seed"].tolist()
         med, lo, hi = median_iqr(t)
-        rows.append({"dataset": ds, "strategy": name, "workers": int(m), "seeds": len(runs), "hours_median": med,
+        rows.append({"dataset": ds, "strategy": name, "workers": int(m), "seeds": len(g), "hours_median": med,
                      "hours_q25": lo, "hours_q75": hi, "found": int(np.isfinite(t).sum()),
                      "evaluations_12_median": median_iqr(n12)[0], "evaluations_200_median": median_iqr(n200)[0]})
     out = pd.DataFrame(rows)
@@ -114,17 +119,21 @@ def markdown(t: pd.DataFrame, single: str = SINGLE) -> str:
 
 
 def paired(traj: pd.DataFrame, single: str = SINGLE) -> str:
-    """Each arm against ``single``, seed by seed at the same dataset and M: the runs where the arm
-    reached the optimum sooner, later, at the same time (both never count as the same), and the
-    two-sided sign test's p (``benchmarks.common.sign_test``); for an arm run on several datasets,
-    one more row pools their pairs ("all N")."""
+    """Each arm against ``single``, seed by seed, from the trajectories (see ``paired_of_runs``)."""
+    return paired_of_runs(per_run(traj), single)
+
+
+def paired_of_runs(runs: pd.DataFrame, single: str = SINGLE) -> str:
+    """Each arm against ``single``, seed by seed at the same dataset and M, from ``per_run``'s rows:
+    the runs where the arm reached the optimum sooner, later, at the same time (both never count as
+    the same), and the two-sided sign test's p (``benchmarks.common.sign_test``); for an arm run on
+    several datasets, one more row pools their pairs ("all N")."""
     from .common import sign_test
 
-    hours = {key: time_to_optimum(r.sort_values("query")) / HOUR
-             for key, r in traj.groupby(["dataset", "strategy", "workers", "seed"], sort=False)}
+    hours = {(r.dataset, r.strategy, r.workers, r.seed): r.hours_to_optimum for r in runs.itertuples()}
     lines = [f"| dataset | arm | M | sooner than {single} | later | same | sign test p |", "|---|---|---|---|---|---|---|"]
     pooled: dict[tuple, tuple[list, list, set]] = {}
-    for (ds, name, m), _ in traj.groupby(["dataset", "strategy", "workers"], sort=False):
+    for (ds, name, m), _ in runs.groupby(["dataset", "strategy", "workers"], sort=False):
         if name == single:
             continue
         seeds = sorted(s for (d, n, w, s) in hours if (d, n, w) == (ds, name, m) and (ds, single, m, s) in hours)
@@ -163,11 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     out = Path(args.out)
-    traj, text = write_tables(args.sources, out, lambda t: table(t, args.single), lambda t: markdown(t, args.single),
-                              renames=parse_renames(args.rename), arms=args.arm,
-                              per_run=per_run if args.per_run else None)
+    traj, runs, text = write_tables(args.sources, out, lambda r: table_of_runs(r, args.single),
+                                    lambda t: markdown(t, args.single), renames=parse_renames(args.rename),
+                                    arms=args.arm, per_run=per_run, write_runs=args.per_run)
     if args.paired:
-        text += "\n\nSeed by seed, simulated hours to the optimum:\n\n" + paired(traj, args.single)
+        text += "\n\nSeed by seed, simulated hours to the optimum:\n\n" + paired_of_runs(runs, args.single)
     (out / "table.md").write_text(
         text + "\n\nA 12-epoch evaluation is charged 12/200 of the cell's 200-epoch NB201 training time (the table "
         "records none; same time per epoch assumed). Hours: simulated, to the first 200-epoch evaluation of the "

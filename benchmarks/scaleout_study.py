@@ -125,12 +125,14 @@ def markdown(t: pd.DataFrame) -> str:
 
 def write_tables(sources: list[str], out: Path, table: Any, markdown: Any,
                  renames: dict[str, str] | None = None, arms: list[str] | None = None,
-                 per_run: Any = None) -> tuple[pd.DataFrame, str]:
+                 per_run: Any = None, write_runs: bool = False) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
     """The trajectories of ``sources`` (``load``, with ``renames``; only the strategies ``arms``
     where given, so a report that reads a committed folder copies only what it compares) into ``out``
-    (``trajectories.csv.gz``; with ``per_run``, a function of the trajectories, its one row per run as
-    ``runs.csv.gz`` instead, for studies of many long runs), ``table`` of them as ``summary.csv``;
-    (the trajectories, ``markdown`` of the table)."""
+    as ``trajectories.csv.gz``, and ``table`` of them as ``summary.csv``. With ``per_run`` (a function
+    of the trajectories giving one row per run), ``table`` reads its rows instead, computed once, and
+    with ``write_runs`` they are written as ``runs.csv.gz`` in place of the trajectories (for studies
+    of many long runs). Returns the trajectories, the per-run rows (None without ``per_run``) and
+    ``markdown`` of the table."""
     traj = load(sources, renames)
     if arms:
         missing = sorted(set(arms) - set(traj["strategy"]))
@@ -138,13 +140,14 @@ def write_tables(sources: list[str], out: Path, table: Any, markdown: Any,
             raise ValueError(f"no source has the strategies {missing}; they have {sorted(set(traj['strategy']))}")
         traj = traj[traj["strategy"].isin(arms)].reset_index(drop=True)
     out.mkdir(parents=True, exist_ok=True)
-    if per_run is None:
-        traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
+    runs = None if per_run is None else per_run(traj)
+    if write_runs and runs is not None:
+        runs.to_csv(out / "runs.csv.gz", index=False, compression=GZIP)
     else:
-        per_run(traj).to_csv(out / "runs.csv.gz", index=False, compression=GZIP)
-    t = table(traj)
+        traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
+    t = table(traj if runs is None else runs)
     t.to_csv(out / "summary.csv", index=False)
-    return traj, markdown(t)
+    return traj, runs, markdown(t)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     out = Path(args.out)
-    traj, text = write_tables(args.sources, out, table, markdown)
+    traj, _, text = write_tables(args.sources, out, table, markdown)
     (out / "table.md").write_text(text + "\n\nCommand: `python -m benchmarks.scaleout_study report "
                                   + " ".join(f'"{s}"' if " " in s else s for s in args.sources)
                                   + f" --out {args.out}`\n")
