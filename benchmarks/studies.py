@@ -37,6 +37,10 @@ class Study:
     notes: str = field(default="")
 
 
+AR1_SOURCES = (f"{R}/fidelity_heldout runs/heldout2/cifar100 runs/heldout2/cifar10 "
+               "runs/heldout2/in16_boed_level_kernel_scaled_ runs/ar1/cifar10 runs/ar1/cifar100 runs/ar1/in16a runs/ar1/in16b")
+"""The level-kernel comparison's sources: the scaled runs of seeds 100-111 and the ar1 runs."""
+
 def _bench_seeds(out: str, ds: str, seed0: int, seeds: int) -> str:
     return (f"boed-nas bench --strategies {NB201_S} --seeds {seeds} --seed0 {seed0} --budget 200 --dataset {ds} "
             f"--jobs 2 --out {R}/nb201/{out}")
@@ -421,6 +425,28 @@ STUDIES: tuple[Study, ...] = (
           "CIFAR-100's). The "
           "new runs are not committed (runs/auto, runs/curves_auto). The runs were stopped after "
           "CIFAR-100 (the CIFAR-10 runs and k13lc seeds 2-5 were not made): see benchmarks/README.md."),
+    Study("fidelity-level-kernel-ar1", "The stall of a belief sure too soon, and level_kernel=ar1 (a discrepancy per "
+          "level) on held-out seeds 100-111 (ImageNet16-120: 100-107), M = 4: tried and withdrawn",
+          "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
+          (*(f"boed-nas bench --seed0 100 --seeds 12 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
+             f"--budget 600 --fidelity epochs=12,200 --strategies 'boed[level_kernel=ar1]' --out runs/ar1/{ds}"
+             for ds in ("cifar10", "cifar100")),
+           *(f"boed-nas bench --seed0 {s0} --seeds 4 --workers 4 --clock simulated --stop-at-optimum --quiet "
+             "--dataset ImageNet16-120 --budget 600 --fidelity epochs=12,200 --strategies 'boed[level_kernel=ar1]' "
+             f"--out runs/ar1/in16{part}" for s0, part in ((100, "a"), (104, "b"))),
+           f"python -m benchmarks.fidelity_study report {AR1_SOURCES} --single 'boed[level_kernel=scaled]' --paired "
+           f"--arm 'boed[level_kernel=scaled]' --arm 'boed[level_kernel=ar1]' --per-run --out {R}/fidelity_level_kernel_ar1",
+           f"python -m benchmarks.scripts.sure_phases {AR1_SOURCES} --arm 'boed[level_kernel=scaled]' "
+           f"--arm 'boed[level_kernel=ar1]' > {R}/fidelity_level_kernel_ar1/sure.md",
+           f"python -m benchmarks.scripts.sure_phases {R}/fidelity10_grid --arm 'boed, 12+200 epochs' "
+           f"> {R}/fidelity_level_kernel_ar1/sure_grid.md"),
+          (f"{R}/fidelity_level_kernel_ar1",),
+          notes="level_kernel=ar1 was removed from the library after this measurement: to rerun the bench commands, "
+          "check out the commit that added it (git log -S AR1_LOG_DISCREPANCY). The scaled runs are read from the "
+          "committed fidelity-heldout trajectories (seeds 100-105) and the fidelity-level-kernel study's runs "
+          "(runs/heldout2, seeds 106-111; ImageNet16-120 104-107). The new runs are not committed (runs/ar1). "
+          "sure_grid.md reads the committed ten-seed grid: how often multi-fidelity boed's belief was sure "
+          "(prob_best >= 0.999) before it had found the optimum."),
     Study("fidelity-bound", "How tightly NB201's 12-epoch level ties to 200 epochs: the 12-epoch promotion oracle",
           "Information per unit cost: what the 12-epoch level can buy (issue 32)",
           ("python -m benchmarks.fidelity_bound report --runs benchmarks/results/fidelity10_grid/trajectories.csv.gz "

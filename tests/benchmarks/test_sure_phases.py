@@ -1,0 +1,25 @@
+"""The count of evaluations a multi-fidelity search asked while its belief was already sure."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmarks.scripts.sure_phases import markdown, per_run
+
+
+def _run(seed: int, prob_best: list[float], levels: list[int], found_at: int | None) -> list[dict]:
+    return [{"dataset": "cifar10", "strategy": "boed, 12+200 epochs", "workers": 1, "seed": seed, "query": q + 1,
+             "prob_best": p, "fidelity": lv, "found_optimum": found_at is not None and q >= found_at}
+            for q, (p, lv) in enumerate(zip(prob_best, levels))]
+
+
+def test_only_the_asks_made_sure_before_the_optimum_was_found_count():
+    traj = pd.DataFrame(
+        _run(0, [float("nan"), 0.5, 1.0, 1.0, 0.9995, 1.0, 1.0], [12, 12, 200, 12, 12, 200, 12], found_at=5)
+        + _run(1, [0.2, 0.5, 0.998, 1.0], [12, 12, 12, 12], found_at=None))
+    runs = per_run(traj).set_index("seed")
+    # seed 0: asks 3-5 are sure before the find at ask 6 (the find itself and later asks do not count)
+    assert runs.loc[0, "sure"] == 3 and runs.loc[0, "sure_cheapest"] == 2 and runs.loc[0, "found"]
+    assert runs.loc[1, "sure"] == 1 and runs.loc[1, "sure_cheapest"] == 1 and not runs.loc[1, "found"]
+    text = markdown(per_run(traj))
+    assert "| cifar10 | boed, 12+200 epochs | 1 | 2/2 | 2 [1.5, 2.5] | 1.5 | 5.5 | 1/2 |" in text
