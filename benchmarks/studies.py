@@ -442,7 +442,7 @@ STUDIES: tuple[Study, ...] = (
            f"> {R}/fidelity_level_kernel_ar1/sure_grid.md"),
           (f"{R}/fidelity_level_kernel_ar1",),
           notes="level_kernel=ar1 was removed from the library after this measurement: to rerun the bench commands, "
-          "check out the commit that added it (git log -S AR1_LOG_DISCREPANCY). The scaled runs are read from the "
+          "check out commit 17625f8, which added it. The scaled runs are read from the "
           "committed fidelity-heldout trajectories (seeds 100-105) and the fidelity-level-kernel study's runs "
           "(runs/heldout2, seeds 106-111; ImageNet16-120 104-107). The new runs are not committed (runs/ar1). "
           "sure_grid.md reads the committed ten-seed grid: how often multi-fidelity boed's belief was sure "

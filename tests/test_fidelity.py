@@ -190,37 +190,10 @@ def test_the_default_level_kernel_fixes_the_correlation_at_one_and_icm_learns_it
     assert Strategy.load(tmp_path / "s.json", space=_toy()).config.level_kernel == "icm"  # resumed as it was made
     fitted = icm.fit()[0].covar_module
     assert not fitted.scaled and 0 < float(fitted.correlation.detach()[0, 1]) < 1
-    with pytest.raises(ConfigError, match="unknown level_kernel 'ar2'"):
-        make_strategy("boed[level_kernel=ar2]", fidelity=FID)
+    with pytest.raises(ConfigError, match="unknown level_kernel 'ar1'"):
+        make_strategy("boed[level_kernel=ar1]", fidelity=FID)
     # without a fidelity there are no levels: either value is kept (a saved state's) and unused
     assert make_strategy("boed[level_kernel=icm]").get_params()["level_kernel"] == "icm"
-
-
-def test_the_ar1_level_kernel_is_the_scaled_one_plus_a_discrepancy_of_each_cheaper_level(tmp_path):
-    from gpytorch.kernels import RBFKernel
-
-    from boed_nas.bo.fidelity import FidelityKernel
-
-    k = FidelityKernel(RBFKernel(), 3, target_index=2, form="ar1")
-    with torch.no_grad():
-        k.raw_scale.copy_(torch.tensor([0.3, -0.2, 5.0], dtype=torch.float64))  # the target's is masked to 1
-        k.raw_discrepancy.copy_(torch.tensor([0.5, -1.0, 7.0], dtype=torch.float64))  # the target's masked to 0
-    d, tau2 = torch.exp(torch.tensor([0.3, -0.2, 0.0], dtype=torch.float64)), torch.exp(torch.tensor([0.5, -1.0]))
-    B = torch.outer(d, d)
-    B[0, 0] += d[0] ** 2 * tau2[0]
-    B[1, 1] += d[1] ** 2 * tau2[1]
-    assert torch.allclose(k.level_covariance.detach(), B)
-    R = k.correlation.detach()  # the correlation of B: the target's with level l is 1 / sqrt(1 + tau_l^2)
-    assert torch.allclose(R, B / torch.outer(B.diagonal().sqrt(), B.diagonal().sqrt()))
-    assert torch.allclose(R[:2, 2], (1 + tau2.double()).rsqrt())
-    assert float(FidelityKernel(RBFKernel(), 2, 1, form="ar1").correlation[0, 1].detach()) == pytest.approx(0.9)
-    spec = "boed[n_init=3,n_samples=32,plausible_size=64,level_kernel=ar1]"
-    s = make_strategy(spec, seed=0, space=_toy(), fidelity="epochs=1,3", state_path=tmp_path / "s.json")
-    run_objective(s, _score, 8)
-    fitted = s.fit()[0].covar_module
-    assert fitted.form == "ar1" and 0 < float(fitted.correlation.detach()[0, 1]) < 1
-    again = Strategy.load(tmp_path / "s.json", space=_toy())
-    assert again.config.level_kernel == "ar1" and again.ask() == s.ask()  # resumed as it was made
 
 
 # ----------------------------------------------------------------------------- boed with a fidelity

@@ -26,11 +26,9 @@ RANDOM_WHEN = ("always", "stalled")
 better observation in the last ``random_every`` asks)."""
 LEVEL_NOISE = ("shared", "level")
 """With a fidelity, the observation noise: one variance for every level, or one per level."""
-LEVEL_KERNELS = ("icm", "scaled", "ar1")
+LEVEL_KERNELS = ("icm", "scaled")
 """With a fidelity, the kernel between levels: a correlation learned per pair of levels (the intrinsic
-coregionalisation model), every level the target up to a scale (correlation fixed at 1), or every
-level the target up to a scale plus a discrepancy of its own (Kennedy and O'Hagan's autoregressive
-model, the discrepancy's size learned under a prior centred at a correlation of 0.9)."""
+coregionalisation model), or every level the target up to a scale (correlation fixed at 1)."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,6 @@ the target-level pool, as for ``"mes"`` without a fidelity; at the target level
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,9 +58,6 @@ from .acquisition import PoolAcquisition, PoolBelief, entropy_search
 from .belief import DTYPE, _predictor, joint_samples, noise_at, noise_variance
 
 CLAMP = 1e-10
-KERNEL_FORMS = ("icm", "scaled", "ar1")
-AR1_LOG_DISCREPANCY = math.log(1 / 0.9 ** 2 - 1)
-"""``"ar1"``'s prior centre and start: log tau^2 at a correlation of 0.9 with the target."""
 
 
 def _dense(k: Any) -> torch.Tensor:
@@ -74,14 +70,10 @@ class FidelityKernel(Kernel):
     a positive scale per level, the target's fixed at 1 (see the module docstring)."""
 
     def __init__(self, base: Kernel, n_levels: int, target_index: int, correlation: float = 0.5,
-                 scaled: bool = False, form: str | None = None):
+                 scaled: bool = False):
         super().__init__()
         self.base, self.n_levels, self.target_index = base, n_levels, target_index
-        self.form = form if form is not None else ("scaled" if scaled else "icm")
-        if self.form not in KERNEL_FORMS:
-            raise ValueError(f"unknown level kernel form {self.form!r}; expected one of {list(KERNEL_FORMS)}")
-        # "scaled": R fixed at all ones, every level the target up to a scale (and the mean's offset)
-        self.scaled = self.form == "scaled"
+        self.scaled = scaled  # R fixed at all ones: every level the target up to a scale (and the mean's offset)
         # the factor of R = c 11^T + (1 - c) I: every pair of levels starts at correlation c
         start = torch.linalg.cholesky(correlation * torch.ones(n_levels, n_levels, dtype=DTYPE)
                                       + (1 - correlation) * torch.eye(n_levels, dtype=DTYPE))
@@ -90,29 +82,9 @@ class FidelityKernel(Kernel):
         # log scale ~ Normal(0, 1): a cheaper level's variance is not let collapse to 0 on a few points (the
         # signals in the prior mean can explain five of them exactly, and the level would then teach nothing)
         self.register_prior("scale_prior", NormalPrior(0.0, 1.0), "raw_scale")
-        if self.form == "ar1":
-            # log tau^2 of each cheaper level's discrepancy (the target's masked out): it starts, and is
-            # a priori centred, at correlation 0.9 with the target, one prior sd spanning about 0.77-0.96
-            self.register_parameter("raw_discrepancy", torch.nn.Parameter(
-                torch.full((n_levels,), AR1_LOG_DISCREPANCY, dtype=DTYPE)))
-            self.register_prior("discrepancy_prior", NormalPrior(AR1_LOG_DISCREPANCY, 1.0), "raw_discrepancy")
-
-    @property
-    def discrepancy(self) -> torch.Tensor:
-        """``"ar1"``: each level's discrepancy variance :math:`\\tau_l^2` relative to the shared part (the
-        target's 0); zeros for the other forms."""
-        if self.form != "ar1":
-            return torch.zeros(self.n_levels, dtype=self.raw_factor.dtype)
-        mask = torch.ones(self.n_levels, dtype=DTYPE)
-        mask[self.target_index] = 0.0
-        return torch.exp(self.raw_discrepancy) * mask
 
     @property
     def correlation(self) -> torch.Tensor:
-        if self.form == "ar1":  # corr(l, l') = 1 / sqrt((1 + tau_l^2)(1 + tau_l'^2)) off the diagonal
-            u = (1.0 + self.discrepancy).rsqrt()
-            R = u[:, None] * u[None, :]
-            return R + torch.diag(1.0 - torch.diagonal(R))
         if self.scaled:
             return torch.ones(self.n_levels, self.n_levels, dtype=self.raw_factor.dtype)
         F = torch.tril(self.raw_factor)
@@ -128,8 +100,6 @@ class FidelityKernel(Kernel):
     @property
     def level_covariance(self) -> torch.Tensor:
         d = self.scale
-        if self.form == "ar1":  # B = d d^T + diag(d^2 tau^2): the shared part plus each level's own
-            return d[:, None] * d[None, :] + torch.diag(d ** 2 * self.discrepancy)
         return d[:, None] * self.correlation * d[None, :]
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, diag: bool = False, **params) -> torch.Tensor:
@@ -221,7 +191,7 @@ class FidelityFeatures:
 
     def covariance(self, n_inputs: int) -> Kernel:
         return FidelityKernel(self.base.covariance(n_inputs - 1), len(self.fidelity.levels), self.fidelity.target_index,
-                              form=self.level_kernel)
+                              scaled=self.level_kernel == "scaled")
 
     def prior_mean(self) -> Mean:
         return LevelMean(self.base.prior_mean(), len(self.fidelity.levels), self.fidelity.target_index)
