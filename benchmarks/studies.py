@@ -37,8 +37,10 @@ class Study:
     notes: str = field(default="")
 
 
-AR1_SOURCES = (f"{R}/fidelity_heldout runs/heldout2/cifar100 runs/heldout2/cifar10 "
-               "runs/heldout2/in16_boed_level_kernel_scaled_ runs/ar1/cifar10 runs/ar1/cifar100 runs/ar1/in16a runs/ar1/in16b")
+HELDOUT_SCALED = (f"{R}/fidelity_heldout runs/heldout2/cifar100 runs/heldout2/cifar10 "
+                  "runs/heldout2/in16_boed_level_kernel_scaled_")
+"""Where the held-out runs of multi-fidelity boed with level_kernel=scaled and the shipped signals are (seeds 100-111)."""
+AR1_SOURCES = f"{HELDOUT_SCALED} runs/ar1/cifar10 runs/ar1/cifar100 runs/ar1/in16a runs/ar1/in16b"
 """The level-kernel comparison's sources: the scaled runs of seeds 100-111 and the ar1 runs."""
 
 def _bench_seeds(out: str, ds: str, seed0: int, seeds: int) -> str:
@@ -405,6 +407,49 @@ STUDIES: tuple[Study, ...] = (
           "huggingface_hub; then drop the numpy, packaging, tqdm and typing_extensions they brought). The speed-ups and "
           "the sign tests are against multi-fidelity boed. The peer runs were made one dataset per process, two at a "
           "time (a run does not depend on that)."),
+    Study("fidelity-10seeds-nosignals", "boed without signals at ten seeds, single- and multi-fidelity, M = 1, 4, 16, "
+          "three datasets, and on held-out seeds 100-111 (the default with a fidelity since)",
+          "Information per unit cost: without the signals, the default with a fidelity (issue 32)",
+          (*(f"boed-nas bench --seed0 100 --seeds 12 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
+             f"--budget 600 --fidelity epochs=12,200 --strategies 'boed[signals=None]' --out runs/heldout_nosig/{ds}"
+             for ds in ("cifar10", "cifar100")),
+           *(f"boed-nas bench --seed0 {s0} --seeds 4 --workers 4 --clock simulated --stop-at-optimum --quiet "
+             "--dataset ImageNet16-120 --budget 600 --fidelity epochs=12,200 --strategies 'boed[signals=None]' "
+             f"--out runs/heldout_nosig/in16{part}" for s0, part in ((100, "a"), (104, "b"))),
+           f"python -m benchmarks.fidelity_study report {HELDOUT_SCALED} runs/heldout_nosig/cifar10 "
+           "runs/heldout_nosig/cifar100 runs/heldout_nosig/in16a runs/heldout_nosig/in16b --single "
+           "'boed[level_kernel=scaled]' --paired --arm 'boed[level_kernel=scaled]' --arm 'boed[signals=None]' --per-run "
+           f"--out {R}/fidelity10_nosignals/heldout",
+           *(f"boed-nas bench --seeds 10 --clock simulated --stop-at-optimum --quiet --workers 1,4,16 --dataset {ds} "
+             f"--strategies 'boed[signals=None]' --budget 300 --out runs/nosig10/sf/{ds}" for ds in DATASETS3),
+           *(f"boed-nas bench --seeds 10 --clock simulated --stop-at-optimum --quiet --workers 1,4,16 --dataset {ds} "
+             f"--strategies 'boed[signals=None]' --budget 600 --fidelity epochs=12,200 --out runs/nosig10/mf/{ds}"
+             for ds in ("cifar100", "cifar10")),
+           *(f"boed-nas bench --seed0 {s0} --seeds 5 --workers 4 --clock simulated --stop-at-optimum --quiet "
+             "--dataset ImageNet16-120 --strategies 'boed[signals=None]' --budget 600 --fidelity epochs=12,200 "
+             f"--out runs/nosig10/mf/in16_{part}" for s0, part in ((0, "a"), (5, "b"))),
+           *(f"boed-nas bench --seed0 {s0} --seeds 5 --workers 1,16 --clock simulated --stop-at-optimum --quiet "
+             "--dataset ImageNet16-120 --strategies 'boed[signals=None]' --budget 600 --fidelity epochs=12,200 "
+             f"--out runs/nosig10/mf/in16_m116_{part}" for s0, part in ((0, "a"), (5, "b"))),
+           "python -m benchmarks.fidelity_study report " + " ".join(
+               [f"{R}/fidelity10_grid", '"runs/in16/sf_m116=boed, 200 epochs"']
+               + [f'"runs/in16/mf_m{m}=boed, 12+200 epochs"' for m in (1, 16)]
+               + [f'"runs/nosig10/sf/{ds}=boed[signals=None], 200 epochs"' for ds in DATASETS3]
+               + [f'"runs/nosig10/mf/{ds}=boed[signals=None], 12+200 epochs"' for ds in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b")])
+           + " --arm 'boed, 200 epochs' --arm 'boed, 12+200 epochs' --arm 'boed[signals=None], 200 epochs' "
+           "--arm 'boed[signals=None], 12+200 epochs' --single 'boed[signals=None], 200 epochs' --paired --per-run "
+           f"--out {R}/fidelity10_nosignals",
+           "python -m benchmarks.scripts.sure_phases " + " ".join(
+               f'"runs/nosig10/mf/{ds}=boed[signals=None], 12+200 epochs"'
+               for ds in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b"))
+           + f" > {R}/fidelity10_nosignals/sure.md"),
+          (f"{R}/fidelity10_nosignals",),
+          notes="The runs are not committed (runs/nosig10); the report is, one row per run (runs.csv.gz). The arms with "
+          "the shipped signals are read from the committed fidelity-10seeds-grid trajectories (CIFAR at M = 1, 4, 16; "
+          "ImageNet16-120 at M = 4) and fidelity-10seeds-all's runs (runs/in16: ImageNet16-120 at M = 1 and 16). The speed-ups and the sign "
+          "tests are against single-fidelity boed without signals. Two bench commands ran at a time. The held-out check "
+          "(heldout/) compares boed[signals=None] with the runs of boed[level_kernel=scaled] (the shipped signals, the "
+          "default with a fidelity before this study) of fidelity-heldout and fidelity-level-kernel (runs/heldout2)."),
     Study("fidelity-level-kernel-auto", "level_kernel=auto (both level kernels fitted, the better leave-one-out "
           "predictor of the target kept), CIFAR-100 seeds 100-107, M = 4: tried and withdrawn",
           "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
@@ -438,14 +483,16 @@ STUDIES: tuple[Study, ...] = (
            f"--arm 'boed[level_kernel=scaled]' --arm 'boed[level_kernel=ar1]' --per-run --out {R}/fidelity_level_kernel_ar1",
            f"python -m benchmarks.scripts.sure_phases {AR1_SOURCES} --arm 'boed[level_kernel=scaled]' "
            f"--arm 'boed[level_kernel=ar1]' > {R}/fidelity_level_kernel_ar1/sure.md",
-           f"python -m benchmarks.scripts.sure_phases {R}/fidelity10_grid --arm 'boed, 12+200 epochs' "
+           f"python -m benchmarks.scripts.sure_phases {R}/fidelity10_grid \"runs/in16/mf_m1=boed, 12+200 epochs\" "
+           "\"runs/in16/mf_m16=boed, 12+200 epochs\" --arm 'boed, 12+200 epochs' "
            f"> {R}/fidelity_level_kernel_ar1/sure_grid.md"),
           (f"{R}/fidelity_level_kernel_ar1",),
           notes="level_kernel=ar1 was removed from the library after this measurement: to rerun the bench commands, "
           "check out commit 17625f8, which added it. The scaled runs are read from the "
           "committed fidelity-heldout trajectories (seeds 100-105) and the fidelity-level-kernel study's runs "
           "(runs/heldout2, seeds 106-111; ImageNet16-120 104-107). The new runs are not committed (runs/ar1). "
-          "sure_grid.md reads the committed ten-seed grid: how often multi-fidelity boed's belief was sure "
+          "sure_grid.md reads the committed ten-seed grid and the ImageNet16-120 runs of fidelity-10seeds-all at M = 1 "
+          "and 16 (runs/in16): how often multi-fidelity boed's belief was sure "
           "(prob_best >= 0.999) before it had found the optimum."),
     Study("fidelity-bound", "How tightly NB201's 12-epoch level ties to 200 epochs: the 12-epoch promotion oracle",
           "Information per unit cost: what the 12-epoch level can buy (issue 32)",

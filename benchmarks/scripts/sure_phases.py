@@ -6,7 +6,8 @@ while it has not yet evaluated the optimum is overconfident: its information-gai
 scores every candidate near zero, and a cheap level divides those near-zeros into the largest
 scores, so the search keeps screening at the cheapest level and promotes nothing. This prints, per
 dataset, arm and M: the runs with such a stretch, the evaluations asked while sure (median over
-runs, and at the cheapest level), and the runs that found the optimum. Usage::
+runs, and at the cheapest level), the worker-hours charged before the optimum was found and while
+sure (with one worker, the simulated clock itself), and the runs that found the optimum. Usage::
 
     python -m benchmarks.scripts.sure_phases benchmarks/results/fidelity10_grid "runs/x=label" ...
 
@@ -39,21 +40,29 @@ def per_run(traj: pd.DataFrame, sure: float = SURE) -> pd.DataFrame:
         is_sure = (r["prob_best"].to_numpy(dtype=float) >= sure) & before
         cheapest = r["fidelity"].min() if "fidelity" in r and r["fidelity"].notna().any() else None
         at_cheapest = (r["fidelity"].to_numpy() == cheapest) if cheapest is not None else np.zeros(len(r), bool)
+        cost = r["cost"].to_numpy(dtype=float) / 3600 if "cost" in r else np.full(len(r), np.nan)
         rows.append({"dataset": ds, "strategy": name, "workers": int(m), "seed": int(seed),
                      "sure": int(is_sure.sum()), "sure_cheapest": int((is_sure & at_cheapest).sum()),
+                     "hours_before": float(cost[before].sum()), "hours_sure": float(cost[is_sure].sum()),
                      "evaluations": len(r), "found": bool(found.any())})
     return pd.DataFrame(rows)
 
 
 def markdown(runs: pd.DataFrame, sure: float = SURE) -> str:
     lines = [f"| dataset | arm | M | runs with a stretch at prob_best >= {sure:g} | evaluations asked while sure, "
-             "median [IQR] | of them at the cheapest level, median | evaluations, median | found |",
-             "|---|---|---|---|---|---|---|---|"]
+             "median [IQR] | of them at the cheapest level, median | worker-hours charged before the find, median "
+             "| of them while sure, median | before the find less while sure, median | evaluations, median | found |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def med(x: pd.Series) -> float:
+        return median_iqr(x.to_numpy(float))[0]
+
     for (ds, name, m), g in runs.groupby(["dataset", "strategy", "workers"], sort=True):
-        med, lo, hi = median_iqr(g["sure"].to_numpy(float))
-        lines.append(f"| {ds} | {name} | {m} | {int((g['sure'] > 0).sum())}/{len(g)} | {med:g} [{lo:g}, {hi:g}] "
-                     f"| {median_iqr(g['sure_cheapest'].to_numpy(float))[0]:g} "
-                     f"| {median_iqr(g['evaluations'].to_numpy(float))[0]:g} | {int(g['found'].sum())}/{len(g)} |")
+        mid, lo, hi = median_iqr(g["sure"].to_numpy(float))
+        lines.append(f"| {ds} | {name} | {m} | {int((g['sure'] > 0).sum())}/{len(g)} | {mid:g} [{lo:g}, {hi:g}] "
+                     f"| {med(g['sure_cheapest']):g} | {med(g['hours_before']):.1f} | {med(g['hours_sure']):.1f} "
+                     f"| {med(g['hours_before'] - g['hours_sure']):.1f} "
+                     f"| {med(g['evaluations']):g} | {int(g['found'].sum())}/{len(g)} |")
     return "\n".join(lines)
 
 
