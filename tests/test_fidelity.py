@@ -177,6 +177,19 @@ def test_es_per_unit_cost_at_the_target_level_is_es_and_a_level_teaches_through_
     assert torch.all(weak[20:30] * 0.1 < weak[:10]) and torch.all(weak[20:30] > weak[:10])
 
 
+def test_the_default_signals_are_the_shipped_ones_without_a_fidelity_and_none_with_one(tmp_path):
+    plain = make_strategy("boed", seed=0)
+    assert plain.config.signals == "auto" and plain.get_params()["signals"]  # NB201's shipped signals
+    with_fidelity = make_strategy("boed", seed=0, fidelity=FID, state_path=tmp_path / "s.json")
+    assert with_fidelity.get_params()["signals"] is None
+    assert with_fidelity.features.base.n_mean == 0  # no signal column in the prior mean
+    asked = with_fidelity.ask()
+    resumed = Strategy.load(tmp_path / "s.json")
+    assert resumed.get_params()["signals"] is None and list(resumed.pending.values()) == asked
+    shipped = make_strategy("boed[signals=shipped]", seed=0, fidelity=FID)
+    assert shipped.get_params()["signals"] == plain.get_params()["signals"]  # asked for by name: kept
+
+
 def test_the_default_level_kernel_fixes_the_correlation_at_one_and_icm_learns_it(tmp_path):
     spec = "boed[n_init=3,n_samples=32,plausible_size=64,acquisition=es{}]"
     s = make_strategy(spec.format(""), seed=0, space=_toy(), fidelity="epochs=1,3")
