@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -591,3 +592,11 @@ def index() -> str:
         if s.notes:
             lines += [s.notes, ""]
     return "\n".join(lines).rstrip() + "\n"
+
+SHIPPED_THEN = (" Made when boed with a fidelity took NB201's shipped signals by default (until commit 3306dde, "
+                "since when it takes none): to rerun its multi-fidelity boed arms as they were, add signals=shipped to "
+                "their spec (e.g. 'boed[signals=shipped]'); the trajectories are the same, under another strategy name.")
+"""Appended to the notes of the fidelity studies whose multi-fidelity boed arms ran with the default of their day."""
+STUDIES = tuple(dataclasses.replace(s, notes=s.notes + SHIPPED_THEN) if s.name in {
+    "fidelity", "fidelity-10seeds", "fidelity-10seeds-grid", "fidelity-heldout", "fidelity-level-kernel",
+    "fidelity-10seeds-all", "fidelity-level-kernel-auto", "fidelity-level-kernel-ar1"} else s for s in STUDIES)
