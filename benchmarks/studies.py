@@ -443,7 +443,11 @@ STUDIES: tuple[Study, ...] = (
            "python -m benchmarks.scripts.sure_phases " + " ".join(
                f'"runs/nosig10/mf/{ds}=boed[signals=None], 12+200 epochs"'
                for ds in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b"))
-           + f" > {R}/fidelity10_nosignals/sure.md"),
+           + f" > {R}/fidelity10_nosignals/sure.md",
+           *("python -m benchmarks.scripts.sure_phases " + " ".join(
+               f'"runs/nosig10/mf/{ds}=boed[signals=None], 12+200 epochs"'
+               for ds in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b"))
+             + f" --sure {t} > {R}/fidelity10_nosignals/sure_{t.replace('.', '')}.md" for t in ("0.9", "0.99"))),
           (f"{R}/fidelity10_nosignals",),
           notes="The runs are not committed (runs/nosig10); the report is, one row per run (runs.csv.gz). The arms with "
           "the shipped signals are read from the committed fidelity-10seeds-grid trajectories (CIFAR at M = 1, 4, 16; "

@@ -12,7 +12,9 @@ sure (with one worker, the simulated clock itself), and the runs that found the 
     python -m benchmarks.scripts.sure_phases benchmarks/results/fidelity10_grid "runs/x=label" ...
 
 Sources as for ``benchmarks.fidelity_study report`` (folders of trajectories, ``FOLDER=LABEL``);
-``--arm NAME`` keeps only the named arms.
+``--arm NAME`` keeps only the named arms. ``--sure 0.9`` counts at another threshold: a run with a
+stretch at 0.9 is one that ``--stop-when 'prob_best>=0.9'`` would have stopped before it had
+evaluated the optimum, so on a recommendation that is not the optimum.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("no multi-fidelity trajectories in the sources (none has a fidelity column with values)")
     print(markdown(per_run(traj, args.sure), args.sure))
     print(f"\nCommand: `python -m benchmarks.scripts.sure_phases {' '.join(repr(s) if ' ' in s else s for s in args.sources)}"
-          + "".join(f" --arm '{a}'" for a in args.arm or []) + "`")
+          + "".join(f" --arm '{a}'" for a in args.arm or []) + (f" --sure {args.sure:g}" if args.sure != SURE else "") + "`")
     return 0
 
 
