@@ -402,3 +402,20 @@ def test_a_noise_per_level_enters_the_fit_the_fantasies_and_the_information_and_
         make_strategy("boed[noise='level']", space=_toy())
     with pytest.raises(ConfigError, match="noise"):
         make_strategy("boed[noise='loud']", space=_toy(), fidelity="epochs=1,8")
+
+
+def test_a_stop_rule_on_the_belief_with_a_fidelity_is_warned_against(caplog):
+    import logging
+
+    spec = "boed[n_init=3,n_samples=32,plausible_size=64]"
+    with caplog.at_level(logging.WARNING, logger="boed_nas"):
+        run_objective(make_strategy(spec, seed=0, space=_toy(), fidelity="epochs=1,3"), _score, 3,
+                      stop_when="prob_best>=0.9")
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("boed_nas")]
+    assert len(warned) == 1 and "'prob_best>=0.9' with a fidelity" in warned[0] and "docs/fidelity.md" in warned[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="boed_nas"):  # a rule on time, or no fidelity: nothing to warn
+        run_objective(make_strategy(spec, seed=0, space=_toy(), fidelity="epochs=1,3"), _score, 3,
+                      stop_when="finished>=1e9")
+        run_objective(make_strategy(spec, seed=0, space=_toy()), lambda c: _score(c, 3), 3, stop_when="prob_best>=0.9")
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("boed_nas")]

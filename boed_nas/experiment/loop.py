@@ -332,6 +332,11 @@ class _Loop:
                               f"got {stop_when!r}")
         self.stop_fn = stop_when if callable(stop_when) else None
         self.stop_rule = None if callable(stop_when) else parse_stop_rule(stop_when)
+        if self.stop_rule is not None and self.stop_rule[0] in BELIEF_COLUMNS and isinstance(strategy.space, FidelitySpace):
+            logger.warning("stop rule %r with a fidelity: the belief can be sure of a network it has only screened at a "
+                           "cheap level (on NB201, 'prob_best>=0.9' would have stopped 81 of 90 such runs before the "
+                           "optimum's target-level evaluation); stop on a budget or on time instead (docs/fidelity.md)",
+                           stop_when)
         self.rows: list[dict[str, Any]] = []
         self.waiting: list[dict[str, Any]] = []  # rows told, their recommendation not yet taken
         self.queue: list[tuple[Configuration, int, float]] = []  # (cell, attempt, ask seconds): asked, not yet submitted
