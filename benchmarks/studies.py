@@ -43,6 +43,20 @@ HELDOUT_SCALED = (f"{R}/fidelity_heldout runs/heldout2/cifar100 runs/heldout2/ci
 """Where the held-out runs of multi-fidelity boed with level_kernel=scaled and the shipped signals are (seeds 100-111)."""
 AR1_SOURCES = f"{HELDOUT_SCALED} runs/ar1/cifar10 runs/ar1/cifar100 runs/ar1/in16a runs/ar1/in16b"
 """The level-kernel comparison's sources: the scaled runs of seeds 100-111 and the ar1 runs."""
+NOSIG_MF = " ".join(f'"runs/nosig10/mf/{part}=boed[signals=None], 12+200 epochs"'
+                    for part in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b"))
+"""The ten-seed runs of multi-fidelity boed without signals, labelled."""
+
+
+def _heldout_mf(spec: str, out: str) -> tuple[str, ...]:
+    """The held-out bench commands of a multi-fidelity boed arm ``spec``, M = 4: CIFAR-10 and CIFAR-100 seeds
+    100-111 (``out/<dataset>``), ImageNet16-120 seeds 100-103 and 104-107 (``out/in16a``, ``out/in16b``)."""
+    return (*(f"boed-nas bench --seed0 100 --seeds 12 --workers 4 --clock simulated --stop-at-optimum --quiet "
+              f"--dataset {ds} --budget 600 --fidelity epochs=12,200 --strategies '{spec}' --out {out}/{ds}"
+              for ds in ("cifar10", "cifar100")),
+            *(f"boed-nas bench --seed0 {s0} --seeds 4 --workers 4 --clock simulated --stop-at-optimum --quiet "
+              f"--dataset ImageNet16-120 --budget 600 --fidelity epochs=12,200 --strategies '{spec}' "
+              f"--out {out}/in16{part}" for s0, part in ((100, "a"), (104, "b"))))
 
 def _bench_seeds(out: str, ds: str, seed0: int, seeds: int) -> str:
     return (f"boed-nas bench --strategies {NB201_S} --seeds {seeds} --seed0 {seed0} --budget 200 --dataset {ds} "
@@ -411,12 +425,7 @@ STUDIES: tuple[Study, ...] = (
     Study("fidelity-10seeds-nosignals", "boed without signals at ten seeds, single- and multi-fidelity, M = 1, 4, 16, "
           "three datasets, and on held-out seeds 100-111 (the default with a fidelity since)",
           "Information per unit cost: without the signals, the default with a fidelity (issue 32)",
-          (*(f"boed-nas bench --seed0 100 --seeds 12 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
-             f"--budget 600 --fidelity epochs=12,200 --strategies 'boed[signals=None]' --out runs/heldout_nosig/{ds}"
-             for ds in ("cifar10", "cifar100")),
-           *(f"boed-nas bench --seed0 {s0} --seeds 4 --workers 4 --clock simulated --stop-at-optimum --quiet "
-             "--dataset ImageNet16-120 --budget 600 --fidelity epochs=12,200 --strategies 'boed[signals=None]' "
-             f"--out runs/heldout_nosig/in16{part}" for s0, part in ((100, "a"), (104, "b"))),
+          (*_heldout_mf("boed[signals=None]", "runs/heldout_nosig"),
            f"python -m benchmarks.fidelity_study report {HELDOUT_SCALED} runs/heldout_nosig/cifar10 "
            "runs/heldout_nosig/cifar100 runs/heldout_nosig/in16a runs/heldout_nosig/in16b --single "
            "'boed[level_kernel=scaled]' --paired --arm 'boed[level_kernel=scaled]' --arm 'boed[signals=None]' --per-run "
@@ -436,18 +445,12 @@ STUDIES: tuple[Study, ...] = (
                [f"{R}/fidelity10_grid", '"runs/in16/sf_m116=boed, 200 epochs"']
                + [f'"runs/in16/mf_m{m}=boed, 12+200 epochs"' for m in (1, 16)]
                + [f'"runs/nosig10/sf/{ds}=boed[signals=None], 200 epochs"' for ds in DATASETS3]
-               + [f'"runs/nosig10/mf/{ds}=boed[signals=None], 12+200 epochs"' for ds in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b")])
+               + [NOSIG_MF])
            + " --arm 'boed, 200 epochs' --arm 'boed, 12+200 epochs' --arm 'boed[signals=None], 200 epochs' "
            "--arm 'boed[signals=None], 12+200 epochs' --single 'boed[signals=None], 200 epochs' --paired --per-run "
            f"--out {R}/fidelity10_nosignals",
-           "python -m benchmarks.scripts.sure_phases " + " ".join(
-               f'"runs/nosig10/mf/{ds}=boed[signals=None], 12+200 epochs"'
-               for ds in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b"))
-           + f" > {R}/fidelity10_nosignals/sure.md",
-           *("python -m benchmarks.scripts.sure_phases " + " ".join(
-               f'"runs/nosig10/mf/{ds}=boed[signals=None], 12+200 epochs"'
-               for ds in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b"))
-             + f" --sure {t} > {R}/fidelity10_nosignals/sure_{t.replace('.', '')}.md" for t in ("0.9", "0.99"))),
+           *(f"python -m benchmarks.scripts.sure_phases {NOSIG_MF}{flag} > {R}/fidelity10_nosignals/sure{suffix}.md"
+             for flag, suffix in (("", ""), (" --sure 0.9", "_09"), (" --sure 0.99", "_099")))),
           (f"{R}/fidelity10_nosignals",),
           notes="The runs are not committed (runs/nosig10); the report is, one row per run (runs.csv.gz). The arms with "
           "the shipped signals are read from the committed fidelity-10seeds-grid trajectories (CIFAR at M = 1, 4, 16; "
@@ -478,12 +481,7 @@ STUDIES: tuple[Study, ...] = (
     Study("fidelity-level-kernel-ar1", "The stall of a belief sure too soon, and level_kernel=ar1 (a discrepancy per "
           "level) on held-out seeds 100-111 (ImageNet16-120: 100-107), M = 4: tried and withdrawn",
           "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
-          (*(f"boed-nas bench --seed0 100 --seeds 12 --workers 4 --clock simulated --stop-at-optimum --quiet --dataset {ds} "
-             f"--budget 600 --fidelity epochs=12,200 --strategies 'boed[level_kernel=ar1]' --out runs/ar1/{ds}"
-             for ds in ("cifar10", "cifar100")),
-           *(f"boed-nas bench --seed0 {s0} --seeds 4 --workers 4 --clock simulated --stop-at-optimum --quiet "
-             "--dataset ImageNet16-120 --budget 600 --fidelity epochs=12,200 --strategies 'boed[level_kernel=ar1]' "
-             f"--out runs/ar1/in16{part}" for s0, part in ((100, "a"), (104, "b"))),
+          (*_heldout_mf("boed[level_kernel=ar1]", "runs/ar1"),
            f"python -m benchmarks.fidelity_study report {AR1_SOURCES} --single 'boed[level_kernel=scaled]' --paired "
            f"--arm 'boed[level_kernel=scaled]' --arm 'boed[level_kernel=ar1]' --per-run --out {R}/fidelity_level_kernel_ar1",
            f"python -m benchmarks.scripts.sure_phases {AR1_SOURCES} --arm 'boed[level_kernel=scaled]' "

@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     traj = load(args.sources)
     if args.arm:
+        missing = sorted(set(args.arm) - set(traj["strategy"]))
+        if missing:
+            ap.error(f"--arm {missing}: no source has them; the sources have {sorted(set(traj['strategy']))}")
         traj = traj[traj["strategy"].isin(args.arm)]
     traj = traj[traj["fidelity"].notna()] if "fidelity" in traj else traj.iloc[0:0]
     if traj.empty:

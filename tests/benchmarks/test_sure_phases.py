@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.scripts.sure_phases import markdown, per_run
+import pytest
+
+from benchmarks.scripts.sure_phases import main, markdown, per_run
 
 
 def _run(seed: int, prob_best: list[float], levels: list[int], found_at: int | None) -> list[dict]:
@@ -25,3 +27,10 @@ def test_only_the_asks_made_sure_before_the_optimum_was_found_count():
     assert runs.loc[0, "hours_before"] == 2.0 and runs.loc[0, "hours_sure"] == 1.5
     text = markdown(per_run(traj))
     assert "| cifar10 | boed, 12+200 epochs | 1 | 2/2 | 2 [1.5, 2.5] | 1.5 | 1.5 | 0.9 | 0.6 | 5.5 | 1/2 |" in text
+
+
+def test_an_arm_no_source_has_is_one_usage_error_naming_it(capsys):
+    with pytest.raises(SystemExit):
+        main(["benchmarks/results/fidelity10_grid", "--arm", "boed[no such arm]"])
+    err = capsys.readouterr().err
+    assert "--arm ['boed[no such arm]']: no source has them" in err and "'boed, 12+200 epochs'" in err
