@@ -172,9 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     out = Path(args.out)
-    traj, runs, text = write_tables(args.sources, out, lambda r: table_of_runs(r, args.single),
-                                    lambda t: markdown(t, args.single), renames=parse_renames(args.rename),
-                                    arms=args.arm, per_run=per_run, write_runs=args.per_run)
+    try:
+        traj, runs, text = write_tables(args.sources, out, lambda r: table_of_runs(r, args.single),
+                                        lambda t: markdown(t, args.single), renames=parse_renames(args.rename),
+                                        arms=args.arm, per_run=per_run, write_runs=args.per_run)
+    except ValueError as e:  # a rename or an --arm no source has: one usage line, not a traceback
+        ap.error(str(e))
     if args.paired:
         text += "\n\nSeed by seed, simulated hours to the optimum:\n\n" + paired_of_runs(runs, args.single)
     (out / "table.md").write_text(
