@@ -46,6 +46,10 @@ AR1_SOURCES = f"{HELDOUT_SCALED} runs/ar1/cifar10 runs/ar1/cifar100 runs/ar1/in1
 NOSIG_MF = " ".join(f'"runs/nosig10/mf/{part}=boed[signals=None], 12+200 epochs"'
                     for part in ("cifar100", "cifar10", "in16_a", "in16_b", "in16_m116_a", "in16_m116_b"))
 """The ten-seed runs of multi-fidelity boed without signals, labelled."""
+HELDOUT_NOSIG = " ".join(f"runs/heldout_nosig/{part}" for part in ("cifar10", "cifar100", "in16a", "in16b"))
+"""The held-out runs (seeds 100-111, M = 4) of multi-fidelity boed without signals, the default with a fidelity."""
+HELDOUT_SURE = HELDOUT_NOSIG.replace("heldout_nosig", "heldout_sure")
+"""The same seeds with boed[when_sure=target]."""
 
 
 def _heldout_mf(spec: str, out: str) -> tuple[str, ...]:
@@ -426,8 +430,7 @@ STUDIES: tuple[Study, ...] = (
           "three datasets, and on held-out seeds 100-111 (the default with a fidelity since)",
           "Information per unit cost: without the signals, the default with a fidelity (issue 32)",
           (*_heldout_mf("boed[signals=None]", "runs/heldout_nosig"),
-           f"python -m benchmarks.fidelity_study report {HELDOUT_SCALED} runs/heldout_nosig/cifar10 "
-           "runs/heldout_nosig/cifar100 runs/heldout_nosig/in16a runs/heldout_nosig/in16b --single "
+           f"python -m benchmarks.fidelity_study report {HELDOUT_SCALED} {HELDOUT_NOSIG} --single "
            "'boed[level_kernel=scaled]' --paired --arm 'boed[level_kernel=scaled]' --arm 'boed[signals=None]' --per-run "
            f"--out {R}/fidelity10_nosignals/heldout",
            *(f"boed-nas bench --seeds 10 --clock simulated --stop-at-optimum --quiet --workers 1,4,16 --dataset {ds} "
@@ -458,6 +461,30 @@ STUDIES: tuple[Study, ...] = (
           "tests are against single-fidelity boed without signals. Two bench commands ran at a time. The held-out check "
           "(heldout/) compares boed[signals=None] with the runs of boed[level_kernel=scaled] (the shipped signals, the "
           "default with a fidelity before this study) of fidelity-heldout and fidelity-level-kernel (runs/heldout2)."),
+    Study("fidelity-when-sure", "when_sure=target (target-level asks while the belief is sure) against the default "
+          "with a fidelity on held-out seeds 100-111 (ImageNet16-120: 100-107), M = 4, and on k13lc: tried and withdrawn",
+          "Information per unit cost: without the signals, the default with a fidelity (issue 32)",
+          (*_heldout_mf("boed[when_sure=target]", "runs/heldout_sure"),
+           f"python -m benchmarks.fidelity_study report {HELDOUT_NOSIG} {HELDOUT_SURE} --single 'boed[signals=None]' "
+           f"--paired --arm 'boed[signals=None]' --arm 'boed[when_sure=target]' --per-run --out {R}/fidelity_when_sure",
+           f"python -m benchmarks.scripts.sure_phases {HELDOUT_NOSIG} {HELDOUT_SURE} > {R}/fidelity_when_sure/sure.md",
+           *(f"boed-nas bench --seed0 {s} --seeds 1 --workers 1 --clock simulated --stop-at-optimum --quiet "
+             "--dataset cifar10 --budget 600 --fidelity epochs=12,200 --strategies \"boed[when_sure='target']\" "
+             f"--out runs/sure/c10m1_s{s}" for s in (0, 6)),
+           "python -m benchmarks.fidelity_study report runs/nosig10/mf/cifar10 runs/sure/c10m1_s0 runs/sure/c10m1_s6 "
+           f"--single 'boed[signals=None]' --paired --per-run --out {R}/fidelity_when_sure/m1_look",
+           "python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-mf-sure --budget 2000 --seconds 100 "
+           "--jobs 2 --out runs/curves_sure",
+           "mkdir -p runs/curves_sure_all && cat runs/curves_scaled/runs.jsonl runs/curves_sure/runs.jsonl "
+           "> runs/curves_sure_all/runs.jsonl",
+           f"python -m benchmarks.curve_study report runs/curves_sure_all --seeds 0-5 --out {R}/fidelity_when_sure/k13lc"),
+          (f"{R}/fidelity_when_sure",),
+          notes="when_sure was removed from the library after this measurement: to rerun the bench and curve_study "
+          "commands, check out commit 4e7915c, which added it (with curve_study's boed-mf-sure arm in the commit after "
+          "it). The default's held-out runs are fidelity-10seeds-nosignals' (runs/heldout_nosig), the k13lc runs of "
+          "boed and boed-mf curves-scaled's (runs/curves_scaled); the new runs are not committed (runs/heldout_sure, "
+          "runs/sure, runs/curves_sure). m1_look: two CIFAR-10 runs at M = 1 on seeds of the ten-seed grid, looked at "
+          "before the held-out runs were made; they chose nothing."),
     Study("fidelity-level-kernel-auto", "level_kernel=auto (both level kernels fitted, the better leave-one-out "
           "predictor of the target kept), CIFAR-100 seeds 100-107, M = 4: tried and withdrawn",
           "Information per unit cost: ten seeds, and the choices made on held-out seeds (issue 32)",
