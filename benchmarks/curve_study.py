@@ -67,7 +67,6 @@ ARMS = {  # name -> (strategy spec, fidelity; SUPERNET: levels supernet and 8 ep
     "boed-mf": ("boed", FIDELITY),
     "boed-mf-icm": ("boed[level_kernel=icm]", FIDELITY),  # boed-mf before level_kernel=scaled became the default
     "boed-mf-noise": ("boed[noise='level']", FIDELITY),  # a noise variance per level
-    "boed-mf-sure": ("boed[when_sure=target]", FIDELITY),  # target-level asks while the belief is sure
     "boed-sn": ("boed", SUPERNET),
     "boed-sn-signal": ("boed", None),
     "asha": ("asha", FIDELITY),

@@ -480,8 +480,7 @@ STUDIES: tuple[Study, ...] = (
            f"python -m benchmarks.curve_study report runs/curves_sure_all --seeds 0-5 --out {R}/fidelity_when_sure/k13lc"),
           (f"{R}/fidelity_when_sure",),
           notes="when_sure was removed from the library after this measurement: to rerun the bench and curve_study "
-          "commands, check out commit 4e7915c, which added it (with curve_study's boed-mf-sure arm in the commit after "
-          "it). The default's held-out runs are fidelity-10seeds-nosignals' (runs/heldout_nosig), the k13lc runs of "
+          "commands, check out commit 3db5572 (when_sure came in 4e7915c, curve_study's boed-mf-sure arm in 3db5572). The default's held-out runs are fidelity-10seeds-nosignals' (runs/heldout_nosig), the k13lc runs of "
           "boed and boed-mf curves-scaled's (runs/curves_scaled); the new runs are not committed (runs/heldout_sure, "
           "runs/sure, runs/curves_sure). m1_look: two CIFAR-10 runs at M = 1 on seeds of the ten-seed grid, looked at "
           "before the held-out runs were made; they chose nothing."),
