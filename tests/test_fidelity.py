@@ -3,7 +3,6 @@ boed's belief and acquisition per unit cost, ASHA and Hyperband, the loop and re
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
@@ -208,32 +207,6 @@ def test_the_default_level_kernel_fixes_the_correlation_at_one_and_icm_learns_it
         make_strategy("boed[level_kernel=ar1]", fidelity=FID)
     # without a fidelity there are no levels: either value is kept (a saved state's) and unused
     assert make_strategy("boed[level_kernel=icm]").get_params()["level_kernel"] == "icm"
-
-
-def test_when_sure_screened_acquires_among_the_screened_networks_target_points_while_every_sample_agrees():
-    s = make_strategy("boed[n_init=3,n_samples=32,plausible_size=64,acquisition=es,when_sure=screened]", seed=0,
-                      space=_toy(), fidelity="epochs=1,3")
-    run_objective(s, _score, 8)  # asks through the rule
-    model, evaluated = s.fit()
-    b = s.pool_belief(model, evaluated, [], torch.Generator().manual_seed(0))
-    n, t = s.pool.n_configs, s.fidelity.target_index
-    screened = {int(i) % n for i in evaluated if int(i) // n < t}
-    target = {int(i) for i in b.candidates if int(i) // n == t}
-    expected = {i for i in target if i % n in screened}
-    assert expected and len(expected) < len(target) < len(b.candidates)  # the rule narrows at each step
-    samples = torch.zeros_like(b.samples)
-    samples[:, 0] = 1.0  # every joint sample: the same best configuration
-    sure = s._target_when_sure(dataclasses.replace(b, samples=samples), evaluated)
-    assert set(sure.candidates.tolist()) == expected
-    samples[0, 1] = 2.0  # one sample disagrees: acquire over every level as always
-    unsure = dataclasses.replace(b, samples=samples)
-    assert s._target_when_sure(unsure, evaluated) is unsure
-    nothing_screened = evaluated[evaluated // n == t]  # no cheap result: nothing to check, acquire as always
-    sure_of_none = dataclasses.replace(b, samples=torch.zeros_like(b.samples))
-    assert s._target_when_sure(sure_of_none, nothing_screened) is sure_of_none
-    assert make_strategy("boed", fidelity=FID).config.when_sure == "acquire"
-    with pytest.raises(ConfigError, match="unknown when_sure 'x'"):
-        make_strategy("boed[when_sure=x]", fidelity=FID)
 
 
 # ----------------------------------------------------------------------------- boed with a fidelity

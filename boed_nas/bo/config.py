@@ -29,11 +29,6 @@ RANDOM_WHEN = ("always", "stalled")
 better observation in the last ``random_every`` asks)."""
 LEVEL_NOISE = ("shared", "level")
 """With a fidelity, the observation noise: one variance for every level, or one per level."""
-WHEN_SURE = ("acquire", "screened")
-"""With a fidelity, what an ask does when the belief is sure (every joint sample has the same best
-configuration): acquire as always (information per unit cost over every level), or acquire among the
-target-level points of the configurations already evaluated at a cheaper level, so that a certainty
-the cheap results gave is checked at the target on the networks they are about."""
 LEVEL_KERNELS = ("icm", "scaled")
 """With a fidelity, the kernel between levels: a correlation learned per pair of levels (the intrinsic
 coregionalisation model), or every level the target up to a scale (correlation fixed at 1)."""
@@ -61,7 +56,6 @@ class BOEDConfig:
     random_when: str = "stalled"
     noise: str = "shared"
     level_kernel: str = "scaled"
-    when_sure: str = "acquire"
 
     acquisitions: ClassVar[tuple[str, ...]] = ACQUISITIONS
 
@@ -83,8 +77,6 @@ class BOEDConfig:
             raise ConfigError(f"unknown noise {self.noise!r}; expected one of {list(LEVEL_NOISE)}")
         if self.level_kernel not in LEVEL_KERNELS:
             raise ConfigError(f"unknown level_kernel {self.level_kernel!r}; expected one of {list(LEVEL_KERNELS)}")
-        if self.when_sure not in WHEN_SURE:
-            raise ConfigError(f"unknown when_sure {self.when_sure!r}; expected one of {list(WHEN_SURE)}")
         if self.pending not in PENDING:
             raise ConfigError(f"unknown pending {self.pending!r}; expected one of {list(PENDING)}")
 

@@ -28,7 +28,6 @@ its saved state continues with the identical trajectory.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -413,37 +412,14 @@ class BOEDController(Strategy):
         model, evaluated = fitted
         pending = [self.pool.index(c) for c in self.pending.values()]
         b = self.pool_belief(model, evaluated, pending, self._generator(pick, 0))
-        if pick == 0:
-            self._record_report(b, evaluated)
-        if self.config.when_sure == "screened" and self.fidelity is not None:
-            b = self._target_when_sure(b, evaluated)
         s = self.acquisition_function(b, self._generator(pick, 1))
         if (self.config.acquisition == "es" and not bool((s > 0).any())) or not bool(torch.isfinite(s).any()):
             # nothing informative left (es), or no candidate in the plausible set (ts): UCB
             s = b.mean[b.candidates] + 2 * b.var[b.candidates].sqrt()
         choice = int(b.candidates[seeded_argmax(s, self._generator(pick, 2))])  # ties: a seeded draw
+        if pick == 0:
+            self._record_report(b, evaluated)
         return self.pool.configs[choice]
-
-    def _target_when_sure(self, b: PoolBelief, evaluated: np.ndarray) -> PoolBelief:
-        """``b`` with only the target-level points of configurations already evaluated at a cheaper
-        level as candidates, when the belief is sure (every joint sample has the same best
-        configuration) and there are any; else ``b`` (``when_sure="screened"``).
-
-        With an exact cheap level the belief can be sure of a network from cheap results alone:
-        every information is then near 0, and dividing near-zeros by the cheap level's cost keeps
-        the search screening while it is sure of the wrong network (``benchmarks/README.md``, the
-        stall with a fidelity). The same acquisition among the screened networks' target-level
-        points trains the contender the cheap results rank nearest the belief's best, so the
-        certainty is checked where it counts, on the networks it rests on. (Every target-level
-        candidate, unscreened ones included, was measured as ``"target"``: it trained networks
-        the belief knew little about; ``benchmarks/results/fidelity_when_sure/``.)"""
-        cells, _ = b.argmax_distribution()
-        if len(cells) != 1:
-            return b
-        n, t = self.pool.n_configs, self.fidelity.target_index
-        screened = torch.tensor(sorted({int(i) % n for i in evaluated if int(i) // n < t}), dtype=torch.long)
-        at_target = b.candidates[(b.candidates // n == t) & torch.isin(b.candidates % n, screened)]
-        return dataclasses.replace(b, candidates=at_target) if len(at_target) else b
 
     def _recommended_index(self, mean_of: Any, evaluated: np.ndarray) -> int:
         """The pool index the controller recommends: of the evaluated members, the one with the
