@@ -52,6 +52,8 @@ HELDOUT_SURE = HELDOUT_NOSIG.replace("heldout_nosig", "heldout_sure")
 """The same seeds with boed[when_sure=target]."""
 HELDOUT_SCREENED = HELDOUT_NOSIG.replace("heldout_nosig", "heldout_screened")
 """Seeds 200-211 (ImageNet16-120: 200-207), M = 4: boed and boed[when_sure=screened]."""
+M1_SCREENED = HELDOUT_NOSIG.replace("heldout_nosig", "m1_screened")
+"""Seeds 300-311 (ImageNet16-120: 300-307), M = 1: boed and boed[when_sure=screened]."""
 
 
 def _heldout_mf(spec: str, out: str) -> tuple[str, ...]:
@@ -464,8 +466,8 @@ STUDIES: tuple[Study, ...] = (
           "(heldout/) compares boed[signals=None] with the runs of boed[level_kernel=scaled] (the shipped signals, the "
           "default with a fidelity before this study) of fidelity-heldout and fidelity-level-kernel (runs/heldout2)."),
     Study("fidelity-when-sure", "when_sure (target-level asks while the belief is sure) against the default with a "
-          "fidelity, M = 4: 'target' on held-out seeds 100-111 and k13lc, 'screened' on fresh seeds 200-211 "
-          "(ImageNet16-120: 100-107, 200-207): tried and withdrawn",
+          "fidelity: 'target' on held-out seeds 100-111 (M = 4) and k13lc, 'screened' on fresh seeds 200-211 (M = 4) "
+          "and 300-311 (M = 1; ImageNet16-120: 8 seeds each): tried and withdrawn",
           "Information per unit cost: without the signals, the default with a fidelity (issue 32)",
           (*_heldout_mf("boed[when_sure=target]", "runs/heldout_sure"),
            f"python -m benchmarks.fidelity_study report {HELDOUT_NOSIG} {HELDOUT_SURE} --single 'boed[signals=None]' "
@@ -488,11 +490,19 @@ STUDIES: tuple[Study, ...] = (
                                     (200, 4, "ImageNet16-120", "in16a"), (204, 4, "ImageNet16-120", "in16b"))),
            f"python -m benchmarks.fidelity_study report {HELDOUT_SCREENED} --single boed --paired --per-run "
            f"--out {R}/fidelity_when_sure/screened",
-           f"python -m benchmarks.scripts.sure_phases {HELDOUT_SCREENED} > {R}/fidelity_when_sure/screened/sure.md"),
+           f"python -m benchmarks.scripts.sure_phases {HELDOUT_SCREENED} > {R}/fidelity_when_sure/screened/sure.md",
+           *(f"boed-nas bench --seed0 {s0} --seeds {n} --workers 1 --clock simulated --stop-at-optimum --quiet "
+             f"--budget 600 --fidelity epochs=12,200 --dataset {ds} --strategies 'boed,boed[when_sure=screened]' "
+             f"--out runs/m1_screened/{out}"
+             for s0, n, ds, out in ((300, 12, "cifar10", "cifar10"), (300, 12, "cifar100", "cifar100"),
+                                    (300, 4, "ImageNet16-120", "in16a"), (304, 4, "ImageNet16-120", "in16b"))),
+           f"python -m benchmarks.fidelity_study report {M1_SCREENED} --single boed --paired --per-run "
+           f"--out {R}/fidelity_when_sure/screened_m1",
+           f"python -m benchmarks.scripts.sure_phases {M1_SCREENED} > {R}/fidelity_when_sure/screened_m1/sure.md"),
           (f"{R}/fidelity_when_sure",),
           notes="when_sure was removed from the library after these measurements: to rerun the bench and curve_study "
           "commands of 'target', check out commit 3db5572 (when_sure came in 4e7915c, curve_study's boed-mf-sure arm in "
-          "3db5572); for 'screened' (screened/: both arms on seeds no study had used), commit 2272962. The default's held-out runs are fidelity-10seeds-nosignals' (runs/heldout_nosig), the k13lc runs of "
+          "3db5572); for 'screened' (screened/ and screened_m1/: both arms on seeds no study had used), commit 2272962. The default's held-out runs are fidelity-10seeds-nosignals' (runs/heldout_nosig), the k13lc runs of "
           "boed and boed-mf curves-scaled's (runs/curves_scaled); the new runs are not committed (runs/heldout_sure, "
           "runs/sure, runs/curves_sure). m1_look: two CIFAR-10 runs at M = 1 on seeds of the ten-seed grid, looked at "
           "before the held-out runs were made; they chose nothing."),
