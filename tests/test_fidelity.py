@@ -341,6 +341,23 @@ def test_the_search_command_says_what_each_level_took(tmp_path, capsys):
         {"12": 0.06, "200": 1.0})
 
 
+def test_the_search_command_runs_a_fidelity_on_a_space_of_your_own_and_resumes_it(tmp_path, capsys):
+    from boed_nas.cli import main
+
+    user = "tests.spaces.user_objective"
+    args = ["search", "--space", f"{user}:SPACE", "--objective", f"{user}:objective_at_level", "--fidelity",
+            "epochs=1,2,4,8", "--strategy", SMALL, "--seed", "0", "--out", str(tmp_path / "r")]
+    assert main([*args, "--budget", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "evaluations per level: 1: " in out and ", 8: " in out  # every level named, cheapest first
+    traj = pd.read_csv(tmp_path / "r" / "trajectory.csv")
+    assert set(traj["fidelity"]) <= {1, 2, 4, 8} and (traj["fidelity"] == 1).sum() >= 3  # the design: 1 epoch
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["fidelity"] == "epochs=1,2,4,8"
+    assert main([*args, "--budget", "10", "--resume"]) == 0
+    resumed = pd.read_csv(tmp_path / "r" / "trajectory.csv")
+    assert len(resumed) == 10 and resumed.iloc[:8]["config"].tolist() == traj["config"].tolist()
+
+
 def test_points_as_named_parameters_round_trip_and_the_fidelity_may_not_take_a_variables_name():
     space = FidelitySpace(_toy(), "epochs=1,3")
     p = AtFidelity(space.base.parse({"a": "c", "b": "d"}), 1)

@@ -224,10 +224,9 @@ def _search_objective(args: argparse.Namespace) -> int:
             raise ConfigError(f"--objectives needs a multi-objective strategy; {args.strategy!r} is single-objective. "
                               f"On a space of your own: {[n for n in mo_strategies() if n in available(any_space=True)]}")
         mo = {"objectives": args.objectives}
-    if args.fidelity is not None:
-        mo["fidelity"] = args.fidelity
+    fidelity = {} if args.fidelity is None else {"fidelity": args.fidelity}  # kept apart: ``mo`` means a Pareto search
     strategy = make_strategy(args.strategy, seed=args.seed, space=space, metric=args.metric, maximize=not args.minimize,
-                             **mo)
+                             **mo, **fidelity)
     meta = {"kind": "objective", "space": args.space, "objective": args.objective, "strategy": args.strategy,
             "seed": args.seed, "budget": args.budget, "workers": args.workers, "metric": args.metric,
             "maximize": not args.minimize, "batch_size": args.workers if args.synchronous else args.batch_size,
@@ -295,16 +294,31 @@ def _search_objective(args: argparse.Namespace) -> int:
         if len(front):
             print(front.to_string(index=False, max_rows=20))
     last_ok = last is not None and bool(last["best_config"])
+    per_level = _per_level(strategy, traj)
+    if per_level:  # a search over a fidelity: what each level took
+        print("evaluations per level: " + ", ".join(f"{level}: {n} (cost {c:.4g})" for level, (n, c) in per_level.items()))
     args.summary = {"space": args.space, "strategy": args.strategy, "seed": args.seed, "out": str(out),
                     "evaluations": len(traj), "failed": int(traj["failed"].astype(bool).sum()), "metric": args.metric,
                     "best_config": last["best_config"] if last_ok else None,
                     "best_value": float(last["best_so_far"]) if last_ok else None,
                     "recommended_config": last["recommended_config"] if last_ok else None,
                     "prob_best": float(last["prob_best"]) if last_ok and pd.notna(last["prob_best"]) else None}
+    if per_level:
+        args.summary["evaluations_per_level"] = {level: n for level, (n, _) in per_level.items()}
     belief = plot_belief(traj, out / "belief.png", title=f"{args.strategy} on {space.name}")
     print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json" + (", front.csv" if mo else "")
           + (", belief.png" if belief else ""))
     return 0
+
+
+def _per_level(strategy, traj: pd.DataFrame) -> dict[str, tuple[int, float]]:
+    """With a fidelity: each level's evaluations and summed cost, cheapest level first (empty without one)."""
+    fidelity = getattr(strategy.space, "fidelity", None)
+    if fidelity is None or "fidelity" not in traj or not len(traj):
+        return {}
+    told = traj["fidelity"].astype(str)
+    return {str(level): (int((told == str(level)).sum()), float(traj.loc[told == str(level), "cost"].sum()))
+            for level in fidelity.levels}
 
 
 def front_table(strategy) -> pd.DataFrame:
