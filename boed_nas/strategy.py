@@ -426,7 +426,7 @@ class Strategy:
         name = state.get("strategy") if isinstance(state, dict) else None
         try:
             cls = registry.strategy_class(name) if isinstance(name, str) else None
-        except UnknownStrategyError:
+        except (UnknownStrategyError, ConfigError):  # not a registered name, or not a NAME[...] spec at all ('[')
             cls = None
         if cls is None:
             raise StateError(f"{str(path)!r} names strategy {name!r}; expected one of {registry.available()}")

@@ -92,6 +92,11 @@ def test_corrupt_state_files_get_clear_errors(tmp_path):
     (tmp_path / "unknown.json").write_text(json.dumps(state))
     with pytest.raises(StateError, match="names strategy 'simulated-annealing'"):
         Strategy.load(tmp_path / "unknown.json")
+    for name in ("[", "boed[n_init=", "boed[=1]"):  # not a strategy spec at all: still the file's error
+        state["strategy"] = name
+        (tmp_path / "spec.json").write_text(json.dumps(state))
+        with pytest.raises(StateError, match="names strategy"):
+            Strategy.load(tmp_path / "spec.json")
     state = json.loads(text)
     state["history"][0]["cell"] = "|nope|"
     (tmp_path / "cell.json").write_text(json.dumps(state))
