@@ -56,15 +56,17 @@ M1_SCREENED = HELDOUT_NOSIG.replace("heldout_nosig", "m1_screened")
 """Seeds 300-311 (ImageNet16-120: 300-307), M = 1: boed and boed[when_sure=screened]."""
 
 
-def _heldout_mf(spec: str, out: str) -> tuple[str, ...]:
-    """The held-out bench commands of a multi-fidelity boed arm ``spec``, M = 4: CIFAR-10 and CIFAR-100 seeds
-    100-111 (``out/<dataset>``), ImageNet16-120 seeds 100-103 and 104-107 (``out/in16a``, ``out/in16b``)."""
-    return (*(f"boed-nas bench --seed0 100 --seeds 12 --workers 4 --clock simulated --stop-at-optimum --quiet "
+def _heldout_mf(spec: str, out: str, seed0: int = 100, workers: int = 4) -> tuple[str, ...]:
+    """The held-out bench commands of a multi-fidelity boed arm ``spec`` (or arms, comma-separated): CIFAR-10 and
+    CIFAR-100 seeds ``seed0`` to ``seed0 + 11`` (``out/<dataset>``), ImageNet16-120 seeds ``seed0`` to ``seed0 + 3``
+    and ``seed0 + 4`` to ``seed0 + 7`` (``out/in16a``, ``out/in16b``); ``workers`` simulated workers."""
+    run = f"--workers {workers} --clock simulated --stop-at-optimum --quiet"
+    return (*(f"boed-nas bench --seed0 {seed0} --seeds 12 {run} "
               f"--dataset {ds} --budget 600 --fidelity epochs=12,200 --strategies '{spec}' --out {out}/{ds}"
               for ds in ("cifar10", "cifar100")),
-            *(f"boed-nas bench --seed0 {s0} --seeds 4 --workers 4 --clock simulated --stop-at-optimum --quiet "
+            *(f"boed-nas bench --seed0 {s0} --seeds 4 {run} "
               f"--dataset ImageNet16-120 --budget 600 --fidelity epochs=12,200 --strategies '{spec}' "
-              f"--out {out}/in16{part}" for s0, part in ((100, "a"), (104, "b"))))
+              f"--out {out}/in16{part}" for s0, part in ((seed0, "a"), (seed0 + 4, "b"))))
 
 def _bench_seeds(out: str, ds: str, seed0: int, seeds: int) -> str:
     return (f"boed-nas bench --strategies {NB201_S} --seeds {seeds} --seed0 {seed0} --budget 200 --dataset {ds} "
@@ -483,26 +485,19 @@ STUDIES: tuple[Study, ...] = (
            "mkdir -p runs/curves_sure_all && cat runs/curves_scaled/runs.jsonl runs/curves_sure/runs.jsonl "
            "> runs/curves_sure_all/runs.jsonl",
            f"python -m benchmarks.curve_study report runs/curves_sure_all --seeds 0-5 --out {R}/fidelity_when_sure/k13lc",
-           *(f"boed-nas bench --seed0 {s0} --seeds {n} --workers 4 --clock simulated --stop-at-optimum --quiet "
-             f"--budget 600 --fidelity epochs=12,200 --dataset {ds} --strategies 'boed,boed[when_sure=screened]' "
-             f"--out runs/heldout_screened/{out}"
-             for s0, n, ds, out in ((200, 12, "cifar10", "cifar10"), (200, 12, "cifar100", "cifar100"),
-                                    (200, 4, "ImageNet16-120", "in16a"), (204, 4, "ImageNet16-120", "in16b"))),
+           *_heldout_mf("boed,boed[when_sure=screened]", "runs/heldout_screened", seed0=200),
            f"python -m benchmarks.fidelity_study report {HELDOUT_SCREENED} --single boed --paired --per-run "
            f"--out {R}/fidelity_when_sure/screened",
            f"python -m benchmarks.scripts.sure_phases {HELDOUT_SCREENED} > {R}/fidelity_when_sure/screened/sure.md",
-           *(f"boed-nas bench --seed0 {s0} --seeds {n} --workers 1 --clock simulated --stop-at-optimum --quiet "
-             f"--budget 600 --fidelity epochs=12,200 --dataset {ds} --strategies 'boed,boed[when_sure=screened]' "
-             f"--out runs/m1_screened/{out}"
-             for s0, n, ds, out in ((300, 12, "cifar10", "cifar10"), (300, 12, "cifar100", "cifar100"),
-                                    (300, 4, "ImageNet16-120", "in16a"), (304, 4, "ImageNet16-120", "in16b"))),
+           *_heldout_mf("boed,boed[when_sure=screened]", "runs/m1_screened", seed0=300, workers=1),
            f"python -m benchmarks.fidelity_study report {M1_SCREENED} --single boed --paired --per-run "
            f"--out {R}/fidelity_when_sure/screened_m1",
            f"python -m benchmarks.scripts.sure_phases {M1_SCREENED} > {R}/fidelity_when_sure/screened_m1/sure.md"),
           (f"{R}/fidelity_when_sure",),
           notes="when_sure was removed from the library after these measurements: to rerun the bench and curve_study "
           "commands of 'target', check out commit 3db5572 (when_sure came in 4e7915c, curve_study's boed-mf-sure arm in "
-          "3db5572); for 'screened' (screened/ and screened_m1/: both arms on seeds no study had used), commit 2272962. The default's held-out runs are fidelity-10seeds-nosignals' (runs/heldout_nosig), the k13lc runs of "
+          "3db5572); for 'screened' (screened/ and screened_m1/: both arms on seeds no study had used), commit 2272962. "
+          "The default's held-out runs are fidelity-10seeds-nosignals' (runs/heldout_nosig), the k13lc runs of "
           "boed and boed-mf curves-scaled's (runs/curves_scaled); the new runs are not committed (runs/heldout_sure, "
           "runs/sure, runs/curves_sure). m1_look: two CIFAR-10 runs at M = 1 on seeds of the ten-seed grid, looked at "
           "before the held-out runs were made; they chose nothing."),
