@@ -31,7 +31,7 @@ from ..experiment.bench import (
 from ..experiment.plots import plot_belief, plot_hypervolume_ratio, plot_regret
 from ..experiment.loop import parse_stop_rule, run_objective
 from ..experiment.report import merge_trajectories, parse_renames, write_report
-from ..experiment.run import SearchRun, run_nb201
+from ..experiment.run import SearchRun, level_totals, run_nb201
 from ..experiment.runfolder import RunFolder
 from ..mo.pareto import parse_objectives
 from ..nb201.benchmark import NB201Benchmark
@@ -316,9 +316,7 @@ def _per_level(strategy, traj: pd.DataFrame) -> dict[str, tuple[int, float]]:
     fidelity = getattr(strategy.space, "fidelity", None)
     if fidelity is None or "fidelity" not in traj or not len(traj):
         return {}
-    told = traj["fidelity"].astype(str)
-    return {str(level): (int((told == str(level)).sum()), float(traj.loc[told == str(level), "cost"].sum()))
-            for level in fidelity.levels}
+    return level_totals(traj, fidelity.levels)
 
 
 def front_table(strategy) -> pd.DataFrame:

@@ -182,6 +182,14 @@ def _run_nb201(run, folder, bench, strategy, report, resume, scheduler, callback
     return strategy, traj, summary
 
 
+def level_totals(traj: pd.DataFrame, levels: Sequence[Any]) -> dict[str, tuple[int, float]]:
+    """Each of a fidelity's ``levels`` (cheapest first), as text: the trajectory's evaluations at it and
+    their summed ``cost`` (0 and 0.0 where none ran); what ``summary.json`` and the CLI report per level."""
+    groups = traj.groupby(traj["fidelity"].astype(str))["cost"]
+    size, cost = groups.size(), groups.sum()
+    return {str(level): (int(size.get(str(level), 0)), float(cost.get(str(level), 0.0))) for level in levels}
+
+
 def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, traj: pd.DataFrame,
                   report: HypervolumeReport | None, wall_seconds: float) -> dict[str, Any]:
     """``summary.json``: the run's settings, what it found and what it recommends, on test accuracy."""
@@ -201,11 +209,12 @@ def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, tra
         "wall_seconds": wall_seconds,
         "recommended_cell": None if rec is None else str(rec),
     }
-    if run.fidelity is not None and len(traj):  # evaluations and charged time at each level
-        summary["evaluations_per_level"] = {str(k): int(v) for k, v in traj.groupby("fidelity").size().items()}
-        summary["cost_per_level"] = {str(k): float(v) for k, v in traj.groupby("fidelity")["cost"].sum().items()}
-        fidelity = getattr(strategy.space, "fidelity", None)
-        if fidelity is not None and fidelity.learn_costs and hasattr(strategy, "level_costs"):
+    fidelity = getattr(strategy.space, "fidelity", None)
+    if run.fidelity is not None and fidelity is not None and len(traj):  # evaluations and charged time at each level
+        told = {level: totals for level, totals in level_totals(traj, fidelity.levels).items() if totals[0]}
+        summary["evaluations_per_level"] = {level: n for level, (n, _) in told.items()}
+        summary["cost_per_level"] = {level: cost for level, (_, cost) in told.items()}
+        if fidelity.learn_costs and hasattr(strategy, "level_costs"):
             summary["learned_relative_costs"] = dict(zip(map(str, fidelity.levels), strategy.level_costs()))
     if rec is not None:
         look = bench.lookup(rec)
@@ -256,4 +265,4 @@ def run_folder_name(strategy: str, seed: int, workers: int | None = None, object
     return "/".join(parts) + f"/seed{seed}"
 
 
-__all__ = ["SearchRun", "run_folder_name", "run_nb201", "summarize_run"]
+__all__ = ["SearchRun", "level_totals", "run_folder_name", "run_nb201", "summarize_run"]
