@@ -28,8 +28,9 @@ refused by name on a space without it):
 - ``pareto_problem(objectives, costs, constraints)``: the multi-objective problem (NB201: its cost
   tables, each class as its cheapest member); without it, ``SpaceParetoProblem`` over ``costs``;
 - ``shipped_signals``: the signals at initialisation that ``boed`` uses by default on this space
-  (``signals="shipped"``, what the default ``"auto"`` means without a fidelity), in the form its ``signals`` setting takes (NB201: the seven
-  shipped with the package, chosen on held-out seeds); without it, none.
+  (``signals="shipped"``, what the default ``"auto"`` means without a fidelity), in the form its
+  ``signals`` setting takes (NB201: the seven shipped with the package, chosen on held-out seeds);
+  without it, none.
 """
 
 from __future__ import annotations
