@@ -168,11 +168,44 @@ def make_strategy(name: str, *, seed: int = 0, **kwargs: Any) -> Strategy:
     if clash:
         raise ConfigError(f"settings {clash} are given both in the spec {name!r} and as arguments")
     cls = strategy_class(base)
+    check_settings(cls, [*settings, *kwargs])
     try:
         return cls(seed=seed, **settings, **kwargs)
-    except TypeError as e:
-        raise ConfigError(f"strategy {base!r} does not take these settings {sorted({**settings, **kwargs})}: {e}") from e
+    except TypeError as e:  # a setting of the right name and a wrong kind, met inside the constructor
+        raise ConfigError(f"strategy {base!r} could not be built with the settings {sorted({**settings, **kwargs})}: "
+                          f"{e}") from e
 
 
-__all__ = ["ENTRY_POINT_GROUP", "available", "make_strategy", "multiobjective_strategies", "parse_spec", "register", "split_specs",
+def accepted_settings(cls: type) -> set[str] | None:
+    """The settings (keyword arguments) a strategy class takes, from its constructors' signatures
+    along the MRO (a constructor with ``**kw`` passes on to the next, and a ``config_class``'s
+    fields are settings too); None where a ``**kw`` goes nowhere that can be read."""
+    import inspect
+
+    names: set[str] = set(getattr(getattr(cls, "config_class", None), "names", lambda: ())())
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"}
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            return names
+    return None
+
+
+def check_settings(strategy: str | type, keys: Any) -> None:
+    """ConfigError naming each of ``keys`` that the strategy (a name, spec or class) does not take,
+    and what it does take: before anything is built or evaluated."""
+    cls = strategy if isinstance(strategy, type) else strategy_class(strategy)
+    accepted = accepted_settings(cls)
+    if accepted is None:
+        return
+    unknown = sorted(set(keys) - accepted)
+    if unknown:
+        word = "setting" if len(unknown) == 1 else "settings"
+        raise ConfigError(f"strategy {cls.name!r} does not take the {word} {unknown}; it takes {sorted(accepted - {'seed'})}")
+
+
+__all__ = ["ENTRY_POINT_GROUP", "accepted_settings", "available", "check_settings", "make_strategy", "multiobjective_strategies", "parse_spec", "register", "split_specs",
            "strategy_class"]

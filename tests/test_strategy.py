@@ -223,8 +223,11 @@ def test_strategy_specs_carry_settings_and_bad_ones_are_named():
     assert s.population_size == 7 and s.seed == 1
     for bad, match in (("boed[n_init]", "is not key=value"), ("boed[seed=3]", "reserved"),
                        ("boed[n_init=5", "is not NAME"), ("nope[a=1]", "unknown strategy 'nope'"),
-                       ("evolution[colour=1]", "does not take these settings")):
+                       ("evolution[colour=1]", r"does not take the setting \['colour'\]; it takes \['fidelity', 'maximize'")):
         with pytest.raises(ValueError, match=match):
             make_strategy(bad)
     with pytest.raises(ValueError, match="given both in the spec"):
         make_strategy("evolution[population_size=7]", population_size=8)
+    # only the unknown settings are named, and BOEDController's settings (its config's fields) are known
+    with pytest.raises(ConfigError, match=r"does not take the settings \['n_int', 'zz'\]; it takes \[.*'n_init'"):
+        make_strategy("boed[n_int=3,zz=1]", metric="val_acc", maximize=True)

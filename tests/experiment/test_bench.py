@@ -122,7 +122,7 @@ def test_run_bench_refuses_bad_names_before_any_run(monkeypatch):
     monkeypatch.setattr(bench_module, "_run_one", boom)
     with pytest.raises(ValueError, match="unknown strategy 'nope'"):
         run_bench(["random", "nope"], "cifar10", [0], 5, progress=False)
-    with pytest.raises(ValueError, match="does not take these settings"):
+    with pytest.raises(ValueError, match="does not take the setting"):
         run_bench(["random", "evolution[colour=1]"], "cifar10", [0], 5, progress=False)
     with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
         run_bench(["random"], "mnist", [0], 5, progress=False)
