@@ -166,6 +166,9 @@ def Integer(name: str, low: int, high: int, step: int = 1) -> Ordered:
 
 
 def _hashable(v: Any) -> Hashable:
+    # a bool is not its integer: [0, False, None] are three values (as ``_same`` and Optuna's choices say)
+    if isinstance(v, bool):
+        return ("bool", v)
     return v if isinstance(v, Hashable) else repr(v)
 
 

@@ -69,6 +69,16 @@ def test_bad_spaces_say_what_is_wrong(build, match):
         build()
 
 
+def test_a_bool_is_a_value_of_its_own_beside_its_integer():
+    # Optuna takes suggest_categorical("c", [0, False, None]); so must a space of those choices
+    s = Space([Categorical("c", [0, False, None, 1])])
+    assert [s.parse({"c": v})["c"] for v in (0, False, None, 1)] == [0, False, None, 1]
+    assert len({s.key(c) for c in s.enumerate()}) == 4 and s.parse({"c": False})["c"] is False
+    for twice in ([1, 1.0], [True, True]):
+        with pytest.raises(SpaceError, match="lists a value twice"):
+            Categorical("c", twice)
+
+
 def test_unsatisfiable_constraint_is_an_error_not_a_hang():
     s = small_space(constraint=lambda c: False)
     with pytest.raises(SpaceError, match="rejects every configuration"):
