@@ -583,8 +583,10 @@ class BOEDGenerationNode(ExternalGenerationNode):
         if self.pareto:
             from ..mo.controller import MultiObjectiveBOED
 
+            registry.check_settings(MultiObjectiveBOED, self.controller_kwargs)  # a misspelt one: ConfigError, not TypeError
             return MultiObjectiveBOED(seed=self.seed, space=space, objectives=",".join(self.objectives),
                                       metric=self.measured_metric(), maximize=maximize, **self.controller_kwargs)
+        registry.check_settings(BOEDController, self.controller_kwargs)  # a misspelt one: ConfigError, not TypeError
         if isinstance(space, FidelitySpace):
             if self.pareto:
                 raise ConfigError("the Pareto search takes no fidelity; remove the experiment's is_fidelity parameter")
@@ -724,14 +726,30 @@ class BOEDGenerationNode(ExternalGenerationNode):
         return self._bound and len(self.controller._successes()) >= 2
 
     @property
-    def _fitted_adapter(self) -> BeliefAdapter | None:  # Ax's hook: what its analyses predict with
+    def _fitted_adapter(self) -> Adapter | None:  # Ax's hook: what its analyses predict with
         experiment = self._experiment_seen
-        if experiment is None or not self._can_predict():
+        if experiment is None:
             return None
+        if not self._can_predict() or len(self.controller._successes()) < 3:
+            # no belief yet to predict with, or too little for every leave-one-out fold of Ax's
+            # cross-validation to have two successes: Ax's analyses are told what its own Sobol start
+            # tells them (a RandomAdapter, "no predictive model": not applicable), where None made
+            # them try to fit the node and log their tracebacks. It never generates a trial.
+            return self._random_adapter(experiment)
         n = len(self.controller.history)
         if self._adapter is None or self._adapter[0] != n:
             with quiet_ax():
                 self._adapter = (n, BeliefAdapter(self, experiment))
+        return self._adapter[1]
+
+    def _random_adapter(self, experiment: Experiment) -> Adapter:
+        from ax.adapter.random import RandomAdapter
+        from ax.generators.random.sobol import SobolGenerator
+
+        if self._adapter is None or self._adapter[0] != -1:
+            with quiet_ax():
+                self._adapter = (-1, RandomAdapter(experiment=experiment, generator=SobolGenerator(seed=self.seed),
+                                                   fit_on_init=False))
         return self._adapter[1]
 
     # ---- Ax JSON storage ------------------------------------------------------------------------

@@ -359,6 +359,27 @@ def test_axs_best_point_predictions_and_analyses_answer_with_the_nodes_belief(ca
         boed_ax.boed_node(client)
 
 
+def test_axs_analyses_log_no_error_before_the_belief_can_predict(caplog):
+    # before three successes (two for the belief, three for every leave-one-out fold of Ax's
+    # cross-validation) the node answers as Ax's own Sobol start does: no predictive model yet
+    client = _ordered_constrained("maximin")
+    for n in (1, 2, 3):
+        _run(client, 1)
+        caplog.clear()
+        with caplog.at_level(logging.ERROR):
+            cards = client.compute_analyses(display=False)
+        assert cards
+        failed = [r for r in caplog.records if r.name.startswith("ax.analysis") and r.levelno >= logging.ERROR]
+        assert not failed, (n, [r.getMessage()[:200] for r in failed])
+
+
+def test_a_setting_the_node_does_not_take_is_named_before_any_trial():
+    with pytest.raises(ConfigError, match=r"does not take the setting \['n_innit'\]"):
+        boed_ax.boed_generation_strategy(seed=0, n_innit=3)
+    with pytest.raises(ConfigError, match=r"does not take the setting \['n_innit'\]"):
+        boed_ax.boed_generation_strategy(seed=0, space=PARETO_SPACE, objectives="val_acc,flops", n_innit=3)
+
+
 # ---------------------------------------------------------------------------------- the Pareto search through Ax
 from boed_nas.spaces import Categorical as _Cat, Integer as _Int, Space as _Space  # noqa: E402
 
