@@ -33,6 +33,7 @@ from __future__ import annotations
 import itertools
 import logging
 import sys
+import threading
 from concurrent.futures import CancelledError
 import socket
 import time
@@ -184,6 +185,8 @@ class DaskEngine(Engine):
         self._resubmissions = itertools.count()
         self.resubmitted = 0  # evaluations the cluster lost (a worker died) and that were run again
         self._no_workers_since: float | None = None
+        self._restarts: list[threading.Thread] = []  # worker restarts after a timeout, each in a thread
+        self._closing = False
 
     def now(self) -> float:
         return time.time() - self._t0
@@ -294,12 +297,22 @@ class DaskEngine(Engine):
         workers = [w for w, keys in self.client.processing().items() if future.key in keys]
         future.cancel()
         if workers:  # a running task cannot be stopped, only its worker: the nanny starts a new one
-            try:
-                self.client.restart_workers(workers, timeout=60)
-            except Exception as e:  # the worker is gone already, or did not come back in time
-                logger.warning("restarting worker %s after a timeout: %s", workers, e)
+            # in a thread of its own: a restart takes seconds (a minute where the worker is slow to come
+            # back), and the other workers' results are told meanwhile, not held behind it
+            thread = threading.Thread(target=self._restart, args=(workers,), name="boed-nas-restart", daemon=True)
+            thread.start()
+            self._restarts.append(thread)
         text, transient = timeout_error(self.timeout, self.transient)
         return Result(job, None, text, transient, job.submitted, self.now(), workers[0] if workers else "")
+
+    def _restart(self, workers: list[str]) -> None:
+        try:
+            status = self.client.restart_workers(workers, timeout=60, raise_for_error=False)
+        except Exception as e:  # the worker is gone already, or the cluster is closing
+            status = {w: f"{type(e).__name__}: {e}" for w in workers}
+        failed = {w: v for w, v in status.items() if v != "OK"}
+        if failed and not self._closing:
+            logger.warning("restarting worker %s after a timeout: %s", list(failed), ", ".join(map(str, failed.values())))
 
     def _check_cluster(self) -> None:
         """``ClusterError`` when the scheduler is lost or no worker has been there for ``worker_wait`` s."""
@@ -331,6 +344,9 @@ class DaskEngine(Engine):
             entry[1].cancel()
 
     def close(self) -> None:
+        self._closing = True
+        for thread in self._restarts:  # a restart under way, a little time to finish before the cluster closes
+            thread.join(timeout=10)
         for _, f in self._futures.values():
             f.cancel()
         self._futures.clear()

@@ -40,7 +40,9 @@ def test_a_hung_evaluation_on_a_worker_is_stopped_at_its_timeout_and_its_worker_
         assert len(traj) == 14 and len(hung) >= 1 and hung["failed"].all()
         assert hung["error"].str.startswith("TimeoutError: no result within 4 s").all()
         assert time.time() - t0 < 90
-        assert len(client.nthreads()) == 2  # the restarted worker is back
+        engine.close()
+        client.wait_for_workers(2, timeout=60)  # the restarted worker is back (restarts run beside the search)
+        assert len(client.nthreads()) == 2
 
 
 def test_a_configuration_that_kills_its_worker_is_told_failed_not_run_forever(tmp_path):
