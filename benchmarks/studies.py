@@ -573,10 +573,13 @@ STUDIES: tuple[Study, ...] = (
            "--jobs 2 --out runs/curves_scaled",
            "python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-mf --budget 2000 --seconds 100 "
            "--jobs 2 --out runs/curves_scaled",
+           "python -m benchmarks.curve_study run --seeds 0-5 --workers 4 --arms boed-mf-noise --budget 2000 --seconds 100 "
+           "--jobs 2 --out runs/curves_scaled",
            f"python -m benchmarks.curve_study report runs/curves_scaled --seeds 0-5 --out {R}/curves_scaled"),
           (f"{R}/curves_scaled",),
           notes="The runs are not committed (runs/curves_scaled); the report is. Seed 0 of boed-mf was run with "
-          "--jobs 1 (a run does not depend on the jobs)."),
+          "--jobs 1 (a run does not depend on the jobs). boed-mf-noise (scaled with a noise per level) was added "
+          "later (2026-12-08), run into a folder of its own and its runs.jsonl appended to runs/curves_scaled's."),
     Study("optuna", "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler, 10 seeds",
           "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler (issue 34)",
           (f"python -m benchmarks.optuna_study run --datasets cifar10 --seeds 0-9 --out {R}/optuna/cifar10",
