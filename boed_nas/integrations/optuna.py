@@ -24,24 +24,32 @@ What the sampler searches (Optuna's *relative* sampling):
   first trial (the study has no search space yet) go to ``independent_sampler`` (Optuna's
   ``RandomSampler`` with the same seed by default), as in Optuna's own ``GPSampler``.
 - With ``space=`` (a ``Space``, ``"nb201"``, ``"pkg.module:NAME"``): that space, its parameters
-  named by ``space.to_parameters`` (NB201: ``edge_0`` ... ``edge_5``, one op name each), so its
-  constraint, known costs, key (NB201's isomorphism classes: one training per network) and
-  shipped signals all apply. The objective suggests those parameters as categoricals (or, for an
-  ``Ordered`` variable, ``suggest_int`` / stepped ``suggest_float`` over exactly its values).
+  named by ``space.to_parameters`` (NB201: ``edge_0_to_1`` ... ``edge_2_to_3``, one op name per
+  edge), so its constraint, known costs, key (NB201's isomorphism classes: one training per
+  network) and shipped signals all apply. The objective suggests those parameters as categoricals
+  (or, for an ``Ordered`` variable, ``suggest_int`` / stepped ``suggest_float`` over exactly its
+  values). Before relative sampling starts (the first trial), the space's parameters are those of
+  one ``space.sample`` per trial, so that they too satisfy the space's constraint. A WARNING says
+  when the study's parameter names are not the space's (the sampler would be random).
 
 What it tells the boed-nas strategy, as a trial of this process ends and, before each proposal,
-of the others: every trial that finished (COMPLETE with its value; FAIL and PRUNED as failures, never proposed again), in
-trial-number order, read from the study's storage; a trial whose parameters are not a point of
-the space (a constraint it breaks, a parameter it lacks) is left out, and a trial of a network
-already told (an isomorphic cell, the same configuration enqueued twice) is not told again. Every
-RUNNING trial is pending, so that ``n_jobs`` threads, several processes on one storage, or Dask
-workers get different networks. The strategy is kept between trials (its GP's fit schedule, its
+of the others: every trial that finished (COMPLETE with its value; FAIL and PRUNED as failures,
+never proposed again), in trial-number order, read from the study's storage; a trial whose
+parameters are not a point of the space (a constraint it breaks, a parameter it lacks) is left
+out, and a trial of a network already told (an isomorphic cell, the same configuration enqueued
+twice) is not told again. Every RUNNING trial is pending, so that ``n_jobs`` threads, several
+processes on one storage, or Dask workers get different networks: each proposal is written to its
+trial's system attributes in the storage as it is made (a trial's parameters reach the storage
+only at each ``suggest_*``), and a proposal that another process made for the same network
+meanwhile is replaced. The strategy is kept between trials (its GP's fit schedule, its
 generator): nothing is refitted from scratch unless the search space changes.
 
 Multi-objective studies: ``objectives=`` names each of the study's values, e.g.
-``("val_acc", "flops")``; a name that is a known cost of the space (``Space(costs=...)``) is read
-from the space, the others from the trial's values, and the Pareto controller (``boed-mo``)
-searches, as ``boed-nas search --objectives`` does.
+``("val_acc", "flops")``, each direction read from the study (a ``":min"`` / ``":max"`` suffix may
+repeat it); a name that is a known cost of the space (``Space(costs=...)``) is read from the
+space, the others from the trial's values. With one measured value the Pareto controller
+(``boed-mo``) searches, as ``boed-nas search --objectives`` does; with several (``boed-mo`` learns
+one measured objective beside known costs) ``nsga2`` does unless ``strategy=`` says otherwise.
 
 Randomness: one ``seed`` (a random one, kept as ``sampler.seed``, when None) seeds the strategy
 and the independent sampler; a sequential study with the same seed is the same trajectory.
@@ -51,10 +59,13 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 try:
     import optuna
@@ -66,7 +77,7 @@ except ImportError as e:  # an optional dependency: say how to get it
     raise ImportError("boed_nas.integrations.optuna needs Optuna 5: pip install 'boed-nas[optuna]'") from e
 
 from ..errors import ConfigError, SpaceError
-from ..registry import make_strategy, multiobjective_strategies
+from ..registry import accepted_settings, check_settings, make_strategy, multiobjective_strategies, parse_spec, strategy_class
 from ..spaces.base import Categorical, Ordered, Space
 from ..spaces.protocol import cost_names
 from ..strategy import Strategy, resolve_space
@@ -76,7 +87,14 @@ logger = logging.getLogger("boed_nas.optuna")
 MAX_GRID = 10_000
 """An integer or stepped float parameter with more values than this is sampled independently."""
 
+PROPOSAL_ATTR = "boed_nas:proposal"
+"""The trial system attribute holding the parameters the sampler proposed for a trial."""
+
 _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+_DEFAULTS = ("boed", "boed-mo", "nsga2")  # what an unspecified strategy= may become (see _plan)
+_SET_BY_SAMPLER = ("seed", "space", "metric", "maximize", "objectives")  # from seed=, space=, the study, objectives=
+_REPROPOSE_TRIES = 3  # proposals made again when another process proposed the same network meanwhile
+_FEW_TRIALS = 3  # finished trials after which a space whose parameters the study lacks is worth a warning
 
 
 def variable_of(name: str, distribution: BaseDistribution) -> Categorical | Ordered | None:
@@ -112,6 +130,25 @@ def _contains(distribution: BaseDistribution, value: Any) -> bool:
         return False
 
 
+def _plain(value: Any) -> Any:
+    # a numpy scalar of a space's values as the JSON value an RDB storage keeps
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _known_costs(space: Any) -> set[str]:
+    """The objective names a space knows before training: its ``costs``, and for a space with its
+    own Pareto problem (NB201: costs from its table, ``costs()`` empty) the names that problem reads
+    from its table."""
+    if space is None:
+        return set()
+    known = set(cost_names(space))
+    if getattr(space, "pareto_problem", None) is not None:
+        from ..mo.pareto import COST_NAMES  # imported here: it loads pymoo
+
+        known |= set(COST_NAMES)
+    return known
+
+
 class BOEDSampler(BaseSampler):
     """An Optuna sampler whose relative proposals come from a boed-nas strategy (see the module
     docstring).
@@ -123,14 +160,17 @@ class BOEDSampler(BaseSampler):
         ``"pkg.module:NAME"``.
     strategy:
         The boed-nas strategy by name or spec (``"boed"``, ``"boed[signals=none]"``, ``"evolution"``
-        ...); for a multi-objective study ``"boed-mo"`` by default.
+        ...); for a multi-objective study ``"boed-mo"`` by default, ``"nsga2"`` where more than one
+        of its values is measured (not a known cost of ``space``).
     seed:
         The one seed (None: a random one, kept as ``self.seed``).
     independent_sampler:
-        What samples the parameters boed-nas does not (default ``RandomSampler(seed)``).
+        What samples the parameters boed-nas does not (an Optuna ``BaseSampler``; default
+        ``RandomSampler(seed)``).
     objectives:
         Multi-objective studies: the name of each of the study's values, in order (a metric, or a
-        known cost of ``space``).
+        known cost of ``space``); each direction is the study's, which a ``":min"`` / ``":max"``
+        suffix may repeat (``("val_acc", "latency_ms:min")``).
     **options:
         Settings of the strategy (``make_strategy``), e.g. ``signals="none"``.
     """
@@ -138,18 +178,19 @@ class BOEDSampler(BaseSampler):
     def __init__(self, space: Any = None, *, strategy: str | None = None, seed: int | None = None,
                  independent_sampler: BaseSampler | None = None, objectives: Sequence[str] | str | None = None,
                  **options: Any) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        # any integral seed (numpy's too), stored as int; bool is an int Python-wise but no seed
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ConfigError(f"seed must be a non-negative integer or None, got {seed!r}")
-        self.seed = secrets.randbits(32) if seed is None else seed
+        self.seed = secrets.randbits(32) if seed is None else int(seed)
         self._given_space = None if space is None else resolve_space(space)
         if self._given_space is not None and getattr(self._given_space, "fidelity", None) is not None:
             raise ConfigError(f"space {self._given_space.name!r} declares a fidelity; BOEDSampler proposes one "
                               "evaluation per trial (use Optuna's pruners for early stopping)")
-        if isinstance(objectives, str):
-            objectives = [s.strip() for s in objectives.split(",") if s.strip()]
-        self._objectives = None if objectives is None else list(objectives)
-        if self._objectives is not None and (not self._objectives or not all(isinstance(o, str) and o for o in self._objectives)):
-            raise ConfigError(f"objectives must name each of the study's values, e.g. ('val_acc', 'flops'); got {objectives!r}")
+        self._objectives, self._suffixes = self._parse_objectives(objectives)
+        self._check_strategy(strategy, options)
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise ConfigError(f"independent_sampler must be an Optuna sampler (optuna.samplers.BaseSampler) or None, "
+                              f"got {independent_sampler!r}")
         self._spec = strategy
         self._options = dict(options)
         self._independent = independent_sampler or optuna.samplers.RandomSampler(seed=self.seed)
@@ -159,12 +200,66 @@ class BOEDSampler(BaseSampler):
         self._signature: Any = None  # what the strategy was built for (space, directions)
         self._told: set[int] = set()  # trial numbers already read (told, or left out)
         self._proposed: dict[int, Any] = {}  # trial number -> configuration proposed in this process, in flight
+        self._plans: dict[tuple[StudyDirection, ...], tuple[str, dict[str, Any]]] = {}  # directions -> (spec, settings)
+        self._drawn: dict[int, Mapping[str, Any]] = {}  # trial number -> parameters of a space.sample (independent)
+        self._warned: set[str] = set()  # the one-time warnings given
+
+    @staticmethod
+    def _parse_objectives(objectives: Sequence[str] | str | None) -> tuple[list[str] | None, list[str]]:
+        """(bare names, direction suffixes '' / 'min' / 'max') of ``objectives=``."""
+        if objectives is None:
+            return None, []
+        given = objectives
+        if isinstance(objectives, str):
+            objectives = [s.strip() for s in objectives.split(",") if s.strip()]
+        objectives = list(objectives)
+        if not objectives or not all(isinstance(o, str) and o.strip() for o in objectives):
+            raise ConfigError(f"objectives must name each of the study's values, e.g. ('val_acc', 'flops'); got {given!r}")
+        names, suffixes = [], []
+        for raw in objectives:
+            name, _, suffix = raw.partition(":")
+            name, suffix = name.strip(), suffix.strip().lower()
+            if not name or suffix not in ("", "min", "max"):
+                raise ConfigError(f"objective {raw!r}: expected NAME, NAME:min or NAME:max")
+            names.append(name)
+            suffixes.append(suffix)
+        if len(set(names)) != len(names):
+            raise ConfigError(f"objectives {names} repeat a name; each of the study's values has its own")
+        return names, suffixes
+
+    @staticmethod
+    def _check_strategy(strategy: str | None, options: Mapping[str, Any]) -> None:
+        """Refuse, before any trial is trained, an unknown strategy or a setting it does not take."""
+        clash = sorted(set(options) & set(_SET_BY_SAMPLER))
+        if clash:
+            raise ConfigError(f"BOEDSampler sets {clash} itself (from seed=, space=, the study's directions and "
+                              "objectives=); leave them out of the strategy's settings")
+        if strategy is not None:
+            if not isinstance(strategy, str):
+                raise ConfigError(f"strategy must be a strategy name or spec such as 'boed' or 'boed[n_init=5]', "
+                                  f"got {strategy!r}")
+            parse_spec(strategy)  # ConfigError for a malformed spec
+            strategy_class(strategy)  # UnknownStrategyError, naming the strategies there are
+            check_settings(strategy, list(options))
+            return
+        # unspecified: the strategy is 'boed', 'boed-mo' or 'nsga2' by the study (known at its first trial,
+        # where _plan checks the settings against the one chosen); here only a setting none of them takes
+        # is refused, so that a boed-mo or nsga2 setting given for a multi-objective study is not
+        if not options:
+            return  # nothing to check: the strategies are imported when the first is built
+        accepted = [accepted_settings(strategy_class(n)) for n in _DEFAULTS]
+        if any(a is None for a in accepted):
+            return
+        unknown = sorted(set(options) - set().union(*accepted))
+        if unknown:
+            raise ConfigError(f"BOEDSampler's strategies ({', '.join(_DEFAULTS)}) do not take the settings {unknown}; "
+                              f"they take {sorted(set().union(*accepted) - set(_SET_BY_SAMPLER))}")
 
     # ------------------------------------------------------------------ pickling (Dask, multiprocessing)
     def __getstate__(self) -> dict[str, Any]:
         # a copy in another process rebuilds its strategy from the storage at its first proposal
         state = dict(self.__dict__)
-        state.update(_lock=None, strategy=None, _signature=None, _told=set(), _proposed={})
+        state.update(_lock=None, strategy=None, _signature=None, _told=set(), _proposed={}, _drawn={})
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -188,28 +283,65 @@ class BOEDSampler(BaseSampler):
         return [v.name for v in variables]
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        found = {k: d for k, d in self._intersection.calculate(study).items() if not d.single()}
+        every = self._intersection.calculate(study)
+        found = {k: d for k, d in every.items() if not d.single()}
         names = self._names()
         if names is None:
-            return {k: d for k, d in found.items() if variable_of(k, d) is not None}
+            searched = {k: d for k, d in found.items() if variable_of(k, d) is not None}
+            if not searched:
+                self._warn_nothing_to_search(study)
+            return searched
         if not all(n in found for n in names):
+            if not all(n in every for n in names):
+                self._warn_names_unmatched(study, names)
             return {}  # the first trials, before every parameter of the space was suggested: independent
         return {n: found[n] for n in names}
+
+    def _warn_names_unmatched(self, study: optuna.Study, names: Sequence[str]) -> None:
+        # a study whose parameter names are not the space's gets random trials, silently: say so, once
+        if "names" in self._warned:
+            return
+        finished = study.get_trials(deepcopy=False, states=_FINISHED)
+        if len(finished) < _FEW_TRIALS:
+            return
+        self._warned.add("names")
+        params = sorted({k for t in finished for k in t.params})
+        logger.warning("BOEDSampler: space %r names its parameters %s, but the study's %d finished trials do not all "
+                       "have them (their parameters: %s); every trial is sampled independently (at random). Suggest "
+                       "the names space.to_parameters gives.", self._given_space.name, list(names), len(finished), params)
+
+    def _warn_nothing_to_search(self, study: optuna.Study) -> None:
+        # a study of continuous parameters only gets the independent sampler's trials: say so, once
+        if "nothing" in self._warned:
+            return
+        finished = study.get_trials(deepcopy=False, states=_FINISHED)
+        if not finished:
+            return
+        self._warned.add("nothing")
+        params = sorted({k for t in finished for k in t.params})
+        logger.warning("BOEDSampler: the study's finished trials have no parameter boed-nas can search (%s: a "
+                       "categorical, an integer, or a float with a step, of at most %d values, that every trial "
+                       "suggests); every trial is sampled by the independent sampler %s", params, MAX_GRID,
+                       type(self._independent).__name__)
 
     # ------------------------------------------------------------------ relative sampling
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        if not search_space:
-            return {}
         with self._lock:
+            # the study's objectives are checked at its first trial (relative_params is read at the first
+            # suggest_* of every trial), before anything is trained
+            self._plan(study.directions)
+            if not search_space:
+                return {}
             strategy = self._sync(study, search_space, current=trial.number)
             if strategy.remaining == 0:
                 logger.info("every configuration of the space is told or pending; trial %d is sampled independently",
                             trial.number)
                 return {}
             config = strategy.ask(1)[0]
-            self._proposed[trial.number] = config
             params = dict(self._to_parameters(strategy.space, config))
+            config, params = self._claim(study, trial, strategy, config, params)
+            self._proposed[trial.number] = config
         outside = {k: v for k, v in params.items() if k in search_space and not _contains(search_space[k], v)}
         if outside:
             k, v = next(iter(outside.items()))
@@ -217,8 +349,75 @@ class BOEDSampler(BaseSampler):
                               f"{k!r} does not contain; suggest {k!r} over exactly the space's values")
         return {k: v for k, v in params.items() if k in search_space}
 
+    def _record(self, study: optuna.Study, trial: FrozenTrial, params: Mapping[str, Any]) -> None:
+        # Optuna's own samplers (GPSampler's relative params, NSGA-II's generation) keep such state in
+        # the trial's system attributes through study._storage; the parameters themselves reach the
+        # storage only at each suggest_*, too late for another process proposing meanwhile
+        try:
+            study._storage.set_trial_system_attr(trial._trial_id, PROPOSAL_ATTR, {k: _plain(v) for k, v in params.items()})
+        except (TypeError, ValueError) as e:  # a value the storage cannot keep as JSON: pending in this process only
+            logger.debug("trial %d: its proposal %s is not stored (%s)", trial.number, params, e)
+
+    def _claim(self, study: optuna.Study, trial: FrozenTrial, strategy: Strategy, config: Any,
+               params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """Record the proposal, then check the other trials, running or finished since ``_sync``:
+        where another process proposed the same network meanwhile, propose again with it pending (a
+        few tries). Each process writes before it reads, so of two racing proposals at least one
+        process sees the other's."""
+        names = self._signature[0]
+        for attempt in range(_REPROPOSE_TRIES + 1):
+            self._record(study, trial, params)
+            others = self._others_configs(study, strategy, names, current=trial.number)
+            if strategy.space.key(config) not in {strategy.space.key(c) for c in others}:
+                break
+            if attempt == _REPROPOSE_TRIES:
+                logger.info("trial %d: another trial has the same network; kept after %d tries",
+                            trial.number, _REPROPOSE_TRIES)
+                break
+            strategy.set_pending([*strategy.pending.values(), *others])
+            if strategy.remaining == 0:
+                break  # nothing else to propose: keep it
+            logger.debug("trial %d: another process proposed %s meanwhile; proposing again", trial.number, config)
+            config = strategy.ask(1)[0]
+            params = dict(self._to_parameters(strategy.space, config))
+        return config, params
+
+    def _others_configs(self, study: optuna.Study, strategy: Strategy, names: Sequence[str],
+                        current: int) -> list[Any]:
+        """The configurations of the trials other than ``current`` that the strategy does not know:
+        RUNNING, or finished since the last ``_sync`` (a trial of another process may start and end
+        while this process chooses), read from the storage."""
+        out = []
+        for t in study.get_trials(deepcopy=False, states=(*_FINISHED, TrialState.RUNNING)):
+            if t.number != current and t.number not in self._told:
+                config = self._running_config(strategy, t, names)
+                if config is not None:
+                    out.append(config)
+        return out
+
+    def _running_config(self, strategy: Strategy, trial: FrozenTrial, names: Sequence[str]) -> Any:
+        """The configuration a RUNNING trial evaluates: proposed in this process, else the parameters
+        it has suggested so far over those fixed by enqueue_trial over the proposal it stored."""
+        config = self._proposed.get(trial.number)
+        if config is not None:
+            return config
+        attrs = trial.system_attrs
+        params = {**(attrs.get(PROPOSAL_ATTR) or {}), **(attrs.get("fixed_params") or {}), **trial.params}
+        return self._config_of(strategy.space, params, names)
+
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
+        names = self._names()
+        if names is not None and param_name in names:
+            # before relative sampling starts (the first trial), a parameter of the given space is taken from
+            # one valid configuration per trial (its constraint holds), drawn reproducibly from (seed, number)
+            with self._lock:
+                drawn = self._drawn.get(trial.number)
+                if drawn is None:
+                    config = self._given_space.sample(np.random.default_rng([self.seed, trial.number]))
+                    drawn = self._drawn[trial.number] = dict(self._to_parameters(self._given_space, config))
+            if param_name in drawn and _contains(param_distribution, drawn[param_name]):
+                return drawn[param_name]
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -228,6 +427,7 @@ class BOEDSampler(BaseSampler):
                     values: Sequence[float] | None) -> None:
         self._independent.after_trial(study, trial, state, values)
         with self._lock:  # told now, so that recommend() knows it (a trial of another process: at the next proposal)
+            self._drawn.pop(trial.number, None)
             if self.strategy is not None and self._signature[2] == tuple(study.directions):
                 self._tell(trial, state, values)
 
@@ -246,33 +446,68 @@ class BOEDSampler(BaseSampler):
         except SpaceError:
             return None
 
-    def _build(self, study: optuna.Study, search_space: Mapping[str, BaseDistribution]) -> Strategy:
-        directions = list(study.directions)
-        space = self._given_space if self._given_space is not None else space_of(search_space, name=study.study_name)
+    def _plan(self, directions: Sequence[StudyDirection]) -> tuple[str, dict[str, Any]]:
+        """The strategy spec and the settings the study gives it (metric, direction, objectives), or
+        a ConfigError where ``objectives=`` and ``strategy=`` do not fit the study's directions."""
+        key = tuple(directions)
+        if key in self._plans:
+            return self._plans[key]
+        names = self._objectives
+        if names is not None and len(names) != len(directions):
+            if len(directions) == 1:
+                raise ConfigError(f"objectives {names} name {len(names)} values; the study has one")
+            raise ConfigError(f"a study with {len(directions)} objectives needs objectives= naming each of its values "
+                              f"in order, e.g. ('val_acc', 'flops'); got {names!r}")
+        if names is None and len(directions) > 1:
+            raise ConfigError(f"a study with {len(directions)} objectives needs objectives= naming each of its values "
+                              f"in order, e.g. ('val_acc', 'flops'); got None")
+        maximize = [d == StudyDirection.MAXIMIZE for d in directions]
+        for name, suffix, up in zip(names or [], self._suffixes, maximize):
+            if suffix and (suffix == "max") != up:
+                raise ConfigError(f"objective '{name}:{suffix}' contradicts the study, whose direction for {name!r} is "
+                                  f"{'maximize' if up else 'minimize'}; drop the suffix (the study's direction is used)")
         if len(directions) == 1:
-            if self._objectives is not None and len(self._objectives) != 1:
-                raise ConfigError(f"objectives {self._objectives} name {len(self._objectives)} values; the study has one")
-            metric = self._objectives[0] if self._objectives else "value"
             spec = self._spec or "boed"
-            options = dict(metric=metric, maximize=directions[0] == StudyDirection.MAXIMIZE)
+            options = dict(metric=names[0] if names else "value", maximize=maximize[0])
         else:
-            if self._objectives is None or len(self._objectives) != len(directions):
-                raise ConfigError(f"a study with {len(directions)} objectives needs objectives= naming each of its values "
-                                  f"in order, e.g. ('val_acc', 'flops'); got {self._objectives!r}")
-            spec = self._spec or "boed-mo"
-            costs = cost_names(space)
-            measured = [(o, d) for o, d in zip(self._objectives, directions) if o not in costs]
-            for o, d in zip(self._objectives, directions):
-                if o in costs and d != StudyDirection.MINIMIZE:
-                    raise ConfigError(f"objective {o!r} is a known cost of space {space.name!r}, which the Pareto "
+            space = self._given_space
+            known = _known_costs(space)
+            for name, up in zip(names, maximize):
+                if name in known and up:
+                    raise ConfigError(f"objective {name!r} is a known cost of space {space.name!r}, which the Pareto "
                                       "search minimises; create the study with direction 'minimize' for it")
+            measured = [(n, up) for n, up in zip(names, maximize) if n not in known]
             if not measured:
-                raise ConfigError(f"objectives {self._objectives} are all known costs of the space; name the measured one")
-            options = dict(metric=measured[0][0], maximize=measured[0][1] == StudyDirection.MAXIMIZE)
-            if spec.split("[")[0] not in multiobjective_strategies():
+                raise ConfigError(f"objectives {names} are all known costs of the space; name the measured one")
+            base = parse_spec(self._spec)[0] if self._spec else None
+            if len(measured) > 1 and base == "boed-mo":
+                raise ConfigError(f"strategy 'boed-mo' learns one measured objective beside known costs of the space; "
+                                  f"objectives {names} measure {len(measured)} ({[n for n, _ in measured]}); use "
+                                  f"strategy='nsga2' or 'mo-random', or make the others known costs (Space(costs=...))")
+            if self._spec is None and len(measured) > 1:
+                spec = "nsga2"
+                logger.warning("BOEDSampler: objectives %s measure %d values (none of them a known cost of the space), "
+                               "and boed-mo learns one measured objective beside known costs: searching with nsga2 "
+                               "(strategy= picks another of %s)", names, len(measured), multiobjective_strategies())
+            else:
+                spec = self._spec or "boed-mo"
+            if parse_spec(spec)[0] not in multiobjective_strategies():
                 raise ConfigError(f"strategy {spec!r} searches one objective; a study with {len(directions)} takes one of "
                                   f"{multiobjective_strategies()}")
-            options["objectives"] = ",".join(self._objectives)
+            # the strategy's spelling: the search metric and known costs bare, another measured metric with its
+            # direction (boed_nas.mo.pareto: a measured metric other than the search metric must say it)
+            first = measured[0][0]
+            spelled = [n if n in known or n == first else f"{n}:{'max' if up else 'min'}"
+                       for n, up in zip(names, maximize)]
+            options = dict(metric=first, maximize=measured[0][1], objectives=",".join(spelled))
+        if self._spec is None:
+            check_settings(spec, list(self._options))  # the default chosen now: its own settings, before any training
+        self._plans[key] = (spec, options)
+        return spec, options
+
+    def _build(self, study: optuna.Study, search_space: Mapping[str, BaseDistribution]) -> Strategy:
+        spec, options = self._plan(study.directions)
+        space = self._given_space if self._given_space is not None else space_of(search_space, name=study.study_name)
         logger.info("BOEDSampler: %s on %s (%s configurations)", spec, space.name, space.n_distinct)
         return make_strategy(spec, seed=self.seed, space=space, **options, **self._options)
 
@@ -288,12 +523,10 @@ class BOEDSampler(BaseSampler):
         pending = []
         for t in sorted(trials, key=lambda t: t.number):
             if t.state == TrialState.RUNNING:
-                if t.number == current:
-                    continue
-                config = self._proposed.get(t.number)
-                config = config if config is not None else self._config_of(strategy.space, t.params, names)
-                if config is not None:
-                    pending.append(config)
+                if t.number != current:
+                    config = self._running_config(strategy, t, names)
+                    if config is not None:
+                        pending.append(config)
                 continue
             self._tell(t, t.state, t.values)
         strategy.set_pending(pending)
@@ -318,7 +551,7 @@ class BOEDSampler(BaseSampler):
     def _outcome(self, strategy: Strategy, state: TrialState, values: Sequence[float] | None) -> Mapping[str, float] | None:
         if state != TrialState.COMPLETE or values is None:
             return None  # FAIL, PRUNED: a failure, never proposed again
-        names = self._objectives or [strategy.metric]
+        names = self._objectives or [strategy.metric]  # the bare names: the strategy reads its outcomes by them
         told = {n: float(v) for n, v in zip(names, values)}
         return told if all(math.isfinite(v) for v in told.values()) else None
 
@@ -332,4 +565,4 @@ class BOEDSampler(BaseSampler):
             return None if config is None else dict(self._to_parameters(self.strategy.space, config))
 
 
-__all__ = ["MAX_GRID", "BOEDSampler", "space_of", "variable_of"]
+__all__ = ["MAX_GRID", "PROPOSAL_ATTR", "BOEDSampler", "space_of", "variable_of"]
