@@ -95,6 +95,32 @@ def test_a_bad_fidelity_is_refused_by_name(bad):
         Fidelity.parse(bad)
 
 
+@pytest.mark.parametrize("bad, says", [
+    ("epochs=8,4,2", r"levels \[8, 4, 2\] must increase, cheapest first \(e.g. \[2, 4, 8\]"),
+    ("epochs=8,4,2;target=8", r"levels \[8, 4, 2\] must increase"),
+    ("epochs=2,1;costs=learned", r"levels \[2, 1\] must increase"),
+    ("epochs=1,2;costs=5,1", r"level 1 costs 5, more than the next level 2 \(1\)"),
+    ("epochs=1,2,4;costs=0.1,0.5,0.3", r"level 2 costs 0.5, more than the next level 4 \(0.3\)"),
+    ("estimate=supernet,trained;costs=2,1", r"level 'supernet' costs 2, more than the next level 'trained'"),
+])
+def test_levels_go_cheapest_first(bad, says):
+    with pytest.raises(ConfigError, match=says):
+        Fidelity.parse(bad)
+
+
+@pytest.mark.parametrize("good, target", [
+    ("epochs=1,2,4,8;target=4", 4),  # a target before the last: the levels above it cost more
+    ("estimate=supernet,trained;costs=0.01,1", "trained"),
+    ("estimate=supernet,8;costs=0.02,1,learned", 8),
+    ("estimate=supernet,2,8;costs=learned", 8),  # names among the levels: every level alike, in the order given
+    ("epochs=1,2;costs=1,1", 2),
+    ("res=64,32;costs=0.25,1", 32),  # costs of their own order the levels, not the numbers
+])
+def test_levels_in_cost_order_are_taken(good, target):
+    f = Fidelity.parse(good)
+    assert f.target == target and Fidelity.parse(f.spec) == f
+
+
 def test_points_round_trip_and_a_bare_configuration_is_the_target_level():
     space = FidelitySpace(Space([Categorical("a", ["x", "y"])], name="s"), "epochs=1,4")
     p = space.parse({"a": "y"})

@@ -39,10 +39,12 @@ from ..errors import ConfigError, SpaceError
 class Fidelity:
     """Named, ordered levels of one kind of evaluation, a target level and relative costs.
 
-    ``levels``: distinct values, cheapest first (numbers or names). ``target``: the level the
-    search is about (default the last). ``costs``: one positive number per level, relative (divided
-    by the target's); default: each level's value over the target's where the levels are positive
-    numbers (epochs: a 12-epoch training costs 12/200 of a 200-epoch one), else required.
+    ``levels``: distinct values, cheapest first (numbers or names; numbers without ``costs`` must
+    increase). ``target``: the level the search is about (default the last). ``costs``: one
+    positive number per level, relative (divided by the target's), never decreasing from one level
+    to the next (cheapest first: no level before the target costs more than it); default: each
+    level's value over the target's where the levels are positive numbers (epochs: a 12-epoch
+    training costs 12/200 of a 200-epoch one), else required. ``ConfigError`` otherwise.
     ``costs="learned"``: learned from the measured costs of the search's evaluations, starting from
     the default (levels that are not positive numbers: every level alike); ``learn_costs=True``:
     learned, starting from the ``costs`` given (see the module docstring).
@@ -61,6 +63,10 @@ class Fidelity:
         numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in levels)
         if numeric and any(not math.isfinite(float(v)) for v in levels):
             raise ConfigError(f"fidelity {name!r}: levels must be finite, got {levels!r}")
+        if numeric and not _given_costs(costs) and any(float(a) >= float(b) for a, b in zip(levels, levels[1:])):
+            # without costs of their own, numeric levels are their costs (epochs): cheapest first
+            raise ConfigError(f"fidelity {name!r}: levels {levels} must increase, cheapest first (e.g. "
+                              f"{sorted(levels, key=float)}, the target last), or give costs=[...] in their order")
         target = levels[-1] if target is None else target
         if target not in levels:
             raise ConfigError(f"fidelity {name!r}: target {target!r} is not one of the levels {levels}")
@@ -84,6 +90,10 @@ class Fidelity:
                        for c in costs)):
             raise ConfigError(f"fidelity {name!r}: costs must be one positive finite number per level "
                               f"({len(levels)}), got {costs!r}")
+        for (a, ca), (b, cb) in zip(zip(levels, costs), zip(levels[1:], costs[1:])):
+            if ca > cb:  # the order is the promotion order (ASHA's rungs, boed's never-below rule)
+                raise ConfigError(f"fidelity {name!r}: levels go cheapest first, but level {a!r} costs {ca:g}, more "
+                                  f"than the next level {b!r} ({cb:g}); got levels {levels}, costs {costs}")
         self.name, self.levels, self.target = name, levels, target
         self.target_index = levels.index(target)
         self.costs = [float(c) / float(costs[self.target_index]) for c in costs]
@@ -286,6 +296,11 @@ class FidelitySpace:
     def cost(self, point: AtFidelity) -> float:
         """The relative cost of evaluating ``point`` (``Fidelity.cost`` of its level)."""
         return self.fidelity.cost(point.level)
+
+
+def _given_costs(costs: Any) -> bool:
+    """Costs given as numbers (not None, not ``"learned"``): they, not the levels' values, order the levels."""
+    return costs is not None and not isinstance(costs, str)
 
 
 def _is_level_pair(value: tuple, space: FidelitySpace) -> bool:
