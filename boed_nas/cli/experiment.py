@@ -29,7 +29,13 @@ from ..experiment.bench import (
     summarize_mo,
 )
 from ..experiment.plots import plot_belief, plot_hypervolume_ratio, plot_regret
-from ..experiment.loop import parse_stop_rule, run_objective
+from ..experiment.loop import (
+    ObjectiveRecorder,
+    TableRecorder,
+    check_objective_signature,
+    parse_stop_rule,
+    run_objective,
+)
 from ..experiment.report import merge_trajectories, parse_renames, write_report
 from ..experiment.run import SearchRun, level_totals, run_nb201
 from ..experiment.runfolder import RunFolder
@@ -38,6 +44,7 @@ from ..nb201.benchmark import NB201Benchmark
 from ..registry import available, make_strategy, parse_spec, split_specs, strategy_class
 from ..registry import multiobjective_strategies as mo_strategies
 from ..spaces.base import load_object, load_space
+from ..spaces.fidelity import FidelitySpace
 
 DEFAULT_STRATEGY = "boed"
 MO_DEFAULT_STRATEGIES = "boed-mo,qnehvi,parego,nsga2,mo-random"
@@ -109,7 +116,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="search: print the run's summary as one JSON document on stdout (the rest goes to stderr)")
     g.add_argument("--stop-when", default=None, metavar="RULE",
                    help="stop when the belief is sure enough, e.g. 'prob_best>=0.9' (the probability that the "
-                        "recommendation is the best network; columns prob_best, argmax_entropy, information_gain)")
+                        "recommendation is the best network; columns prob_best, argmax_entropy, information_gain, or "
+                        "another numeric column of the trajectory, e.g. 'finished>=3600'); a column the trajectory "
+                        "lacks, or a probability bound outside [0, 1], is refused")
     g.add_argument("--stop-at-optimum", action="store_true",
                    help="end a run when it first evaluates the validation optimum (time / queries to the optimum)")
     g.add_argument("--fidelity", default=None, metavar="NAME=LEVELS",
@@ -151,7 +160,18 @@ def _run_settings(args: argparse.Namespace) -> dict:
         raise ConfigError("--synchronous sets the batch size to --workers: leave out --batch-size")
     if args.retry_timeouts and args.timeout is None:
         raise ConfigError("--retry-timeouts needs --timeout SECONDS")
-    parse_stop_rule(args.stop_when)
+    if args.clock == "simulated" and getattr(args, "scheduler", None):  # before the run folder is touched
+        raise ConfigError("a simulated clock runs no cluster: leave out --scheduler")
+    fidelity = args.fidelity is not None
+    if getattr(args, "space", None) or getattr(args, "objective", None):  # a trajectory of your own objective
+        columns = ObjectiveRecorder.column_names(args.metric, fidelity=fidelity)
+    else:  # a table search (with the hypervolume columns where it may have them)
+        columns = TableRecorder.column_names(fidelity=fidelity, hypervolume=bool(
+            args.objectives or args.constraint or getattr(args, "lambdas", None)))
+    try:
+        parse_stop_rule(args.stop_when, columns)
+    except ConfigError as e:  # named as the user typed it
+        raise ConfigError(f"--stop-when: {e}") from None
     return {"clock": args.clock, "ask_seconds": args.ask_seconds, "batch_size": args.batch_size,
             "synchronous": args.synchronous, "max_retries": args.max_retries, "stop_at_optimum": args.stop_at_optimum,
             "timeout": args.timeout, "retry_timeouts": args.retry_timeouts, "stop_when": args.stop_when,
@@ -227,6 +247,8 @@ def _search_objective(args: argparse.Namespace) -> int:
     fidelity = {} if args.fidelity is None else {"fidelity": args.fidelity}  # kept apart: ``mo`` means a Pareto search
     strategy = make_strategy(args.strategy, seed=args.seed, space=space, metric=args.metric, maximize=not args.minimize,
                              **mo, **fidelity)
+    # an objective that cannot take the level (or the configuration) is refused before the folder is touched
+    check_objective_signature(objective, strategy.space.fidelity if isinstance(strategy.space, FidelitySpace) else None)
     meta = {"kind": "objective", "space": args.space, "objective": args.objective, "strategy": args.strategy,
             "seed": args.seed, "budget": args.budget, "workers": args.workers, "metric": args.metric,
             "maximize": not args.minimize, "batch_size": args.workers if args.synchronous else args.batch_size,
@@ -242,6 +264,7 @@ def _search_objective(args: argparse.Namespace) -> int:
     if mo:
         meta["objectives"] = [o.name for o in strategy.problem.objectives]
     out = Path(args.out)
+    _check_resumable(args, out)
     folder = RunFolder(out)
     folder.prepare()
     folder.lock()  # one process per run folder, from before its first read
@@ -283,9 +306,28 @@ def _search_objective(args: argparse.Namespace) -> int:
           + (f"; the space holds only {len(traj)} distinct configurations, all evaluated"
              if len(traj) < args.budget and strategy.remaining == 0 else ""))
     last = traj.iloc[-1] if len(traj) else None
-    if last is not None and last["best_config"]:
-        print(f"best observed: {last['best_config']}  {args.metric} {last['best_so_far']:.6g}")
-        print(f"recommended by {args.strategy}: {last['recommended_config']}")
+    best = _text(last["best_config"]) if last is not None else None  # with a fidelity: at the target level
+    recommended = _text(last["recommended_config"]) if last is not None else None
+    fid = strategy.space.fidelity if isinstance(strategy.space, FidelitySpace) else None
+    target = f" (at the target level {fid.name}={fid.target})" if fid is not None else ""
+    if best is not None:
+        print(f"best observed{target}: {best}  {args.metric} {last['best_so_far']:.6g}")
+    if recommended is not None:  # with a fidelity, possibly before any target-level result
+        print(f"recommended by {args.strategy}{target}: {recommended}")
+    elif fid is not None and len(traj):
+        print(f"no recommendation from {args.strategy} yet: it recommends from results at the target level "
+              f"{fid.name}={fid.target}, and none has come in")
+    said = _final_belief(traj, recommended)
+    if said.get("prob_best") is not None:
+        after, of = said.get("prob_best_after"), said.get("prob_best_of")
+        print(f"P(recommendation is the best): {said['prob_best']:.3g}"
+              + (f" for {of}, the recommendation after evaluation {after}" if of else
+                 f" (the belief after evaluation {after})" if after is not None else "")
+              + (f"; the belief reports at each ask, and none follows evaluation {len(traj)}"
+                 if after is not None else ""))
+    stopped_by = traj.attrs.get("stopped_by")
+    if stopped_by:
+        print(f"stopped by --stop-when {stopped_by} after {len(traj)} evaluations (budget {args.budget})")
     if mo:
         front = front_table(strategy)
         front.to_csv(out / "front.csv", index=False)
@@ -293,22 +335,55 @@ def _search_objective(args: argparse.Namespace) -> int:
               f"in {out}/front.csv")
         if len(front):
             print(front.to_string(index=False, max_rows=20))
-    last_ok = last is not None and bool(last["best_config"])
     per_level = _per_level(strategy, traj)
     if per_level:  # a search over a fidelity: what each level took
         print("evaluations per level: " + ", ".join(f"{level}: {n} (cost {c:.4g})" for level, (n, c) in per_level.items()))
     args.summary = {"space": args.space, "strategy": args.strategy, "seed": args.seed, "out": str(out),
                     "evaluations": len(traj), "failed": int(traj["failed"].astype(bool).sum()), "metric": args.metric,
-                    "best_config": last["best_config"] if last_ok else None,
-                    "best_value": float(last["best_so_far"]) if last_ok else None,
-                    "recommended_config": last["recommended_config"] if last_ok else None,
-                    "prob_best": float(last["prob_best"]) if last_ok and pd.notna(last["prob_best"]) else None}
+                    "best_config": best,
+                    "best_value": float(last["best_so_far"]) if best is not None else None,
+                    "recommended_config": recommended, "prob_best": None, **said,
+                    "stopped_by": stopped_by or None}
     if per_level:
         args.summary["evaluations_per_level"] = {level: n for level, (n, _) in per_level.items()}
     belief = plot_belief(traj, out / "belief.png", title=f"{args.strategy} on {space.name}")
     print(f"wrote {out}/trajectory.csv, evaluations.jsonl, state.json, run.json" + (", front.csv" if mo else "")
           + (", belief.png" if belief else ""))
     return 0
+
+
+def _text(value) -> str | None:
+    """A text cell of a trajectory (a configuration), or None where it is empty (``""``, or NaN as read back)."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) or value == "" else str(value)
+
+
+def _final_belief(traj: pd.DataFrame, recommended: str | None) -> dict:
+    """What the belief said of the recommendation, from the last row that has it: a row takes the
+    belief of the ask after it, so the last row of a run that ends on its budget has none. With
+    ``prob_best_after`` (the evaluations it had seen) where that is not the last row, and
+    ``prob_best_of`` where the recommendation it was about is not ``recommended`` (the final one)."""
+    if "prob_best" not in traj:
+        return {}
+    rows = traj[pd.to_numeric(traj["prob_best"], errors="coerce").notna()]
+    if not len(rows):
+        return {}
+    row = rows.iloc[-1]
+    out: dict = {"prob_best": float(row["prob_best"])}
+    if int(row["query"]) != int(traj["query"].iloc[-1]):
+        out["prob_best_after"] = int(row["query"])
+        of = _text(row.get("recommended_config", row.get("recommended_cell")))
+        if of is not None and of != recommended:
+            out["prob_best_of"] = of
+    return out
+
+
+def _check_resumable(args: argparse.Namespace, out: Path) -> None:
+    """``--resume`` on a folder that does not exist starts the search there, and says so: a job that
+    is requeued with the same command (``--resume`` on its first run too) works, and a mistyped
+    --out is not silent."""
+    if getattr(args, "resume", False) and not out.exists():
+        print(f"--resume: {str(out)!r} does not exist, so there is no search to continue; starting a new one there",
+              file=sys.stderr)
 
 
 def _per_level(strategy, traj: pd.DataFrame) -> dict[str, tuple[int, float]]:
@@ -358,10 +433,13 @@ def _cmd_search(args: argparse.Namespace) -> int:
     base = dict(strategy=args.strategy, dataset=args.dataset, seed=args.seed, budget=args.budget, workers=args.workers,
                 objectives=objectives, constraints=tuple(args.constraint) if args.constraint else None, **settings)
     out = Path(args.out)
+    _check_resumable(args, out)  # the sweep's own folders may be missing: one per lambda, made in turn
     if args.lambdas is not None:
         return _lambda_sweep(args, base, out)
     s = _search_one(args, SearchRun(**base), out)
     args.summary = s
+    if s.get("stopped_by"):
+        print(f"stopped by --stop-when {s['stopped_by']} after {s['queries']} queries (budget {args.budget})")
     if "hypervolume_ratio" in s:
         print(f"found front: {len(s['front'])} cells, hypervolume {s['hypervolume']:.6g} of the true "
               f"{s['true_hypervolume']:.6g} (ratio {s['hypervolume_ratio']:.4f}); reference point {s['reference_point']}")
@@ -489,7 +567,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=_non_negative_int, default=0, help="the run's one seed. Default: 0")
     p.add_argument("--out", default="runs/search", help="the run folder. Default: runs/search")
     p.add_argument("--resume", action="store_true",
-                   help="continue the search in --out where it stopped (same settings; --budget may grow)")
+                   help="continue the search in --out where it stopped (same settings; --budget may grow); "
+                        "an --out that does not exist starts a new search there, and says so")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="evaluations at once: a Dask LocalCluster of this many worker processes (--clock wall) or "
                         "simulated workers (--clock simulated). Default: 1, in this process")

@@ -25,6 +25,7 @@ run again first, and the run continues where it stopped.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import logging
 import math
@@ -69,11 +70,24 @@ EVENT_COLUMNS = ["worker", "attempt", "error", "submitted", "started", "finished
 clock, wall seconds since the run started otherwise)."""
 
 STOP_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+TEXT_COLUMNS = frozenset({"cell", "config", "best_cell", "best_config", "recommended_cell", "recommended_config",
+                          "known_costs", "worker", "error", "fidelity"})
+"""Trajectory columns that a stop rule cannot read: text, and the level (a name or a value, not a measure)."""
+PROBABILITY_COLUMNS = frozenset({"prob_best"})
+NON_NEGATIVE_COLUMNS = frozenset({"argmax_entropy"})
 
 
-def parse_stop_rule(rule: str | None) -> tuple[str, str, float] | None:
+def stop_rule_columns(columns: Sequence[str]) -> list[str]:
+    """The columns of a trajectory (``columns``) that a stop rule can read: the numeric ones."""
+    return [c for c in columns if c not in TEXT_COLUMNS]
+
+
+def parse_stop_rule(rule: str | None, columns: Sequence[str] | None = None) -> tuple[str, str, float] | None:
     """``"prob_best>=0.9"`` -> ("prob_best", ">=", 0.9): stop when the latest row's column meets the
-    bound (``BELIEF_COLUMNS`` or any numeric trajectory column); ``ConfigError`` naming the rule."""
+    bound (``BELIEF_COLUMNS`` or any numeric trajectory column); ``ConfigError`` naming the rule.
+    With ``columns`` (the trajectory's), a column the rule cannot read is refused by name, with the
+    ones it can; a bound that a probability (``prob_best``) or an entropy can never meet, or always
+    meets, is refused too: either rule would silently never end the search, or end it at once."""
     if rule is None:
         return None
     m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*", rule) if isinstance(rule, str) else None
@@ -84,7 +98,46 @@ def parse_stop_rule(rule: str | None) -> tuple[str, str, float] | None:
     if m is None or not math.isfinite(bound):
         raise ConfigError(f"stop rule {rule!r}: expected COLUMN OP NUMBER, e.g. 'prob_best>=0.9' (OP one of "
                           f"{list(STOP_OPS)}; columns such as {BELIEF_COLUMNS})")
-    return m.group(1), m.group(2), bound
+    column, op, bound = m.group(1), m.group(2), bound
+    if columns is not None and column not in stop_rule_columns(columns):
+        raise ConfigError(f"stop rule {rule!r}: the trajectory has no column {column!r} a rule can read; expected "
+                          f"one of {stop_rule_columns(columns)}")
+    if column in PROBABILITY_COLUMNS and not 0 <= bound <= 1:
+        raise ConfigError(f"stop rule {rule!r}: {column} is a probability, so the bound {bound:g} must be within "
+                          "[0, 1], e.g. 'prob_best>=0.9'")
+    never = {">": bound >= 1, "<": bound <= 0, ">=": False, "<=": False} if column in PROBABILITY_COLUMNS else {}
+    if column in NON_NEGATIVE_COLUMNS:
+        never = {"<": bound <= 0, "<=": bound < 0, ">": False, ">=": False}
+    if never.get(op):
+        raise ConfigError(f"stop rule {rule!r}: {column} never is {op} {bound:g} "
+                          f"({'a probability, within [0, 1]' if column in PROBABILITY_COLUMNS else 'never negative'}), "
+                          "so the rule would never stop the search")
+    return column, op, bound
+
+
+def check_objective_signature(objective: Callable[..., Any], fidelity: Any = None) -> None:
+    """``ConfigError`` when ``objective``, a plain Python function (or method), cannot be called as
+    the search calls it: ``objective(config)``, or with a ``fidelity`` ``objective(config, level)``.
+    Checked before the first evaluation, since otherwise each one fails with a ``TypeError`` and
+    the search stops only after ``max_initial_failures``. Other callables are left to the call."""
+    if not (inspect.isfunction(objective) or inspect.ismethod(objective)):
+        return
+    try:
+        sig = inspect.signature(objective)
+    except (TypeError, ValueError):  # no signature to read: the call will say
+        return
+    args = (None, None) if fidelity is not None else (None,)
+    try:
+        sig.bind(*args)
+    except TypeError:
+        name = getattr(objective, "__qualname__", repr(objective))
+        if fidelity is not None:
+            raise ConfigError(f"objective {name}{sig} cannot take the level: with fidelity {fidelity.spec!r} it is "
+                              f"called as {name}(config, {fidelity.name}), e.g. "
+                              f"def {name}(config, {fidelity.name}): ...") from None
+        raise ConfigError(f"objective {name}{sig} cannot be called as {name}(config): without a fidelity it is given "
+                          "the configuration alone (give a fidelity, e.g. --fidelity 'epochs=1,2,4,8', for "
+                          "objective(config, level))") from None
 
 
 def point_objective(strategy: Strategy, objective: Callable[..., Any]) -> Callable[[Any], Any]:
@@ -114,8 +167,13 @@ class TableRecorder:
 
     @property
     def columns(self) -> list[str]:
-        return (TRAJECTORY_COLUMNS + (["fidelity"] if self.fidelity is not None else [])
-                + (MO_COLUMNS if self.hypervolume is not None else []) + EVENT_COLUMNS + BELIEF_COLUMNS)
+        return self.column_names(fidelity=self.fidelity is not None, hypervolume=self.hypervolume is not None)
+
+    @staticmethod
+    def column_names(fidelity: bool = False, hypervolume: bool = False) -> list[str]:
+        """The trajectory's columns, with or without a fidelity and a hypervolume (known before a run)."""
+        return (TRAJECTORY_COLUMNS + (["fidelity"] if fidelity else []) + (MO_COLUMNS if hypervolume else [])
+                + EVENT_COLUMNS + BELIEF_COLUMNS)
 
     def row(self, query: int, point: Configuration, outcome: Outcome) -> dict[str, Any]:
         self.cum_cost += outcome.cost
@@ -169,8 +227,13 @@ class ObjectiveRecorder:
 
     @property
     def columns(self) -> list[str]:
-        return (["query", "config"] + (["fidelity"] if self.fidelity is not None else [])
-                + [self.metric, "failed", "error", "cost", "cumulative_cost", "best_so_far",
+        return self.column_names(self.metric, fidelity=self.fidelity is not None)
+
+    @staticmethod
+    def column_names(metric: str, fidelity: bool = False) -> list[str]:
+        """The trajectory's columns for the strategy's ``metric`` (known before a run)."""
+        return (["query", "config"] + (["fidelity"] if fidelity else [])
+                + [metric, "failed", "error", "cost", "cumulative_cost", "best_so_far",
                    "best_config", "recommended_config", "known_costs", "ask_seconds"]
                 + [c for c in EVENT_COLUMNS if c != "error"] + BELIEF_COLUMNS)
 
@@ -223,14 +286,18 @@ def run_objective(
     holding the strategy's ``metric``, a bare number that is its value, or an ``Outcome`` with
     ``cost`` and ``info``); ``None`` or a raised error is a failed evaluation (retried up to
     ``max_retries`` when transient), and so is a NaN or infinite metric (the reason is in the
-    trajectory's ``error``). A result of another shape (a string, a dict without the metric) stops
+    trajectory's ``error``, for ``None`` too). A plain function that cannot be called so (one
+    parameter with a fidelity) is a ``ConfigError`` before the first evaluation. A result of another shape (a string, a dict without the metric) stops
     the search with ``ObjectiveError`` at the first such evaluation, before it is told or logged
     as final, so that a resume after the fix runs it again; so do ``max_initial_failures``
     evaluations that all failed (None: never), and a run whose evaluations all failed.
     ``stop_when`` (e.g. ``"prob_best>=0.9"``): stop when the latest row meets it (``BELIEF_COLUMNS``:
-    what the belief says of its recommendation, for strategies that report it); or a function of
+    what the belief says of its recommendation, for strategies that report it; or any numeric
+    column of the trajectory: another is a ``ConfigError`` before the first evaluation, as is a
+    probability's bound outside [0, 1]); or a function of
     the latest row (a dict of the trajectory's columns) that returns True to stop, e.g. when a table
-    benchmark of your own first evaluates its known optimum.
+    benchmark of your own first evaluates its known optimum. A run that it ends before the budget
+    has the rule in the trajectory's ``attrs["stopped_by"]``.
     ``timeout`` (seconds): an evaluation that has not returned by then is stopped and told as
     failed (a ``TimeoutError``; transient, so run again within ``max_retries``, if ``TimeoutError``
     is among ``transient``); in this process that means each evaluation runs in a worker process
@@ -247,6 +314,7 @@ def run_objective(
         raise ConfigError(f"batch_size must be a positive integer or None (asynchronous), got {batch_size!r}")
     if max_initial_failures is not None:
         check_int("max_initial_failures", max_initial_failures, 1)
+    check_objective_signature(objective, _fidelity_of(strategy))
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(out)
     own_engine = engine is None
     engine = engine if engine is not None else make_engine(MetricObjective(point_objective(strategy, objective),
@@ -331,7 +399,10 @@ class _Loop:
             raise ConfigError(f"stop_when must be a rule such as 'prob_best>=0.9' or a function of a trajectory row, "
                               f"got {stop_when!r}")
         self.stop_fn = stop_when if callable(stop_when) else None
-        self.stop_rule = None if callable(stop_when) else parse_stop_rule(stop_when)
+        self.stop_rule = None if callable(stop_when) else parse_stop_rule(stop_when, recorder.columns)
+        self.stop_text = (f"{getattr(stop_when, '__name__', 'a function')} (stop_when)" if callable(stop_when)
+                          else stop_when)
+        self.stopped_by: str | None = None  # the stop rule, once it has ended the run before its budget
         if self.stop_rule is not None and self.stop_rule[0] in BELIEF_COLUMNS and isinstance(strategy.space, FidelitySpace):
             logger.warning("stop rule %r with a fidelity: the belief can be sure of a network it has only screened at a "
                            "cheap level (on NB201, 'prob_best>=0.9' would have stopped 81 of 90 such runs before the "
@@ -357,16 +428,19 @@ class _Loop:
         if not self.rows:
             return False
         if self.stop_fn is not None:
-            return bool(self.stop_fn(dict(self.rows[-1])))
-        if self.stop_rule is None:
+            met = bool(self.stop_fn(dict(self.rows[-1])))
+        elif self.stop_rule is None:
             return False
-        column, op, bound = self.stop_rule
-        value = self.rows[-1].get(column, math.nan)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return False
-        return math.isfinite(value) and STOP_OPS[op](value, bound)
+        else:
+            column, op, bound = self.stop_rule
+            try:
+                value = float(self.rows[-1].get(column, math.nan))
+            except (TypeError, ValueError):
+                return False
+            met = math.isfinite(value) and STOP_OPS[op](value, bound)
+        if met and self.told < self.budget:  # said in the trajectory's attrs, and so in the CLI's summary
+            self.stopped_by = self.stop_text
+        return met
 
     def exhausted(self) -> bool:
         """Every configuration of the space is told (a space smaller than the budget)."""
@@ -494,6 +568,9 @@ class _Loop:
             self._stop_on_objective(result, seconds, f"returned {result.returned}")
         if result.outcome is None:
             return result
+        if result.outcome.failed and not result.error:  # None (or a failed Outcome): say so in ``error``
+            reason = result.outcome.info.get("error") or "the objective returned None (or Outcome(failed=True))"
+            result = dataclasses.replace(result, error=str(reason))
         try:
             self.strategy.check_outcome(result.outcome)
         except NonFiniteMetricError as e:
@@ -574,7 +651,10 @@ class _Loop:
                 self.folder.flush()
         if self.folder is not None and self.stopping():
             self.folder.mark_finished(self.told)
-        return pd.DataFrame(self.rows, columns=self.recorder.columns)
+        traj = pd.DataFrame(self.rows, columns=self.recorder.columns)
+        if self.stopped_by is not None:
+            traj.attrs["stopped_by"] = self.stopped_by
+        return traj
 
 
 def _event_record(result: Result) -> dict[str, Any]:
@@ -598,5 +678,6 @@ def _told_outcome(e: dict[str, Any]) -> Outcome:
     return Outcome.from_dict(e["outcome"]) if e.get("outcome") is not None else _failure(e.get("error"))
 
 
-__all__ = ["BELIEF_COLUMNS", "EVENT_COLUMNS", "MO_COLUMNS", "parse_stop_rule", "point_objective", "TRAJECTORY_COLUMNS", "ObjectiveRecorder", "RunFolder", "TableRecorder",
+__all__ = ["BELIEF_COLUMNS", "EVENT_COLUMNS", "MO_COLUMNS", "check_objective_signature", "parse_stop_rule",
+           "point_objective", "stop_rule_columns", "TRAJECTORY_COLUMNS", "ObjectiveRecorder", "RunFolder", "TableRecorder",
            "run_objective", "run_search"]

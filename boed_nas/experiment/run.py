@@ -32,7 +32,7 @@ from ..spaces.fidelity import Fidelity, split_point
 from ..registry import make_strategy, parse_spec, strategy_class
 from ..registry import multiobjective_strategies as mo_strategies
 from ..strategy import Strategy
-from .loop import parse_stop_rule, point_objective, run_search
+from .loop import TableRecorder, parse_stop_rule, point_objective, run_search
 from .plots import plot_belief, plot_hypervolume_ratio, plot_regret
 from .runfolder import RunFolder
 
@@ -65,7 +65,8 @@ class SearchRun:
             check_int(label, getattr(self, label), lo)
         check_workers(self.workers)
         check_timeout(self.timeout)
-        parse_stop_rule(self.stop_when)
+        parse_stop_rule(self.stop_when, TableRecorder.column_names(fidelity=self.fidelity is not None,
+                                                                   hypervolume=self.multiobjective))
         if self.clock not in CLOCKS:
             raise ConfigError(f"unknown clock {self.clock!r}; expected one of {list(CLOCKS)}")
         if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
@@ -209,6 +210,8 @@ def summarize_run(run: SearchRun, bench: NB201Benchmark, strategy: Strategy, tra
         "wall_seconds": wall_seconds,
         "recommended_cell": None if rec is None else str(rec),
     }
+    if traj.attrs.get("stopped_by"):  # the stop rule ended the run before its budget
+        summary["stopped_by"] = traj.attrs["stopped_by"]
     fidelity = getattr(strategy.space, "fidelity", None)
     if run.fidelity is not None and fidelity is not None and len(traj):  # evaluations and charged time at each level
         told = {level: totals for level, totals in level_totals(traj, fidelity.levels).items() if totals[0]}

@@ -170,3 +170,73 @@ def test_stop_when_may_be_a_function_of_the_latest_row():
     assert traj["val_acc"].iloc[-1] >= 20 and (traj["val_acc"].iloc[:-1] < 20).all() and rows
     with pytest.raises(ConfigError, match="stop_when must be a rule"):
         run_objective(make_strategy("random", space=space, seed=0), lambda c: float(c["x"]), 3, stop_when=3)
+
+
+def test_a_stop_rule_reads_only_the_trajectorys_numeric_columns_and_says_when_it_ended_a_run(tmp_path):
+    from boed_nas.experiment.loop import run_objective
+    from boed_nas.experiment.run import SearchRun, run_nb201
+    from tests.spaces.user_objective import SPACE, score
+
+    calls = []
+
+    def objective(c):
+        calls.append(c)
+        return {"val_acc": score(c)}
+
+    for rule, says in (("prob>=0.9", "no column 'prob'.*'prob_best'"), ("config>=1", "no column 'config'"),
+                       ("prob_best>=1.5", r"within \[0, 1\]"), ("prob_best<0", "never is < 0")):
+        with pytest.raises(ConfigError, match=says):
+            run_objective(make_strategy("random", space=SPACE, seed=0), objective, 5, stop_when=rule)
+        with pytest.raises(ConfigError, match=says.split(".*")[0]):
+            SearchRun("random", budget=5, stop_when=rule)
+    assert not calls  # refused before the first evaluation
+    with pytest.raises(ConfigError, match="no column 'hypervolume_ratio'"):  # only a Pareto search has it
+        SearchRun("random", budget=5, stop_when="hypervolume_ratio>=0.9")
+    SearchRun("random", budget=5, objectives=("accuracy", "latency"), stop_when="hypervolume_ratio>=0.9")
+    # the metric, the clock and the belief are columns a rule reads; a rule that never held leaves no mark
+    traj = run_objective(make_strategy("random", space=SPACE, seed=0), objective, 3, stop_when="finished>=1e9")
+    assert len(traj) == 3 and "stopped_by" not in traj.attrs
+    traj = run_objective(make_strategy("random", space=SPACE, seed=0), objective, 10, stop_when="val_acc>=-1e9")
+    assert len(traj) == 1 and traj.attrs["stopped_by"] == "val_acc>=-1e9"
+    _, traj, summary = run_nb201(SearchRun("random", budget=6, stop_when="query>=3"), tmp_path / "r")
+    assert len(traj) == 3 and summary["stopped_by"] == "query>=3"
+
+
+def test_an_objective_returning_none_has_its_reason_in_the_error_column():
+    from boed_nas.experiment.loop import run_objective
+    from boed_nas.outcome import Outcome
+    from tests.spaces.user_objective import SPACE, score
+
+    traj = run_objective(make_strategy("random", space=SPACE, seed=0),
+                         lambda c: None if c["depth"] < 4 else score(c), 8)
+    failed = traj[traj["failed"].astype(bool)]
+    assert len(failed) and (failed["error"] == "the objective returned None (or Outcome(failed=True))").all()
+    assert (traj.loc[~traj["failed"].astype(bool), "error"] == "").all()
+    why = run_objective(make_strategy("random", space=SPACE, seed=0),
+                        lambda c: Outcome(failed=True, info={"error": "diverged"}) if c["depth"] < 4 else score(c), 8)
+    assert set(why.loc[why["failed"].astype(bool), "error"]) == {"diverged"}  # the objective's own reason
+
+
+def test_an_objective_that_cannot_take_the_level_is_refused_before_the_first_evaluation():
+    from boed_nas.experiment.loop import run_objective
+    from tests.spaces.user_objective import SPACE, score
+
+    calls = []
+
+    def one(config):
+        calls.append(config)
+        return score(config)
+
+    with pytest.raises(ConfigError, match=r"objective .*one\(config\) cannot take the level.*one\(config, epochs\)"):
+        run_objective(make_strategy("asha", space=SPACE, seed=0, fidelity="epochs=1,3"), one, 5)
+
+    def two(config, epochs):
+        calls.append(config)
+        return score(config)
+
+    with pytest.raises(ConfigError, match=r"cannot be called as .*two\(config\)"):
+        run_objective(make_strategy("random", space=SPACE, seed=0), two, 5)
+    assert not calls
+    traj = run_objective(make_strategy("asha", space=SPACE, seed=0, fidelity="epochs=1,3"),
+                         lambda c, epochs=3: score(c), 4)  # a default for the level is fine
+    assert len(traj) == 4
