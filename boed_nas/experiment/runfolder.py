@@ -54,6 +54,7 @@ class RunFolder:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._log = None
+        self._job_offset: int | None = None  # added to this session's job ids (set at its first log)
         self._lock = None
         self._appending: set[Path] = set()  # files this object has checked for a torn last line
         self._space: Any = None  # the attached strategy's space (``_attach``)
@@ -212,7 +213,10 @@ class RunFolder:
         """Append one finished evaluation (before it is told), flushed and fsync'd."""
         cell = result.job.cell
         text = self._space.format(cell) if isinstance(cell, AtFidelity) else str(cell)
-        entry = {"job": result.job.id, "cell": text, "attempt": result.job.attempt,
+        if self._job_offset is None:  # an engine numbers its jobs from 0: after a resume, on from the log's
+            self._start_appending(self.log_path)
+            self._job_offset = 1 + max((int(e.get("job", -1)) for e in self.evaluations()), default=-1)
+        entry = {"job": result.job.id + self._job_offset, "cell": text, "attempt": result.job.attempt,
                  "outcome": None if result.outcome is None else result.outcome.to_dict(),
                  "error": result.error, "transient": result.transient, "final": final,
                  "submitted": result.job.submitted, "started": result.started, "finished": result.finished,

@@ -58,6 +58,8 @@ def test_a_crash_while_a_cell_is_evaluated_reruns_that_cell(tmp_path):
     resumed, calls = _resume(tmp_path)
     assert calls == 9  # the interrupted cell again, then the 8 left
     pd.testing.assert_frame_equal(resumed, _uninterrupted())
+    jobs = [e["job"] for e in RunFolder(tmp_path).evaluations()]
+    assert jobs == list(range(len(jobs))) and len(jobs) == 14  # numbered on across the resume, not from 0 again
 
 
 def test_a_crash_between_the_log_and_the_tell_tells_from_the_log_without_running_again(tmp_path, monkeypatch):
