@@ -590,13 +590,21 @@ STUDIES: tuple[Study, ...] = (
 
 
 STUDIES += (
-    Study("optuna-default", "BOEDSampler with boed's default of 2026-12-07 (random turns when stalled), 10 seeds",
+    Study("optuna-default", "BOEDSampler with boed's default of 2026-12-07 (random turns when stalled), 10 seeds; "
+          "rerun 2026-12-08 when a space= study's first trial became a space.sample, with seeds 10-19 beside",
           "NB201 through Optuna's API: BOEDSampler against GPSampler and TPESampler (issue 34)",
           (f"python -m benchmarks.optuna_study run --arms boed --datasets cifar10 --seeds 0-9 --out {R}/optuna_default/cifar10",
            f"python -m benchmarks.optuna_study run --arms boed --datasets cifar100 --seeds 0-9 --out {R}/optuna_default/cifar100",
-           f"python -m benchmarks.optuna_study report {R}/optuna_default"),
+           f"python -m benchmarks.optuna_study report {R}/optuna_default",
+           f"python -m benchmarks.optuna_study run --arms boed --datasets cifar10 --seeds 10-19 --out {R}/optuna_default/seeds10_19/new/cifar10",
+           f"python -m benchmarks.optuna_study run --arms boed --datasets cifar100 --seeds 10-19 --out {R}/optuna_default/seeds10_19/new/cifar100",
+           f"python -m benchmarks.optuna_study run --arms gp --datasets cifar10 --seeds 0-9 --out {R}/optuna_default/gp_same_day/cifar10"),
           (f"{R}/optuna_default",),
-          notes="The gp and tpe arms did not change; they are in the optuna study's output."),
+          notes="The gp and tpe arms did not change; they are in the optuna study's output. seeds10_19/old: the same "
+          "two seeds 10-19 commands run at commit 9a5016a (before the first-trial change; its seeds 0-9 are the "
+          "table of the day before, which that commit reproduces), into seeds10_19/old/<dataset>; the comparison "
+          "in benchmarks/README.md pools each code's seeds 0-19. gp_same_day: GPSampler's CPU per trial measured on the "
+          "day of the rerun (its queries are the optuna study's, reproduced exactly), for the CPU ratio."),
 )
 
 
