@@ -19,7 +19,7 @@ import math
 import numbers
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -36,13 +36,15 @@ class TransientError(Exception):
 
 @dataclass(frozen=True)
 class Job:
-    """One attempt at evaluating ``cell``: the engine's ``id`` for it, the ``attempt`` (0 first) and
-    when it was submitted (engine clock, seconds)."""
+    """One attempt at evaluating ``cell``: the engine's ``id`` for it, the ``attempt`` (0 first),
+    when it was submitted (engine clock, seconds) and, where the engine knows it at submission (the
+    simulated one), its worker."""
 
     id: int
     cell: Configuration
     attempt: int = 0
     submitted: float = 0.0
+    worker: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,13 @@ class Engine(ABC):
 
     def free_workers(self) -> int:
         return self.n_workers - len(self.running())
+
+    def resubmit(self, jobs: Sequence[tuple[Configuration, int, float, str]], now: float) -> list[Job]:
+        """After a resume: start again the jobs that were running when the run stopped, given as
+        (cell, attempt, submitted, worker) from the run folder, where ``now`` was the clock then. A
+        real clock cannot go back, so this submits them now; the simulated engine puts its clock
+        and each job back where they were (``SimulatedEngine.resubmit``)."""
+        return [self.submit(cell, attempt) for cell, attempt, _, _ in jobs]
 
     def charge(self, seconds: float) -> None:
         """The search spent ``seconds`` choosing the next cell (a simulated clock advances; a real one

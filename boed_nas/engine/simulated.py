@@ -12,11 +12,18 @@ the order of events is the serial loop's, so the trajectory is the in-process en
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..errors import ConfigError
 from ..outcome import Outcome
 from .base import Configuration, Engine, Evaluation, Job, Objective, Result, check_timeout, check_workers, evaluate, timeout_error
+
+
+def _worker_number(label: str | None) -> int | None:
+    """The number of a simulated worker's label (``"sim-3"`` -> 3); None for another label."""
+    if isinstance(label, str) and label.startswith("sim-") and label[4:].isdigit():
+        return int(label[4:])
+    return None
 
 
 def training_time(outcome: Outcome | None) -> float:
@@ -50,11 +57,24 @@ class SimulatedEngine(Engine):
         return [r.job for _, _, r in sorted(self._heap, key=lambda e: e[1])]
 
     def submit(self, cell: Configuration, attempt: int = 0) -> Job:
+        return self._submit(cell, attempt, self._clock, None)
+
+    def resubmit(self, jobs: Sequence[tuple[Configuration, int, float, str]], now: float) -> list[Job]:
+        """The jobs running when a run stopped, each on its worker from the time it was submitted, and
+        the clock at ``now`` (a resumed simulated run goes on as if it had not stopped: the results
+        are the objective's, computed again, and finish when they did)."""
+        out = [self._submit(cell, attempt, float(submitted), worker) for cell, attempt, submitted, worker in jobs]
+        self._clock = max(self._clock, float(now))
+        return out
+
+    def _submit(self, cell: Configuration, attempt: int, at: float, label: str | None) -> Job:
         if len(self._busy) >= self.n_workers:
             raise RuntimeError(f"all {self.n_workers} simulated workers are busy")
-        worker = min(set(range(self.n_workers)) - self._busy)
+        free = set(range(self.n_workers)) - self._busy
+        wanted = _worker_number(label)
+        worker = wanted if wanted in free else min(free)
         self._busy.add(worker)
-        job = Job(self._next_id, cell, attempt, self._clock)
+        job = Job(self._next_id, cell, attempt, at, f"sim-{worker}")
         self._next_id += 1
         e = evaluate(self.objective, cell, self.transient)
         seconds = float(self.duration(e.outcome))
@@ -63,8 +83,7 @@ class SimulatedEngine(Engine):
         if self.timeout is not None and seconds > self.timeout:  # stopped at the timeout, its result never seen
             seconds = self.timeout
             e = Evaluation(None, *timeout_error(self.timeout, self.transient))
-        result = Result(job, e.outcome, e.error, e.transient, self._clock, self._clock + seconds, f"sim-{worker}",
-                        e.returned)
+        result = Result(job, e.outcome, e.error, e.transient, at, at + seconds, f"sim-{worker}", e.returned)
         heapq.heappush(self._heap, (result.finished, job.id, result))
         return job
 

@@ -510,8 +510,48 @@ class _Loop:
                 text, belief = recommended[min(later)]
                 self._write_rows(space.parse(text) if text else None, belief)
                 self.waiting = []
-        self._finish_rows()
-        for cell in s.pending.values():  # asked and running when the run stopped: run again, in order
+        # rows still waiting (told, and no recommendation logged after them) are written at the next
+        # ask or after the running cells start again, with what the belief says then: as in the run
+        # that did not stop (written here, before the next ask, their belief columns were empty)
+        self._restart_running(log)
+
+    def _restart_running(self, log: list[dict[str, Any]]) -> None:
+        """The cells asked and running when the run stopped, run again in the order they started: the
+        engine starts each again where and when it was (``Engine.resubmit``: the simulated clock goes
+        on as if the run had not stopped; a real one submits them now); a cell asked but not started,
+        or whose start the folder lacks, is queued."""
+        s, space = self.strategy, self.strategy.space
+        pending = list(s.pending.values())
+        if not pending:
+            return
+        starts = self.folder.submissions() if self.folder is not None else []
+        ended = {(e["cell"], e.get("attempt", 0)) for e in log}
+        last: dict[Any, tuple[int, dict[str, Any]]] = {}  # cell key -> (position, its latest start)
+        for i, rec in enumerate(starts):
+            try:
+                last[space.key(space.parse(rec["cell"]))] = (i, rec)
+            except (KeyError, ValueError, TypeError):
+                continue  # not a cell of this space: left to the queue
+        running, queued = [], []
+        for cell in pending:
+            found = last.get(space.key(cell))
+            if found is None or (found[1]["cell"], found[1].get("attempt", 0)) in ended:
+                queued.append(cell)  # never started, or its last attempt ended (a retry not yet started)
+            else:
+                running.append((found[0], cell, found[1]))
+        running.sort(key=lambda r: r[0])
+        running = running[:self.engine.free_workers()]
+        queued += [c for c in pending if all(c is not r[1] for r in running) and c not in queued]
+        if running:
+            now = max([float(e.get("finished") or 0.0) for e in log] + [float(r[2].get("submitted") or 0.0) for r in running])
+            jobs = self.engine.resubmit([(cell, int(rec.get("attempt", 0)), float(rec.get("submitted") or 0.0),
+                                          str(rec.get("worker") or "")) for _, cell, rec in running], now)
+            for job, (_, _, rec) in zip(jobs, running):
+                seconds = rec.get("ask_seconds")
+                self.asked[job.id] = math.nan if seconds is None else float(seconds)
+                if self.folder is not None:
+                    self.folder.log_submission(job, self.asked[job.id])
+        for cell in queued:
             self.queue.append((cell, 0, math.nan))
 
     # -------------------------------------------------------------------------------- the loop
@@ -547,6 +587,8 @@ class _Loop:
             cell, attempt, seconds = self.queue.pop(0)
             job = engine.submit(cell, attempt)
             self.asked[job.id] = seconds
+            if self.folder is not None:  # so that a resume starts it again where and when it was
+                self.folder.log_submission(job, seconds)
         self._finish_rows()
 
     def _stop_on_objective(self, result: Result, seconds: float, what: str) -> None:

@@ -6,6 +6,9 @@
                         outcome or error, attempt, worker, submitted / started / finished times
     trajectory.csv      one row per told evaluation, appended as results arrive
     recommendations.jsonl  the strategy's recommendation after each row (to rebuild lost rows)
+    submissions.jsonl   every evaluation as it starts: cell, attempt, submitted time, worker (so that a
+                        resumed run on the simulated clock starts again what was running, where and
+                        when it was)
 
 ``RunFolder(out).check_new()`` refuses a folder that already holds a search, or what is left of
 one (resume it, or choose another folder); ``RunFolder(out).load_strategy()`` rebuilds the strategy
@@ -80,6 +83,10 @@ class RunFolder:
     def recommendations_path(self) -> Path:
         return self.path / "recommendations.jsonl"
 
+    @property
+    def submissions_path(self) -> Path:
+        return self.path / "submissions.jsonl"
+
     # -------------------------------------------------------------------------------- checks
     def prepare(self) -> None:
         """Create the folder; a clear ``ConfigError`` (one line) if it cannot be a folder we write in."""
@@ -103,7 +110,8 @@ class RunFolder:
             n = len(self.evaluations())
             raise ConfigError(f"{str(self.path)!r} already holds a search ({n} evaluations logged); resume it with "
                               "--resume, or choose a new --out")
-        left = [p.name for p in (self.trajectory, self.recommendations_path, self.path / "summary.json") if p.exists()]
+        left = [p.name for p in (self.trajectory, self.recommendations_path, self.submissions_path,
+                                 self.path / "summary.json") if p.exists()]
         if left:
             raise ConfigError(f"{str(self.path)!r} holds {left} of an earlier run but not its state.json and "
                               "evaluations.jsonl, so it cannot be resumed; choose a new --out (or remove them)")
@@ -224,6 +232,22 @@ class RunFolder:
         if result.returned is not None:  # what the objective returned instead of a result (never told)
             entry["returned"] = result.returned
         self._append_log(entry)
+
+    def log_submission(self, job: Any, ask_seconds: float) -> None:
+        """Record that ``job`` started (its cell, attempt, submitted time and worker), fsync'd: what a
+        resume needs to start it again where and when it was (the simulated clock)."""
+        cell = job.cell
+        text = self._space.format(cell) if isinstance(cell, AtFidelity) else str(cell)
+        self._start_appending(self.submissions_path)
+        with open(self.submissions_path, "a") as f:
+            f.write(json.dumps({"cell": text, "attempt": job.attempt, "submitted": job.submitted, "worker": job.worker,
+                                "ask_seconds": None if math.isnan(ask_seconds) else ask_seconds}) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def submissions(self) -> list[dict[str, Any]]:
+        """Every logged start of an evaluation, in order (a last line cut short by a crash left out)."""
+        return _read_jsonl(self.submissions_path, "a logged submission")
 
     def log_recommendation(self, told: int, recommended: str, belief: Mapping[str, float] | None = None) -> None:
         """Record the recommendation after ``told`` evaluations (its trajectory row's) and what the

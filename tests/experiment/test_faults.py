@@ -187,7 +187,7 @@ def test_a_folder_with_the_leftovers_of_an_old_run_and_no_state_is_refused(tmp_p
     run_objective(_strategy(), lambda c: score(c), 4, out=out)
     (out / "state.json").unlink()
     (out / "evaluations.jsonl").unlink()
-    with pytest.raises(ConfigError, match=r"holds \['trajectory.csv', 'recommendations.jsonl'\] of an earlier run"):
+    with pytest.raises(ConfigError, match=r"holds \['trajectory.csv', 'recommendations.jsonl', 'submissions.jsonl'\] of an earlier run"):
         run_objective(_strategy(), lambda c: score(c), 4, out=out)
     assert len(RunFolder(out).rows()) == 4  # untouched
 

@@ -144,3 +144,26 @@ def test_kill_9_of_the_command_then_resume_gives_the_uninterrupted_run(tmp_path)
     pd.testing.assert_frame_equal(resumed[cols], whole[cols])
     logged = [json.loads(line)["cell"] for line in (killed / "evaluations.jsonl").read_text().splitlines()]
     assert len(logged) == len(set(logged)) == 12  # every evaluation counted exactly once
+
+
+def test_a_crash_on_the_simulated_clock_resumes_the_same_run_on_the_same_clock(tmp_path):
+    # two simulated workers: what was running when the run stopped starts again on its worker from the
+    # time it started, and the clock goes on from where it was (it restarted at 0, and the runs parted)
+    from boed_nas.engine import SimulatedEngine
+
+    def run(engine, out, strategy=None, budget=24):
+        bench = NB201Benchmark("cifar100", seed=2)
+        strategy = strategy or make_strategy("evolution[population_size=6,sample_size=3]", seed=2)
+        return run_search(strategy, bench, budget, engine=engine, out=out)
+
+    columns = [*COLUMNS, "submitted", "started", "finished", "worker"]
+    whole = run(SimulatedEngine(Counting(NB201Benchmark("cifar100", seed=2)), 2), tmp_path / "whole")[columns]
+    with pytest.raises(Crash):
+        run(SimulatedEngine(Counting(NB201Benchmark("cifar100", seed=2), crash_at=15), 2), tmp_path / "killed")
+    folder = RunFolder(tmp_path / "killed")
+    assert len(folder.load_strategy().pending) == 2  # one running, one asked when the crash came
+    resumed = run(SimulatedEngine(Counting(NB201Benchmark("cifar100", seed=2)), 2), tmp_path / "killed",
+                  strategy=folder.load_strategy())
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "killed" / "trajectory.csv")[columns], whole.reset_index(drop=True),
+                                  check_dtype=False)
+    assert resumed["finished"].is_monotonic_increasing
