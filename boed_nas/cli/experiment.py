@@ -448,8 +448,13 @@ def _cmd_search(args: argparse.Namespace) -> int:
         print(f"  val {s['best_val_acc']:.2f} ({s['val_split']}, one training seed), test {s['best_test_acc']:.2f} "
               f"({s['test_split']}), test regret {s['test_regret']:.2f}")
     if s.get("recommended_cell") and s.get("recommended_cell") != s.get("best_cell"):
-        print(f"recommended by {args.strategy}: {s['recommended_cell']}\n  test {s['recommended_test_acc']:.2f}, "
-              f"test regret {s['recommended_test_regret']:.2f}")
+        print(f"recommended by {s.get('strategy') or args.strategy}: {s['recommended_cell']}\n  test "
+              f"{s['recommended_test_acc']:.2f}, test regret {s['recommended_test_regret']:.2f}")
+    if s.get("table_optimum_cell"):  # under constraints / a scalarization: the answer that search was after
+        regret = s.get("recommended_utility_regret")
+        print(f"the table's best within the constraints: {s['table_optimum_cell']} (val {s['table_optimum_val_acc_mean']:.2f} "
+              f"mean, test {s['table_optimum_test_acc']:.2f})"
+              + (f"; the recommendation's regret against it {regret:.2f}" if regret is not None else ""))
     first = s.get("optimum_first_evaluated_at")
     print((f"validation optimum first evaluated at query {first}" if first is not None else
            "validation optimum not evaluated") + f"; {s['queries']} queries ({s['failed']} failed); "

@@ -84,6 +84,12 @@ class SearchRun:
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, tuple(v))
+        if self.stop_at_optimum and (self.constraints or self.scalarization is not None):
+            # the optimum it stops at is the table's best validation accuracy, which a search under a
+            # constraint or a cost trade-off is not after (and may never evaluate): it would never stop
+            raise ConfigError("stop_at_optimum (--stop-at-optimum) ends a run at the table's validation optimum, "
+                              "which a search under constraints or a scalarization is not after; leave it out "
+                              "(summary.json's table_optimum_cell and recommended_utility_regret are that search's)")
         if self.multiobjective and parse_spec(self.strategy)[0] == "boed":  # boed's multi-objective form
             object.__setattr__(self, "strategy", "boed-mo" + self.strategy[len("boed"):])
 

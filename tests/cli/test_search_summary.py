@@ -92,3 +92,16 @@ def test_resume_of_a_folder_that_does_not_exist_starts_the_search_and_says_so(tm
     code, _, err = _search(tmp_path, capsys, "--objective", f"{USER}:objective", "--budget", "3", "--resume")
     assert code == 0 and "does not exist, so there is no search to continue; starting a new one there" in err
     assert (tmp_path / "r" / "state.json").exists()
+
+def test_a_constrained_nb201_search_names_its_own_answer_and_refuses_stop_at_optimum(tmp_path, capsys):
+    # the table's validation optimum breaks this latency bound on CIFAR-10: a constrained search never
+    # evaluates it, so --stop-at-optimum could never fire; the summary names the search's own answer
+    args = ["search", "--strategy", "mo-random", "--objectives", "accuracy", "--constraint", "latency<=0.012",
+            "--budget", "8", "--quiet"]
+    assert main([*args, "--stop-at-optimum", "--out", str(tmp_path / "a")]) == 2
+    assert "stop_at_optimum (--stop-at-optimum)" in capsys.readouterr().err and not (tmp_path / "a").exists()
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert f"the table's best within the constraints: {summary['table_optimum_cell']}" in out
+    assert "recommended by mo-random" in out or summary["recommended_cell"] == summary.get("best_cell")
