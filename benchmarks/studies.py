@@ -604,7 +604,9 @@ STUDIES += (
           "two seeds 10-19 commands run at commit 9a5016a (before the first-trial change; its seeds 0-9 are the "
           "table of the day before, which that commit reproduces), into seeds10_19/old/<dataset>; the comparison "
           "in benchmarks/README.md pools each code's seeds 0-19. gp_same_day: GPSampler's CPU per trial measured on the "
-          "day of the rerun (its queries are the optuna study's, reproduced exactly), for the CPU ratio."),
+          "day of the rerun (its queries are the optuna study's, reproduced exactly), for the CPU ratio. In "
+          "seeds10_19 and gp_same_day only summary.csv (per seed: queries to the optimum, CPU per trial) and "
+          "gp_same_day's table.md are kept (the results' size budget); the trajectories are the commands'."),
 )
 
 
