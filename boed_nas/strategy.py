@@ -90,6 +90,9 @@ class Strategy:
     """Whether the strategy searches over fidelities (``boed``, ``asha``, ``hyperband``): given a
     ``fidelity``, its space is ``FidelitySpace(space, fidelity)`` and it proposes ``AtFidelity``
     points; the others refuse a fidelity by name."""
+    belief_columns: ClassVar[tuple[str, ...]] = ()
+    """What the strategy's belief reports at each ask, as trajectory columns (``boed``: ``prob_best``,
+    ``argmax_entropy``, ``information_gain``); a stop rule on another of those columns is refused."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

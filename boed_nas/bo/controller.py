@@ -183,6 +183,7 @@ class BOEDController(Strategy):
 
     name = "boed"
     fidelities = True
+    belief_columns = ("prob_best", "argmax_entropy", "information_gain")  # its reports (_record_report)
     config_class: ClassVar[type[BOEDConfig]] = BOEDConfig
 
     def __init__(self, *, config: BOEDConfig | None = None, **kw: Any) -> None:

@@ -33,6 +33,7 @@ from ..experiment.loop import (
     ObjectiveRecorder,
     TableRecorder,
     check_objective_signature,
+    check_rule_reported,
     parse_stop_rule,
     run_objective,
 )
@@ -247,8 +248,10 @@ def _search_objective(args: argparse.Namespace) -> int:
     fidelity = {} if args.fidelity is None else {"fidelity": args.fidelity}  # kept apart: ``mo`` means a Pareto search
     strategy = make_strategy(args.strategy, seed=args.seed, space=space, metric=args.metric, maximize=not args.minimize,
                              **mo, **fidelity)
-    # an objective that cannot take the level (or the configuration) is refused before the folder is touched
+    # an objective that cannot take the level (or the configuration), or a stop rule on a figure the strategy
+    # does not report, is refused before the folder is touched
     check_objective_signature(objective, strategy.space.fidelity if isinstance(strategy.space, FidelitySpace) else None)
+    check_rule_reported(args.stop_when, type(strategy))
     meta = {"kind": "objective", "space": args.space, "objective": args.objective, "strategy": args.strategy,
             "seed": args.seed, "budget": args.budget, "workers": args.workers, "metric": args.metric,
             "maximize": not args.minimize, "batch_size": args.workers if args.synchronous else args.batch_size,

@@ -115,6 +115,16 @@ def parse_stop_rule(rule: str | None, columns: Sequence[str] | None = None) -> t
     return column, op, bound
 
 
+def check_rule_reported(rule: str | None, strategy: type) -> None:
+    """``ConfigError`` when a stop rule reads a belief column (``BELIEF_COLUMNS``) that the strategy
+    class does not report (``Strategy.belief_columns``): the column would stay empty and the rule
+    never end the search."""
+    parsed = parse_stop_rule(rule)
+    if parsed is not None and parsed[0] in BELIEF_COLUMNS and parsed[0] not in getattr(strategy, "belief_columns", ()):
+        raise ConfigError(f"stop rule {rule!r}: strategy {getattr(strategy, 'name', strategy.__name__)!r} does not "
+                          f"report {parsed[0]} (the belief's figures of boed); use a budget, or a rule on another column")
+
+
 def check_objective_signature(objective: Callable[..., Any], fidelity: Any = None) -> None:
     """``ConfigError`` when ``objective``, a plain Python function (or method), cannot be called as
     the search calls it: ``objective(config)``, or with a ``fidelity`` ``objective(config, level)``.
@@ -403,6 +413,7 @@ class _Loop:
         self.stop_text = (f"{getattr(stop_when, '__name__', 'a function')} (stop_when)" if callable(stop_when)
                           else stop_when)
         self.stopped_by: str | None = None  # the stop rule, once it has ended the run before its budget
+        check_rule_reported(stop_when if not callable(stop_when) else None, type(strategy))
         if self.stop_rule is not None and self.stop_rule[0] in BELIEF_COLUMNS and isinstance(strategy.space, FidelitySpace):
             logger.warning("stop rule %r with a fidelity: the belief can be sure of a network it has only screened at a "
                            "cheap level (on NB201, 'prob_best>=0.9' would have stopped 81 of 90 such runs before the "
@@ -720,6 +731,6 @@ def _told_outcome(e: dict[str, Any]) -> Outcome:
     return Outcome.from_dict(e["outcome"]) if e.get("outcome") is not None else _failure(e.get("error"))
 
 
-__all__ = ["BELIEF_COLUMNS", "EVENT_COLUMNS", "MO_COLUMNS", "check_objective_signature", "parse_stop_rule",
+__all__ = ["BELIEF_COLUMNS", "EVENT_COLUMNS", "MO_COLUMNS", "check_objective_signature", "check_rule_reported", "parse_stop_rule",
            "point_objective", "stop_rule_columns", "TRAJECTORY_COLUMNS", "ObjectiveRecorder", "RunFolder", "TableRecorder",
            "run_objective", "run_search"]

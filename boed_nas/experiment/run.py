@@ -32,7 +32,7 @@ from ..spaces.fidelity import Fidelity, split_point
 from ..registry import make_strategy, parse_spec, strategy_class
 from ..registry import multiobjective_strategies as mo_strategies
 from ..strategy import Strategy
-from .loop import TableRecorder, parse_stop_rule, point_objective, run_search
+from .loop import TableRecorder, check_rule_reported, parse_stop_rule, point_objective, run_search
 from .plots import plot_belief, plot_hypervolume_ratio, plot_regret
 from .runfolder import RunFolder
 
@@ -92,6 +92,7 @@ class SearchRun:
                               "(summary.json's table_optimum_cell and recommended_utility_regret are that search's)")
         if self.multiobjective and parse_spec(self.strategy)[0] == "boed":  # boed's multi-objective form
             object.__setattr__(self, "strategy", "boed-mo" + self.strategy[len("boed"):])
+        check_rule_reported(self.stop_when, strategy_class(self.strategy))
 
     @property
     def multiobjective(self) -> bool:

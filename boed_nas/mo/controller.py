@@ -192,6 +192,7 @@ class MultiObjectiveBOED(BOEDController):
 
     name = "boed-mo"
     fidelities = False  # the Pareto search evaluates at one fidelity (issue 32 leaves it out)
+    belief_columns = ()  # its reports are the Pareto acquisition's, not which network is best
     multiobjective = True
 
     config_class = MOConfig

@@ -105,3 +105,13 @@ def test_a_constrained_nb201_search_names_its_own_answer_and_refuses_stop_at_opt
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert f"the table's best within the constraints: {summary['table_optimum_cell']}" in out
     assert "recommended by mo-random" in out or summary["recommended_cell"] == summary.get("best_cell")
+
+
+def test_a_stop_rule_on_a_figure_the_strategy_does_not_report_is_refused(tmp_path, capsys):
+    # random search has no belief: its prob_best column stays empty, and the rule would never fire
+    assert main(["search", "--strategy", "random", "--stop-when", "prob_best>=0.9", "--budget", "5", "--quiet",
+                 "--out", str(tmp_path / "nb")]) == 2
+    assert "strategy 'random' does not report prob_best" in capsys.readouterr().err and not (tmp_path / "nb").exists()
+    code, _, err = _search(tmp_path, capsys, "--objective", f"{USER}:objective", "--strategy", "evolution",
+                           "--stop-when", "argmax_entropy<1", "--budget", "5")
+    assert code == 2 and "strategy 'evolution' does not report argmax_entropy" in err and not (tmp_path / "r").exists()
