@@ -113,8 +113,6 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="a timed-out evaluation is transient: run it again, up to --max-retries times")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (it is off anyway when the output is not a terminal)")
-    p.add_argument("--json", action="store_true",
-                   help="search: print the run's summary as one JSON document on stdout (the rest goes to stderr)")
     g.add_argument("--stop-when", default=None, metavar="RULE",
                    help="stop when the belief is sure enough, e.g. 'prob_best>=0.9' (the probability that the "
                         "recommendation is the best network; columns prob_best, argmax_entropy, information_gain, or "
@@ -571,6 +569,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """The ``search``, ``bench`` and ``report`` subcommands."""
     p = sub.add_parser("search", help="run one search: on NB201, or on --space with --objective of your own")
     _add_common(p)
+    p.add_argument("--json", action="store_true",
+                   help="print the run's summary as one JSON document on stdout (the rest goes to stderr)")
     p.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {available()}. Default: {DEFAULT_STRATEGY}")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="the run's one seed. Default: 0")
     p.add_argument("--out", default="runs/search", help="the run folder. Default: runs/search")
