@@ -37,7 +37,7 @@ from ..experiment.loop import (
     parse_stop_rule,
     run_objective,
 )
-from ..experiment.report import merge_trajectories, parse_renames, write_report
+from ..experiment.report import merge_trajectories, parse_renames, report_plots, write_report
 from ..experiment.run import SearchRun, level_totals, run_nb201
 from ..experiment.runfolder import RunFolder
 from ..mo.pareto import parse_objectives
@@ -561,7 +561,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     table = write_report(traj, args.out, command="boed-nas " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["report"]
                          else "")
     print(table)
-    print(f"\nwrote {args.out}/trajectories.csv.gz, summary.csv, table.md, regret.png, recommended_regret.png")
+    print(f"\nwrote {args.out}/trajectories.csv.gz, summary.csv, table.md, {', '.join(report_plots(traj))}")
     return 0
 
 

@@ -79,6 +79,11 @@ def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | 
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 1):
         raise ConfigError(f"budget must be a positive integer, got {budget!r}")
     parts = [read_trajectories(s) for s in sources]
+    pareto = [_is_pareto(p) for p in parts]
+    if len(set(pareto)) > 1:  # one table is either kind's: regret against the optimum, or hypervolume ratio
+        kinds = {str(s): "Pareto (hypervolume)" if m else "single-objective" for s, m in zip(sources, pareto)}
+        raise ConfigError(f"the sources mix Pareto and single-objective benches {kinds}; report each kind apart")
+    key = KEY + ["objectives"] if pareto[0] and all("objectives" in p.columns for p in parts) else KEY
     if renames:
         labels = set().union(*(set(p["strategy"]) for p in parts))
         unknown = [k for k in renames if k not in labels]
@@ -87,23 +92,23 @@ def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | 
         parts = [p.assign(strategy=p["strategy"].replace(dict(renames))) for p in parts]
     if budget is not None:
         for p, s in zip(parts, sources):
-            lengths = p.groupby(KEY)["query"].max()
+            lengths = p.groupby(key)["query"].max()
             short = lengths[lengths < budget]
             if len(short):
-                (ds, name, seed), n = next(iter(short.items()))
+                (ds, name, seed, *_), n = next(iter(short.items()))
                 raise ConfigError(f"run ({ds}, {name}, seed {seed}) in {str(s)!r} has {int(n)} queries, fewer than "
                                  f"budget {budget}: a run can be cut, not extended")
         parts = [p[p["query"] <= budget] for p in parts]
-    runs = pd.concat([p[KEY].drop_duplicates().assign(source=str(s)) for p, s in zip(parts, sources)])
-    dup = runs[runs.duplicated(KEY, keep=False)]
+    runs = pd.concat([p[key].drop_duplicates().assign(source=str(s)) for p, s in zip(parts, sources)])
+    dup = runs[runs.duplicated(key, keep=False)]
     if len(dup):
         first = dup.iloc[0]
         raise ConfigError(
             f"run ({first['dataset']}, {first['strategy']}, seed {first['seed']}) appears in more than one source: "
-            f"{list(dup[(dup[KEY] == first[KEY]).all(axis=1)]['source'])}"
+            f"{list(dup[(dup[key] == first[key]).all(axis=1)]['source'])}"
         )
     traj = pd.concat(parts, ignore_index=True)
-    budgets = traj.groupby(KEY)["query"].max().groupby(level=["dataset", "strategy"]).unique()
+    budgets = traj.groupby(key)["query"].max().groupby(level=["dataset", "strategy"]).unique()
     mixed = budgets[budgets.map(len) > 1]
     if len(mixed):
         (ds, name), b = next(iter(mixed.items()))
@@ -115,15 +120,34 @@ def merge_trajectories(sources: Sequence[str | os.PathLike[str]], budget: int | 
                             key=lambda c: c.map(rank[c.name]) if c.name in rank else c).reset_index(drop=True)
 
 
+def _is_pareto(traj: pd.DataFrame) -> bool:
+    """A Pareto bench's trajectories (with the hypervolume columns), not a single-objective one's."""
+    return "hypervolume_ratio" in traj.columns and traj["hypervolume_ratio"].notna().any()
+
+
 def write_report(traj: pd.DataFrame, out: str | os.PathLike[str], command: str = "") -> str:
-    """``trajectories.csv.gz``, ``summary.csv``, ``table.md`` and regret plots in ``out``; the table."""
+    """``trajectories.csv.gz``, ``summary.csv``, ``table.md`` and plots in ``out``, as the bench that
+    made them writes them: regret for a single-objective bench, the hypervolume ratio for a Pareto
+    one; the table."""
+    from .bench import markdown_table_mo, summarize_mo
+    from .plots import plot_hypervolume_ratio
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     traj.to_csv(out / "trajectories.csv.gz", index=False, compression=GZIP)
-    summary = summarize(traj)
+    pareto = _is_pareto(traj)
+    summary = summarize_mo(traj) if pareto else summarize(traj)
     summary.to_csv(out / "summary.csv", index=False)
-    table = markdown_table(summary)
+    table = markdown_table_mo(summary) if pareto else markdown_table(summary)
     (out / "table.md").write_text(table + (f"\n\nCommand: `{command}`\n" if command else "\n"))
-    plot_regret(traj, out / "regret.png")
-    plot_regret(traj, out / "recommended_regret.png", column="recommended_test_regret")
+    if pareto:
+        plot_hypervolume_ratio(traj, out / "hypervolume_ratio.png")
+    else:
+        plot_regret(traj, out / "regret.png")
+        plot_regret(traj, out / "recommended_regret.png", column="recommended_test_regret")
     return table
+
+
+def report_plots(traj: pd.DataFrame) -> list[str]:
+    """The plots ``write_report`` writes for these trajectories."""
+    return ["hypervolume_ratio.png"] if _is_pareto(traj) else ["regret.png", "recommended_regret.png"]

@@ -61,3 +61,16 @@ def test_budget_cuts_runs_to_a_shorter_bench(tmp_path):
         merge_trajectories([long, short], budget=10)
     with pytest.raises(ValueError, match="budget must be a positive integer, got 0"):
         merge_trajectories([long], budget=0)
+
+
+def test_a_pareto_bench_is_reported_as_one_and_not_mixed_with_a_single_objective_one(tmp_path):
+    from boed_nas.cli import main
+
+    assert main(["bench", "--objectives", "accuracy,latency", "--strategies", "mo-random", "--seeds", "2",
+                 "--budget", "8", "--quiet", "--out", str(tmp_path / "mo")]) == 0
+    table = write_report(merge_trajectories([tmp_path / "mo"]), tmp_path / "rep")
+    bench_rows = [r for r in (tmp_path / "mo" / "table.md").read_text().splitlines() if r.startswith("|")]
+    assert [r for r in table.splitlines() if r.startswith("|")] == bench_rows  # the bench's own hypervolume table
+    assert (tmp_path / "rep" / "hypervolume_ratio.png").exists() and not (tmp_path / "rep" / "regret.png").exists()
+    with pytest.raises(ValueError, match="mix Pareto and single-objective benches"):
+        merge_trajectories([tmp_path / "mo", _piece(tmp_path, "a", range(0, 2))])
