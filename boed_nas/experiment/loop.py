@@ -86,8 +86,8 @@ def parse_stop_rule(rule: str | None, columns: Sequence[str] | None = None) -> t
     """``"prob_best>=0.9"`` -> ("prob_best", ">=", 0.9): stop when the latest row's column meets the
     bound (``BELIEF_COLUMNS`` or any numeric trajectory column); ``ConfigError`` naming the rule.
     With ``columns`` (the trajectory's), a column the rule cannot read is refused by name, with the
-    ones it can; a bound that a probability (``prob_best``) or an entropy can never meet, or always
-    meets, is refused too: either rule would silently never end the search, or end it at once."""
+    ones it can; a bound that a probability (``prob_best``) or an entropy can never meet is refused
+    too: the rule would silently never end the search."""
     if rule is None:
         return None
     m = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*", rule) if isinstance(rule, str) else None
@@ -527,43 +527,68 @@ class _Loop:
         self._restart_running(log)
 
     def _restart_running(self, log: list[dict[str, Any]]) -> None:
-        """The cells asked and running when the run stopped, run again in the order they started: the
-        engine starts each again where and when it was (``Engine.resubmit``: the simulated clock goes
-        on as if the run had not stopped; a real one submits them now); a cell asked but not started,
-        or whose start the folder lacks, is queued."""
+        """Bring the engine to where the run stopped: its clock (the simulated one goes on from the
+        last logged start or end; ``Engine.resubmit``), and the cells asked and running then, run
+        again in the order they started, each where and when it was (a real clock submits them
+        now). A cell whose last attempt ended as a transient failure is retried first, at the next
+        attempt; a cell asked and never started is queued. A run that had met its stop goes on as
+        it would have: what was running ends (the first to finish is told), and what was asked and
+        not started is dropped."""
         s, space = self.strategy, self.strategy.space
-        pending = list(s.pending.values())
-        if not pending:
-            return
         starts = self.folder.submissions() if self.folder is not None else []
-        ended = {(e["cell"], e.get("attempt", 0)) for e in log}
-        last: dict[Any, tuple[int, dict[str, Any]]] = {}  # cell key -> (position, its latest start)
-        for i, rec in enumerate(starts):
+        now = max([float(e.get("finished") or 0.0) for e in log]
+                  + [float(r.get("submitted") or 0.0) for r in starts if not r.get("cancelled")], default=0.0)
+        pending = list(s.pending.values())
+        # per cell: its starts (in order) and how many of them ended (a logged result, or a cancellation);
+        # counted, not matched by attempt, since a resumed run starts attempts again
+        started: dict[Any, list[tuple[int, dict[str, Any]]]] = {}
+        ends: dict[Any, int] = {}
+        last_end: dict[Any, dict[str, Any]] = {}
+
+        def key_of(text: str) -> Any:
             try:
-                last[space.key(space.parse(rec["cell"]))] = (i, rec)
+                return space.key(space.parse(text))
             except (KeyError, ValueError, TypeError):
-                continue  # not a cell of this space: left to the queue
-        running, queued = [], []
-        for cell in pending:
-            found = last.get(space.key(cell))
-            if found is None or (found[1]["cell"], found[1].get("attempt", 0)) in ended:
-                queued.append(cell)  # never started, or its last attempt ended (a retry not yet started)
+                return None  # not a cell of this space
+
+        for i, rec in enumerate(starts):
+            k = key_of(rec.get("cell"))
+            if rec.get("cancelled"):
+                ends[k] = ends.get(k, 0) + 1
             else:
-                running.append((found[0], cell, found[1]))
+                started.setdefault(k, []).append((i, rec))
+        for e in log:
+            k = key_of(e["cell"])
+            ends[k] = ends.get(k, 0) + 1
+            last_end[k] = e
+        running, retries, queued = [], [], []
+        for cell in pending:
+            k = space.key(cell)
+            mine = started.get(k, [])
+            if len(mine) > ends.get(k, 0):  # its last start has not ended: it was running
+                running.append((*mine[-1], cell))
+            elif k in last_end and not last_end[k]["final"]:  # a transient failure, its retry not yet started
+                e = last_end[k]
+                seconds = e.get("ask_seconds")
+                retries.append((cell, int(e.get("attempt", 0)) + 1, math.nan if seconds is None else float(seconds)))
+            else:
+                queued.append((cell, 0, math.nan))  # asked, never started
         running.sort(key=lambda r: r[0])
-        running = running[:self.engine.free_workers()]
-        queued += [c for c in pending if all(c is not r[1] for r in running) and c not in queued]
-        if running:
-            now = max([float(e.get("finished") or 0.0) for e in log] + [float(r[2].get("submitted") or 0.0) for r in running])
-            jobs = self.engine.resubmit([(cell, int(rec.get("attempt", 0)), float(rec.get("submitted") or 0.0),
-                                          str(rec.get("worker") or "")) for _, cell, rec in running], now)
-            for job, (_, _, rec) in zip(jobs, running):
-                seconds = rec.get("ask_seconds")
-                self.asked[job.id] = math.nan if seconds is None else float(seconds)
-                if self.folder is not None:
-                    self.folder.log_submission(job, self.asked[job.id])
-        for cell in queued:
-            self.queue.append((cell, 0, math.nan))
+        room = self.engine.free_workers()
+        queued = [(cell, int(rec.get("attempt", 0)), math.nan) for _, rec, cell in running[room:]] + queued
+        running = running[:room]
+        jobs = self.engine.resubmit([(cell, int(rec.get("attempt", 0)), float(rec.get("submitted") or 0.0),
+                                      str(rec.get("worker") or "")) for _, rec, cell in running], now)
+        for job, (_, rec, _) in zip(jobs, running):
+            seconds = rec.get("ask_seconds")
+            self.asked[job.id] = math.nan if seconds is None else float(seconds)
+            if self.folder is not None:
+                self.folder.log_submission(job, self.asked[job.id])
+        if self.stopping():  # the stop was met: what was asked and not started is dropped, as the run drops it
+            for cell, _, _ in retries + queued:
+                s.forget_pending(cell)
+            return
+        self.queue.extend(retries + queued)  # retries first, as the run that did not stop puts them
 
     # -------------------------------------------------------------------------------- the loop
     def _fill(self) -> None:
@@ -695,6 +720,8 @@ class _Loop:
                     for job in self.engine.running():
                         self.engine.cancel(job)
                         self.strategy.forget_pending(job.cell)
+                        if self.folder is not None:  # ended: a resume must not start it again
+                            self.folder.log_cancellation(job)
                     for cell, _, _ in self.queue:
                         self.strategy.forget_pending(cell)
                     self.queue = []

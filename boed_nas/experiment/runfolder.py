@@ -191,6 +191,7 @@ class RunFolder:
         for this process (``lock``: True if this call took the lock)."""
         self.prepare()
         took = self.lock()
+        self._job_offset = None  # a new engine numbers its jobs from 0 again: on from the log's
         try:
             self._attach(strategy)
         except BaseException:
@@ -219,8 +220,7 @@ class RunFolder:
     # -------------------------------------------------------------------------------- the log
     def log(self, result: Result, ask_seconds: float, *, final: bool) -> None:
         """Append one finished evaluation (before it is told), flushed and fsync'd."""
-        cell = result.job.cell
-        text = self._space.format(cell) if isinstance(cell, AtFidelity) else str(cell)
+        text = self._cell_text(result.job.cell)
         if self._job_offset is None:  # an engine numbers its jobs from 0: after a resume, on from the log's
             self._start_appending(self.log_path)
             self._job_offset = 1 + max((int(e.get("job", -1)) for e in self.evaluations()), default=-1)
@@ -233,17 +233,23 @@ class RunFolder:
             entry["returned"] = result.returned
         self._append_log(entry)
 
+    def _cell_text(self, cell: Any) -> str:
+        """A cell as the log writes it (a point at a level: the space's format of it)."""
+        return self._space.format(cell) if isinstance(cell, AtFidelity) else str(cell)
+
     def log_submission(self, job: Any, ask_seconds: float) -> None:
         """Record that ``job`` started (its cell, attempt, submitted time and worker), fsync'd: what a
         resume needs to start it again where and when it was (the simulated clock)."""
-        cell = job.cell
-        text = self._space.format(cell) if isinstance(cell, AtFidelity) else str(cell)
-        self._start_appending(self.submissions_path)
-        with open(self.submissions_path, "a") as f:
-            f.write(json.dumps({"cell": text, "attempt": job.attempt, "submitted": job.submitted, "worker": job.worker,
-                                "ask_seconds": None if math.isnan(ask_seconds) else ask_seconds}) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        text = self._cell_text(job.cell)
+        self._append_record(self.submissions_path, {
+            "cell": text, "attempt": job.attempt, "submitted": job.submitted, "worker": job.worker,
+            "ask_seconds": None if math.isnan(ask_seconds) else ask_seconds})
+
+    def log_cancellation(self, job: Any) -> None:
+        """Record that a started ``job`` was given up on (a run that stopped before its budget): it
+        ended, and a resume does not start it again."""
+        text = self._cell_text(job.cell)
+        self._append_record(self.submissions_path, {"cell": text, "attempt": job.attempt, "cancelled": True})
 
     def submissions(self) -> list[dict[str, Any]]:
         """Every logged start of an evaluation, in order (a last line cut short by a crash left out)."""
@@ -252,9 +258,14 @@ class RunFolder:
     def log_recommendation(self, told: int, recommended: str, belief: Mapping[str, float] | None = None) -> None:
         """Record the recommendation after ``told`` evaluations (its trajectory row's) and what the
         belief said of it, fsync'd."""
-        self._start_appending(self.recommendations_path)
-        with open(self.recommendations_path, "a") as f:
-            f.write(json.dumps({"told": told, "recommended": recommended, "belief": dict(belief or {})}) + "\n")
+        self._append_record(self.recommendations_path,
+                            {"told": told, "recommended": recommended, "belief": dict(belief or {})})
+
+    def _append_record(self, path: Path, record: Mapping[str, Any]) -> None:
+        """One JSON line appended to ``path`` (a torn last line cut off first), flushed and fsync'd."""
+        self._start_appending(path)
+        with open(path, "a") as f:
+            f.write(json.dumps(record) + "\n")
             f.flush()
             os.fsync(f.fileno())
 

@@ -167,3 +167,61 @@ def test_a_crash_on_the_simulated_clock_resumes_the_same_run_on_the_same_clock(t
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "killed" / "trajectory.csv")[columns], whole.reset_index(drop=True),
                                   check_dtype=False)
     assert resumed["finished"].is_monotonic_increasing
+
+
+class _Flaky(Counting):
+    """A transient failure at call ``flaky_at`` (its retry is the next call)."""
+
+    def __init__(self, bench, flaky_at, crash_at=None):
+        super().__init__(bench, crash_at)
+        self.flaky_at = flaky_at
+
+    def __call__(self, cell):
+        from boed_nas.engine import TransientError
+
+        if self.calls + 1 == self.flaky_at:
+            self.calls += 1
+            raise TransientError("a lost GPU")
+        return super().__call__(cell)
+
+
+@pytest.mark.parametrize("case", ["one worker", "a retry not yet started", "a stop met"])
+def test_a_resume_on_the_simulated_clock_is_the_run_that_did_not_stop(tmp_path, case):
+    # one worker: nothing runs at the crash, and the clock still goes on from where it was; a retry
+    # whose start the crash came before runs at its next attempt, first; a run killed as its stop rule
+    # is met ends as it would have (its running evaluations end; the first to finish is told)
+    from boed_nas.engine import SimulatedEngine
+
+    workers, budget, extra = {"one worker": (1, 10, {}), "a retry not yet started": (2, 12, {"max_retries": 1}),
+                              "a stop met": (3, 12, {})}[case]
+
+    def objective(crash_at=None):
+        bench = NB201Benchmark("cifar100", seed=2)
+        return _Flaky(bench, 6, crash_at) if case == "a retry not yet started" else Counting(bench, crash_at)
+
+    class StopAt4:  # the stop rule; in the killed run, the kill comes right after the rule is met
+        def __init__(self, crash=False):
+            self.crash = crash
+
+        def __call__(self, row):
+            if self.crash and row["query"] == 4:
+                raise Crash
+            return row["query"] >= 4
+
+    def run(engine, out, strategy=None, crash=False):
+        stop = {"stop_when": StopAt4(crash)} if case == "a stop met" else {}
+        return run_search(strategy or make_strategy("evolution[population_size=6,sample_size=3]", seed=2),
+                          NB201Benchmark("cifar100", seed=2), budget, engine=engine, out=out, **extra, **stop)
+
+    columns = [*COLUMNS, "submitted", "started", "finished", "worker"]
+    whole = run(SimulatedEngine(objective(), workers), tmp_path / "whole")
+    crash_at = {"one worker": 5, "a retry not yet started": 7, "a stop met": None}[case]
+    with pytest.raises(Crash):
+        run(SimulatedEngine(objective(crash_at), workers), tmp_path / "killed", crash=case == "a stop met")
+    folder = RunFolder(tmp_path / "killed")
+    bench = NB201Benchmark("cifar100", seed=2)
+    run(SimulatedEngine(Counting(bench), workers), tmp_path / "killed", strategy=folder.load_strategy())
+    resumed = pd.read_csv(tmp_path / "killed" / "trajectory.csv")
+    pd.testing.assert_frame_equal(resumed[columns], whole[columns].reset_index(drop=True), check_dtype=False)
+    attempts = [(e["cell"], e["attempt"]) for e in folder.evaluations()]
+    assert len(attempts) == len(set(attempts))  # no attempt run twice
