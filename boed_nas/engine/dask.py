@@ -194,6 +194,12 @@ class DaskEngine(Engine):
     def running(self) -> list[Job]:
         return [job for job, _ in sorted(self._futures.values(), key=lambda jf: jf[0].id)]
 
+    def free_workers(self) -> int:
+        # a worker still restarting after a timeout is not free: a task sent now would queue behind the
+        # hung one until the restart kills it (and count against its own timeout meanwhile)
+        self._restarts = [t for t in self._restarts if t.is_alive()]
+        return max(self.n_workers - len(self.running()) - len(self._restarts), 0)
+
     def submit(self, cell: Configuration, attempt: int = 0) -> Job:
         job = Job(next(self._ids), cell, attempt, self.now())
         self._futures[job.id] = (job, self._start(job))
