@@ -539,7 +539,7 @@ class BOEDGenerationNode(ExternalGenerationNode):
         self._bound = False  # controller.metric / maximize set from the experiment's objective
         self._told: set[int] = set()  # Ax trial indices already told (terminal)
         self._experiment_seen: Experiment | None = None  # the experiment of the last update, for the analyses' adapter
-        self._adapter: tuple[int, BeliefAdapter] | None = None  # (history size, adapter) built for Ax's analyses
+        self._adapter: tuple[Any, Adapter] | None = None  # (history size, or the random one's key; adapter) for Ax's analyses
         if state is not None:
             self._restore(state)
 
@@ -746,10 +746,11 @@ class BOEDGenerationNode(ExternalGenerationNode):
         from ax.adapter.random import RandomAdapter
         from ax.generators.random.sobol import SobolGenerator
 
-        if self._adapter is None or self._adapter[0] != -1:
+        key = ("random", id(experiment))  # history sizes key the belief's adapters; this one is per experiment
+        if self._adapter is None or self._adapter[0] != key:
             with quiet_ax():
-                self._adapter = (-1, RandomAdapter(experiment=experiment, generator=SobolGenerator(seed=self.seed),
-                                                   fit_on_init=False))
+                self._adapter = (key, RandomAdapter(experiment=experiment, generator=SobolGenerator(seed=self.seed),
+                                                    fit_on_init=False))
         return self._adapter[1]
 
     # ---- Ax JSON storage ------------------------------------------------------------------------
