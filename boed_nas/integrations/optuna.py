@@ -62,6 +62,7 @@ import math
 import numbers
 import secrets
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -94,6 +95,7 @@ _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 _DEFAULTS = ("boed", "boed-mo", "nsga2")  # what an unspecified strategy= may become (see _plan)
 _SET_BY_SAMPLER = ("seed", "space", "metric", "maximize", "objectives")  # from seed=, space=, the study, objectives=
 _REPROPOSE_TRIES = 3  # proposals made again when another process proposed the same network meanwhile
+_CLAIM_WAIT = 0.2  # seconds an earlier trial waits for a later one with the same proposal to give way
 _FEW_TRIALS = 3  # finished trials after which a space whose parameters the study lacks is worth a warning
 
 
@@ -360,39 +362,54 @@ class BOEDSampler(BaseSampler):
 
     def _claim(self, study: optuna.Study, trial: FrozenTrial, strategy: Strategy, config: Any,
                params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """Record the proposal, then check the other trials, running or finished since ``_sync``:
-        where another process proposed the same network meanwhile, propose again with it pending (a
-        few tries). Each process writes before it reads, so of two racing proposals at least one
-        process sees the other's."""
+        """Record the proposal, then check the other trials, running or finished since ``_sync``;
+        where another has the same network, one of the two proposes again, with it pending (a few
+        tries). Each process writes before it reads, so of two racing proposals at least one process
+        sees the other's; the two may see each other, and would then, with the same data, both move
+        to the same next network. So the rule is asymmetric: the later trial (the larger number)
+        gives way at once, withdrawing its proposal before it proposes again; the earlier one keeps
+        its network unless, looked at again a moment later, the later one still holds it (it read
+        before this proposal was written, so it will not give way). A finished trial never gives way."""
         names = self._signature[0]
         for attempt in range(_REPROPOSE_TRIES + 1):
             self._record(study, trial, params)
-            others = self._others_configs(study, strategy, names, current=trial.number)
-            if strategy.space.key(config) not in {strategy.space.key(c) for c in others}:
+            clash = self._clashes(study, strategy, names, trial.number, config)
+            if clash and all(running and number > trial.number for number, running, _ in clash):
+                time.sleep(_CLAIM_WAIT)  # the later trials give way now if they saw this proposal
+                clash = self._clashes(study, strategy, names, trial.number, config)
+            if not clash:
                 break
             if attempt == _REPROPOSE_TRIES:
                 logger.info("trial %d: another trial has the same network; kept after %d tries",
                             trial.number, _REPROPOSE_TRIES)
                 break
-            strategy.set_pending([*strategy.pending.values(), *others])
+            self._record(study, trial, {})  # withdrawn while this process chooses again
+            strategy.set_pending([*strategy.pending.values(), *(c for _, _, c in self._others(study, strategy, names,
+                                                                                                trial.number))])
             if strategy.remaining == 0:
                 break  # nothing else to propose: keep it
-            logger.debug("trial %d: another process proposed %s meanwhile; proposing again", trial.number, config)
+            logger.debug("trial %d: another trial has %s; proposing again", trial.number, config)
             config = strategy.ask(1)[0]
             params = dict(self._to_parameters(strategy.space, config))
         return config, params
 
-    def _others_configs(self, study: optuna.Study, strategy: Strategy, names: Sequence[str],
-                        current: int) -> list[Any]:
-        """The configurations of the trials other than ``current`` that the strategy does not know:
-        RUNNING, or finished since the last ``_sync`` (a trial of another process may start and end
-        while this process chooses), read from the storage."""
+    def _clashes(self, study: optuna.Study, strategy: Strategy, names: Sequence[str], current: int,
+                 config: Any) -> list[tuple[int, bool, Any]]:
+        """The other trials (``_others``) that have ``config``'s network."""
+        key = strategy.space.key(config)
+        return [o for o in self._others(study, strategy, names, current) if strategy.space.key(o[2]) == key]
+
+    def _others(self, study: optuna.Study, strategy: Strategy, names: Sequence[str],
+                current: int) -> list[tuple[int, bool, Any]]:
+        """(number, running, configuration) of the trials other than ``current`` that the strategy
+        does not know: RUNNING, or finished since the last ``_sync`` (a trial of another process may
+        start and end while this process chooses), read from the storage."""
         out = []
         for t in study.get_trials(deepcopy=False, states=(*_FINISHED, TrialState.RUNNING)):
             if t.number != current and t.number not in self._told:
                 config = self._running_config(strategy, t, names)
                 if config is not None:
-                    out.append(config)
+                    out.append((t.number, t.state == TrialState.RUNNING, config))
         return out
 
     def _running_config(self, strategy: Strategy, trial: FrozenTrial, names: Sequence[str]) -> Any:
