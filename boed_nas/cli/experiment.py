@@ -152,6 +152,17 @@ def _no_bar(args: argparse.Namespace) -> bool | None:
     return True if getattr(args, "quiet", False) else None
 
 
+def _has_hypervolume(args: argparse.Namespace) -> bool:
+    """Whether a table search's trajectory has the hypervolume columns: a front of more than one
+    objective (a search under constraints alone searches accuracy; a bench under constraints, the
+    default accuracy,latency)."""
+    objectives = args.objectives
+    if objectives is None:
+        return isinstance(getattr(args, "seeds", None), int) and bool(args.constraint)  # bench's default pair
+    sets = objectives if isinstance(objectives, list) else [objectives]
+    return any(len(parse_objectives(o)) > 1 for o in sets)
+
+
 def _run_settings(args: argparse.Namespace) -> dict:
     if args.ask_seconds < 0 or not math.isfinite(args.ask_seconds):
         raise ConfigError(f"--ask-seconds must be a non-negative number, got {args.ask_seconds}")
@@ -165,8 +176,7 @@ def _run_settings(args: argparse.Namespace) -> dict:
     if getattr(args, "space", None) or getattr(args, "objective", None):  # a trajectory of your own objective
         columns = ObjectiveRecorder.column_names(args.metric, fidelity=fidelity)
     else:  # a table search (with the hypervolume columns where it may have them)
-        columns = TableRecorder.column_names(fidelity=fidelity, hypervolume=bool(
-            args.objectives or args.constraint or getattr(args, "lambdas", None)))
+        columns = TableRecorder.column_names(fidelity=fidelity, hypervolume=_has_hypervolume(args))
     try:
         parse_stop_rule(args.stop_when, columns)
     except ConfigError as e:  # named as the user typed it

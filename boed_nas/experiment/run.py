@@ -65,8 +65,6 @@ class SearchRun:
             check_int(label, getattr(self, label), lo)
         check_workers(self.workers)
         check_timeout(self.timeout)
-        parse_stop_rule(self.stop_when, TableRecorder.column_names(fidelity=self.fidelity is not None,
-                                                                   hypervolume=self.multiobjective))
         if self.clock not in CLOCKS:
             raise ConfigError(f"unknown clock {self.clock!r}; expected one of {list(CLOCKS)}")
         if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
@@ -84,6 +82,9 @@ class SearchRun:
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, tuple(v))
+        # the hypervolume columns are there for a front of more than one objective (build's report)
+        parse_stop_rule(self.stop_when, TableRecorder.column_names(
+            fidelity=self.fidelity is not None, hypervolume=self.objectives is not None and len(self.objectives) > 1))
         if self.stop_at_optimum and (self.constraints or self.scalarization is not None):
             # the optimum it stops at is the table's best validation accuracy, which a search under a
             # constraint or a cost trade-off is not after (and may never evaluate): it would never stop

@@ -115,3 +115,10 @@ def test_a_stop_rule_on_a_figure_the_strategy_does_not_report_is_refused(tmp_pat
     code, _, err = _search(tmp_path, capsys, "--objective", f"{USER}:objective", "--strategy", "evolution",
                            "--stop-when", "argmax_entropy<1", "--budget", "5")
     assert code == 2 and "strategy 'evolution' does not report argmax_entropy" in err and not (tmp_path / "r").exists()
+
+
+def test_a_stop_rule_on_the_hypervolume_of_a_search_without_a_front_is_refused_before_writing(tmp_path, capsys):
+    # under a constraint alone the search is after accuracy: no front, no hypervolume column
+    assert main(["search", "--strategy", "mo-random", "--objectives", "accuracy", "--constraint", "latency<=0.02",
+                 "--stop-when", "hypervolume_ratio>=0.9", "--budget", "5", "--quiet", "--out", str(tmp_path / "a")]) == 2
+    assert "no column 'hypervolume_ratio'" in capsys.readouterr().err and not (tmp_path / "a").exists()
