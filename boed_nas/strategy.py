@@ -60,6 +60,19 @@ class Observation:
         return None if self.outcome.failed else self.outcome.metrics[metric]
 
 
+def _plain_seed(seed: Any) -> int:
+    """The strategy's one seed as a plain int, what its saved state holds: a numpy integer as its
+    value, None as a seed drawn once now (kept, so that a resume goes on alike); a Generator is
+    refused, as a state cannot hold it."""
+    if seed is None:
+        return secrets.randbits(32)
+    if isinstance(seed, np.random.Generator):
+        raise ConfigError("seed must be a non-negative integer or None, got a numpy Generator (a strategy's saved "
+                          "state holds its seed; give the integer the Generator was made from)")
+    as_rng(seed)  # ConfigError naming a bad seed
+    return int(seed)
+
+
 class Strategy:
     """Base class of all strategies. Subclasses implement ``_propose`` (and may override more).
 
@@ -128,11 +141,11 @@ class Strategy:
                                   f"given; the strategies that use fidelities are {registry.available(fidelities=True)}")
             resolved = FidelitySpace(resolved, Fidelity.parse(fidelity))
         self.space = resolved
-        self.seed = seed
+        self.seed = _plain_seed(seed)
         self.metric = metric
         self.maximize = maximize
         self.state_path = None if state_path is None else Path(state_path)
-        self.rng = as_rng(seed)
+        self.rng = as_rng(self.seed)
         self.history: list[Observation] = []
         self.pending: dict[Any, Configuration] = {}  # space key (NB201: isomorphism class) -> asked configuration
         self._seen: dict[Any, Configuration] = {}  # space key -> evaluated configuration

@@ -231,3 +231,21 @@ def test_strategy_specs_carry_settings_and_bad_ones_are_named():
     # only the unknown settings are named, and BOEDController's settings (its config's fields) are known
     with pytest.raises(ConfigError, match=r"does not take the settings \['n_int', 'zz'\]; it takes \[.*'n_init'"):
         make_strategy("boed[n_int=3,zz=1]", metric="val_acc", maximize=True)
+
+
+def test_a_numpy_seed_is_its_integer_none_is_drawn_once_and_a_generator_is_refused(tmp_path):
+    import numpy as np
+
+    from tests.spaces.user_objective import SPACE
+
+    a, b = (make_strategy("random", space=SPACE, seed=s) for s in (np.int64(3), 3))
+    assert type(a.seed) is int and a.ask(2) == b.ask(2)  # saved as JSON, the same run as seed 3
+    s = make_strategy("boed[n_init=2,n_samples=16,plausible_size=32]", space=SPACE, seed=None,
+                      state_path=tmp_path / "state.json")
+    assert isinstance(s.seed, int)
+    for _ in range(3):
+        (c,) = s.ask(1)
+        s.tell(c, {"val_acc": float(c["depth"])})
+    assert Strategy.load(tmp_path / "state.json").seed == s.seed  # kept: a resume goes on alike
+    with pytest.raises(ConfigError, match="got a numpy Generator"):
+        make_strategy("random", space=SPACE, seed=np.random.default_rng(0))
