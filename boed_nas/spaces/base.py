@@ -98,7 +98,10 @@ class Variable:
     def __init__(self, name: str, values: Sequence[Any]):
         if not isinstance(name, str) or not name:
             raise SpaceError(f"a variable's name must be a non-empty string, got {name!r}")
-        values = list(values) if isinstance(values, Sequence) and not isinstance(values, str) else None
+        if isinstance(values, np.ndarray):  # numpy's values as Python's: a state and a log hold them as JSON
+            values = values.tolist()
+        values = ([v.item() if isinstance(v, np.generic) else v for v in values]
+                  if isinstance(values, Sequence) and not isinstance(values, str) else None)
         if not values:
             raise SpaceError(f"variable {name!r} needs a non-empty list of values, got {values!r}")
         if len(set(map(_hashable, values))) != len(values):
@@ -173,6 +176,8 @@ def _hashable(v: Any) -> Hashable:
 
 
 def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):  # a tuple value comes back from JSON a list
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b or (type(a) is type(b) and a == b)
     if isinstance(a, numbers.Real) and isinstance(b, numbers.Real):

@@ -130,3 +130,21 @@ def test_load_space_by_reference(tmp_path, monkeypatch):
                        ("my_spaces:MISSING", "has no 'MISSING'"), ("my_spaces:NOT", "not a boed_nas.spaces.Space")]:
         with pytest.raises(ConfigError, match=match):
             load_space(ref)
+
+
+def test_numpy_and_tuple_values_survive_a_saved_state(tmp_path):
+    # numpy values become Python's (a state and a log are JSON); a tuple value comes back from JSON a
+    # list, and is still that value
+    from boed_nas import Strategy, make_strategy
+
+    assert Categorical("u", np.array([32, 64])).values == [32, 64]
+    assert all(type(v) is int for v in Categorical("u", list(np.array([32, 64]))).values)
+    space = Space([Categorical("kernel", [(3, 3), (1, 7)]), Categorical("units", list(np.array([32, 64])))],
+                  name="tuples")
+    s = make_strategy("random", space=space, seed=0, state_path=tmp_path / "state.json")
+    for _ in range(3):
+        (c,) = s.ask(1)
+        s.tell(c, {"val_acc": float(c["units"] + c["kernel"][1])})
+    loaded = Strategy.load(tmp_path / "state.json", space=space)
+    assert [o.cell for o in loaded.history] == [o.cell for o in s.history]
+    assert loaded.history[0].cell["kernel"] in [(3, 3), (1, 7)] and space.parse({"kernel": [1, 7], "units": 64})
