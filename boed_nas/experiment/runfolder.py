@@ -109,7 +109,8 @@ class RunFolder:
         if self.holds_run():
             n = len(self.evaluations())
             raise ConfigError(f"{str(self.path)!r} already holds a search ({n} evaluations logged); resume it with "
-                              "--resume, or choose a new --out")
+                              "--resume (in Python: the strategy RunFolder(out).load_strategy() gives, with space=SPACE "
+                              "for a space without a ref, and the same out), or choose a new --out")
         left = [p.name for p in (self.trajectory, self.recommendations_path, self.submissions_path,
                                  self.path / "summary.json") if p.exists()]
         if left:
