@@ -146,9 +146,19 @@ class Engine(ABC):
     def resubmit(self, jobs: Sequence[tuple[Configuration, int, float, str]], now: float) -> list[Job]:
         """After a resume: start again the jobs that were running when the run stopped, given as
         (cell, attempt, submitted, worker) from the run folder, where ``now`` was the clock then. A
-        real clock cannot go back, so this submits them now; the simulated engine puts its clock
-        and each job back where they were (``SimulatedEngine.resubmit``)."""
+        real clock goes on from ``now`` (the time the run was stopped does not count) and submits
+        them now; the simulated engine puts its clock and each job back where they were
+        (``SimulatedEngine.resubmit``)."""
+        self._go_on_from(now)
         return [self.submit(cell, attempt) for cell, attempt, _, _ in jobs]
+
+    def _go_on_from(self, now: float) -> None:
+        """A real clock (seconds since the run started, ``_t0`` its origin) read ``now`` or later from
+        here on: a resumed run's times go on from the stopped one's, and a stop rule on time
+        (``finished>=...``) keeps its budget."""
+        origin = getattr(self, "_t0", None)
+        if origin is not None and self.now() < now:
+            self._t0 = origin - (now - self.now())
 
     def charge(self, seconds: float) -> None:
         """The search spent ``seconds`` choosing the next cell (a simulated clock advances; a real one

@@ -225,3 +225,17 @@ def test_a_resume_on_the_simulated_clock_is_the_run_that_did_not_stop(tmp_path, 
     pd.testing.assert_frame_equal(resumed[columns], whole[columns].reset_index(drop=True), check_dtype=False)
     attempts = [(e["cell"], e["attempt"]) for e in folder.evaluations()]
     assert len(attempts) == len(set(attempts))  # no attempt run twice
+
+
+def test_a_resumed_run_on_a_real_clock_goes_on_from_its_times(tmp_path):
+    # seconds since the run started go on from the stopped run's (the time it was stopped does not
+    # count), so times stay in order and a stop rule on time keeps its budget
+    bench = NB201Benchmark("cifar100", seed=2)
+    with pytest.raises(Crash):
+        run_search(make_strategy(SPEC, seed=2), bench, 8, engine=InProcessEngine(Counting(bench, crash_at=5)),
+                   out=tmp_path)
+    before = pd.read_csv(tmp_path / "trajectory.csv")["finished"].max()
+    run_search(RunFolder(tmp_path).load_strategy(), bench, 8, engine=InProcessEngine(Counting(bench)), out=tmp_path)
+    times = pd.read_csv(tmp_path / "trajectory.csv")
+    assert len(times) == 8 and times["finished"].is_monotonic_increasing
+    assert times["submitted"].iloc[4:].min() >= before
