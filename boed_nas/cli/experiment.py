@@ -31,7 +31,6 @@ from ..experiment.bench import (
 from ..experiment.plots import plot_belief, plot_hypervolume_ratio, plot_regret
 from ..experiment.loop import (
     ObjectiveRecorder,
-    TableRecorder,
     check_objective_signature,
     check_rule_reported,
     parse_stop_rule,
@@ -152,17 +151,6 @@ def _no_bar(args: argparse.Namespace) -> bool | None:
     return True if getattr(args, "quiet", False) else None
 
 
-def _has_hypervolume(args: argparse.Namespace) -> bool:
-    """Whether a table search's trajectory has the hypervolume columns: a front of more than one
-    objective (a search under constraints alone searches accuracy; a bench under constraints, the
-    default accuracy,latency)."""
-    objectives = args.objectives
-    if objectives is None:
-        return isinstance(getattr(args, "seeds", None), int) and bool(args.constraint)  # bench's default pair
-    sets = objectives if isinstance(objectives, list) else [objectives]
-    return any(len(parse_objectives(o)) > 1 for o in sets)
-
-
 def _run_settings(args: argparse.Namespace) -> dict:
     if args.ask_seconds < 0 or not math.isfinite(args.ask_seconds):
         raise ConfigError(f"--ask-seconds must be a non-negative number, got {args.ask_seconds}")
@@ -172,11 +160,10 @@ def _run_settings(args: argparse.Namespace) -> dict:
         raise ConfigError("--retry-timeouts needs --timeout SECONDS")
     if args.clock == "simulated" and getattr(args, "scheduler", None):  # before the run folder is touched
         raise ConfigError("a simulated clock runs no cluster: leave out --scheduler")
-    fidelity = args.fidelity is not None
-    if getattr(args, "space", None) or getattr(args, "objective", None):  # a trajectory of your own objective
-        columns = ObjectiveRecorder.column_names(args.metric, fidelity=fidelity)
-    else:  # a table search (with the hypervolume columns where it may have them)
-        columns = TableRecorder.column_names(fidelity=fidelity, hypervolume=_has_hypervolume(args))
+    # a table search's rule is checked against its trajectory's columns by SearchRun, before any folder;
+    # a trajectory of your own objective here
+    columns = (ObjectiveRecorder.column_names(args.metric, fidelity=args.fidelity is not None)
+               if getattr(args, "space", None) or getattr(args, "objective", None) else None)
     try:
         parse_stop_rule(args.stop_when, columns)
     except ConfigError as e:  # named as the user typed it
