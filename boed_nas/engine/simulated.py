@@ -92,7 +92,7 @@ class SimulatedEngine(Engine):
             raise RuntimeError("wait() with no job running")
         finished, _, result = heapq.heappop(self._heap)
         self._clock = max(self._clock, finished)
-        self._busy.discard(int(result.worker.split("-")[1]))
+        self._busy.discard(_worker_number(result.worker))
         return result
 
     def cancel(self, job: Job) -> None:
@@ -100,5 +100,5 @@ class SimulatedEngine(Engine):
             if jid == job.id:
                 self._heap.pop(i)
                 heapq.heapify(self._heap)
-                self._busy.discard(int(r.worker.split("-")[1]))
+                self._busy.discard(_worker_number(r.worker))
                 return

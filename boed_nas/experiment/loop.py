@@ -32,7 +32,7 @@ import math
 import operator
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -569,8 +569,7 @@ class _Loop:
                 running.append((*mine[-1], cell))
             elif k in last_end and not last_end[k]["final"]:  # a transient failure, its retry not yet started
                 e = last_end[k]
-                seconds = e.get("ask_seconds")
-                retries.append((cell, int(e.get("attempt", 0)) + 1, math.nan if seconds is None else float(seconds)))
+                retries.append((cell, int(e.get("attempt", 0)) + 1, _logged_seconds(e)))
             else:
                 queued.append((cell, 0, math.nan))  # asked, never started
         running.sort(key=lambda r: r[0])
@@ -580,8 +579,7 @@ class _Loop:
         jobs = self.engine.resubmit([(cell, int(rec.get("attempt", 0)), float(rec.get("submitted") or 0.0),
                                       str(rec.get("worker") or "")) for _, rec, cell in running], now)
         for job, (_, rec, _) in zip(jobs, running):
-            seconds = rec.get("ask_seconds")
-            self.asked[job.id] = math.nan if seconds is None else float(seconds)
+            self.asked[job.id] = _logged_seconds(rec)
             if self.folder is not None:
                 self.folder.log_submission(job, self.asked[job.id])
         if self.stopping():  # the stop was met: what was asked and not started is dropped, as the run drops it
@@ -735,6 +733,12 @@ class _Loop:
         if self.stopped_by is not None:
             traj.attrs["stopped_by"] = self.stopped_by
         return traj
+
+
+def _logged_seconds(record: Mapping[str, Any]) -> float:
+    """A log record's ``ask_seconds`` (None where it was not measured) as the loop keeps it: NaN."""
+    seconds = record.get("ask_seconds")
+    return math.nan if seconds is None else float(seconds)
 
 
 def _event_record(result: Result) -> dict[str, Any]:
