@@ -370,13 +370,15 @@ class BOEDSampler(BaseSampler):
         gives way at once, withdrawing its proposal before it proposes again; the earlier one keeps
         its network unless, looked at again a moment later, the later one still holds it (it read
         before this proposal was written, so it will not give way). A finished trial never gives way."""
-        names = self._signature[0]
+        names, space = self._signature[0], strategy.space
         for attempt in range(_REPROPOSE_TRIES + 1):
             self._record(study, trial, params)
-            clash = self._clashes(study, strategy, names, trial.number, config)
+            others = self._others(study, strategy, names, trial.number)
+            clash = [o for o in others if space.key(o[2]) == space.key(config)]
             if clash and all(running and number > trial.number for number, running, _ in clash):
                 time.sleep(_CLAIM_WAIT)  # the later trials give way now if they saw this proposal
-                clash = self._clashes(study, strategy, names, trial.number, config)
+                others = self._others(study, strategy, names, trial.number)
+                clash = [o for o in others if space.key(o[2]) == space.key(config)]
             if not clash:
                 break
             if attempt == _REPROPOSE_TRIES:
@@ -384,20 +386,13 @@ class BOEDSampler(BaseSampler):
                             trial.number, _REPROPOSE_TRIES)
                 break
             self._record(study, trial, {})  # withdrawn while this process chooses again
-            strategy.set_pending([*strategy.pending.values(), *(c for _, _, c in self._others(study, strategy, names,
-                                                                                                trial.number))])
+            strategy.set_pending([*strategy.pending.values(), *(c for _, _, c in others)])
             if strategy.remaining == 0:
                 break  # nothing else to propose: keep it
             logger.debug("trial %d: another trial has %s; proposing again", trial.number, config)
             config = strategy.ask(1)[0]
             params = dict(self._to_parameters(strategy.space, config))
         return config, params
-
-    def _clashes(self, study: optuna.Study, strategy: Strategy, names: Sequence[str], current: int,
-                 config: Any) -> list[tuple[int, bool, Any]]:
-        """The other trials (``_others``) that have ``config``'s network."""
-        key = strategy.space.key(config)
-        return [o for o in self._others(study, strategy, names, current) if strategy.space.key(o[2]) == key]
 
     def _others(self, study: optuna.Study, strategy: Strategy, names: Sequence[str],
                 current: int) -> list[tuple[int, bool, Any]]:
